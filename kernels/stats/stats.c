@@ -1,0 +1,95 @@
+/* stats.c: scalar reference kernels for min/max, histograms, Otsu and classification. */
+#include "gd_kernels.h"
+
+#include <math.h>
+
+size_t gd_k_minmax(const float *restrict in, size_t n, float *mn, float *mx)
+{
+    size_t count = 0;
+    float lo = *mn, hi = *mx;
+    for (size_t i = 0; i < n; i++) {
+        float v = in[i];
+        if (!isfinite(v))
+            continue;
+        count++;
+        if (v < lo)
+            lo = v;
+        if (v > hi)
+            hi = v;
+    }
+    *mn = lo;
+    *mx = hi;
+    return count;
+}
+
+void gd_k_hist_accumulate(const float *restrict in, size_t n, int absval, double lo,
+                          double hi, uint64_t *restrict bins, size_t nbins)
+{
+    if (nbins == 0)
+        return;
+    double scale = hi > lo ? (double)nbins / (hi - lo) : 0.0;
+    for (size_t i = 0; i < n; i++) {
+        float v = in[i];
+        if (!isfinite(v))
+            continue;
+        double x = absval ? fabs((double)v) : (double)v;
+        double f = (x - lo) * scale;
+        size_t b;
+        if (f <= 0.0)
+            b = 0;
+        else if (f >= (double)(nbins - 1))
+            b = nbins - 1;
+        else
+            b = (size_t)f;
+        bins[b]++;
+    }
+}
+
+int gd_k_otsu(const uint64_t *bins, size_t nbins, double lo, double hi, double *threshold)
+{
+    double total = 0.0, sum_all = 0.0;
+    size_t populated = 0;
+    for (size_t i = 0; i < nbins; i++) {
+        total += (double)bins[i];
+        sum_all += (double)i * (double)bins[i];
+        populated += bins[i] != 0;
+    }
+    if (total <= 0.0 || populated < 2)
+        return -1;
+    double w0 = 0.0, sum0 = 0.0, best = -1.0;
+    size_t best_i = 0, best_last = 0;
+    /* split between bin i and i+1: class 0 = bins [0..i] */
+    for (size_t i = 0; i + 1 < nbins; i++) {
+        w0 += (double)bins[i];
+        sum0 += (double)i * (double)bins[i];
+        double w1 = total - w0;
+        if (w0 <= 0.0 || w1 <= 0.0)
+            continue;
+        double m0 = sum0 / w0, m1 = (sum_all - sum0) / w1;
+        double between = w0 * w1 * (m0 - m1) * (m0 - m1);
+        if (between > best) {
+            best = between;
+            best_i = best_last = i;
+        } else if (between == best && best_last + 1 == i) {
+            /* splits inside an empty gap tie exactly: remember the run */
+            best_last = i;
+        }
+    }
+    double width = (hi - lo) / (double)nbins;
+    *threshold = lo + ((double)(best_i + best_last) / 2.0 + 1.0) * width;
+    return 0;
+}
+
+void gd_k_classify(const float *restrict score, size_t n, float t, int two_sided,
+                   uint8_t *restrict out)
+{
+    for (size_t i = 0; i < n; i++) {
+        float v = score[i];
+        if (isnan(v))
+            out[i] = 255;
+        else if (two_sided)
+            out[i] = v <= -t ? 1 : (v >= t ? 2 : 0);
+        else
+            out[i] = v >= t ? 1 : 0;
+    }
+}

@@ -1,0 +1,132 @@
+/* classify.c: score -> classes, sieve to the minimum mapping unit, COG output. */
+#include "geodelta/stages.h"
+#include "geodelta/util.h"
+
+#include <cpl_conv.h>
+#include <cpl_string.h>
+#include <gd_kernels.h>
+#include <gdal_alg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int gd_classify(gd_job *job, const gd_score *s, double t, int two_sided, uint8_t **classes)
+{
+    size_t n = (size_t)s->width * (size_t)s->height;
+    uint8_t *c = malloc(n);
+    if (!c)
+        return gd_job_error(job, GD_EPROC, "out of memory for the class raster");
+    gd_k_classify(s->data, n, (float)t, two_sided, c);
+    *classes = c;
+    return GD_OK;
+}
+
+int gd_mem_dataset(gd_job *job, const gd_grid *grid, void *data, GDALDataType type,
+                   GDALDatasetH *out)
+{
+    char name[256];
+    /* the MEM driver wraps an existing buffer when given its address */
+    snprintf(name, sizeof name,
+             "MEM:::DATAPOINTER=%p,PIXELS=%d,LINES=%d,BANDS=1,DATATYPE=%s", data,
+             grid->width, grid->height, GDALGetDataTypeName(type));
+    GDALDatasetH ds = GDALOpen(name, GA_Update);
+    if (!ds)
+        return gd_job_error_gdal(job, GD_EPROC, "cannot wrap a buffer as a MEM dataset");
+    GDALSetGeoTransform(ds, (double *)grid->gt);
+    if (grid->wkt)
+        GDALSetProjection(ds, grid->wkt);
+    *out = ds;
+    return GD_OK;
+}
+
+int gd_clean_sieve(gd_job *job, const gd_grid *grid, uint8_t *classes, int min_pixels)
+{
+    if (min_pixels <= 1)
+        return GD_OK;
+    int st = GD_OK;
+    size_t n = (size_t)grid->width * (size_t)grid->height;
+    GDALDatasetH ds = NULL, mds = NULL;
+    uint8_t *mask = malloc(n);
+    if (!mask)
+        return gd_job_error(job, GD_EPROC, "out of memory for the sieve mask");
+    for (size_t i = 0; i < n; i++)
+        mask[i] = classes[i] != 255;
+    if ((st = gd_mem_dataset(job, grid, classes, GDT_Byte, &ds)) != GD_OK ||
+        (st = gd_mem_dataset(job, grid, mask, GDT_Byte, &mds)) != GD_OK)
+        goto done;
+    GDALRasterBandH band = GDALGetRasterBand(ds, 1);
+    CPLErrorReset();
+    if (GDALSieveFilter(band, GDALGetRasterBand(mds, 1), band, min_pixels, 4, NULL,
+                        gd_job_gdal_progress, job) != CE_None)
+        st = gd_job_error_gdal(job, GD_EPROC, "sieve filter failed");
+done:
+    if (ds)
+        GDALClose(ds);
+    if (mds)
+        GDALClose(mds);
+    free(mask);
+    return st;
+}
+
+int gd_write_change_cog(gd_job *job, const gd_grid *grid, const uint8_t *classes,
+                        const gd_method *m, double threshold, const char *path)
+{
+    int st = GD_OK;
+    char tmp[4096], buf[64];
+    GDALDatasetH mem = NULL, out = NULL;
+    GDALColorTableH ct = NULL;
+    char **opts = NULL;
+    GDALDriverH cog = GDALGetDriverByName("COG");
+    if (!cog)
+        return gd_job_error(job, GD_EPROC, "GDAL has no COG driver (GDAL >= 3.1 needed)");
+    if ((st = gd_tmp_name(job, path, tmp, sizeof tmp)) != GD_OK)
+        return st;
+    /* the COG driver only reads the source: casting away const is safe */
+    if ((st = gd_mem_dataset(job, grid, (void *)classes, GDT_Byte, &mem)) != GD_OK)
+        return st;
+    GDALRasterBandH b = GDALGetRasterBand(mem, 1);
+    GDALSetRasterNoDataValue(b, 255);
+    GDALSetDescription(b, "change class");
+    ct = GDALCreateColorTable(GPI_RGB);
+    for (int c = 0; c < 256; c++) {
+        GDALColorEntry e = {0, 0, 0, 0};
+        if (c == 0)
+            e = (GDALColorEntry){200, 200, 200, 255};
+        else if (c < 3 && m->class_names[c])
+            e = (GDALColorEntry){m->class_rgb[c][0], m->class_rgb[c][1], m->class_rgb[c][2], 255};
+        GDALSetColorEntry(ct, c, &e);
+    }
+    GDALSetRasterColorTable(b, ct);
+    /* no category names: GeoTIFF keeps them only in a .aux.xml sidecar; the class
+     * names travel as GEODELTA_CLASS_n metadata items instead */
+    GDALSetMetadataItem(mem, "GEODELTA_METHOD", m->name, NULL);
+    snprintf(buf, sizeof buf, "%.9g", threshold);
+    GDALSetMetadataItem(mem, "GEODELTA_THRESHOLD", buf, NULL);
+    for (int c = 1; c < 3; c++)
+        if (m->class_names[c]) {
+            char key[32];
+            snprintf(key, sizeof key, "GEODELTA_CLASS_%d", c);
+            GDALSetMetadataItem(mem, key, m->class_names[c], NULL);
+        }
+    opts = CSLSetNameValue(opts, "COMPRESS", "DEFLATE");
+    opts = CSLSetNameValue(opts, "BLOCKSIZE", "512");
+    opts = CSLSetNameValue(opts, "OVERVIEW_RESAMPLING", "NEAREST");
+    opts = CSLSetNameValue(opts, "NUM_THREADS", "1");
+    CPLErrorReset();
+    out = GDALCreateCopy(cog, tmp, mem, FALSE, opts, gd_job_gdal_progress, job);
+    if (!out) {
+        st = gd_job_error_gdal(job, GD_EOUTPUT, "cannot write %s", path);
+        VSIUnlink(tmp);
+        goto done;
+    }
+    GDALClose(out);
+    out = NULL;
+    st = gd_commit_file(job, tmp, path);
+done:
+    if (mem)
+        GDALClose(mem);
+    if (ct)
+        GDALDestroyColorTable(ct);
+    CSLDestroy(opts);
+    return st;
+}

@@ -1,0 +1,100 @@
+/* main.c: geodelta's entry point: global set-up, then one subcommand. */
+#include "cli.h"
+
+#include <cpl_conv.h>
+#include <cpl_error.h>
+#include <errno.h>
+#include <gd_kernels.h>
+#include <gdal.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "geodelta/job.h"
+#include "geodelta/provenance.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: geodelta COMMAND [OPTIONS]\n"
+            "\n"
+            "Finds change between two dates of satellite imagery.\n"
+            "\n"
+            "Commands:\n"
+            "  detect    two images -> change raster, polygons, summary, map, manifest\n"
+            "  verify    re-check the hashes recorded in a manifest.json\n"
+            "  methods   list the change-detection methods and the bands each needs\n"
+            "\n"
+            "  geodelta COMMAND --help   options of one command\n"
+            "  geodelta --version        version, libraries and kernel ISA\n");
+}
+
+int gd_cli_parse_int(const char *s, long lo, long hi, long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || !end || end == s || *end || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int gd_cli_parse_double(const char *s, double lo, double hi, double *out)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || !end || end == s || *end || !(v >= lo && v <= hi))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int gd_cli_fail(int status, const char *message)
+{
+    fprintf(stderr, "geodelta: %s\n", message && *message ? message : "failed");
+    return gd_status_exit_code(status);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 1;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    gd_kernels_init();
+    GDALAllRegister();
+    /* GDAL's messages are folded into geodelta's own, one line per error */
+    if (!getenv("GEODELTA_DEBUG"))
+        CPLSetErrorHandler(CPLQuietErrorHandler);
+    int rc;
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        json_t *v = gd_library_versions();
+        const char *key;
+        json_t *val;
+        printf("geodelta %s%s%s, kernels %s\n", GD_VERSION, *GD_GIT_REV ? " rev " : "",
+               GD_GIT_REV, gd_kernels_isa_name());
+        json_object_foreach(v, key, val) printf("  %-8s %s\n", key, json_string_value(val));
+        json_decref(v);
+        rc = 0;
+    } else if (strcmp(cmd, "detect") == 0)
+        rc = gd_cmd_detect(argc - 1, argv + 1);
+    else if (strcmp(cmd, "verify") == 0)
+        rc = gd_cmd_verify(argc - 1, argv + 1);
+    else if (strcmp(cmd, "methods") == 0)
+        rc = gd_cmd_methods(argc - 1, argv + 1);
+    else {
+        fprintf(stderr, "geodelta: unknown command '%s'\n", cmd);
+        usage(stderr);
+        rc = 1;
+    }
+    GDALDestroyDriverManager();
+    return rc;
+}

@@ -1,0 +1,109 @@
+/* util.c: atomic output files, streamed SHA-256, directories, clocks. */
+#include "geodelta/util.h"
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+int gd_tmp_name(gd_job *job, const char *final_path, char *buf, size_t len)
+{
+    int n = snprintf(buf, len, "%s.tmp-%ld", final_path, (long)getpid());
+    if (n < 0 || (size_t)n >= len)
+        return gd_job_error(job, GD_EOUTPUT, "output path too long: %s", final_path);
+    return GD_OK;
+}
+
+int gd_commit_file(gd_job *job, const char *tmp_path, const char *final_path)
+{
+    if (rename(tmp_path, final_path) != 0) {
+        int e = errno;
+        unlink(tmp_path);
+        return gd_job_error(job, GD_EOUTPUT, "cannot rename %s to %s: %s", tmp_path,
+                            final_path, strerror(e));
+    }
+    return GD_OK;
+}
+
+int gd_sha256_file(gd_job *job, const char *path, char hex[65], uint64_t *size)
+{
+    int st = GD_OK;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    uint64_t total = 0;
+    unsigned char buf[1 << 16];
+    EVP_MD_CTX *ctx = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return gd_job_error(job, GD_EINPUT, "cannot read %s: %s", path, strerror(errno));
+    ctx = EVP_MD_CTX_new();
+    if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
+        st = gd_job_error(job, GD_EPROC, "OpenSSL SHA-256 initialisation failed");
+        goto done;
+    }
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
+        EVP_DigestUpdate(ctx, buf, n);
+        total += n;
+    }
+    if (ferror(f)) {
+        st = gd_job_error(job, GD_EINPUT, "read error on %s", path);
+        goto done;
+    }
+    EVP_DigestFinal_ex(ctx, md, &mdlen);
+    for (unsigned int i = 0; i < mdlen; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    if (size)
+        *size = total;
+done:
+    EVP_MD_CTX_free(ctx);
+    fclose(f);
+    return st;
+}
+
+int gd_mkdir_p(gd_job *job, const char *path)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp)
+        return gd_job_error(job, GD_EOUTPUT, "path too long: %s", path);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(tmp, 0775) != 0 && errno != EEXIST)
+            return gd_job_error(job, GD_EOUTPUT, "cannot create directory %s: %s", tmp,
+                                strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(tmp, 0775) != 0 && errno != EEXIST)
+        return gd_job_error(job, GD_EOUTPUT, "cannot create directory %s: %s", tmp,
+                            strerror(errno));
+    struct stat sb;
+    if (stat(tmp, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        return gd_job_error(job, GD_EOUTPUT, "%s exists and is not a directory", tmp);
+    return GD_OK;
+}
+
+int gd_path_join(char *buf, size_t len, const char *dir, const char *name)
+{
+    int n = snprintf(buf, len, "%s/%s", dir, name);
+    return (n < 0 || (size_t)n >= len) ? GD_EOUTPUT : GD_OK;
+}
+
+void gd_utc_now(char buf[32])
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+double gd_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}

@@ -1,0 +1,29 @@
+/* detect.h: the whole detect chain, from two images to the six outputs. */
+#ifndef GEODELTA_DETECT_H
+#define GEODELTA_DETECT_H
+
+#include "geodelta/job.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct gd_detect_params {
+    const char *before, *after, *method, *outdir;
+    const char *bands_before, *bands_after; /* "red=3,nir=4"; NULL = from metadata */
+    const char *threshold;                  /* "auto", "otsu" or a number; NULL = auto */
+    double mmu_ha;                          /* < 0: default (0.1 ha, 0 on pixel grids) */
+    int no_map, overwrite, keep_score;
+    const char *title, *credit;
+    int map_width;                          /* 0: default */
+    int argc;                               /* the command line, for the manifest */
+    char **argv;
+} gd_detect_params;
+
+void gd_detect_params_init(gd_detect_params *p);
+int gd_detect_run(gd_job *job, const gd_detect_params *p);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,76 @@
+/* job.h: the job context every stage takes: errors, log, progress, provenance record. */
+#ifndef GEODELTA_JOB_H
+#define GEODELTA_JOB_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Status codes: 0 ok, negative on error. The CLI maps them to exit codes 1..4. */
+enum {
+    GD_OK = 0,
+    GD_EUSAGE = -1,  /* bad options or arguments          -> exit 1 */
+    GD_EINPUT = -2,  /* input data problem                -> exit 2 */
+    GD_EPROC = -3,   /* processing failure                -> exit 3 */
+    GD_EOUTPUT = -4, /* output cannot be written          -> exit 4 */
+    GD_ECANCEL = -5  /* cancelled through the progress    -> exit 3 */
+};
+
+typedef struct gd_job gd_job;
+typedef struct json_t json_t;
+
+int gd_job_create(gd_job **out);
+void gd_job_destroy(gd_job *job);
+
+/* Exit code for a status (0 for GD_OK). */
+int gd_status_exit_code(int status);
+
+/* Records an error (the first one wins: it is the root cause) and returns code. */
+int gd_job_error(gd_job *job, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Like gd_job_error, appending GDAL's last error message when there is one. */
+int gd_job_error_gdal(gd_job *job, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+const char *gd_job_message(const gd_job *job);
+int gd_job_status(const gd_job *job);
+
+/* Logging: info goes to run.log (and stderr unless quiet, when verbose); warnings go
+ * to run.log, stderr (unless quiet) and the manifest. */
+void gd_job_set_quiet(gd_job *job, int quiet);
+int gd_job_quiet(const gd_job *job);
+int gd_job_open_log(gd_job *job, const char *path);
+void gd_job_close_log(gd_job *job);
+void gd_job_info(gd_job *job, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void gd_job_warn(gd_job *job, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints a line for the user on stdout (unless quiet) and logs it. */
+void gd_job_say(gd_job *job, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Progress over the whole job in GDAL's style (0...10...20 ... 100 - done.) on stderr.
+ * A stage reports fractions of its own work; gd_job_progress_range maps them into the
+ * job's range [lo, hi]. Returns GD_ECANCEL when the job was cancelled. */
+void gd_job_progress_range(gd_job *job, double lo, double hi);
+int gd_job_progress(gd_job *job, double stage_fraction);
+void gd_job_progress_done(gd_job *job);
+/* A GDALProgressFunc that forwards into the job's current range. */
+int gd_job_gdal_progress(double complete, const char *msg, void *job);
+void gd_job_cancel(gd_job *job);
+
+/* Provenance: the job's record of parameters and automatically chosen values. The
+ * job keeps ownership of the returned objects. */
+json_t *gd_job_params(gd_job *job);
+json_t *gd_job_auto(gd_job *job);
+json_t *gd_job_warnings(gd_job *job);
+
+/* Resource settings. */
+void gd_job_set_threads(gd_job *job, int threads);
+int gd_job_threads(const gd_job *job);
+void gd_job_set_mem_mb(gd_job *job, int mem_mb);
+int gd_job_mem_mb(const gd_job *job);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,35 @@
+/* util.h: small shared helpers: atomic output files, hashing, paths, time. */
+#ifndef GEODELTA_UTIL_H
+#define GEODELTA_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "geodelta/job.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Temporary name for an output: "<final>.tmp-<pid>". buf must hold len bytes. */
+int gd_tmp_name(gd_job *job, const char *final_path, char *buf, size_t len);
+/* Renames tmp to final (the commit point of an output); removes tmp on failure. */
+int gd_commit_file(gd_job *job, const char *tmp_path, const char *final_path);
+
+/* SHA-256 of a file (streamed through OpenSSL EVP) as 64 hex chars + NUL. */
+int gd_sha256_file(gd_job *job, const char *path, char hex[65], uint64_t *size);
+
+/* Creates a directory and its parents (mode 0775). */
+int gd_mkdir_p(gd_job *job, const char *path);
+/* path joined as dir/name into buf. */
+int gd_path_join(char *buf, size_t len, const char *dir, const char *name);
+
+/* UTC time now as ISO 8601 "YYYY-MM-DDTHH:MM:SSZ". */
+void gd_utc_now(char buf[32]);
+/* Monotonic seconds. */
+double gd_now(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

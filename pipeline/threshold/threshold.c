@@ -1,0 +1,31 @@
+/* threshold.c: automatic thresholds on the score histogram. */
+#include "geodelta/stages.h"
+
+#include <gd_kernels.h>
+#include <math.h>
+#include <stdlib.h>
+
+#define NBINS 4096
+
+int gd_threshold_otsu(gd_job *job, const gd_score *s, int two_sided, double *t)
+{
+    double lo = two_sided ? 0.0 : s->min;
+    double hi = two_sided ? fmax(fabs(s->min), fabs(s->max)) : s->max;
+    if (!(hi > lo))
+        return gd_job_error(job, GD_EINPUT,
+                            "the change score is constant (%g) over all %zu valid pixels: "
+                            "the threshold is undefined (hint: are both dates the same "
+                            "image, or is a band empty?)", lo, s->valid);
+    uint64_t *bins = calloc(NBINS, sizeof *bins);
+    if (!bins)
+        return gd_job_error(job, GD_EPROC, "out of memory");
+    size_t n = (size_t)s->width * (size_t)s->height;
+    gd_k_hist_accumulate(s->data, n, two_sided, lo, hi, bins, NBINS);
+    int r = gd_k_otsu(bins, NBINS, lo, hi, t);
+    free(bins);
+    if (r != 0)
+        return gd_job_error(job, GD_EINPUT,
+                            "Otsu threshold undefined: the score histogram has a single "
+                            "populated bin");
+    return GD_OK;
+}

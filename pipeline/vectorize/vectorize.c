@@ -1,0 +1,260 @@
+/* vectorize.c: class raster -> polygons (GDALPolygonize) with geodesic area -> GeoJSON. */
+#include "geodelta/stages.h"
+#include "geodelta/util.h"
+
+#include <cpl_conv.h>
+#include <cpl_string.h>
+#include <gdal_alg.h>
+#include <geodesic.h>
+#include <math.h>
+#include <ogr_api.h>
+#include <ogr_srs_api.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Geodesic area (m²) of a lon/lat polygon: outer ring minus holes. */
+static double ring_area(const struct geod_geodesic *g, OGRGeometryH ring)
+{
+    int n = OGR_G_GetPointCount(ring);
+    if (n < 4)
+        return 0.0;
+    double *lon = malloc(sizeof(double) * (size_t)n), *lat = malloc(sizeof(double) * (size_t)n);
+    double area = 0.0, perim = 0.0;
+    if (lon && lat) {
+        OGR_G_GetPoints(ring, lon, sizeof(double), lat, sizeof(double), NULL, 0);
+        /* the ring is closed: the last point repeats the first */
+        geod_polygonarea(g, lat, lon, n - 1, &area, &perim);
+    }
+    free(lon);
+    free(lat);
+    return fabs(area);
+}
+
+static double polygon_area_m2(const struct geod_geodesic *g, OGRGeometryH poly)
+{
+    double a = 0.0;
+    int nr = OGR_G_GetGeometryCount(poly);
+    for (int r = 0; r < nr; r++) {
+        double ra = ring_area(g, OGR_G_GetGeometryRef(poly, r));
+        a += r == 0 ? ra : -ra;
+    }
+    return a;
+}
+
+int gd_vectorize(gd_job *job, const gd_grid *grid, const uint8_t *classes,
+                 const gd_score *score, const gd_method *m, const char *path,
+                 gd_class_total totals[3])
+{
+    int st = GD_OK;
+    size_t n = (size_t)grid->width * (size_t)grid->height;
+    char tmp[4096];
+    uint8_t *mask = NULL;
+    int32_t *pid = NULL;
+    double *sum = NULL;
+    uint64_t *cnt = NULL;
+    GDALDatasetH cds = NULL, mds = NULL, pds = NULL, mem = NULL, out = NULL;
+    OGRSpatialReferenceH srs = NULL, wgs = NULL;
+    OGRCoordinateTransformationH ct = NULL;
+    char **lopts = NULL;
+    struct geod_geodesic geod;
+    geod_init(&geod, 6378137.0, 1.0 / 298.257223563);
+    memset(totals, 0, 3 * sizeof *totals);
+
+    if ((st = gd_tmp_name(job, path, tmp, sizeof tmp)) != GD_OK)
+        return st;
+    mask = malloc(n);
+    pid = calloc(n, sizeof *pid);
+    if (!mask || !pid) {
+        st = gd_job_error(job, GD_EPROC, "out of memory for polygonize");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++)
+        mask[i] = classes[i] == 1 || classes[i] == 2;
+    if ((st = gd_mem_dataset(job, grid, (void *)classes, GDT_Byte, &cds)) != GD_OK ||
+        (st = gd_mem_dataset(job, grid, mask, GDT_Byte, &mds)) != GD_OK ||
+        (st = gd_mem_dataset(job, grid, pid, GDT_Int32, &pds)) != GD_OK)
+        goto done;
+    if (grid->wkt) {
+        srs = OSRNewSpatialReference(NULL);
+        OSRSetFromUserInput(srs, grid->wkt);
+        OSRSetAxisMappingStrategy(srs, OAMS_TRADITIONAL_GIS_ORDER);
+        wgs = OSRNewSpatialReference(NULL);
+        OSRImportFromEPSG(wgs, 4326);
+        OSRSetAxisMappingStrategy(wgs, OAMS_TRADITIONAL_GIS_ORDER);
+        ct = OCTNewCoordinateTransformation(srs, wgs);
+        if (!ct) {
+            st = gd_job_error_gdal(job, GD_EPROC, "no transformation from the grid CRS to WGS84");
+            goto done;
+        }
+    }
+    mem = GDALCreate(GDALGetDriverByName("Memory"), "polys", 0, 0, 0, GDT_Unknown, NULL);
+    if (!mem) {
+        st = gd_job_error_gdal(job, GD_EPROC, "cannot create an in-memory vector dataset");
+        goto done;
+    }
+    OGRLayerH ml = GDALDatasetCreateLayer(mem, "polys", srs, wkbPolygon, NULL);
+    OGRFieldDefnH f = OGR_Fld_Create("class", OFTInteger);
+    OGR_L_CreateField(ml, f, TRUE);
+    OGR_Fld_Destroy(f);
+    f = OGR_Fld_Create("pid", OFTInteger);
+    OGR_L_CreateField(ml, f, TRUE);
+    OGR_Fld_Destroy(f);
+    gd_job_progress_range(job, 0.78, 0.84);
+    CPLErrorReset();
+    if (GDALPolygonize(GDALGetRasterBand(cds, 1), GDALGetRasterBand(mds, 1), ml, 0, NULL,
+                       gd_job_gdal_progress, job) != CE_None) {
+        st = gd_job_error_gdal(job, GD_EPROC, "polygonize failed");
+        goto done;
+    }
+    GIntBig nfeat = OGR_L_GetFeatureCount(ml, TRUE);
+    /* number the polygons and burn the numbers to find each polygon's pixels */
+    OGR_L_ResetReading(ml);
+    OGRFeatureH feat;
+    int k = 0;
+    while ((feat = OGR_L_GetNextFeature(ml)) != NULL) {
+        OGR_F_SetFieldInteger(feat, 1, ++k);
+        OGRErr oe = OGR_L_SetFeature(ml, feat);
+        OGR_F_Destroy(feat);
+        if (oe != OGRERR_NONE) {
+            st = gd_job_error_gdal(job, GD_EPROC, "cannot number the polygons");
+            goto done;
+        }
+    }
+    {
+        int bands[1] = {1};
+        OGRLayerH layers[1] = {ml};
+        char **ropts = CSLSetNameValue(NULL, "ATTRIBUTE", "pid");
+        CPLErr e = GDALRasterizeLayers(pds, 1, bands, 1, layers, NULL, NULL, NULL, ropts,
+                                       NULL, NULL);
+        CSLDestroy(ropts);
+        if (e != CE_None) {
+            st = gd_job_error_gdal(job, GD_EPROC, "rasterizing the polygons failed");
+            goto done;
+        }
+    }
+    sum = calloc((size_t)nfeat + 1, sizeof *sum);
+    cnt = calloc((size_t)nfeat + 1, sizeof *cnt);
+    if (!sum || !cnt) {
+        st = gd_job_error(job, GD_EPROC, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int32_t p = pid[i];
+        if (p > 0 && p <= nfeat && !isnan(score->data[i])) {
+            sum[p] += score->data[i];
+            cnt[p]++;
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        if (classes[i] == 1 || classes[i] == 2) {
+            totals[classes[i]].pixels++;
+        }
+    for (int c = 1; c < 3; c++)
+        totals[c].area_ha = grid->wkt ? 0.0 : NAN;
+    if (grid->wkt)
+        for (int r = 0; r < grid->height; r++) {
+            const uint8_t *row = classes + (size_t)r * (size_t)grid->width;
+            uint64_t c1 = 0, c2 = 0;
+            for (int x = 0; x < grid->width; x++) {
+                c1 += row[x] == 1;
+                c2 += row[x] == 2;
+            }
+            totals[1].area_ha += (double)c1 * grid->row_area_m2[r] / 1e4;
+            totals[2].area_ha += (double)c2 * grid->row_area_m2[r] / 1e4;
+        }
+
+    /* GeoJSON (RFC 7946: WGS84 lon/lat, reprojected by the driver) */
+    GDALDriverH gj = GDALGetDriverByName("GeoJSON");
+    out = gj ? GDALCreate(gj, tmp, 0, 0, 0, GDT_Unknown, NULL) : NULL;
+    if (!out) {
+        st = gd_job_error_gdal(job, GD_EOUTPUT, "cannot create %s", path);
+        goto done;
+    }
+    lopts = CSLSetNameValue(lopts, "RFC7946", "YES");
+    lopts = CSLSetNameValue(lopts, "WRITE_NAME", "NO");
+    OGRLayerH ol = GDALDatasetCreateLayer(out, "change", srs, wkbPolygon, lopts);
+    if (!ol) {
+        st = gd_job_error_gdal(job, GD_EOUTPUT, "cannot create the layer of %s", path);
+        goto done;
+    }
+    const struct {
+        const char *name;
+        OGRFieldType type;
+    } fields[] = {{"id", OFTInteger},      {"class", OFTInteger},    {"class_name", OFTString},
+                  {"area_ha", OFTReal},    {"pixels", OFTInteger64}, {"mean_score", OFTReal}};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        f = OGR_Fld_Create(fields[i].name, fields[i].type);
+        OGR_L_CreateField(ol, f, TRUE);
+        OGR_Fld_Destroy(f);
+    }
+    gd_job_progress_range(job, 0.84, 0.90);
+    OGR_L_ResetReading(ml);
+    k = 0;
+    while ((feat = OGR_L_GetNextFeature(ml)) != NULL) {
+        k++;
+        int cls = OGR_F_GetFieldAsInteger(feat, 0);
+        int p = OGR_F_GetFieldAsInteger(feat, 1);
+        OGRGeometryH geom = OGR_F_GetGeometryRef(feat);
+        OGRFeatureH of = OGR_F_Create(OGR_L_GetLayerDefn(ol));
+        OGR_F_SetFieldInteger(of, 0, k);
+        OGR_F_SetFieldInteger(of, 1, cls);
+        OGR_F_SetFieldString(of, 2, cls >= 1 && cls <= 2 && m->class_names[cls] ? m->class_names[cls] : "");
+        if (ct && geom) {
+            OGRGeometryH g = OGR_G_Clone(geom);
+            if (OGR_G_Transform(g, ct) == OGRERR_NONE)
+                OGR_F_SetFieldDouble(of, 3, polygon_area_m2(&geod, g) / 1e4);
+            OGR_G_DestroyGeometry(g);
+        }
+        OGR_F_SetFieldInteger64(of, 4, p > 0 && p <= nfeat ? (GIntBig)cnt[p] : 0);
+        if (p > 0 && p <= nfeat && cnt[p] > 0)
+            OGR_F_SetFieldDouble(of, 5, sum[p] / (double)cnt[p]);
+        OGR_F_SetGeometry(of, geom);
+        if (cls >= 1 && cls <= 2)
+            totals[cls].polygons++;
+        OGRErr oe = OGR_L_CreateFeature(ol, of);
+        OGR_F_Destroy(of);
+        OGR_F_Destroy(feat);
+        if (oe != OGRERR_NONE) {
+            st = gd_job_error_gdal(job, GD_EOUTPUT, "cannot write a feature to %s", path);
+            goto done;
+        }
+        if (k % 256 == 0 && nfeat > 0)
+            gd_job_progress(job, (double)k / (double)nfeat);
+    }
+    CPLErrorReset();
+    GDALClose(out);
+    out = NULL;
+    if (CPLGetLastErrorType() >= CE_Failure) {
+        st = gd_job_error_gdal(job, GD_EOUTPUT, "cannot finish writing %s", path);
+        goto done;
+    }
+    st = gd_commit_file(job, tmp, path);
+    gd_job_info(job, "%lld polygons written to %s", (long long)nfeat, path);
+done:
+    if (out) {
+        GDALClose(out);
+        VSIUnlink(tmp);
+    } else if (st != GD_OK) {
+        VSIUnlink(tmp);
+    }
+    if (mem)
+        GDALClose(mem);
+    if (cds)
+        GDALClose(cds);
+    if (mds)
+        GDALClose(mds);
+    if (pds)
+        GDALClose(pds);
+    if (ct)
+        OCTDestroyCoordinateTransformation(ct);
+    if (srs)
+        OSRDestroySpatialReference(srs);
+    if (wgs)
+        OSRDestroySpatialReference(wgs);
+    CSLDestroy(lopts);
+    free(mask);
+    free(pid);
+    free(sum);
+    free(cnt);
+    return st;
+}
