@@ -170,7 +170,8 @@ int gd_vectorize(gd_job *job, const gd_grid *grid, const uint8_t *classes,
         st = gd_job_error_gdal(job, GD_EOUTPUT, "cannot create %s", path);
         goto done;
     }
-    lopts = CSLSetNameValue(lopts, "RFC7946", "YES");
+    /* a pixel grid has no WGS84 position: plain GeoJSON in pixel/line coordinates */
+    lopts = CSLSetNameValue(lopts, "RFC7946", grid->wkt ? "YES" : "NO");
     lopts = CSLSetNameValue(lopts, "WRITE_NAME", "NO");
     OGRLayerH ol = GDALDatasetCreateLayer(out, "change", srs, wkbPolygon, lopts);
     if (!ol) {
