@@ -131,8 +131,7 @@ int gd_cmd_detect(int argc, char **argv)
     int st = gd_detect_run(job, &p);
     int rc = 0;
     if (st != GD_OK) {
-        if (!quiet)
-            fputc('\n', stderr);
+        gd_job_progress_break(job);
         rc = gd_cli_fail(st, gd_job_message(job));
     } else if (!quiet) {
         printf("outputs in %s\n", p.outdir);

@@ -21,6 +21,9 @@
 static const char *const outputs[] = {"change.tif", "change.geojson", "summary.json",
                                       "map.png", "manifest.json", "run.log", "score.tif"};
 
+/* run.log of an earlier failed run must not block a retry: it is simply replaced */
+static int is_product(const char *name) { return strcmp(name, "run.log") != 0; }
+
 void gd_detect_params_init(gd_detect_params *p)
 {
     memset(p, 0, sizeof *p);
@@ -39,7 +42,7 @@ static int prepare_outdir(gd_job *job, const gd_detect_params *p)
     char path[4096];
     for (size_t i = 0; i < sizeof outputs / sizeof outputs[0]; i++) {
         gd_path_join(path, sizeof path, p->outdir, outputs[i]);
-        if (access(path, F_OK) != 0)
+        if (access(path, F_OK) != 0 || !is_product(outputs[i]))
             continue;
         if (!p->overwrite)
             return gd_job_error(job, GD_EOUTPUT,

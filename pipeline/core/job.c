@@ -218,6 +218,15 @@ int gd_job_gdal_progress(double complete, const char *msg, void *arg)
     return gd_job_progress((gd_job *)arg, complete) == GD_OK;
 }
 
+void gd_job_progress_break(gd_job *job)
+{
+    /* only a progress line that was started and not finished needs ending */
+    if (job->last_tick >= 0 && job->last_tick < 40) {
+        fputc('\n', stderr);
+        job->last_tick = 41;
+    }
+}
+
 void gd_job_cancel(gd_job *job) { job->cancelled = 1; }
 json_t *gd_job_params(gd_job *job) { return job->params; }
 json_t *gd_job_auto(gd_job *job) { return job->autov; }

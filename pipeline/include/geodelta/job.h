@@ -54,6 +54,8 @@ void gd_job_say(gd_job *job, const char *fmt, ...) __attribute__((format(printf,
 void gd_job_progress_range(gd_job *job, double lo, double hi);
 int gd_job_progress(gd_job *job, double stage_fraction);
 void gd_job_progress_done(gd_job *job);
+/* Ends a started progress line so that a message can follow on its own line. */
+void gd_job_progress_break(gd_job *job);
 /* A GDALProgressFunc that forwards into the job's current range. */
 int gd_job_gdal_progress(double complete, const char *msg, void *job);
 void gd_job_cancel(gd_job *job);
