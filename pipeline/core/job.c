@@ -21,6 +21,7 @@ struct gd_job {
     json_t *params;
     json_t *autov;
     json_t *warnings;
+    json_t *pending; /* messages held back while a progress line is on screen */
 };
 
 int gd_job_create(gd_job **out)
@@ -33,7 +34,8 @@ int gd_job_create(gd_job **out)
     job->params = json_object();
     job->autov = json_object();
     job->warnings = json_array();
-    if (!job->params || !job->autov || !job->warnings) {
+    job->pending = json_array();
+    if (!job->params || !job->autov || !job->warnings || !job->pending) {
         gd_job_destroy(job);
         return GD_EPROC;
     }
@@ -49,6 +51,7 @@ void gd_job_destroy(gd_job *job)
     json_decref(job->params);
     json_decref(job->autov);
     json_decref(job->warnings);
+    json_decref(job->pending);
     free(job);
 }
 
@@ -153,10 +156,23 @@ void gd_job_say(gd_job *job, const char *fmt, ...)
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
     log_line(job, "INFO", buf);
-    if (!job->quiet) {
-        printf("%s\n", buf);
-        fflush(stdout);
+    if (job->quiet)
+        return;
+    if (job->last_tick >= 0 && job->last_tick <= 40) {
+        json_array_append_new(job->pending, json_string(buf));
+        return;
     }
+    printf("%s\n", buf);
+    fflush(stdout);
+}
+
+static void flush_pending(gd_job *job)
+{
+    size_t i;
+    json_t *m;
+    json_array_foreach(job->pending, i, m) printf("%s\n", json_string_value(m));
+    json_array_clear(job->pending);
+    fflush(stdout);
 }
 
 void gd_job_warn(gd_job *job, const char *fmt, ...)
@@ -210,6 +226,7 @@ void gd_job_progress_done(gd_job *job)
         fprintf(stderr, " - done.\n");
         job->last_tick = 41;
     }
+    flush_pending(job);
 }
 
 int gd_job_gdal_progress(double complete, const char *msg, void *arg)
@@ -225,6 +242,7 @@ void gd_job_progress_break(gd_job *job)
         fputc('\n', stderr);
         job->last_tick = 41;
     }
+    flush_pending(job);
 }
 
 void gd_job_cancel(gd_job *job) { job->cancelled = 1; }

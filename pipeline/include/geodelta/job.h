@@ -45,7 +45,8 @@ int gd_job_open_log(gd_job *job, const char *path);
 void gd_job_close_log(gd_job *job);
 void gd_job_info(gd_job *job, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void gd_job_warn(gd_job *job, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Prints a line for the user on stdout (unless quiet) and logs it. */
+/* Prints a line for the user on stdout (unless quiet) and logs it; while a progress
+ * line is on screen the line is held back until the progress ends. */
 void gd_job_say(gd_job *job, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Progress over the whole job in GDAL's style (0...10...20 ... 100 - done.) on stderr.
