@@ -86,8 +86,7 @@ int gd_cmd_verify(int argc, char **argv)
         json_array_foreach(gd_job_warnings(job), i, w)
             fprintf(stderr, "geodelta verify: %s\n", json_string_value(w));
         if (bad)
-            fprintf(stderr, "geodelta verify: FAILED: %d file(s) missing or altered%s\n",
-                    bad - !sig_ok, sig_ok ? "" : "; the signature is missing or not valid");
+            fprintf(stderr, "geodelta verify: FAILED: %d finding(s), listed above\n", bad);
         else if (!quiet)
             printf("OK: every %s hash in %s matches%s\n",
                    inputs ? "input and output" : "output", argv[optind],

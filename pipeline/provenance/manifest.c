@@ -276,6 +276,25 @@ int gd_manifest_verify(gd_job *job, const char *manifest_path, int check_inputs,
         json_decref(doc);
         return gd_job_error(job, GD_EINPUT, "%s is not a geodelta manifest", manifest_path);
     }
+    /* the run id must follow from what the manifest says went in: a manifest edited to
+     * claim other inputs or settings no longer matches the id embedded in the outputs */
+    const char *rid = json_string_value(json_object_get(doc, "run_id"));
+    json_t *ins = json_object_get(doc, "inputs"), *params = json_object_get(doc, "parameters");
+    if (rid && json_is_array(ins) && json_is_object(params)) {
+        const char *hx[4];
+        size_t n = json_array_size(ins) < 4 ? json_array_size(ins) : 4;
+        int complete = 1;
+        for (size_t i = 0; i < n; i++)
+            complete &= (hx[i] = json_string_value(
+                             json_object_get(json_array_get(ins, i), "sha256"))) != NULL;
+        char want[65];
+        if (!complete || gd_run_id(job, hx, n, params, want) != GD_OK ||
+            strcmp(want, rid) != 0) {
+            gd_job_warn(job, "run_id %s does not follow from the recorded input hashes and "
+                             "parameters: the manifest has been edited", rid);
+            (*bad)++;
+        }
+    }
     char *copy = strdup(manifest_path);
     const char *base = dirname(copy);
     check_list(job, outputs, base, "output", bad);
