@@ -467,7 +467,7 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
             "auto", gd_job_auto(job),
             "inputs", inputs, "outputs", outs,
             "warnings", gd_job_warnings(job),
-            "known_error_rate", gd_method_error_rate(m->name),
+            "known_error_rate", gd_method_error_rate(m->name, isnan(fixed_t)),
             "timing", "seconds", gd_now() - t0, "input_hash_seconds", hash_s,
             "input_hash_wait_seconds", hash_wait);
         free(outdir_abs);

@@ -36,8 +36,9 @@ json_t *gd_library_versions(void);
  * kernel ISA in use. */
 json_t *gd_manifest_host(void);
 /* The method's known error rate: its accuracy figures from the README's accuracy table
- * (kept in a static table in manifest.c), or {"measured": false, ...}. */
-json_t *gd_method_error_rate(const char *method);
+ * (kept in a static table in manifest.c), or {"measured": false, ...}. otsu = 0 adds a
+ * note that the figures were measured with automatic thresholds. */
+json_t *gd_method_error_rate(const char *method, int otsu);
 
 /* Run id: SHA-256 (hex) of the canonical JSON (sorted keys, compact) of
  * {"scheme": GD_RUN_ID_SCHEME, "inputs": [sha256...], "parameters": params}, leaving out
