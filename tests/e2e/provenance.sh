@@ -38,6 +38,20 @@ echo "ok: run id $rid in manifest, COG, GeoJSON and PNG"
     --keep-score --sign-key "$W/key.pem"
 M="$W/s/manifest.json"
 "$G" verify --inputs --pubkey "$W/key.pub.pem" -q "$M" || fail "clean run does not verify"
+# the documented schema describes what is written (when python3-jsonschema is there)
+SCHEMA="$(dirname "$0")/../../docs/manifest.schema.json"
+if python3 -c 'import jsonschema' 2>/dev/null; then
+    python3 - "$SCHEMA" "$M" "$W/run1/manifest.json" <<'PY' || fail "manifest.json does not follow docs/manifest.schema.json"
+import json, sys, jsonschema
+schema = json.load(open(sys.argv[1]))
+jsonschema.Draft202012Validator.check_schema(schema)
+for m in sys.argv[2:]:
+    jsonschema.validate(json.load(open(m)), schema, cls=jsonschema.Draft202012Validator)
+PY
+    echo "ok: manifests follow docs/manifest.schema.json"
+else
+    echo "skip: python3 jsonschema not installed, schema not checked"
+fi
 
 # every output and both inputs: one flipped byte (first, last) is caught and named
 flip() { # file offset
