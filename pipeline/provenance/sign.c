@@ -88,8 +88,9 @@ int gd_signer_create(gd_job *job, const char *key_path, gd_signer **out)
     EVP_PKEY *key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
     fclose(f);
     if (!key)
-        return gd_job_error(job, GD_EUSAGE, "--sign-key %s is not a PEM private key (%s)",
-                            key_path, ossl_reason());
+        return gd_job_error(job, GD_EUSAGE,
+                            "--sign-key %s is not a PEM private key (a public key? "
+                            "geodelta keygen makes a pair)", key_path);
     if (EVP_PKEY_get_id(key) != EVP_PKEY_ED25519) {
         EVP_PKEY_free(key);
         return gd_job_error(job, GD_EUSAGE,

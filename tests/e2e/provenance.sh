@@ -105,6 +105,13 @@ mv "$W/manifest.sig" "$W/s/manifest.sig"
 "$G" verify --inputs --pubkey "$W/key.pub.pem" -q "$M" || fail "restored signed run does not verify"
 echo "ok: signatures (changed manifest, other key, missing signature) rejected"
 
+# a key that cannot sign is a usage error before any work
+rc=0
+"$G" detect -b "$W/in/before.tif" -a "$W/in/after.tif" -m ndvi -o "$W/nokey" -q \
+    --sign-key "$W/key.pub.pem" 2>/dev/null || rc=$?
+[[ $rc -eq 1 && ! -e "$W/nokey" ]] || fail "--sign-key with a public key: exit $rc"
+echo "ok: a public key given to --sign-key is refused (exit 1, nothing written)"
+
 # editing the recorded parameters breaks the run id check
 sed -i 's/"mmu_ha": 0.1[0-9]*/"mmu_ha": 0.5/' "$M"
 out="$("$G" verify "$M" 2>&1)" && fail "verify accepted edited parameters"
