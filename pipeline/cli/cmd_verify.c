@@ -87,10 +87,19 @@ int gd_cmd_verify(int argc, char **argv)
             fprintf(stderr, "geodelta verify: %s\n", json_string_value(w));
         if (bad)
             fprintf(stderr, "geodelta verify: FAILED: %d finding(s), listed above\n", bad);
-        else if (!quiet)
+        else if (!quiet) {
             printf("OK: every %s hash in %s matches%s\n",
                    inputs ? "input and output" : "output", argv[optind],
                    pubkey ? "; the Ed25519 signature is valid" : "");
+            /* hashes alone cannot show that the manifest itself was not rewritten */
+            json_t *doc = pubkey ? NULL : json_load_file(argv[optind], 0, NULL);
+            const char *fp = json_string_value(
+                json_object_get(json_object_get(doc, "signature"), "public_key_sha256"));
+            if (fp)
+                printf("note: the manifest is signed (public key sha256 %s) but the signature "
+                       "was not checked: add --pubkey PUB.pem\n", fp);
+            json_decref(doc);
+        }
         rc = bad ? 2 : 0;
     }
     gd_job_destroy(job);
