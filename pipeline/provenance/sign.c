@@ -57,8 +57,10 @@ static int read_all(gd_job *job, const char *path, unsigned char **data, size_t 
                 break;
             }
             unsigned char *nb = realloc(buf, cap * 2);
-            if (!nb)
+            if (!nb) {
+                st = gd_job_error(job, GD_EPROC, "out of memory reading %s", path);
                 break;
+            }
             buf = nb;
             cap *= 2;
         }
