@@ -108,6 +108,9 @@ int gd_write_change_cog(gd_job *job, const gd_grid *grid, const uint8_t *classes
             snprintf(key, sizeof key, "GEODELTA_CLASS_%d", c);
             GDALSetMetadataItem(mem, key, m->class_names[c], NULL);
         }
+    /* points back to manifest.json, which records the same id */
+    if (gd_job_run_id(job))
+        GDALSetMetadataItem(mem, "GEODELTA_RUN_ID", gd_job_run_id(job), NULL);
     opts = CSLSetNameValue(opts, "COMPRESS", "DEFLATE");
     opts = CSLSetNameValue(opts, "BLOCKSIZE", "512");
     opts = CSLSetNameValue(opts, "OVERVIEW_RESAMPLING", "NEAREST");

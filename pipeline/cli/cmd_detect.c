@@ -38,6 +38,8 @@ static void usage(FILE *f)
         "      --map-width PX       width of the map's image panel (default 1200)\n"
         "      --keep-score         also write score.tif (float32 change score)\n"
         "      --overwrite          replace existing outputs in OUTDIR\n"
+        "      --sign-key KEY.pem   sign manifest.json with this Ed25519 private key into\n"
+        "                           manifest.sig (make one with geodelta keygen)\n"
         "  -q, --quiet              no progress or messages (errors still printed)\n"
         "  -h, --help               this help\n"
         "\n"
@@ -46,7 +48,7 @@ static void usage(FILE *f)
 }
 
 enum { OPT_BB = 256, OPT_BA, OPT_MMU, OPT_NOMAP, OPT_TITLE, OPT_CREDIT, OPT_MAPW,
-       OPT_KEEP, OPT_OVER };
+       OPT_KEEP, OPT_OVER, OPT_SIGN };
 
 int gd_cmd_detect(int argc, char **argv)
 {
@@ -65,6 +67,7 @@ int gd_cmd_detect(int argc, char **argv)
         {"map-width", required_argument, NULL, OPT_MAPW},
         {"keep-score", no_argument, NULL, OPT_KEEP},
         {"overwrite", no_argument, NULL, OPT_OVER},
+        {"sign-key", required_argument, NULL, OPT_SIGN},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
@@ -101,6 +104,7 @@ int gd_cmd_detect(int argc, char **argv)
             break;
         case OPT_KEEP: p.keep_score = 1; break;
         case OPT_OVER: p.overwrite = 1; break;
+        case OPT_SIGN: p.sign_key = optarg; break;
         case 'q': quiet = 1; break;
         case 'h': usage(stdout); return 0;
         case ':':

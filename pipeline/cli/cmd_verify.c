@@ -3,6 +3,8 @@
 
 #include <getopt.h>
 #include <jansson.h>
+#include <libgen.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,10 +13,17 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-        "Usage: geodelta verify [--inputs] [-q] OUTDIR/manifest.json\n"
+        "Usage: geodelta verify [--inputs] [--pubkey PUB.pem] [-q] OUTDIR/manifest.json\n"
         "\n"
         "Recomputes the SHA-256 of every output listed in the manifest (and of every\n"
         "input with --inputs) and names each file that is missing or altered.\n"
+        "\n"
+        "  -i, --inputs          also re-hash the input images (absolute paths or /vsi)\n"
+        "  -k, --pubkey PUB.pem  also check manifest.sig (next to the manifest) against\n"
+        "                        this Ed25519 public key; a missing or non-matching\n"
+        "                        signature fails the verification\n"
+        "  -q, --quiet           print nothing when everything matches\n"
+        "\n"
         "Exit 0 only if everything matches; 2 if something does not or the manifest\n"
         "is unreadable; 1 on usage errors.\n");
 }
@@ -22,16 +31,22 @@ static void usage(FILE *f)
 int gd_cmd_verify(int argc, char **argv)
 {
     static const struct option longopts[] = {{"inputs", no_argument, NULL, 'i'},
+                                             {"pubkey", required_argument, NULL, 'k'},
                                              {"quiet", no_argument, NULL, 'q'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     int inputs = 0, quiet = 0, c;
+    const char *pubkey = NULL;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "iqh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":ik:qh", longopts, NULL)) != -1) {
         switch (c) {
         case 'i': inputs = 1; break;
+        case 'k': pubkey = optarg; break;
         case 'q': quiet = 1; break;
+        case ':':
+            fprintf(stderr, "geodelta verify: option %s needs a value\n", argv[optind - 1]);
+            return 1;
         case 'h': usage(stdout); return 0;
         default:
             fprintf(stderr, "geodelta verify: unknown option %s\n", argv[optind - 1]);
@@ -48,6 +63,20 @@ int gd_cmd_verify(int argc, char **argv)
     gd_job_set_quiet(job, 1); /* findings are printed below, once */
     int bad = 0;
     int st = gd_manifest_verify(job, argv[optind], inputs, &bad);
+    int sig_ok = 1;
+    if (st == GD_OK && pubkey) {
+        /* manifest.sig sits next to the manifest, whatever the manifest's own name */
+        char sig[4096], *copy = strdup(argv[optind]);
+        if (!copy)
+            st = gd_job_error(job, GD_EPROC, "out of memory");
+        else {
+            snprintf(sig, sizeof sig, "%s/manifest.sig", dirname(copy));
+            free(copy);
+            st = gd_verify_signature(job, argv[optind], sig, pubkey, &sig_ok);
+            if (!sig_ok)
+                bad++;
+        }
+    }
     int rc;
     if (st != GD_OK) {
         rc = gd_cli_fail(st, gd_job_message(job));
@@ -57,10 +86,20 @@ int gd_cmd_verify(int argc, char **argv)
         json_array_foreach(gd_job_warnings(job), i, w)
             fprintf(stderr, "geodelta verify: %s\n", json_string_value(w));
         if (bad)
-            fprintf(stderr, "geodelta verify: FAILED: %d file(s) missing or altered\n", bad);
-        else if (!quiet)
-            printf("OK: every %s hash in %s matches\n", inputs ? "input and output" : "output",
-                   argv[optind]);
+            fprintf(stderr, "geodelta verify: FAILED: %d finding(s), listed above\n", bad);
+        else if (!quiet) {
+            printf("OK: every %s hash in %s matches%s\n",
+                   inputs ? "input and output" : "output", argv[optind],
+                   pubkey ? "; the Ed25519 signature is valid" : "");
+            /* hashes alone cannot show that the manifest itself was not rewritten */
+            json_t *doc = pubkey ? NULL : json_load_file(argv[optind], 0, NULL);
+            const char *fp = json_string_value(
+                json_object_get(json_object_get(doc, "signature"), "public_key_sha256"));
+            if (fp)
+                printf("note: the manifest is signed (public key sha256 %s) but the signature "
+                       "was not checked: add --pubkey PUB.pem\n", fp);
+            json_decref(doc);
+        }
         rc = bad ? 2 : 0;
     }
     gd_job_destroy(job);

@@ -25,6 +25,7 @@ static void usage(FILE *f)
             "  detect    two images -> change raster, polygons, summary, map, manifest\n"
             "  verify    re-check the hashes recorded in a manifest.json\n"
             "  methods   list the change-detection methods and the bands each needs\n"
+            "  keygen    make an Ed25519 key pair for signing manifests\n"
             "\n"
             "  geodelta COMMAND --help   options of one command\n"
             "  geodelta --version        version, libraries and kernel ISA\n");
@@ -88,6 +89,8 @@ int main(int argc, char **argv)
         rc = gd_cmd_detect(argc - 1, argv + 1);
     else if (strcmp(cmd, "verify") == 0)
         rc = gd_cmd_verify(argc - 1, argv + 1);
+    else if (strcmp(cmd, "keygen") == 0)
+        rc = gd_cmd_keygen(argc - 1, argv + 1);
     else if (strcmp(cmd, "methods") == 0)
         rc = gd_cmd_methods(argc - 1, argv + 1);
     else {

@@ -19,7 +19,8 @@
 #include <unistd.h>
 
 static const char *const outputs[] = {"change.tif", "change.geojson", "summary.json",
-                                      "map.png", "manifest.json", "run.log", "score.tif"};
+                                      "map.png", "manifest.json", "manifest.sig", "run.log",
+                                      "score.tif"};
 
 /* run.log of an earlier failed run must not block a retry: it is simply replaced */
 static int is_product(const char *name) { return strcmp(name, "run.log") != 0; }
@@ -167,6 +168,11 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
     double t0 = gd_now();
     const gd_method *m = gd_method_find(p->method ? p->method : "");
     gd_class_total totals[3];
+    gd_hasher *hasher = NULL;
+    gd_signer *signer = NULL;
+    char *in_abs[2] = {NULL, NULL};
+    char run_id[65] = "";
+    double hash_s = 0.0, hash_wait = 0.0;
     memset(totals, 0, sizeof totals);
     gd_utc_now(start);
 
@@ -183,18 +189,38 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
                                 "--threshold '%s' is not auto, otsu or a non-negative number",
                                 p->threshold);
     }
-    if ((st = prepare_outdir(job, p)) != GD_OK)
+    /* a bad key is found before any work is done */
+    if (p->sign_key && (st = gd_signer_create(job, p->sign_key, &signer)) != GD_OK)
         return st;
+    if ((st = prepare_outdir(job, p)) != GD_OK)
+        goto done;
     gd_path_join(path, sizeof path, p->outdir, "run.log");
     if ((st = gd_job_open_log(job, path)) != GD_OK)
-        return st;
+        goto done;
     gd_job_info(job, "geodelta %s, kernels %s", GD_VERSION, gd_kernels_isa_name());
+    /* the inputs are hashed while source, grid and detect run; joined before the first
+     * output because the outputs carry the run id, which needs the hashes */
+    in_abs[0] = abs_path(p->before);
+    in_abs[1] = abs_path(p->after);
+    if (!in_abs[0] || !in_abs[1]) {
+        st = gd_job_error(job, GD_EPROC, "out of memory");
+        goto done;
+    }
+    if ((st = gd_hasher_start(job, (const char *const *)in_abs, 2, &hasher)) != GD_OK)
+        goto done;
 
+    /* every option with its default resolved: the run id is a digest of these */
     json_t *params = gd_job_params(job);
     json_object_set_new(params, "method", json_string(m->name));
     json_object_set_new(params, "bands_before", p->bands_before ? json_string(p->bands_before) : json_null());
-    json_object_set_new(params, "bands_after", p->bands_after ? json_string(p->bands_after) : json_null());
-    json_object_set_new(params, "threshold", json_string(p->threshold ? p->threshold : "auto"));
+    json_object_set_new(params, "bands_after", p->bands_after ? json_string(p->bands_after)
+                                               : p->bands_before ? json_string(p->bands_before) : json_null());
+    json_object_set_new(params, "threshold", isnan(fixed_t) ? json_string("otsu") : json_real(fixed_t));
+    json_object_set_new(params, "map", json_boolean(!p->no_map));
+    json_object_set_new(params, "title", json_string(p->title ? p->title : "Change detection"));
+    json_object_set_new(params, "credit", p->credit ? json_string(p->credit) : json_null());
+    json_object_set_new(params, "map_width", json_integer(p->map_width > 0 ? p->map_width : 1200));
+    json_object_set_new(params, "keep_score", json_boolean(p->keep_score));
 
     /* ---- source and grid ---- */
     gd_job_progress_range(job, 0.0, 0.02);
@@ -313,8 +339,22 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
         gd_job_warn(job, "--mmu-ha %g ignored: a pixel grid without CRS has no area", mmu);
     }
     json_object_set_new(gd_job_auto(job), "mmu", json_pack("{s:f, s:i}", "ha", mmu, "min_pixels", min_px));
+    json_object_set_new(params, "mmu_ha", json_real(mmu));
     if ((st = gd_clean_sieve(job, grid, classes, min_px)) != GD_OK)
         goto done;
+
+    /* ---- run id, before the first output ---- */
+    if ((st = gd_hasher_join(job, hasher)) != GD_OK)
+        goto done;
+    {
+        const char *hx[2] = {gd_hasher_hex(hasher, 0), gd_hasher_hex(hasher, 1)};
+        if ((st = gd_run_id(job, hx, 2, params, run_id)) != GD_OK)
+            goto done;
+        hash_s = gd_hasher_seconds(hasher, &hash_wait);
+        gd_job_set_run_id(job, run_id);
+        gd_job_info(job, "inputs hashed in %.3f s in the background (waited %.3f s); run id %s",
+                    hash_s, hash_wait, run_id);
+    }
 
     /* ---- outputs ---- */
     gd_job_progress_range(job, 0.66, 0.78);
@@ -393,7 +433,8 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
         snprintf(subtitle, sizeof subtitle, "before %s  |  after %s  |  method %s, threshold %.4g (%s)",
                  *bs->date ? bs->date : "(date unknown)", *as->date ? as->date : "(date unknown)",
                  m->name, t, tmode);
-        gd_map_spec spec = {p->title, subtitle, p->credit, p->map_width};
+        gd_map_spec spec = {.title = p->title, .subtitle = subtitle, .credit = p->credit,
+                            .width = p->map_width, .run_id = run_id};
         gd_path_join(path, sizeof path, p->outdir, "map.png");
         if ((st = gd_render_map(job, grid, ads, rgb, classes, m, totals, &spec, path)) != GD_OK)
             goto done;
@@ -413,32 +454,39 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
         json_t *argv = json_array(), *inputs = json_array(), *outs = json_array();
         for (int i = 0; i < p->argc; i++)
             json_array_append_new(argv, json_string(p->argv[i]));
-        manifest = json_pack("{s:s, s:{s:s, s:s, s:s}, s:o, s:s, s:s, s:o, s:O, s:O, s:o, s:o, s:O, s:f}",
+        char *outdir_abs = abs_path(p->outdir);
+        manifest = json_pack("{s:s, s:s, s:{s:s, s:s, s:s}, s:o, s:o, s:s, s:s, s:o, s:O, s:{s:s, s:b, s:b, s:i, s:i}, s:O, s:o, s:o, s:O, s:o, s:{s:f, s:f, s:f}}",
             "schema", GD_MANIFEST_SCHEMA,
+            "run_id", run_id,
             "tool", "name", "geodelta", "version", GD_VERSION, "git_revision", GD_GIT_REV,
             "libraries", gd_library_versions(),
+            "host", gd_manifest_host(),
             "started_utc", start, "finished_utc", end,
             "argv", argv,
             "parameters", gd_job_params(job),
+            "execution", "outdir", outdir_abs ? outdir_abs : p->outdir,
+            "overwrite", p->overwrite, "quiet", gd_job_quiet(job),
+            "threads", gd_job_threads(job), "mem_mb", gd_job_mem_mb(job),
             "auto", gd_job_auto(job),
             "inputs", inputs, "outputs", outs,
             "warnings", gd_job_warnings(job),
-            "seconds", gd_now() - t0);
+            "known_error_rate", gd_method_error_rate(m->name, isnan(fixed_t)),
+            "timing", "seconds", gd_now() - t0, "input_hash_seconds", hash_s,
+            "input_hash_wait_seconds", hash_wait);
+        free(outdir_abs);
         if (!manifest) {
             st = gd_job_error(job, GD_EPROC, "cannot build the manifest");
             goto done;
         }
         json_object_set_new(json_object_get(manifest, "tool"), "isa", json_string(gd_kernels_isa_name()));
-        const char *in_paths[2] = {p->before, p->after}, *roles[2] = {"before", "after"};
-        for (int i = 0; i < 2; i++) {
-            char *ap = abs_path(in_paths[i]);
-            st = gd_manifest_add_file(job, inputs, ap, ap, roles[i]);
-            free(ap);
-            if (st != GD_OK)
-                goto done;
-        }
+        const gd_source *srcs[2] = {bs, as};
+        const char *roles[2] = {"before", "after"};
+        for (int i = 0; i < 2; i++)
+            json_array_append_new(inputs, gd_manifest_input(srcs[i], in_abs[i], roles[i],
+                                                            gd_hasher_hex(hasher, (size_t)i),
+                                                            gd_hasher_size(hasher, (size_t)i)));
         for (size_t i = 0; i < sizeof outputs / sizeof outputs[0]; i++) {
-            if (strcmp(outputs[i], "manifest.json") == 0)
+            if (strncmp(outputs[i], "manifest.", 9) == 0)
                 continue;
             gd_path_join(path, sizeof path, p->outdir, outputs[i]);
             if (access(path, F_OK) != 0)
@@ -446,12 +494,27 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
             if ((st = gd_manifest_add_file(job, outs, path, outputs[i], NULL)) != GD_OK)
                 goto done;
         }
+        if (signer)
+            json_object_set_new(manifest, "signature",
+                                json_pack("{s:s, s:s, s:s, s:s}", "algorithm", "Ed25519",
+                                          "file", "manifest.sig", "encoding", "base64",
+                                          "public_key_sha256", gd_signer_fingerprint(signer)));
         gd_path_join(path, sizeof path, p->outdir, "manifest.json");
         if ((st = gd_json_write_atomic(job, manifest, path)) != GD_OK)
             goto done;
+        if (signer) {
+            char sig[4096];
+            gd_path_join(sig, sizeof sig, p->outdir, "manifest.sig");
+            if ((st = gd_signer_sign_file(job, signer, path, sig)) != GD_OK)
+                goto done;
+        }
     }
     gd_job_progress_done(job);
 done:
+    gd_hasher_destroy(hasher);
+    gd_signer_destroy(signer);
+    free(in_abs[0]);
+    free(in_abs[1]);
     json_decref(summary);
     json_decref(manifest);
     free(classes);

@@ -22,6 +22,7 @@ struct gd_job {
     json_t *autov;
     json_t *warnings;
     json_t *pending; /* messages held back while a progress line is on screen */
+    char run_id[65]; /* "" until the chain knows it */
 };
 
 int gd_job_create(gd_job **out)
@@ -253,3 +254,8 @@ void gd_job_set_threads(gd_job *job, int threads) { job->threads = threads; }
 int gd_job_threads(const gd_job *job) { return job->threads; }
 void gd_job_set_mem_mb(gd_job *job, int mem_mb) { job->mem_mb = mem_mb; }
 int gd_job_mem_mb(const gd_job *job) { return job->mem_mb; }
+void gd_job_set_run_id(gd_job *job, const char *run_id)
+{
+    snprintf(job->run_id, sizeof job->run_id, "%s", run_id ? run_id : "");
+}
+const char *gd_job_run_id(const gd_job *job) { return job->run_id[0] ? job->run_id : NULL; }

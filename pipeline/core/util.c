@@ -1,6 +1,7 @@
 /* util.c: atomic output files, streamed SHA-256, directories, clocks. */
 #include "geodelta/util.h"
 
+#include <cpl_vsi.h>
 #include <errno.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -28,7 +29,15 @@ int gd_commit_file(gd_job *job, const char *tmp_path, const char *final_path)
     return GD_OK;
 }
 
+/* /vsi paths (S3, HTTP, zip...) go through GDAL's virtual file layer, local files
+ * through stdio; both are streamed in 64 KiB blocks, never loaded whole. */
 int gd_sha256_file(gd_job *job, const char *path, char hex[65], uint64_t *size)
+{
+    return gd_sha256_file_ex(job, path, hex, size, NULL);
+}
+
+int gd_sha256_file_ex(gd_job *job, const char *path, char hex[65], uint64_t *size,
+                      const atomic_int *cancel)
 {
     int st = GD_OK;
     unsigned char md[EVP_MAX_MD_SIZE];
@@ -36,32 +45,66 @@ int gd_sha256_file(gd_job *job, const char *path, char hex[65], uint64_t *size)
     uint64_t total = 0;
     unsigned char buf[1 << 16];
     EVP_MD_CTX *ctx = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return gd_job_error(job, GD_EINPUT, "cannot read %s: %s", path, strerror(errno));
+    int vsi = strncmp(path, "/vsi", 4) == 0;
+    FILE *f = NULL;
+    VSILFILE *vf = NULL;
+    if (vsi)
+        vf = VSIFOpenL(path, "rb");
+    else
+        f = fopen(path, "rb");
+    if (!f && !vf)
+        return gd_job_error(job, GD_EINPUT, "cannot read %s: %s", path,
+                            vsi ? "not found or not readable" : strerror(errno));
     ctx = EVP_MD_CTX_new();
     if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
         st = gd_job_error(job, GD_EPROC, "OpenSSL SHA-256 initialisation failed");
         goto done;
     }
     size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
+    while ((n = vsi ? VSIFReadL(buf, 1, sizeof buf, vf) : fread(buf, 1, sizeof buf, f)) > 0) {
         EVP_DigestUpdate(ctx, buf, n);
         total += n;
+        if (cancel && atomic_load(cancel)) {
+            st = gd_job_error(job, GD_ECANCEL, "hashing %s cancelled", path);
+            goto done;
+        }
     }
-    if (ferror(f)) {
+    /* GDAL 3.6 has no VSIFErrorL: a short read before the end is the error */
+    if (vsi ? !VSIFEofL(vf) : ferror(f)) {
         st = gd_job_error(job, GD_EINPUT, "read error on %s", path);
         goto done;
     }
     EVP_DigestFinal_ex(ctx, md, &mdlen);
-    for (unsigned int i = 0; i < mdlen; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    gd_hex(md, mdlen, hex);
     if (size)
         *size = total;
 done:
     EVP_MD_CTX_free(ctx);
-    fclose(f);
+    if (f)
+        fclose(f);
+    if (vf)
+        VSIFCloseL(vf);
     return st;
+}
+
+int gd_sha256_buf(const void *data, size_t len, char hex[65])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1)
+        return GD_EPROC;
+    gd_hex(md, mdlen, hex);
+    return GD_OK;
+}
+
+void gd_hex(const unsigned char *bytes, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[bytes[i] >> 4];
+        out[2 * i + 1] = digits[bytes[i] & 15];
+    }
+    out[2 * n] = '\0';
 }
 
 int gd_mkdir_p(gd_job *job, const char *path)

@@ -42,7 +42,7 @@ static void stretch_limits(const float *buf, size_t n, float *lo, float *hi)
 }
 
 static int write_png(gd_job *job, cairo_surface_t *surf, const char *path, const char *title,
-                     const char *description)
+                     const char *description, const char *run_id)
 {
     /* volatile: these live across libpng's setjmp */
     volatile int st = GD_OK;
@@ -74,7 +74,7 @@ static int write_png(gd_job *job, cairo_surface_t *surf, const char *path, const
     png_set_compression_level(png, 6);
     png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, 8, PNG_COLOR_TYPE_RGB,
                  PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-    png_text text[3];
+    png_text text[4];
     memset(text, 0, sizeof text);
     text[0].compression = PNG_TEXT_COMPRESSION_NONE;
     text[0].key = "Title";
@@ -85,7 +85,12 @@ static int write_png(gd_job *job, cairo_surface_t *surf, const char *path, const
     text[2].compression = PNG_TEXT_COMPRESSION_NONE;
     text[2].key = "Description";
     text[2].text = (char *)description;
-    png_set_text(png, info, text, 3);
+    /* the run id ties the picture to its manifest; no tIME chunk, so that the same
+     * run gives the same bytes */
+    text[3].compression = PNG_TEXT_COMPRESSION_NONE;
+    text[3].key = "RunID";
+    text[3].text = (char *)run_id;
+    png_set_text(png, info, text, run_id && *run_id ? 4 : 3);
     png_write_info(png, info);
     for (int y = 0; y < h; y++) {
         const uint32_t *px = (const uint32_t *)(data + (size_t)y * (size_t)stride);
@@ -264,7 +269,7 @@ int gd_render_map(gd_job *job, const gd_grid *grid, GDALDatasetH display, const 
         goto done;
     }
     st = write_png(job, surf, path, spec->title ? spec->title : "Change detection",
-                   spec->subtitle ? spec->subtitle : "");
+                   spec->subtitle ? spec->subtitle : "", spec->run_id);
 done:
     if (cr)
         cairo_destroy(cr);

@@ -173,6 +173,14 @@ int gd_vectorize(gd_job *job, const gd_grid *grid, const uint8_t *classes,
     /* a pixel grid has no WGS84 position: plain GeoJSON in pixel/line coordinates */
     lopts = CSLSetNameValue(lopts, "RFC7946", grid->wkt ? "YES" : "NO");
     lopts = CSLSetNameValue(lopts, "WRITE_NAME", "NO");
+    /* GDAL 3.6 has no FOREIGN_MEMBERS_COLLECTION (3.9+), but the driver copies the
+     * members of NATIVE_DATA to the FeatureCollection: the run id rides there */
+    char native[128];
+    if (gd_job_run_id(job)) {
+        snprintf(native, sizeof native, "{\"geodelta_run_id\": \"%s\"}", gd_job_run_id(job));
+        lopts = CSLSetNameValue(lopts, "NATIVE_MEDIA_TYPE", "application/vnd.geo+json");
+        lopts = CSLSetNameValue(lopts, "NATIVE_DATA", native);
+    }
     OGRLayerH ol = GDALDatasetCreateLayer(out, "change", srs, wkbPolygon, lopts);
     if (!ol) {
         st = gd_job_error_gdal(job, GD_EOUTPUT, "cannot create the layer of %s", path);

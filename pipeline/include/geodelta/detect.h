@@ -16,6 +16,8 @@ typedef struct gd_detect_params {
     int no_map, overwrite, keep_score;
     const char *title, *credit;
     int map_width;                          /* 0: default */
+    const char *sign_key;                   /* Ed25519 private key (PEM): signs the
+                                               manifest into manifest.sig; NULL = none */
     int argc;                               /* the command line, for the manifest */
     char **argv;
 } gd_detect_params;

@@ -66,6 +66,9 @@ void gd_job_cancel(gd_job *job);
 json_t *gd_job_params(gd_job *job);
 json_t *gd_job_auto(gd_job *job);
 json_t *gd_job_warnings(gd_job *job);
+/* The run id (64 hex digits) that every output embeds; NULL until it is known. */
+void gd_job_set_run_id(gd_job *job, const char *run_id);
+const char *gd_job_run_id(const gd_job *job);
 
 /* Resource settings. */
 void gd_job_set_threads(gd_job *job, int threads);

@@ -1,6 +1,9 @@
-/* provenance.h: manifest.json writing and verification. */
+/* provenance.h: manifest.json writing and verification, run ids, signatures. */
 #ifndef GEODELTA_PROVENANCE_H
 #define GEODELTA_PROVENANCE_H
+
+#include <stddef.h>
+#include <stdint.h>
 
 #include "geodelta/job.h"
 
@@ -8,21 +11,80 @@
 extern "C" {
 #endif
 
-#define GD_MANIFEST_SCHEMA "geodelta-manifest/1"
+/* Version 2 added host, execution, per-input raster facts, run_id, known_error_rate,
+ * timing and signature; README "Manifest" and docs/manifest.schema.json describe it. */
+#define GD_MANIFEST_SCHEMA "geodelta-manifest/2"
+/* Tag of the run-id construction (part of the digested document). */
+#define GD_RUN_ID_SCHEME "geodelta-run-id/1"
+
+struct gd_source;
 
 /* Hashes path and appends {"path": record_as, "size", "sha256"} (plus "role" when
  * given) to the JSON array arr. */
 int gd_manifest_add_file(gd_job *job, json_t *arr, const char *path, const char *record_as,
                          const char *role);
+/* The manifest entry of an input: path, role, size, sha256 (already computed), GDAL
+ * driver, width, height, bands, CRS (WKT2 and EPSG code when identifiable),
+ * geotransform and acquisition date (null when absent). */
+json_t *gd_manifest_input(const struct gd_source *src, const char *record_as,
+                          const char *role, const char *sha256, uint64_t size);
 /* Writes a JSON document atomically (temp name, then rename). */
 int gd_json_write_atomic(gd_job *job, json_t *doc, const char *path);
 /* Library versions as a JSON object. */
 json_t *gd_library_versions(void);
+/* The machine: hostname, OS, kernel, architecture, CPU model, online CPUs and the
+ * kernel ISA in use. */
+json_t *gd_manifest_host(void);
+/* The method's known error rate: its accuracy figures from the README's accuracy table
+ * (kept in a static table in manifest.c), or {"measured": false, ...}. otsu = 0 adds a
+ * note that the figures were measured with automatic thresholds. */
+json_t *gd_method_error_rate(const char *method, int otsu);
 
+/* Run id: SHA-256 (hex) of the canonical JSON (sorted keys, compact) of
+ * {"scheme": GD_RUN_ID_SCHEME, "inputs": [sha256...], "parameters": params}, leaving out
+ * the parameters that do not change the result (threads, memory, quiet, overwrite,
+ * output folder). Same inputs and settings, same id, whatever the paths, host or time. */
+int gd_run_id(gd_job *job, const char *const *input_sha256, size_t n, json_t *params,
+              char hex[65]);
+
+/* ---- background hashing of the inputs ---- */
+typedef struct gd_hasher gd_hasher;
+/* Starts hashing up to 4 files (local or /vsi) in a background thread. */
+int gd_hasher_start(gd_job *job, const char *const *paths, size_t n, gd_hasher **out);
+/* Waits for the thread; the first error (unreadable file) goes into job. */
+int gd_hasher_join(gd_job *job, gd_hasher *h);
+/* Results after a successful join (NULL / 0 otherwise). */
+const char *gd_hasher_hex(const gd_hasher *h, size_t i);
+uint64_t gd_hasher_size(const gd_hasher *h, size_t i);
+/* Seconds the thread spent hashing; *waited = seconds the caller waited in join. */
+double gd_hasher_seconds(const gd_hasher *h, double *waited);
+/* Cancels (when not joined yet), joins and frees; NULL is a no-op. */
+void gd_hasher_destroy(gd_hasher *h);
+
+/* ---- verification ---- */
 /* Re-hashes every output listed in the manifest (and every input with check_inputs);
  * *bad receives the number of missing or altered files, each also reported through
  * the job's warnings. Returns GD_OK when the check ran (even with mismatches). */
 int gd_manifest_verify(gd_job *job, const char *manifest_path, int check_inputs, int *bad);
+
+/* ---- Ed25519 signatures (OpenSSL) ---- */
+typedef struct gd_signer gd_signer;
+/* Loads an Ed25519 private key (PEM, PKCS#8). Errors are GD_EUSAGE. */
+int gd_signer_create(gd_job *job, const char *key_path, gd_signer **out);
+void gd_signer_destroy(gd_signer *s);
+/* SHA-256 (hex) of the public key's DER encoding: names the key in the manifest. */
+const char *gd_signer_fingerprint(const gd_signer *s);
+/* Signs the exact bytes of file into sig_path: the 64-byte signature in base64 on one
+ * line, written atomically. */
+int gd_signer_sign_file(gd_job *job, const gd_signer *s, const char *file,
+                        const char *sig_path);
+/* Checks sig_path over file with the public key in pub_path (PEM). *ok = 1 when the
+ * signature is valid; GD_OK whenever the check ran (a missing or bad signature is a
+ * finding reported through the job's warnings, not an error). */
+int gd_verify_signature(gd_job *job, const char *file, const char *sig_path,
+                        const char *pub_path, int *ok);
+/* Writes a new Ed25519 key pair: prefix.pem (private, mode 0600) and prefix.pub.pem. */
+int gd_keygen(gd_job *job, const char *prefix);
 
 #ifdef __cplusplus
 }

@@ -130,6 +130,7 @@ typedef struct gd_map_spec {
     const char *subtitle;
     const char *credit;
     int width;            /* of the image panel in pixels */
+    const char *run_id;   /* written as the PNG text chunk "RunID"; NULL = none */
 } gd_map_spec;
 
 /* The after image (rgb[3] band indices, or rgb[0] only for grey) with the change

@@ -2,6 +2,7 @@
 #ifndef GEODELTA_UTIL_H
 #define GEODELTA_UTIL_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,8 +17,16 @@ int gd_tmp_name(gd_job *job, const char *final_path, char *buf, size_t len);
 /* Renames tmp to final (the commit point of an output); removes tmp on failure. */
 int gd_commit_file(gd_job *job, const char *tmp_path, const char *final_path);
 
-/* SHA-256 of a file (streamed through OpenSSL EVP) as 64 hex chars + NUL. */
+/* SHA-256 of a file (streamed through OpenSSL EVP) as 64 hex chars + NUL; /vsi paths
+ * are read through GDAL's VSI layer. Safe to call from any thread with its own job. */
 int gd_sha256_file(gd_job *job, const char *path, char hex[65], uint64_t *size);
+/* Same, stopping with GD_ECANCEL as soon as *cancel becomes non-zero (cancel may be NULL). */
+int gd_sha256_file_ex(gd_job *job, const char *path, char hex[65], uint64_t *size,
+                      const atomic_int *cancel);
+/* SHA-256 of a buffer as 64 hex chars + NUL. */
+int gd_sha256_buf(const void *data, size_t len, char hex[65]);
+/* n bytes as 2n lower-case hex digits + NUL into out. */
+void gd_hex(const unsigned char *bytes, size_t n, char *out);
 
 /* Creates a directory and its parents (mode 0775). */
 int gd_mkdir_p(gd_job *job, const char *path);
