@@ -1,0 +1,281 @@
+/* phasecorr.c: phase correlation with FFTW and sub-pixel peaks by upsampled DFT. */
+#include "gd_phasecorr.h"
+
+#include <fftw3.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PC_TWO_PI 6.283185307179586476925286766559
+/* first refinement: 1/10 px steps over +-1.5 px, enough to bracket the true peak
+ * around the integer one (which is within 0.5 px) */
+#define PC_COARSE_STEP 10
+#define PC_COARSE_HALF 15
+
+struct gd_pc_plan {
+    int n, nc;            /* side; complex columns n/2 + 1 */
+    float *taper;         /* 1-D Hann, n values */
+    fftwf_plan fwd, inv;  /* r2c and c2r, planned on aligned buffers of this size */
+};
+
+struct gd_pc_work {
+    float *real;                       /* n*n: tapered window, then the surface */
+    fftwf_complex *spec_ref, *spec_tgt; /* n*nc */
+    double *tre, *tim;                 /* upsampled DFT, first stage: m x n */
+    double *ere, *eim;                 /* twiddles: m x max(n, nc) */
+    int mmax;
+};
+
+int gd_pc_plan_create(int n, gd_pc_plan **out)
+{
+    *out = NULL;
+    if (n < 16 || n > 8192 || n % 2)
+        return -1;
+    gd_pc_plan *p = calloc(1, sizeof *p);
+    float *r = NULL;
+    fftwf_complex *c = NULL;
+    if (!p)
+        return -1;
+    p->n = n;
+    p->nc = n / 2 + 1;
+    p->taper = malloc(sizeof(float) * (size_t)n);
+    r = fftwf_malloc(sizeof(float) * (size_t)n * (size_t)n);
+    c = fftwf_malloc(sizeof(fftwf_complex) * (size_t)n * (size_t)p->nc);
+    if (!p->taper || !r || !c)
+        goto fail;
+    for (int i = 0; i < n; i++)
+        p->taper[i] = (float)(0.5 - 0.5 * cos(PC_TWO_PI * i / n));
+    /* ESTIMATE: planning stays cheap and deterministic; buffers given to the
+     * new-array execute calls come from fftwf_malloc, so they share this alignment */
+    p->fwd = fftwf_plan_dft_r2c_2d(n, n, r, c, FFTW_ESTIMATE);
+    p->inv = fftwf_plan_dft_c2r_2d(n, n, c, r, FFTW_ESTIMATE);
+    if (!p->fwd || !p->inv)
+        goto fail;
+    fftwf_free(r);
+    fftwf_free(c);
+    *out = p;
+    return 0;
+fail:
+    fftwf_free(r);
+    fftwf_free(c);
+    gd_pc_plan_destroy(p);
+    return -1;
+}
+
+void gd_pc_plan_destroy(gd_pc_plan *p)
+{
+    if (!p)
+        return;
+    if (p->fwd)
+        fftwf_destroy_plan(p->fwd);
+    if (p->inv)
+        fftwf_destroy_plan(p->inv);
+    free(p->taper);
+    free(p);
+}
+
+int gd_pc_plan_size(const gd_pc_plan *p)
+{
+    return p->n;
+}
+
+int gd_pc_work_create(const gd_pc_plan *p, gd_pc_work **out)
+{
+    *out = NULL;
+    gd_pc_work *w = calloc(1, sizeof *w);
+    if (!w)
+        return -1;
+    size_t n = (size_t)p->n, nc = (size_t)p->nc;
+    /* both refinement stages span at most 31 points (upsample <= 100) */
+    w->mmax = 2 * PC_COARSE_HALF + 1;
+    w->real = fftwf_malloc(sizeof(float) * n * n);
+    w->spec_ref = fftwf_malloc(sizeof(fftwf_complex) * n * nc);
+    w->spec_tgt = fftwf_malloc(sizeof(fftwf_complex) * n * nc);
+    w->tre = malloc(sizeof(double) * (size_t)w->mmax * n);
+    w->tim = malloc(sizeof(double) * (size_t)w->mmax * n);
+    w->ere = malloc(sizeof(double) * (size_t)w->mmax * n);
+    w->eim = malloc(sizeof(double) * (size_t)w->mmax * n);
+    if (!w->real || !w->spec_ref || !w->spec_tgt || !w->tre || !w->tim || !w->ere ||
+        !w->eim) {
+        gd_pc_work_destroy(w);
+        return -1;
+    }
+    *out = w;
+    return 0;
+}
+
+void gd_pc_work_destroy(gd_pc_work *w)
+{
+    if (!w)
+        return;
+    fftwf_free(w->real);
+    fftwf_free(w->spec_ref);
+    fftwf_free(w->spec_tgt);
+    free(w->tre);
+    free(w->tim);
+    free(w->ere);
+    free(w->eim);
+    free(w);
+}
+
+/* Mean-removed, tapered copy of win into w->real, then its spectrum into spec.
+ * Returns -1 when the window has no finite value or no variation. */
+static int forward(const gd_pc_plan *p, gd_pc_work *w, const float *win, fftwf_complex *spec)
+{
+    const size_t n = (size_t)p->n;
+    double sum = 0.0, sum2 = 0.0;
+    size_t cnt = 0;
+    for (size_t i = 0; i < n * n; i++)
+        if (isfinite(win[i])) {
+            sum += win[i];
+            cnt++;
+        }
+    if (cnt == 0)
+        return -1;
+    const double mean = sum / (double)cnt;
+    for (size_t r = 0; r < n; r++)
+        for (size_t c = 0; c < n; c++) {
+            const float v = win[r * n + c];
+            const double d = isfinite(v) ? v - mean : 0.0;
+            sum2 += d * d;
+            w->real[r * n + c] = (float)d * p->taper[r] * p->taper[c];
+        }
+    if (!(sum2 > 0.0))
+        return -1;
+    fftwf_execute_dft_r2c(p->fwd, w->real, spec);
+    return 0;
+}
+
+/* c(y, x) = Re sum_k sum_l w_l R(k, l) e^{i 2 pi (f_k y + l x) / n} on the m x m points
+ * y = cy + (i - h) / step, x = cx + (j - h) / step: the inverse DFT of the cross-power
+ * spectrum R evaluated off the integer grid, by two matrix products (Guizar-Sicairos et
+ * al. 2008). R holds the half spectrum of a real signal (w_0 = 1, w_l = 2 for 0 < l <
+ * n/2; the Nyquist row and column are zero). Returns the best point in *by, *bx. */
+static double upsampled_peak(const gd_pc_plan *p, gd_pc_work *w, const float *R,
+                             double cy, double cx, double step, int h, double *by, double *bx)
+{
+    const int n = p->n, half = n / 2, m = 2 * h + 1;
+    /* stage 1: T[j][k] = sum_l w_l R(k, l) e^{i 2 pi l x_j / n} */
+    for (int j = 0; j < m; j++) {
+        const double x = cx + (j - h) / step;
+        for (int l = 0; l < half; l++) {
+            const double a = PC_TWO_PI * l * x / n, wl = l ? 2.0 : 1.0;
+            w->ere[(size_t)j * half + l] = wl * cos(a);
+            w->eim[(size_t)j * half + l] = wl * sin(a);
+        }
+    }
+    for (int k = 0; k < n; k++) {
+        const float *row = R + 2 * (size_t)k * (size_t)p->nc; /* interleaved re, im */
+        for (int j = 0; j < m; j++) {
+            const double *er = w->ere + (size_t)j * half, *ei = w->eim + (size_t)j * half;
+            double sr = 0.0, si = 0.0;
+            if (k != half)
+                for (int l = 0; l < half; l++) {
+                    sr += row[2 * l] * er[l] - row[2 * l + 1] * ei[l];
+                    si += row[2 * l] * ei[l] + row[2 * l + 1] * er[l];
+                }
+            w->tre[(size_t)j * n + k] = sr;
+            w->tim[(size_t)j * n + k] = si;
+        }
+    }
+    /* stage 2: c(y_i, x_j) = Re sum_k T[j][k] e^{i 2 pi f_k y_i / n} */
+    for (int i = 0; i < m; i++) {
+        const double y = cy + (i - h) / step;
+        for (int k = 0; k < n; k++) {
+            const double a = PC_TWO_PI * (k < half ? k : k - n) * y / n;
+            w->ere[(size_t)i * n + k] = cos(a);
+            w->eim[(size_t)i * n + k] = sin(a);
+        }
+    }
+    double best = -INFINITY;
+    for (int i = 0; i < m; i++) {
+        const double *er = w->ere + (size_t)i * n, *ei = w->eim + (size_t)i * n;
+        for (int j = 0; j < m; j++) {
+            const double *tr = w->tre + (size_t)j * n, *ti = w->tim + (size_t)j * n;
+            double s = 0.0;
+            for (int k = 0; k < n; k++)
+                s += tr[k] * er[k] - ti[k] * ei[k];
+            if (s > best) {
+                best = s;
+                *by = cy + (i - h) / step;
+                *bx = cx + (j - h) / step;
+            }
+        }
+    }
+    return best;
+}
+
+int gd_pc_correlate(const gd_pc_plan *p, gd_pc_work *w, const float *ref, const float *tgt,
+                    int upsample, gd_pc_result *out)
+{
+    const int n = p->n, nc = p->nc, half = n / 2;
+    const size_t nn = (size_t)n * (size_t)n;
+    memset(out, 0, sizeof *out);
+    if (upsample < PC_COARSE_STEP)
+        upsample = PC_COARSE_STEP;
+    if (upsample > 100)
+        upsample = 100;
+    if (forward(p, w, ref, w->spec_ref) != 0 || forward(p, w, tgt, w->spec_tgt) != 0)
+        return -1;
+
+    /* normalised cross-power R = G conj(F) / |G conj(F)|: its inverse peaks at the
+     * displacement of tgt relative to ref. Nyquist row and column are dropped: their
+     * phase is ambiguous for a non-integer shift. R overwrites spec_tgt. */
+    fftwf_complex *R = w->spec_tgt;
+    for (int k = 0; k < n; k++)
+        for (int l = 0; l < nc; l++) {
+            const size_t i = (size_t)k * (size_t)nc + (size_t)l;
+            const double fr = w->spec_ref[i][0], fi = w->spec_ref[i][1];
+            const double gr = R[i][0], gi = R[i][1];
+            const double cr = gr * fr + gi * fi, ci = gi * fr - gr * fi;
+            const double mag = hypot(cr, ci);
+            if (k == half || l == half || !(mag > 1e-30)) {
+                R[i][0] = R[i][1] = 0.0f;
+            } else {
+                R[i][0] = (float)(cr / mag);
+                R[i][1] = (float)(ci / mag);
+            }
+        }
+    /* c2r destroys its input: transform a copy (spec_ref is no longer needed) */
+    memcpy(w->spec_ref, R, sizeof(fftwf_complex) * (size_t)n * (size_t)nc);
+    fftwf_execute_dft_c2r(p->inv, w->spec_ref, w->real);
+
+    size_t imax = 0;
+    for (size_t i = 1; i < nn; i++)
+        if (w->real[i] > w->real[imax])
+            imax = i;
+    const int py = (int)(imax / (size_t)n), px = (int)(imax % (size_t)n);
+    const double peak_int = w->real[imax] / (double)nn;
+
+    /* the strongest competitor: the highest value away from the peak's 5x5 neighbourhood.
+     * Unrelated windows have competitors as high as the peak (reliability ~0); a clean
+     * match stands far above everything else. */
+    double second = -INFINITY;
+    for (int r = 0; r < n; r++) {
+        int dr = abs(r - py);
+        dr = dr > half ? n - dr : dr;
+        for (int c = 0; c < n; c++) {
+            int dc = abs(c - px);
+            dc = dc > half ? n - dc : dc;
+            if (dr <= 2 && dc <= 2)
+                continue;
+            second = fmax(second, w->real[(size_t)r * (size_t)n + (size_t)c] / (double)nn);
+        }
+    }
+
+    double cy = py < half ? py : py - n, cx = px < half ? px : px - n, by = cy, bx = cx;
+    upsampled_peak(p, w, (const float *)R, cy, cx, PC_COARSE_STEP, PC_COARSE_HALF, &by, &bx);
+    /* second stage: +-1.5 coarse steps (0.15 px) at 1/upsample px */
+    const int h = (int)ceil(1.5 * upsample / PC_COARSE_STEP);
+    cy = by;
+    cx = bx;
+    const double best = upsampled_peak(p, w, (const float *)R, cy, cx, upsample, h, &by, &bx);
+    out->dx = bx;
+    out->dy = by;
+    out->peak = best / (double)nn;
+    /* against the refined peak: a half-pixel shift splits the integer peak in two */
+    const double top = fmax(out->peak, peak_int);
+    const double rel = top > 0 ? 100.0 * (1.0 - fmax(second, 0.0) / top) : 0.0;
+    out->reliability = rel < 0 ? 0 : rel > 100 ? 100 : rel;
+    return 0;
+}
