@@ -11,6 +11,11 @@
  * around the integer one (which is within 0.5 px) */
 #define PC_COARSE_STEP 10
 #define PC_COARSE_HALF 15
+/* sd of the Gaussian weight on the cross-power spectrum, as a fraction of Nyquist
+ * (0.2 cycles/px). Measured: 0.4 keeps synthetic broadband shifts at 0.008 px RMSE, and
+ * brings a blurred, stair-cased synthetic scene from 0.07 px to 0.02 px error; real
+ * Sentinel-2 shifts stay within 0.08 px of AROSICS (full whitening). */
+#define PC_LOWPASS 0.4
 
 struct gd_pc_plan {
     int n, nc;            /* side; complex columns n/2 + 1 */
@@ -123,16 +128,23 @@ void gd_pc_work_destroy(gd_pc_work *w)
 static int forward(const gd_pc_plan *p, gd_pc_work *w, const float *win, fftwf_complex *spec)
 {
     const size_t n = (size_t)p->n;
-    double sum = 0.0, sum2 = 0.0;
+    double sum = 0.0, wsum = 0.0, sum2 = 0.0;
     size_t cnt = 0;
-    for (size_t i = 0; i < n * n; i++)
-        if (isfinite(win[i])) {
-            sum += win[i];
-            cnt++;
+    for (size_t r = 0; r < n; r++)
+        for (size_t c = 0; c < n; c++) {
+            const float v = win[r * n + c];
+            if (isfinite(v)) {
+                const double t = (double)p->taper[r] * p->taper[c];
+                sum += t * v;
+                wsum += t;
+                cnt++;
+            }
         }
-    if (cnt == 0)
+    if (cnt == 0 || !(wsum > 0.0))
         return -1;
-    const double mean = sum / (double)cnt;
+    /* the taper-weighted mean: what remains sums to zero under the taper, so the taper's
+     * own shape (which does not move with the content) adds nothing near DC */
+    const double mean = sum / wsum;
     for (size_t r = 0; r < n; r++)
         for (size_t c = 0; c < n; c++) {
             const float v = win[r * n + c];
@@ -140,7 +152,8 @@ static int forward(const gd_pc_plan *p, gd_pc_work *w, const float *win, fftwf_c
             sum2 += d * d;
             w->real[r * n + c] = (float)d * p->taper[r] * p->taper[c];
         }
-    if (!(sum2 > 0.0))
+    /* flat: the spread is only rounding of the mean */
+    if (!(sum2 > 1e-10 * (double)cnt * fmax(mean * mean, 1e-30)))
         return -1;
     fftwf_execute_dft_r2c(p->fwd, w->real, spec);
     return 0;
@@ -219,8 +232,11 @@ int gd_pc_correlate(const gd_pc_plan *p, gd_pc_work *w, const float *ref, const 
         return -1;
 
     /* normalised cross-power R = G conj(F) / |G conj(F)|: its inverse peaks at the
-     * displacement of tgt relative to ref. Nyquist row and column are dropped: their
-     * phase is ambiguous for a non-integer shift. R overwrites spec_tgt. */
+     * displacement of tgt relative to ref. R is weighted by a Gaussian low-pass: high
+     * frequencies hold sensor noise and aliased edges (stair-cased edges move in whole
+     * pixels), which pull the sub-pixel peak toward integers; the Nyquist row and column
+     * are dropped (their phase is ambiguous for a non-integer shift). R overwrites
+     * spec_tgt. */
     fftwf_complex *R = w->spec_tgt;
     for (int k = 0; k < n; k++)
         for (int l = 0; l < nc; l++) {
@@ -229,11 +245,13 @@ int gd_pc_correlate(const gd_pc_plan *p, gd_pc_work *w, const float *ref, const 
             const double gr = R[i][0], gi = R[i][1];
             const double cr = gr * fr + gi * fi, ci = gi * fr - gr * fi;
             const double mag = hypot(cr, ci);
+            const double fk = (k < half ? k : k - n) / (double)half, fl = l / (double)half;
+            const double wgt = exp(-0.5 * (fk * fk + fl * fl) / (PC_LOWPASS * PC_LOWPASS));
             if (k == half || l == half || !(mag > 1e-30)) {
                 R[i][0] = R[i][1] = 0.0f;
             } else {
-                R[i][0] = (float)(cr / mag);
-                R[i][1] = (float)(ci / mag);
+                R[i][0] = (float)(wgt * cr / mag);
+                R[i][1] = (float)(wgt * ci / mag);
             }
         }
     /* c2r destroys its input: transform a copy (spec_ref is no longer needed) */

@@ -33,9 +33,10 @@ typedef struct gd_pc_result {
 } gd_pc_result;
 
 /* Phase correlation of ref and tgt (n*n row-major, n = the plan's size). Each window
- * has its mean removed and is tapered by a 2-D Hann window; NaN pixels count as the
- * mean (the caller should avoid windows with much nodata). The normalised
- * cross-power spectrum is inverse-transformed to find the integer peak, then the
+ * has its (taper-weighted) mean removed and is tapered by a 2-D Hann window; NaN pixels
+ * count as the mean (the caller should avoid windows with much nodata). The normalised
+ * cross-power spectrum, weighted by a Gaussian low-pass (sd 0.4 x Nyquist) against
+ * noise and aliasing, is inverse-transformed to find the integer peak, then the
  * peak is refined by matrix-multiply DFTs of the spectrum (Guizar-Sicairos, Thurman &
  * Fienup 2008) on 1/10 px over +-1.5 px and then 1/upsample px over +-0.15 px
  * (upsample clamped to 10..100). Returns 0, or -1 when a window is constant. */
