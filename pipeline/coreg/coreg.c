@@ -620,14 +620,23 @@ int gd_coreg_apply(gd_job *job, GDALDatasetH ref, GDALDatasetH tgt, const gd_cor
 
 /* ---- detect-chain hook ------------------------------------------------------------- */
 
-int gd_coreg_chain(gd_job *job, const char *mode, int optical, GDALDatasetH ref, int ref_band,
-                   GDALDatasetH *tgt, int *owned, int tgt_band)
+static int chain_band(gd_job *job, const gd_source *s, const char *label, const char *spec,
+                      int *band)
 {
-    int m;
-    const char *wkt = GDALGetProjectionRef(ref);
-    int georef = wkt && *wkt;
+    int st = gd_source_find_role(job, s, label, spec, "red", band);
+    if (st == GD_OK && *band == 0)
+        *band = 1;
+    return st;
+}
+
+int gd_coreg_chain(gd_job *job, const gd_detect_params *dp, const gd_method *method,
+                   const gd_source *bs, const gd_source *as, GDALDatasetH *tgt, int *owned)
+{
+    int m, st;
+    const char *mode = dp->coreg;
+    GDALDatasetH ref = bs->ds;
     if (!mode)
-        m = optical && georef ? GD_COREG_GLOBAL : GD_COREG_NONE;
+        m = method->kind != GD_KIND_LOGRATIO && bs->has_crs ? GD_COREG_GLOBAL : GD_COREG_NONE;
     else if (strcmp(mode, "none") == 0)
         m = GD_COREG_NONE;
     else if (strcmp(mode, "global") == 0)
@@ -639,8 +648,15 @@ int gd_coreg_chain(gd_job *job, const char *mode, int optical, GDALDatasetH ref,
     json_t *rec = json_pack("{s:s, s:s}", "requested", mode ? mode : "default",
                             "mode", m == GD_COREG_NONE ? "none" : m == GD_COREG_GLOBAL ? "global" : "local");
     json_object_set_new(gd_job_auto(job), "coreg", rec);
+    json_object_set_new(gd_job_params(job), "coreg", mode ? json_string(mode) : json_null());
     if (m == GD_COREG_NONE)
         return GD_OK;
+    int ref_band = 1, tgt_band = 1;
+    if ((st = chain_band(job, bs, "before", dp->bands_before, &ref_band)) != GD_OK ||
+        (st = chain_band(job, as, "after", dp->bands_after ? dp->bands_after : dp->bands_before,
+                         &tgt_band)) != GD_OK)
+        return st;
+    json_object_set_new(rec, "bands", json_pack("{s:i, s:i}", "before", ref_band, "after", tgt_band));
 
     gd_coreg_params p;
     gd_coreg_params_init(&p);
@@ -648,7 +664,7 @@ int gd_coreg_chain(gd_job *job, const char *mode, int optical, GDALDatasetH ref,
     p.ref_band = ref_band;
     p.tgt_band = tgt_band;
     gd_coreg_result r;
-    int st = gd_coreg_estimate(job, ref, *tgt, &p, &r);
+    st = gd_coreg_estimate(job, ref, *tgt, &p, &r);
     if (st != GD_OK && st != GD_ECANCEL && st != GD_EUSAGE) {
         /* a pair that cannot be matched is still worth comparing as it is */
         gd_job_warn(job, "co-registration skipped, images compared as they are: %s",

@@ -5,7 +5,9 @@
 #include <gdal.h>
 #include <stddef.h>
 
+#include "geodelta/detect.h"
 #include "geodelta/job.h"
+#include "geodelta/stages.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -67,13 +69,14 @@ json_t *gd_coreg_result_json(const gd_coreg_result *r, int with_points);
 int gd_coreg_apply(gd_job *job, GDALDatasetH ref, GDALDatasetH tgt, const gd_coreg_result *r,
                    GDALDatasetH *out);
 
-/* Detect-chain hook: parses mode ("none", "global", "local"; NULL = default: global
- * for optical methods on georeferenced grids, else none), estimates, records the result
- * in the job's auto record and replaces *tgt (taking over its ownership when *owned)
- * with the corrected VRT. A global shift below the reliability floor, when the mode
- * was defaulted or asked, is a warning and the target is left as it is. */
-int gd_coreg_chain(gd_job *job, const char *mode, int optical, GDALDatasetH ref, int ref_band,
-                   GDALDatasetH *tgt, int *owned, int tgt_band);
+/* Detect-chain hook, right after the after image is aligned: p->coreg is "none",
+ * "global", "local" or NULL (default: global for optical methods on georeferenced
+ * grids, none for SAR log-ratio and bare pixel grids). Matches the red band (or band
+ * 1) of before and after, records the outcome under "coreg" in the job's auto record and
+ * replaces *ads (taking over its ownership when *owned) by the corrected VRT. When no
+ * reliable shift is found, a warning says so and *ads is left as it is. */
+int gd_coreg_chain(gd_job *job, const gd_detect_params *p, const gd_method *m,
+                   const gd_source *bs, const gd_source *as, GDALDatasetH *ads, int *owned);
 
 #ifdef __cplusplus
 }
