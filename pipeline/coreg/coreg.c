@@ -160,7 +160,7 @@ static int estimate_global(gd_job *job, const src_band *rb, const src_band *tb, 
         double px = (gt[5] * ex - gt[2] * ey) / det, py = (-gt[4] * ex + gt[1] * ey) / det;
         int x0 = (int)lround(px - n / 2.0), y0 = (int)lround(py - n / 2.0);
         if (px < 0 || py < 0 || px > W || py > H)
-            return gd_job_error(job, GD_EUSAGE, "--at %g,%g lies outside the reference image",
+            return gd_job_error(job, GD_EUSAGE, "--at %.10g,%.10g lies outside the reference image",
                                 p->at_x, p->at_y);
         cand[0].x0 = x0 < 0 ? 0 : x0 > W - n ? W - n : x0;
         cand[0].y0 = y0 < 0 ? 0 : y0 > H - n ? H - n : y0;
