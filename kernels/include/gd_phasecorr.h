@@ -38,8 +38,8 @@ typedef struct gd_pc_result {
  * cross-power spectrum, weighted by a Gaussian low-pass (sd 0.4 x Nyquist) against
  * noise and aliasing, is inverse-transformed to find the integer peak, then the
  * peak is refined by matrix-multiply DFTs of the spectrum (Guizar-Sicairos, Thurman &
- * Fienup 2008) on 1/10 px over +-1.5 px and then 1/upsample px over +-0.15 px
- * (upsample clamped to 10..100). Returns 0, or -1 when a window is constant. */
+ * Fienup 2008) in stages of 1/4, 1/20 and 1/upsample px
+ * (upsample clamped to 20..100). Returns 0, or -1 when a window is constant. */
 int gd_pc_correlate(const gd_pc_plan *plan, gd_pc_work *work, const float *ref,
                     const float *tgt, int upsample, gd_pc_result *out);
 

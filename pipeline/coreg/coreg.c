@@ -209,7 +209,8 @@ static int estimate_global(gd_job *job, const src_band *rb, const src_band *tb, 
         }
         if (gd_pc_correlate(plan, work, a, b, p->upsample, &r) != 0)
             continue;
-        /* again on the target window moved by the whole-pixel part (see local mode) */
+        /* again on the target window moved by the whole-pixel part: the residual shift
+         * is then small, and so is the pull of the fixed Hann taper toward zero */
         int ox = (int)lround(r.dx), oy = (int)lround(r.dy);
         int tx0 = cand[c].x0 + ox, ty0 = cand[c].y0 + oy;
         if ((ox || oy) && tx0 >= 0 && ty0 >= 0 && tx0 + n <= W && ty0 + n <= H) {
@@ -436,44 +437,6 @@ static int estimate_local(gd_job *job, const src_band *rb, const src_band *tb, i
         if (run_batch(plan, ra, ta, ok, out->points + b0, cnt, nthreads, p->upsample, n) != 0) {
             st = gd_job_error(job, GD_EPROC, "out of memory in the tie-point workers");
             goto done;
-        }
-        /* second pass on the target window moved by the whole-pixel part of the shift:
-         * the residual is then small, and so is the pull of the fixed Hann taper toward
-         * zero shift */
-        int ok2[LOCAL_BATCH], any = 0;
-        gd_coreg_point second[LOCAL_BATCH];
-        int off[LOCAL_BATCH][2];
-        for (size_t i = 0; i < cnt; i++) {
-            gd_coreg_point *pt = &out->points[b0 + i];
-            ok2[i] = 0;
-            if (!ok[i] || !isfinite(pt->dx))
-                continue;
-            int ox = (int)lround(pt->dx), oy = (int)lround(pt->dy);
-            int x0 = (int)(pt->x - n / 2.0) + ox, y0 = (int)(pt->y - n / 2.0) + oy;
-            if ((ox == 0 && oy == 0) || x0 < 0 || y0 < 0 || x0 + n > W || y0 + n > H)
-                continue;
-            long bt = read_window(tb, x0, y0, n, n, ta + i * nn);
-            if (bt < 0) {
-                st = gd_job_error_gdal(job, GD_EINPUT, "cannot read a tie-point window");
-                goto done;
-            }
-            off[i][0] = ox;
-            off[i][1] = oy;
-            ok2[i] = (double)bt <= LOCAL_MAX_NODATA * (double)nn;
-            any |= ok2[i];
-        }
-        if (any) {
-            if (run_batch(plan, ra, ta, ok2, second, cnt, nthreads, p->upsample, n) != 0) {
-                st = gd_job_error(job, GD_EPROC, "out of memory in the tie-point workers");
-                goto done;
-            }
-            for (size_t i = 0; i < cnt; i++)
-                if (ok2[i] && isfinite(second[i].dx)) {
-                    gd_coreg_point *pt = &out->points[b0 + i];
-                    pt->dx = off[i][0] + second[i].dx;
-                    pt->dy = off[i][1] + second[i].dy;
-                    pt->reliability = second[i].reliability;
-                }
         }
         if ((st = gd_job_progress(job, (double)(b0 + cnt) / (double)np)) != GD_OK)
             goto done;
