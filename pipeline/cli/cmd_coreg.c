@@ -32,7 +32,7 @@ static void usage(FILE *f)
         "      --grid PX            local tie-point spacing (default 256; window 256)\n"
         "      --at X,Y             global window centred here (REF map coordinates);\n"
         "                           default: the best textured window without nodata\n"
-        "      --min-reliability P  refuse below P %% (default 30)\n"
+        "      --min-reliability P  refuse below P %% (default 50)\n"
         "      --points             local: list every tie point in the report\n"
         "      --threads N          threads for local mode (default: all cores)\n"
         "  -q, --quiet              no messages on stderr\n"

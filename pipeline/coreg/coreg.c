@@ -29,7 +29,9 @@ void gd_coreg_params_init(gd_coreg_params *p)
     p->window = 512;
     p->local_window = 256;
     p->grid = 256;
-    p->min_reliability = 30.0;
+    /* measured: true matches 69..99 % (clouds and nodata included), unrelated or merely
+     * self-similar areas 5..38 % */
+    p->min_reliability = 50.0;
     p->upsample = 100;
 }
 
