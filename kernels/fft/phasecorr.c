@@ -24,6 +24,7 @@
 struct gd_pc_plan {
     int n, nc;            /* side; complex columns n/2 + 1 */
     float *taper;         /* 1-D Hann, n values */
+    float *weight;        /* n*nc: the low-pass weight of each cross-power bin, 0 at Nyquist */
     fftwf_plan fwd, inv;  /* r2c and c2r, planned on aligned buffers of this size */
 };
 
@@ -48,12 +49,21 @@ int gd_pc_plan_create(int n, gd_pc_plan **out)
     p->n = n;
     p->nc = n / 2 + 1;
     p->taper = malloc(sizeof(float) * (size_t)n);
+    p->weight = malloc(sizeof(float) * (size_t)n * (size_t)p->nc);
     r = fftwf_malloc(sizeof(float) * (size_t)n * (size_t)n);
     c = fftwf_malloc(sizeof(fftwf_complex) * (size_t)n * (size_t)p->nc);
-    if (!p->taper || !r || !c)
+    if (!p->taper || !p->weight || !r || !c)
         goto fail;
     for (int i = 0; i < n; i++)
         p->taper[i] = (float)(0.5 - 0.5 * cos(PC_TWO_PI * i / n));
+    for (int k = 0; k < n; k++)
+        for (int l = 0; l < p->nc; l++) {
+            const double fk = (k < n / 2 ? k : k - n) / (n / 2.0), fl = l / (n / 2.0);
+            p->weight[(size_t)k * p->nc + l] =
+                (k == n / 2 || l == n / 2)
+                    ? 0.0f
+                    : (float)exp(-0.5 * (fk * fk + fl * fl) / (PC_LOWPASS * PC_LOWPASS));
+        }
     /* ESTIMATE: planning stays cheap and deterministic; buffers given to the
      * new-array execute calls come from fftwf_malloc, so they share this alignment */
     p->fwd = fftwf_plan_dft_r2c_2d(n, n, r, c, FFTW_ESTIMATE);
@@ -80,6 +90,7 @@ void gd_pc_plan_destroy(gd_pc_plan *p)
     if (p->inv)
         fftwf_destroy_plan(p->inv);
     free(p->taper);
+    free(p->weight);
     free(p);
 }
 
@@ -172,58 +183,71 @@ static double upsampled_peak(const gd_pc_plan *p, gd_pc_work *w, const float *R,
                              double cy, double cx, double step, int h, double *by, double *bx)
 {
     const int n = p->n, half = n / 2, m = 2 * h + 1;
-    /* stage 1: T[j][k] = sum_l w_l R(k, l) e^{i 2 pi l x_j / n} */
-    for (int j = 0; j < m; j++) {
-        const double x = cx + (j - h) / step;
-        for (int l = 0; l < half; l++) {
-            const double a = PC_TWO_PI * l * x / n, wl = l ? 2.0 : 1.0;
-            w->ere[(size_t)j * half + l] = wl * cos(a);
-            w->eim[(size_t)j * half + l] = wl * sin(a);
+    /* the inner loops run over the m sample points with no reduction, so that the
+     * compiler can vectorise them without reassociating sums */
+    double *restrict ere = w->ere, *restrict eim = w->eim;
+    double *restrict tre = w->tre, *restrict tim = w->tim;
+    /* stage 1: T[k][j] = sum_l w_l R(k, l) e^{i 2 pi l x_j / n}; E[l][j] */
+    for (int l = 0; l < half; l++) {
+        /* e^{i a (x0 + j d)} by rotation: two sincos per row instead of m */
+        const double a = PC_TWO_PI * l / n, wl = l ? 2.0 : 1.0;
+        const double x0 = cx - h / step, rc = cos(a / step), rs = sin(a / step);
+        double vr = wl * cos(a * x0), vi = wl * sin(a * x0);
+        for (int j = 0; j < m; j++) {
+            ere[(size_t)l * m + j] = vr;
+            eim[(size_t)l * m + j] = vi;
+            const double t = vr * rc - vi * rs;
+            vi = vr * rs + vi * rc;
+            vr = t;
         }
     }
     for (int k = 0; k < n; k++) {
         const float *row = R + 2 * (size_t)k * (size_t)p->nc; /* interleaved re, im */
-        for (int j = 0; j < m; j++) {
-            const double *er = w->ere + (size_t)j * half, *ei = w->eim + (size_t)j * half;
-            /* two independent accumulator pairs: the adds pipeline (half is even) */
-            double sr0 = 0.0, si0 = 0.0, sr1 = 0.0, si1 = 0.0;
-            if (k != half)
-                for (int l = 0; l < half; l += 2) {
-                    sr0 += row[2 * l] * er[l] - row[2 * l + 1] * ei[l];
-                    si0 += row[2 * l] * ei[l] + row[2 * l + 1] * er[l];
-                    sr1 += row[2 * l + 2] * er[l + 1] - row[2 * l + 3] * ei[l + 1];
-                    si1 += row[2 * l + 2] * ei[l + 1] + row[2 * l + 3] * er[l + 1];
-                }
-            w->tre[(size_t)j * n + k] = sr0 + sr1;
-            w->tim[(size_t)j * n + k] = si0 + si1;
+        double *restrict tr = tre + (size_t)k * m, *restrict ti = tim + (size_t)k * m;
+        for (int j = 0; j < m; j++)
+            tr[j] = ti[j] = 0.0;
+        if (k == half)
+            continue;
+        for (int l = 0; l < half; l++) {
+            const double rr = row[2 * l], ri = row[2 * l + 1];
+            const double *restrict er = ere + (size_t)l * m, *restrict ei = eim + (size_t)l * m;
+            for (int j = 0; j < m; j++) {
+                tr[j] += rr * er[j] - ri * ei[j];
+                ti[j] += rr * ei[j] + ri * er[j];
+            }
         }
     }
-    /* stage 2: c(y_i, x_j) = Re sum_k T[j][k] e^{i 2 pi f_k y_i / n} */
+    /* stage 2: c(y_i, x_j) = Re sum_k T[k][j] e^{i 2 pi f_k y_i / n} */
+    double best = -INFINITY;
+    double c[2 * PC_MAX_HALF + 1];
+    /* e^{i 2 pi f_k y_i / n} advanced row by row by rotation: ere/eim hold the current
+     * value per k, then the rotation per k (stage 1's table is no longer needed) */
+    double *restrict vr = ere, *restrict vi = eim, *restrict rc = ere + n, *restrict rs = eim + n;
+    for (int k = 0; k < n; k++) {
+        const double a = PC_TWO_PI * (k < half ? k : k - n) / n;
+        vr[k] = cos(a * (cy - h / step));
+        vi[k] = sin(a * (cy - h / step));
+        rc[k] = cos(a / step);
+        rs[k] = sin(a / step);
+    }
     for (int i = 0; i < m; i++) {
         const double y = cy + (i - h) / step;
+        for (int j = 0; j < m; j++)
+            c[j] = 0.0;
         for (int k = 0; k < n; k++) {
-            const double a = PC_TWO_PI * (k < half ? k : k - n) * y / n;
-            w->ere[(size_t)i * n + k] = cos(a);
-            w->eim[(size_t)i * n + k] = sin(a);
+            const double er = vr[k], ei = vi[k];
+            vr[k] = er * rc[k] - ei * rs[k];
+            vi[k] = er * rs[k] + ei * rc[k];
+            const double *restrict tr = tre + (size_t)k * m, *restrict ti = tim + (size_t)k * m;
+            for (int j = 0; j < m; j++)
+                c[j] += tr[j] * er - ti[j] * ei;
         }
-    }
-    double best = -INFINITY;
-    for (int i = 0; i < m; i++) {
-        const double *er = w->ere + (size_t)i * n, *ei = w->eim + (size_t)i * n;
-        for (int j = 0; j < m; j++) {
-            const double *tr = w->tre + (size_t)j * n, *ti = w->tim + (size_t)j * n;
-            double s0 = 0.0, s1 = 0.0;
-            for (int k = 0; k < n; k += 2) {
-                s0 += tr[k] * er[k] - ti[k] * ei[k];
-                s1 += tr[k + 1] * er[k + 1] - ti[k + 1] * ei[k + 1];
-            }
-            const double s = s0 + s1;
-            if (s > best) {
-                best = s;
-                *by = cy + (i - h) / step;
+        for (int j = 0; j < m; j++)
+            if (c[j] > best) {
+                best = c[j];
+                *by = y;
                 *bx = cx + (j - h) / step;
             }
-        }
     }
     return best;
 }
@@ -254,10 +278,8 @@ int gd_pc_correlate(const gd_pc_plan *p, gd_pc_work *w, const float *ref, const 
             const double fr = w->spec_ref[i][0], fi = w->spec_ref[i][1];
             const double gr = R[i][0], gi = R[i][1];
             const double cr = gr * fr + gi * fi, ci = gi * fr - gr * fi;
-            const double mag = hypot(cr, ci);
-            const double fk = (k < half ? k : k - n) / (double)half, fl = l / (double)half;
-            const double wgt = exp(-0.5 * (fk * fk + fl * fl) / (PC_LOWPASS * PC_LOWPASS));
-            if (k == half || l == half || !(mag > 1e-30)) {
+            const double mag = sqrt(cr * cr + ci * ci), wgt = p->weight[i];
+            if (wgt == 0.0 || !(mag > 1e-30)) {
                 R[i][0] = R[i][1] = 0.0f;
             } else {
                 R[i][0] = (float)(wgt * cr / mag);
@@ -287,9 +309,12 @@ int gd_pc_correlate(const gd_pc_plan *p, gd_pc_work *w, const float *ref, const 
             dc = dc > half ? n - dc : dc;
             if (dr <= 2 && dc <= 2)
                 continue;
-            second = fmax(second, w->real[(size_t)r * (size_t)n + (size_t)c] / (double)nn);
+            const double v = w->real[(size_t)r * (size_t)n + (size_t)c];
+            if (v > second)
+                second = v;
         }
     }
+    second /= (double)nn;
 
     double cy = py < half ? py : py - n, cx = px < half ? px : px - n, by = cy, bx = cx;
     const float *Rf = (const float *)R;
