@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gd_phasecorr.h" /* phase correlation (FFTW) */
+
 #ifdef __cplusplus
 extern "C" {
 #endif

@@ -4,6 +4,7 @@
 
 int gd_cmd_detect(int argc, char **argv);
 int gd_cmd_verify(int argc, char **argv);
+int gd_cmd_coreg(int argc, char **argv);
 int gd_cmd_methods(int argc, char **argv);
 int gd_cmd_keygen(int argc, char **argv);
 

@@ -30,6 +30,11 @@ static void usage(FILE *f)
         "      --bands-after SPEC   same for the after image (default: --bands-before)\n"
         "  -t, --threshold T        auto (= otsu, default) or a fixed value; index\n"
         "                           methods threshold |score|\n"
+        "      --coreg MODE         none, global or local: co-register the after image\n"
+        "                           onto the before image first (default: global for\n"
+        "                           optical methods, none for logratio and images\n"
+        "                           without CRS; an unreliable shift is skipped with a\n"
+        "                           warning)\n"
         "      --mmu-ha H           minimum mapping unit in hectares (default 0.1; 0 on\n"
         "                           images without CRS)\n"
         "      --no-map             do not render map.png\n"
@@ -48,7 +53,7 @@ static void usage(FILE *f)
 }
 
 enum { OPT_BB = 256, OPT_BA, OPT_MMU, OPT_NOMAP, OPT_TITLE, OPT_CREDIT, OPT_MAPW,
-       OPT_KEEP, OPT_OVER, OPT_SIGN };
+       OPT_KEEP, OPT_OVER, OPT_SIGN, OPT_COREG };
 
 int gd_cmd_detect(int argc, char **argv)
 {
@@ -61,6 +66,7 @@ int gd_cmd_detect(int argc, char **argv)
         {"bands-before", required_argument, NULL, OPT_BB},
         {"bands-after", required_argument, NULL, OPT_BA},
         {"mmu-ha", required_argument, NULL, OPT_MMU},
+        {"coreg", required_argument, NULL, OPT_COREG},
         {"no-map", no_argument, NULL, OPT_NOMAP},
         {"title", required_argument, NULL, OPT_TITLE},
         {"credit", required_argument, NULL, OPT_CREDIT},
@@ -91,6 +97,13 @@ int gd_cmd_detect(int argc, char **argv)
                 fprintf(stderr, "geodelta detect: --mmu-ha '%s' is not a number of hectares >= 0\n", optarg);
                 return 1;
             }
+            break;
+        case OPT_COREG:
+            if (strcmp(optarg, "none") && strcmp(optarg, "global") && strcmp(optarg, "local")) {
+                fprintf(stderr, "geodelta detect: --coreg '%s' is not none, global or local\n", optarg);
+                return 1;
+            }
+            p.coreg = optarg;
             break;
         case OPT_NOMAP: p.no_map = 1; break;
         case OPT_TITLE: p.title = optarg; break;

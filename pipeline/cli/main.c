@@ -23,6 +23,7 @@ static void usage(FILE *f)
             "\n"
             "Commands:\n"
             "  detect    two images -> change raster, polygons, summary, map, manifest\n"
+            "  coreg     measure the sub-pixel shift of one image against another (JSON)\n"
             "  verify    re-check the hashes recorded in a manifest.json\n"
             "  methods   list the change-detection methods and the bands each needs\n"
             "  keygen    make an Ed25519 key pair for signing manifests\n"
@@ -87,6 +88,8 @@ int main(int argc, char **argv)
         rc = 0;
     } else if (strcmp(cmd, "detect") == 0)
         rc = gd_cmd_detect(argc - 1, argv + 1);
+    else if (strcmp(cmd, "coreg") == 0)
+        rc = gd_cmd_coreg(argc - 1, argv + 1);
     else if (strcmp(cmd, "verify") == 0)
         rc = gd_cmd_verify(argc - 1, argv + 1);
     else if (strcmp(cmd, "keygen") == 0)

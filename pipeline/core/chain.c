@@ -1,4 +1,5 @@
 /* chain.c: runs the detect chain stage by stage and writes the outputs and manifest. */
+#include "geodelta/coreg.h"
 #include "geodelta/detect.h"
 #include "geodelta/provenance.h"
 #include "geodelta/stages.h"
@@ -227,7 +228,8 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
     if ((st = gd_source_open(job, p->before, "before", &bs)) != GD_OK ||
         (st = gd_source_open(job, p->after, "after", &as)) != GD_OK ||
         (st = gd_grid_from_source(job, bs, &grid)) != GD_OK ||
-        (st = gd_grid_align(job, grid, as, &ads, &ads_owned)) != GD_OK)
+        (st = gd_grid_align(job, grid, as, &ads, &ads_owned)) != GD_OK ||
+        (st = gd_coreg_chain(job, p, m, bs, as, &ads, &ads_owned)) != GD_OK)
         goto done;
     if (!grid->wkt)
         gd_job_warn(job, "neither image has a CRS: comparing them pixel for pixel (%dx%d); "

@@ -119,6 +119,11 @@ int gd_job_error_gdal(gd_job *job, int code, const char *fmt, ...)
 
 const char *gd_job_message(const gd_job *job) { return job->message; }
 int gd_job_status(const gd_job *job) { return job->status; }
+void gd_job_clear_error(gd_job *job)
+{
+    job->status = GD_OK;
+    job->message[0] = '\0';
+}
 void gd_job_set_quiet(gd_job *job, int quiet) { job->quiet = quiet; }
 int gd_job_quiet(const gd_job *job) { return job->quiet; }
 

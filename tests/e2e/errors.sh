@@ -87,7 +87,7 @@ expect "bad --mmu-ha" 1 "--mmu-ha" -- detect -b "$B" -a "$A" -m ndvi --mmu-ha ab
 expect "negative --mmu-ha" 1 "--mmu-ha" -- detect -b "$B" -a "$A" -m ndvi --mmu-ha -1 -o OUT
 expect "bad --threshold" 1 "--threshold" -- detect -b "$B" -a "$A" -m ndvi --threshold xyz -o OUT
 expect "unwritable output folder" 4 "$W/afile/sub" -- detect -b "$B" -a "$A" -m ndvi -o "$W/afile/sub"
-expect "constant images" 2 "threshold" -- detect -b "$W/const.tif" -a "$W/const.tif" -m ndvi --bands-before red=3,nir=4 -o OUT
+expect "constant images" 2 "threshold" -- detect -b "$W/const.tif" -a "$W/const.tif" -m ndvi --bands-before red=3,nir=4 --coreg none -o OUT
 expect "no CRS, different sizes" 2 "$W/nocrs_b.tif" -- detect -b "$W/nocrs_a.tif" -a "$W/nocrs_b.tif" -m logratio -o OUT
 
 # existing outputs without --overwrite: exit 4 and the existing files untouched

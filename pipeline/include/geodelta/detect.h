@@ -12,6 +12,7 @@ typedef struct gd_detect_params {
     const char *before, *after, *method, *outdir;
     const char *bands_before, *bands_after; /* "red=3,nir=4"; NULL = from metadata */
     const char *threshold;                  /* "auto", "otsu" or a number; NULL = auto */
+    const char *coreg;                      /* none|global|local; NULL = by method */
     double mmu_ha;                          /* < 0: default (0.1 ha, 0 on pixel grids) */
     int no_map, overwrite, keep_score;
     const char *title, *credit;

@@ -36,6 +36,8 @@ int gd_job_error_gdal(gd_job *job, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 const char *gd_job_message(const gd_job *job);
 int gd_job_status(const gd_job *job);
+/* Forgets the recorded error, for a stage that recovers from it (after a warning). */
+void gd_job_clear_error(gd_job *job);
 
 /* Logging: info goes to run.log (and stderr unless quiet, when verbose); warnings go
  * to run.log, stderr (unless quiet) and the manifest. */
