@@ -378,21 +378,38 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
     /* ---- map ---- */
     gd_job_progress_range(job, 0.90, 0.97);
     if (!p->no_map) {
-        int rgb[3] = {0, 0, 0};
-        gd_source_find_role(job, as, "after", p->bands_after ? p->bands_after : p->bands_before, "red", &rgb[0]);
-        gd_source_find_role(job, as, "after", p->bands_after ? p->bands_after : p->bands_before, "green", &rgb[1]);
-        gd_source_find_role(job, as, "after", p->bands_after ? p->bands_after : p->bands_before, "blue", &rgb[2]);
-        if (!rgb[0] || !rgb[1] || !rgb[2]) {
-            rgb[0] = aidx[0];
-            rgb[1] = rgb[2] = 0;
+        const char *bspec = p->bands_before, *aspec = p->bands_after ? p->bands_after : p->bands_before;
+        int sar = m->kind == GD_KIND_LOGRATIO;
+        gd_map_image mb, ma;
+        if ((st = gd_map_pick_bands(job, bs, "before", bspec, p->map_bands, sar, bidx[0], &mb)) != GD_OK ||
+            (st = gd_map_pick_bands(job, as, "after", aspec, p->map_bands, sar, aidx[0], &ma)) != GD_OK)
+            goto done;
+        ma.ds = ads; /* the after date as warped onto the grid */
+        gd_map_spec spec;
+        gd_map_spec_init(&spec);
+        spec.title = p->title;
+        spec.area = p->area;
+        spec.date_before = bs->date;
+        spec.date_after = as->date;
+        spec.before_path = p->before;
+        spec.after_path = p->after;
+        spec.credit = p->credit;
+        spec.caveat = p->caveat;
+        spec.run_id = NULL; /* set once provenance computes the run id */
+        spec.threshold = t;
+        spec.threshold_mode = tmode;
+        spec.layout = p->map_layout;
+        spec.width = p->map_width;
+        if (p->map_dpi > 0)
+            spec.dpi = p->map_dpi;
+        if (p->stretch_hi > p->stretch_lo) {
+            spec.stretch_lo = p->stretch_lo;
+            spec.stretch_hi = p->stretch_hi;
         }
-        char subtitle[512];
-        snprintf(subtitle, sizeof subtitle, "before %s  |  after %s  |  method %s, threshold %.4g (%s)",
-                 *bs->date ? bs->date : "(date unknown)", *as->date ? as->date : "(date unknown)",
-                 m->name, t, tmode);
-        gd_map_spec spec = {p->title, subtitle, p->credit, p->map_width};
+        spec.zones = p->map_overlay;
+        spec.zone_field = p->map_overlay_field;
         gd_path_join(path, sizeof path, p->outdir, "map.png");
-        if ((st = gd_render_map(job, grid, ads, rgb, classes, m, totals, &spec, path)) != GD_OK)
+        if ((st = gd_render_map(job, grid, &mb, &ma, classes, m, totals, &spec, path)) != GD_OK)
             goto done;
     }
     if (p->keep_score) {
