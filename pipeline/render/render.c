@@ -401,7 +401,7 @@ static cairo_surface_t *panel_surface(const panel_img *p, const float lo[3], con
                 /* a pale grey context keeps the class colours the only saturated ones */
                 double g = ok ? (0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2]) : 0;
                 c[0] = c[1] = c[2] = 150.0 + 0.4 * g;
-                if (!ok && !changed) {
+                if ((!ok && !changed) || cls == 255) {
                     px[x] = NODATA_RGB | 0xff000000u;
                     continue;
                 }
@@ -1199,6 +1199,20 @@ int gd_render_map(gd_job *job, const gd_grid *grid, const gd_map_image *before,
         cairo_stroke(cr);
         cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
         x += 18 * u + show(cr, x + 18 * u, y, 9 * u, 0, 0, 0, label) + 16 * u;
+    }
+    int any_nodata = 0;
+    for (size_t i = 0; i < np && !any_nodata; i++)
+        any_nodata = pcls[i] == 255 || isnan(ia.band[0][i]);
+    if (any_nodata) {
+        cairo_rectangle(cr, x, y - 7.5 * u, 14 * u, 9 * u);
+        cairo_set_source_rgb(cr, (NODATA_RGB >> 16) / 255.0, ((NODATA_RGB >> 8) & 0xff) / 255.0,
+                             (NODATA_RGB & 0xff) / 255.0);
+        cairo_fill_preserve(cr);
+        cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
+        cairo_set_line_width(cr, 0.4 * u);
+        cairo_stroke(cr);
+        cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
+        x += 18 * u + show(cr, x + 18 * u, y, 9 * u, 0, 0, 0, "no data") + 16 * u;
     }
     if (zones.n || aoi.n) {
         cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
