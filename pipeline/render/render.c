@@ -42,13 +42,14 @@ void gd_map_spec_init(gd_map_spec *spec)
 
 /* ---- band choice ------------------------------------------------------------------ */
 
+/* The band's description ("B04"), else its number. */
 static void band_name(GDALDatasetH ds, int b, char *buf, size_t n)
 {
     const char *d = GDALGetDescription(GDALGetRasterBand(ds, b));
     if (d && *d)
         snprintf(buf, n, "%s", d);
     else
-        snprintf(buf, n, "band %d", b);
+        snprintf(buf, n, "%d", b);
 }
 
 int gd_map_pick_bands(gd_job *job, const gd_source *src, const char *label, const char *spec,
@@ -78,8 +79,9 @@ int gd_map_pick_bands(gd_job *job, const gd_source *src, const char *label, cons
         band_name(src->ds, out->bands[0], a, sizeof a);
         band_name(src->ds, out->bands[1], b, sizeof b);
         band_name(src->ds, out->bands[2], c, sizeof c);
-        snprintf(out->names, sizeof out->names, "%s (%s %s %s)",
-                 m == 1 ? "false colour" : "true colour", a, b, c);
+        int numbers = strspn(a, "0123456789") == strlen(a);
+        snprintf(out->names, sizeof out->names, "%s (%s%s %s %s)",
+                 m == 1 ? "false colour" : "true colour", numbers ? "bands " : "", a, b, c);
         return GD_OK;
     }
     out->bands[0] = fallback_band > 0 && fallback_band <= src->nbands ? fallback_band : 1;
@@ -87,7 +89,8 @@ int gd_map_pick_bands(gd_job *job, const gd_source *src, const char *label, cons
     out->db = sar;
     char a[20];
     band_name(src->ds, out->bands[0], a, sizeof a);
-    snprintf(out->names, sizeof out->names, "%s (%s)", sar ? "SAR backscatter in dB" : "grey", a);
+    snprintf(out->names, sizeof out->names, "%s (%s%s)", sar ? "SAR backscatter in dB" : "grey",
+             strspn(a, "0123456789") == strlen(a) ? "band " : "", a);
     return GD_OK;
 }
 
@@ -325,8 +328,8 @@ static double stretch(float v, float lo, float hi)
 
 static uint32_t rgb_of(double r, double g, double b)
 {
-    return 0xff000000u | ((uint32_t)lround(r) << 16) | ((uint32_t)lround(g) << 8) |
-           (uint32_t)lround(b);
+    return 0xff000000u | ((uint32_t)(r + 0.5) << 16) | ((uint32_t)(g + 0.5) << 8) |
+           (uint32_t)(b + 0.5);
 }
 
 /* Pixel i of an image as 0..255 RGB; 0 when nodata. */
@@ -842,14 +845,14 @@ static void draw_overlay(cairo_t *cr, const overlay *o, const double inv[6],
     for (size_t i = 0; i < o->n; i++) {
         cairo_new_path(cr);
         geom_path(cr, o->geom[i], inv, pg);
-        cairo_set_line_width(cr, (aoi ? 3.6 : 2.6) * u);
+        cairo_set_line_width(cr, (aoi ? 4.2 : 3.4) * u);
         cairo_set_source_rgba(cr, 1, 1, 1, 0.85);
         cairo_stroke_preserve(cr);
         if (aoi) {
             double dash[2] = {5 * u, 2.5 * u};
             cairo_set_dash(cr, dash, 2, 0);
         }
-        cairo_set_line_width(cr, (aoi ? 1.6 : 1.0) * u);
+        cairo_set_line_width(cr, (aoi ? 2.0 : 1.6) * u);
         cairo_set_source_rgb(cr, aoi ? 0.0 : 0.2, aoi ? 0.0 : 0.2, aoi ? 0.0 : 0.2);
         cairo_stroke(cr);
         cairo_set_dash(cr, NULL, 0, 0);
@@ -915,6 +918,9 @@ static int write_png(gd_job *job, cairo_surface_t *surf, const char *path, const
     }
     png_init_io(png, f);
     png_set_compression_level(png, level < 0 ? 0 : level > 9 ? 9 : level);
+    /* one filter instead of libpng's per-row trial of all five: same size within 0.3 % on
+     * the demo map, a third less encoding time */
+    png_set_filter(png, 0, PNG_FILTER_SUB);
     png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, 8, PNG_COLOR_TYPE_RGB,
                  PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_set_pHYs(png, info, (png_uint_32)lround(dpi / 0.0254), (png_uint_32)lround(dpi / 0.0254),
@@ -1035,6 +1041,7 @@ int gd_render_map(gd_job *job, const gd_grid *grid, const gd_map_image *before,
                   const gd_class_total totals[3], const gd_map_spec *spec, const char *path)
 {
     int st = GD_OK;
+    double t0 = gd_now();
     int triptych = spec->layout == GD_MAP_TRIPTYCH && before != NULL;
     int npan = triptych ? 3 : 1;
     double dpi = spec->dpi > 0 ? spec->dpi : DEFAULT_DPI;
@@ -1073,9 +1080,12 @@ int gd_render_map(gd_job *job, const gd_grid *grid, const gd_map_image *before,
         goto done;
     if (spec->aoi && (st = overlay_read(job, grid, spec->aoi, NULL, 0, &aoi)) != GD_OK)
         goto done;
-    if ((st = read_panel(job, grid, after, pw, ph, &ia)) != GD_OK)
+    /* never read more pixels than the grid has: a small scene is enlarged by Cairo with
+     * crisp nearest-neighbour pixels instead of being resampled by the warper */
+    int rw = pw > grid->width ? grid->width : pw, rh = ph > grid->height ? grid->height : ph;
+    if ((st = read_panel(job, grid, after, rw, rh, &ia)) != GD_OK)
         goto done;
-    if (triptych && (st = read_panel(job, grid, before, pw, ph, &ib)) != GD_OK)
+    if (triptych && (st = read_panel(job, grid, before, rw, rh, &ib)) != GD_OK)
         goto done;
     if (triptych && ib.nb != ia.nb) {
         st = gd_job_error(job, GD_EINPUT, "the map needs the same kind of display bands on "
@@ -1083,25 +1093,25 @@ int gd_render_map(gd_job *job, const gd_grid *grid, const gd_map_image *before,
         goto done;
     }
     float lo[3] = {0, 0, 0}, hi[3] = {1, 1, 1};
-    size_t np = (size_t)pw * (size_t)ph;
+    size_t np = (size_t)rw * (size_t)rh;
     for (int b = 0; b < ia.nb; b++)
         stretch_limits(ia.band[b], triptych ? ib.band[b] : NULL, np, spec->stretch_lo,
                        spec->stretch_hi, &lo[b], &hi[b]);
-    pcls = panel_classes(grid, classes, pw, ph);
+    pcls = panel_classes(grid, classes, rw, rh);
     if (!pcls) {
         st = gd_job_error(job, GD_EPROC, "out of memory for the map");
         goto done;
     }
     if (triptych) {
-        ps[0] = panel_surface(&ib, lo, hi, NULL, m, PANEL_IMAGE, pw, ph);
-        ps[1] = panel_surface(&ia, lo, hi, NULL, m, PANEL_IMAGE, pw, ph);
-        ps[2] = panel_surface(&ia, lo, hi, pcls, m, PANEL_CHANGE, pw, ph);
+        ps[0] = panel_surface(&ib, lo, hi, NULL, m, PANEL_IMAGE, rw, rh);
+        ps[1] = panel_surface(&ia, lo, hi, NULL, m, PANEL_IMAGE, rw, rh);
+        ps[2] = panel_surface(&ia, lo, hi, pcls, m, PANEL_CHANGE, rw, rh);
     } else {
-        ps[0] = panel_surface(&ia, lo, hi, pcls, m, PANEL_TINT, pw, ph);
+        ps[0] = panel_surface(&ia, lo, hi, pcls, m, PANEL_TINT, rw, rh);
     }
     for (int i = 0; i < npan; i++)
         if (cairo_surface_status(ps[i]) != CAIRO_STATUS_SUCCESS) {
-            st = gd_job_error(job, GD_EPROC, "cannot create a %dx%d image", pw, ph);
+            st = gd_job_error(job, GD_EPROC, "cannot create a %dx%d image", rw, rh);
             goto done;
         }
 
@@ -1149,8 +1159,18 @@ int gd_render_map(gd_job *job, const gd_grid *grid, const gd_map_image *before,
     for (int i = 0; i < npan; i++) {
         panel_geom pg = {px0 + i * (pw + G), py0, pw, ph, (double)pw / grid->width,
                          (double)ph / grid->height};
-        cairo_set_source_surface(cr, ps[i], pg.x, pg.y);
+        cairo_save(cr);
+        cairo_rectangle(cr, pg.x, pg.y, pg.w, pg.h);
+        cairo_clip(cr);
+        cairo_translate(cr, pg.x, pg.y);
+        cairo_scale(cr, (double)pw / rw, (double)ph / rh);
+        cairo_set_source_surface(cr, ps[i], 0, 0);
+        /* enlarged pixels stay crisp squares; slight enlargements are smoothed */
+        cairo_pattern_set_filter(cairo_get_source(cr), (double)pw / rw >= 2.0
+                                                           ? CAIRO_FILTER_NEAREST
+                                                           : CAIRO_FILTER_BILINEAR);
         cairo_paint(cr);
+        cairo_restore(cr);
         if (triptych) {
             char cap[128];
             if (i < 2)
@@ -1281,8 +1301,12 @@ int gd_render_map(gd_job *job, const gd_grid *grid, const gd_map_image *before,
                            {"Source", source},
                            {"Disclaimer", spec->caveat ? spec->caveat : DEFAULT_CAVEAT},
                            {"Run ID", spec->run_id}};
+        double t1 = gd_now();
         st = write_png(job, surf, path, meta, (int)(sizeof meta / sizeof meta[0]), dpi,
                        spec->compression);
+        if (st == GD_OK)
+            gd_job_info(job, "map %dx%d px (%d px panels read at %dx%d): drawn in %.2f s, "
+                             "encoded in %.2f s", W, H, pw, rw, rh, t1 - t0, gd_now() - t1);
     }
 done:
     CPLFree(desc);
