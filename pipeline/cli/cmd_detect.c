@@ -1,10 +1,12 @@
 /* cmd_detect.c: `geodelta detect`: options -> gd_detect_params -> the chain. */
 #include "cli.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "geodelta/detect.h"
 
@@ -191,6 +193,11 @@ int gd_cmd_detect(int argc, char **argv)
     if (missing) {
         fprintf(stderr, "geodelta detect: %s is required (see geodelta detect --help)\n", missing);
         return 1;
+    }
+    /* checked before the chain runs, not after minutes of processing at the map stage */
+    if (p.map_overlay && strncmp(p.map_overlay, "/vsi", 4) != 0 && access(p.map_overlay, R_OK) != 0) {
+        fprintf(stderr, "geodelta: map overlay %s: %s\n", p.map_overlay, strerror(errno));
+        return 2;
     }
     p.argc = argc;
     p.argv = argv;
