@@ -553,5 +553,6 @@ int main(void)
     if (system(cmd) != 0)
         rc = rc ? rc : 1;
     GDALDestroyDriverManager();
+    gd_render_cleanup();
     return rc;
 }

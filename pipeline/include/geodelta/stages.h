@@ -176,6 +176,10 @@ int gd_render_map(gd_job *job, const gd_grid *grid, const gd_map_image *before,
                   const gd_map_image *after, const uint8_t *classes, const gd_method *m,
                   const gd_class_total totals[3], const gd_map_spec *spec, const char *path);
 
+/* Releases Cairo's and fontconfig's process-wide font caches; call once at exit (after
+ * the last map) so that leak checkers see only real leaks. */
+void gd_render_cleanup(void);
+
 /* Cartographic helpers (exposed for tests). Grid pixel coordinates (x, y) are in the
  * grid's pixel/line space. All return GD_EINPUT on grids without CRS. */
 /* Angle of true north at (x, y), radians clockwise from "up" in the image. */
