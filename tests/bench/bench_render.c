@@ -54,7 +54,8 @@ static int make_scene(const char *path, int n)
     return 0;
 }
 
-static double render_once(const char *scene, const char *out, const uint8_t *classes)
+static double render_once(const char *scene, const char *out, const uint8_t *classes,
+                          const char *log)
 {
     gd_job *job = NULL;
     gd_source *src = NULL;
@@ -65,6 +66,7 @@ static double render_once(const char *scene, const char *out, const uint8_t *cla
     double t = -1;
     gd_job_create(&job);
     gd_job_set_quiet(job, 1);
+    gd_job_open_log(job, log);
     if (gd_source_open(job, scene, "before", &src) != GD_OK ||
         gd_grid_from_source(job, src, &grid) != GD_OK ||
         gd_map_pick_bands(job, src, "before", NULL, GD_MAP_TRUE_COLOUR, 0, 1, &im) != GD_OK)
@@ -81,19 +83,35 @@ done:
         fprintf(stderr, "bench_render: %s\n", gd_job_message(job));
     gd_grid_destroy(grid);
     gd_source_destroy(src);
+    gd_job_close_log(job);
     gd_job_destroy(job);
     return t;
+}
+
+/* The render's own breakdown (read, draw, encode) from the last line of the log. */
+static void print_last(const char *log, const char *what)
+{
+    char line[1024], last[1024] = "";
+    FILE *f = fopen(log, "r");
+    if (!f)
+        return;
+    while (fgets(line, sizeof line, f))
+        if (strstr(line, "map "))
+            snprintf(last, sizeof last, "%s", line);
+    fclose(f);
+    printf("  %s: %s", what, last);
 }
 
 int main(int argc, char **argv)
 {
     int n = argc > 1 ? atoi(argv[1]) : 10980;
     const char *dir = argc > 2 ? argv[2] : "/tmp";
-    char scene[400], ovr[512], moved[512], out[512];
+    char scene[400], ovr[512], moved[512], out[512], log[512];
     snprintf(scene, sizeof scene, "%s/bench_render_%d.tif", dir, n);
     snprintf(ovr, sizeof ovr, "%s.ovr", scene);
     snprintf(moved, sizeof moved, "%s.ovr.off", scene);
     snprintf(out, sizeof out, "%s/bench_render_map.png", dir);
+    snprintf(log, sizeof log, "%s/bench_render.log", dir);
     GDALAllRegister();
     if (n < 256)
         return 1;
@@ -116,10 +134,12 @@ int main(int argc, char **argv)
     printf("  %.1f s\n", gd_now() - t0);
     double with[3], without[3];
     for (int r = 0; r < 3; r++)
-        with[r] = render_once(scene, out, classes);
+        with[r] = render_once(scene, out, classes, log);
+    print_last(log, "with overviews");
     rename(ovr, moved);
     for (int r = 0; r < 3; r++)
-        without[r] = render_once(scene, out, classes);
+        without[r] = render_once(scene, out, classes, log);
+    print_last(log, "without overviews");
     rename(moved, ovr);
     double bw = fmin(with[0], fmin(with[1], with[2]));
     double bo = fmin(without[0], fmin(without[1], without[2]));
@@ -129,5 +149,6 @@ int main(int argc, char **argv)
     unlink(scene);
     unlink(ovr);
     unlink(out);
+    unlink(log);
     return bw > 0 && bo > 0 ? 0 : 1;
 }

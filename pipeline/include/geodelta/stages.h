@@ -176,6 +176,10 @@ int gd_render_map(gd_job *job, const gd_grid *grid, const gd_map_image *before,
                   const gd_map_image *after, const uint8_t *classes, const gd_method *m,
                   const gd_class_total totals[3], const gd_map_spec *spec, const char *path);
 
+/* The options that shape the map, for the manifest's parameters (and so the run id):
+ * layout, width, dpi, stretch, title, area, credit, caveat, overlays. New reference. */
+json_t *gd_map_spec_json(const gd_map_spec *spec);
+
 /* Releases Cairo's and fontconfig's process-wide font caches; call once at exit (after
  * the last map) so that leak checkers see only real leaks. */
 void gd_render_cleanup(void);
