@@ -698,11 +698,12 @@ static void north_arrow(cairo_t *cr, const georef *r, const gd_grid *g, const pa
     double ang;
     if (north_angle(r, g->width / 2.0, g->height / 2.0, &ang) != GD_OK)
         return;
-    double s = 22 * u, rr = 7 * u;
+    /* the box holds the arrow and its letter whatever the angle */
+    double s = 30 * u, rr = 7 * u;
     double bx = pg->x + pg->w - s - 5 * u, by = pg->y + 5 * u;
     cairo_set_line_width(cr, 0.6 * u);
-    box(cr, bx, by, s, s + 4 * u);
-    double cx = bx + s / 2, cy = by + s / 2 + 5 * u;
+    box(cr, bx, by, s, s);
+    double cx = bx + s / 2, cy = by + s / 2;
     cairo_save(cr);
     cairo_translate(cr, cx, cy);
     cairo_rotate(cr, ang);
@@ -724,7 +725,7 @@ static void north_arrow(cairo_t *cr, const georef *r, const gd_grid *g, const pa
     cairo_stroke(cr);
     /* the letter stays upright, placed beyond the tip */
     cairo_restore(cr);
-    double lx = cx + sin(ang) * (rr + 5 * u), ly = cy - cos(ang) * (rr + 5 * u);
+    double lx = cx + sin(ang) * (rr + 4 * u), ly = cy - cos(ang) * (rr + 4 * u);
     cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
     show(cr, lx, ly + 3 * u, 8 * u, 1, 0.5, 0, "N");
 }
@@ -1280,8 +1281,9 @@ int gd_render_map(gd_job *job, const gd_grid *grid, const gd_map_image *before,
     cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
     show(cr, M, ly, fs, 0, 0, maxw, proj);
     snprintf(line, sizeof line,
-             "Imagery: %s, %g" ENDASH "%g %% stretch shared by both dates" MIDDOT "Data: %s%s%s%s%s",
+             "Imagery: %s, %g" ENDASH "%g %% stretch%s" MIDDOT "Data: %s%s%s%s%s",
              after->names, spec->stretch_lo, spec->stretch_hi,
+             triptych ? " shared by both dates" : "",
              spec->before_path ? CPLGetFilename(spec->before_path) : "",
              spec->before_path && spec->after_path ? ", " : "",
              spec->after_path ? CPLGetFilename(spec->after_path) : "",
