@@ -1,10 +1,12 @@
 /* cmd_detect.c: `geodelta detect`: options -> gd_detect_params -> the chain. */
 #include "cli.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "geodelta/detect.h"
 
@@ -39,8 +41,18 @@ static void usage(FILE *f)
         "                           images without CRS)\n"
         "      --no-map             do not render map.png\n"
         "      --title TEXT         map title\n"
-        "      --credit TEXT        data credit printed on the map\n"
-        "      --map-width PX       width of the map's image panel (default 1200)\n"
+        "      --area NAME          area name for the map's subtitle\n"
+        "      --credit TEXT        data credit printed on the map (PNG Author)\n"
+        "      --caveat TEXT        caveat line (default: \"Preliminary analysis \xe2\x80\x94\n"
+        "                           not yet validated in the field\")\n"
+        "      --layout L           triptych (before | after | change, default) or single\n"
+        "      --map-bands B        true-colour (default) or false-colour (nir red green);\n"
+        "                           logratio maps are always SAR backscatter in dB\n"
+        "      --stretch LO,HI      contrast stretch percentiles (default 2,98)\n"
+        "      --map-width PX       width of the whole map (default: A4 landscape at --dpi)\n"
+        "      --dpi D              print resolution, PNG pHYs (default 300: 3508 px wide)\n"
+        "      --map-overlay FILE   zones (any vector GDAL reads) drawn with labels\n"
+        "      --map-overlay-field NAME  attribute for the labels (default: first text field)\n"
         "      --keep-score         also write score.tif (float32 change score)\n"
         "      --overwrite          replace existing outputs in OUTDIR\n"
         "      --sign-key KEY.pem   sign manifest.json with this Ed25519 private key into\n"
@@ -53,7 +65,8 @@ static void usage(FILE *f)
 }
 
 enum { OPT_BB = 256, OPT_BA, OPT_MMU, OPT_NOMAP, OPT_TITLE, OPT_CREDIT, OPT_MAPW,
-       OPT_KEEP, OPT_OVER, OPT_SIGN, OPT_COREG };
+       OPT_KEEP, OPT_OVER, OPT_SIGN, OPT_COREG, OPT_AREA, OPT_CAVEAT, OPT_LAYOUT, OPT_MAPBANDS,
+       OPT_STRETCH, OPT_DPI, OPT_OVERLAY, OPT_OVERLAY_FIELD };
 
 int gd_cmd_detect(int argc, char **argv)
 {
@@ -71,6 +84,14 @@ int gd_cmd_detect(int argc, char **argv)
         {"title", required_argument, NULL, OPT_TITLE},
         {"credit", required_argument, NULL, OPT_CREDIT},
         {"map-width", required_argument, NULL, OPT_MAPW},
+        {"area", required_argument, NULL, OPT_AREA},
+        {"caveat", required_argument, NULL, OPT_CAVEAT},
+        {"layout", required_argument, NULL, OPT_LAYOUT},
+        {"map-bands", required_argument, NULL, OPT_MAPBANDS},
+        {"stretch", required_argument, NULL, OPT_STRETCH},
+        {"dpi", required_argument, NULL, OPT_DPI},
+        {"map-overlay", required_argument, NULL, OPT_OVERLAY},
+        {"map-overlay-field", required_argument, NULL, OPT_OVERLAY_FIELD},
         {"keep-score", no_argument, NULL, OPT_KEEP},
         {"overwrite", no_argument, NULL, OPT_OVER},
         {"sign-key", required_argument, NULL, OPT_SIGN},
@@ -109,12 +130,63 @@ int gd_cmd_detect(int argc, char **argv)
         case OPT_TITLE: p.title = optarg; break;
         case OPT_CREDIT: p.credit = optarg; break;
         case OPT_MAPW:
-            if (gd_cli_parse_int(optarg, 64, 20000, &lv) != 0) {
-                fprintf(stderr, "geodelta detect: --map-width '%s' is not between 64 and 20000\n", optarg);
+            if (gd_cli_parse_int(optarg, 320, 20000, &lv) != 0) {
+                fprintf(stderr, "geodelta detect: --map-width '%s' is not between 320 and 20000\n", optarg);
                 return 1;
             }
             p.map_width = (int)lv;
             break;
+        case OPT_AREA: p.area = optarg; break;
+        case OPT_CAVEAT: p.caveat = optarg; break;
+        case OPT_LAYOUT:
+            if (strcmp(optarg, "triptych") == 0)
+                p.map_layout = 0;
+            else if (strcmp(optarg, "single") == 0)
+                p.map_layout = 1;
+            else {
+                fprintf(stderr, "geodelta detect: --layout '%s' is not triptych or single\n", optarg);
+                return 1;
+            }
+            break;
+        case OPT_MAPBANDS:
+            if (strcmp(optarg, "true-colour") == 0 || strcmp(optarg, "true-color") == 0)
+                p.map_bands = 0;
+            else if (strcmp(optarg, "false-colour") == 0 || strcmp(optarg, "false-color") == 0)
+                p.map_bands = 1;
+            else {
+                fprintf(stderr, "geodelta detect: --map-bands '%s' is not true-colour or "
+                                "false-colour\n", optarg);
+                return 1;
+            }
+            break;
+        case OPT_STRETCH: {
+            char lo[32], hi[32];
+            const char *comma = strchr(optarg, ',');
+            size_t n = comma ? (size_t)(comma - optarg) : 0;
+            if (!comma || n == 0 || n >= sizeof lo || strlen(comma + 1) >= sizeof hi) {
+                fprintf(stderr, "geodelta detect: --stretch '%s' is not LO,HI (e.g. 2,98)\n", optarg);
+                return 1;
+            }
+            memcpy(lo, optarg, n);
+            lo[n] = '\0';
+            strcpy(hi, comma + 1);
+            if (gd_cli_parse_double(lo, 0.0, 100.0, &p.stretch_lo) != 0 ||
+                gd_cli_parse_double(hi, 0.0, 100.0, &p.stretch_hi) != 0 ||
+                !(p.stretch_hi > p.stretch_lo)) {
+                fprintf(stderr, "geodelta detect: --stretch '%s' needs percentiles "
+                                "0 <= LO < HI <= 100\n", optarg);
+                return 1;
+            }
+            break;
+        }
+        case OPT_DPI:
+            if (gd_cli_parse_double(optarg, 10.0, 2400.0, &p.map_dpi) != 0) {
+                fprintf(stderr, "geodelta detect: --dpi '%s' is not between 10 and 2400\n", optarg);
+                return 1;
+            }
+            break;
+        case OPT_OVERLAY: p.map_overlay = optarg; break;
+        case OPT_OVERLAY_FIELD: p.map_overlay_field = optarg; break;
         case OPT_KEEP: p.keep_score = 1; break;
         case OPT_OVER: p.overwrite = 1; break;
         case OPT_SIGN: p.sign_key = optarg; break;
@@ -138,6 +210,11 @@ int gd_cmd_detect(int argc, char **argv)
     if (missing) {
         fprintf(stderr, "geodelta detect: %s is required (see geodelta detect --help)\n", missing);
         return 1;
+    }
+    /* checked before the chain runs, not after minutes of processing at the map stage */
+    if (p.map_overlay && strncmp(p.map_overlay, "/vsi", 4) != 0 && access(p.map_overlay, R_OK) != 0) {
+        fprintf(stderr, "geodelta: map overlay %s: %s\n", p.map_overlay, strerror(errno));
+        return 2;
     }
     p.argc = argc;
     p.argv = argv;

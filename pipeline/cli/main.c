@@ -13,6 +13,7 @@
 
 #include "geodelta/job.h"
 #include "geodelta/provenance.h"
+#include "geodelta/stages.h"
 
 static void usage(FILE *f)
 {
@@ -102,5 +103,6 @@ int main(int argc, char **argv)
         rc = 1;
     }
     GDALDestroyDriverManager();
+    gd_render_cleanup();
     return rc;
 }

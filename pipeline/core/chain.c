@@ -173,6 +173,8 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
     gd_signer *signer = NULL;
     char *in_abs[2] = {NULL, NULL};
     char run_id[65] = "";
+    gd_map_image mb, ma;
+    gd_map_spec spec;
     double hash_s = 0.0, hash_wait = 0.0;
     memset(totals, 0, sizeof totals);
     gd_utc_now(start);
@@ -217,10 +219,8 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
     json_object_set_new(params, "bands_after", p->bands_after ? json_string(p->bands_after)
                                                : p->bands_before ? json_string(p->bands_before) : json_null());
     json_object_set_new(params, "threshold", isnan(fixed_t) ? json_string("otsu") : json_real(fixed_t));
-    json_object_set_new(params, "map", json_boolean(!p->no_map));
-    json_object_set_new(params, "title", json_string(p->title ? p->title : "Change detection"));
-    json_object_set_new(params, "credit", p->credit ? json_string(p->credit) : json_null());
-    json_object_set_new(params, "map_width", json_integer(p->map_width > 0 ? p->map_width : 1200));
+    /* false, or the map's options once the display bands are known (see below) */
+    json_object_set_new(params, "map", json_false());
     json_object_set_new(params, "keep_score", json_boolean(p->keep_score));
 
     /* ---- source and grid ---- */
@@ -345,6 +345,39 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
     if ((st = gd_clean_sieve(job, grid, classes, min_px)) != GD_OK)
         goto done;
 
+    /* ---- map options: chosen now, as they are part of the run id ---- */
+    if (!p->no_map) {
+        const char *bspec = p->bands_before, *aspec = p->bands_after ? p->bands_after : p->bands_before;
+        int sar = m->kind == GD_KIND_LOGRATIO;
+        if ((st = gd_map_pick_bands(job, bs, "before", bspec, p->map_bands, sar, bidx[0], &mb)) != GD_OK ||
+            (st = gd_map_pick_bands(job, as, "after", aspec, p->map_bands, sar, aidx[0], &ma)) != GD_OK)
+            goto done;
+        gd_map_spec_init(&spec);
+        spec.title = p->title;
+        spec.area = p->area;
+        spec.date_before = bs->date;
+        spec.date_after = as->date;
+        spec.before_path = p->before;
+        spec.after_path = p->after;
+        spec.credit = p->credit;
+        spec.caveat = p->caveat;
+        spec.threshold = t;
+        spec.threshold_mode = tmode;
+        spec.layout = p->map_layout;
+        spec.width = p->map_width;
+        if (p->map_dpi > 0)
+            spec.dpi = p->map_dpi;
+        if (p->stretch_hi > p->stretch_lo) {
+            spec.stretch_lo = p->stretch_lo;
+            spec.stretch_hi = p->stretch_hi;
+        }
+        spec.zones = p->map_overlay;
+        spec.zone_field = p->map_overlay_field;
+        json_t *mj = gd_map_spec_json(&spec);
+        json_object_set_new(mj, "bands", json_string(ma.names));
+        json_object_set_new(gd_job_params(job), "map", mj);
+    }
+
     /* ---- run id, before the first output ---- */
     if ((st = gd_hasher_join(job, hasher)) != GD_OK)
         goto done;
@@ -423,22 +456,10 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
     /* ---- map ---- */
     gd_job_progress_range(job, 0.90, 0.97);
     if (!p->no_map) {
-        int rgb[3] = {0, 0, 0};
-        gd_source_find_role(job, as, "after", p->bands_after ? p->bands_after : p->bands_before, "red", &rgb[0]);
-        gd_source_find_role(job, as, "after", p->bands_after ? p->bands_after : p->bands_before, "green", &rgb[1]);
-        gd_source_find_role(job, as, "after", p->bands_after ? p->bands_after : p->bands_before, "blue", &rgb[2]);
-        if (!rgb[0] || !rgb[1] || !rgb[2]) {
-            rgb[0] = aidx[0];
-            rgb[1] = rgb[2] = 0;
-        }
-        char subtitle[512];
-        snprintf(subtitle, sizeof subtitle, "before %s  |  after %s  |  method %s, threshold %.4g (%s)",
-                 *bs->date ? bs->date : "(date unknown)", *as->date ? as->date : "(date unknown)",
-                 m->name, t, tmode);
-        gd_map_spec spec = {.title = p->title, .subtitle = subtitle, .credit = p->credit,
-                            .width = p->map_width, .run_id = run_id};
+        ma.ds = ads; /* the after date as warped onto the grid */
+        spec.run_id = run_id;
         gd_path_join(path, sizeof path, p->outdir, "map.png");
-        if ((st = gd_render_map(job, grid, ads, rgb, classes, m, totals, &spec, path)) != GD_OK)
+        if ((st = gd_render_map(job, grid, &mb, &ma, classes, m, totals, &spec, path)) != GD_OK)
             goto done;
     }
     if (p->keep_score) {

@@ -19,6 +19,13 @@ typedef struct gd_detect_params {
     int map_width;                          /* 0: default */
     const char *sign_key;                   /* Ed25519 private key (PEM): signs the
                                                manifest into manifest.sig; NULL = none */
+    int map_layout;                         /* 0 triptych, 1 single (GD_MAP_*) */
+    int map_bands;                          /* 0 true colour, 1 false colour */
+    double map_dpi;                         /* 0: 300 */
+    double stretch_lo, stretch_hi;          /* percentiles; equal: default 2, 98 */
+    const char *area, *caveat;              /* map subtitle and caveat; NULL: default */
+    const char *map_overlay;                /* zones drawn on the map; NULL: none */
+    const char *map_overlay_field;          /* their label field; NULL: first string */
     int argc;                               /* the command line, for the manifest */
     char **argv;
 } gd_detect_params;

@@ -125,19 +125,73 @@ int gd_vectorize(gd_job *job, const gd_grid *grid, const uint8_t *classes,
                  gd_class_total totals[3]);
 
 /* ---- render ---------------------------------------------------------------------- */
+enum { GD_MAP_TRIPTYCH = 0, GD_MAP_SINGLE = 1 };              /* gd_map_spec.layout */
+enum { GD_MAP_TRUE_COLOUR = 0, GD_MAP_FALSE_COLOUR = 1 };     /* gd_map_spec.bands */
+
 typedef struct gd_map_spec {
-    const char *title;
-    const char *subtitle;
-    const char *credit;
-    int width;            /* of the image panel in pixels */
-    const char *run_id;   /* written as the PNG text chunk "RunID"; NULL = none */
+    const char *title;        /* NULL: "Change detection" */
+    const char *area;         /* area name for the subtitle; NULL: none */
+    const char *date_before, *date_after; /* "" or NULL when unknown */
+    const char *sensor;       /* NULL: from the images' metadata when present */
+    const char *before_path, *after_path; /* the data source line names their files */
+    const char *credit;       /* data credit, also the PNG Author; NULL: none */
+    const char *caveat;       /* NULL: the default caveat */
+    const char *run_id;       /* digest of inputs and parameters; NULL: not printed */
+    double threshold;         /* printed in the footer */
+    const char *threshold_mode;
+    int layout;               /* GD_MAP_TRIPTYCH or GD_MAP_SINGLE */
+    int width;                /* whole map in pixels; 0: A4 landscape width at dpi */
+    double dpi;               /* pHYs chunk and default width; 0: 300 */
+    double stretch_lo, stretch_hi; /* percentiles of the contrast stretch (2, 98) */
+    int compression;          /* zlib level 0..9 of the PNG (default 2: fast) */
+    const char *zones;        /* vector file of zones drawn with labels; NULL: none */
+    const char *zone_field;   /* label attribute; NULL: the first string field */
+    const char *aoi;          /* vector file drawn as the AOI outline; NULL: none */
 } gd_map_spec;
 
-/* The after image (rgb[3] band indices, or rgb[0] only for grey) with the change
- * overlaid, a title and a legend; drawn with Cairo, written with libpng. */
-int gd_render_map(gd_job *job, const gd_grid *grid, GDALDatasetH display, const int rgb[3],
-                  const uint8_t *classes, const gd_method *m, const gd_class_total totals[3],
-                  const gd_map_spec *spec, const char *path);
+/* Defaults: triptych, A4 at 300 dpi, 2-98 % stretch, compression 2, nothing else. */
+void gd_map_spec_init(gd_map_spec *spec);
+
+/* One date's imagery for the map: ds on the analysis grid, bands[3] 1-based (bands[1]
+ * == 0: grey from bands[0]); db: grey shown in decibels (SAR). */
+typedef struct gd_map_image {
+    GDALDatasetH ds;
+    int bands[3];
+    int db;
+    char names[96];           /* "true colour (B04 B03 B02)", for the imagery line */
+} gd_map_image;
+
+/* Picks the display bands of src (roles as in gd_source_find_role with spec): true
+ * colour (red green blue) or false colour (nir red green), grey from fallback_band when
+ * the roles are missing; sar: grey in dB. out->ds = src->ds (the caller replaces it by
+ * the aligned dataset for the after date). */
+int gd_map_pick_bands(gd_job *job, const gd_source *src, const char *label, const char *spec,
+                      int mode, int sar, int fallback_band, gd_map_image *out);
+
+/* The map: before | after | change panels (or the after image with the change on it),
+ * title, subtitle, legend with hectares, scale bar, north arrow, graticule labels,
+ * projection, source, credit, caveat, footer; Cairo, then libpng (atomically). before
+ * may be NULL for the single layout. */
+int gd_render_map(gd_job *job, const gd_grid *grid, const gd_map_image *before,
+                  const gd_map_image *after, const uint8_t *classes, const gd_method *m,
+                  const gd_class_total totals[3], const gd_map_spec *spec, const char *path);
+
+/* The options that shape the map, for the manifest's parameters (and so the run id):
+ * layout, width, dpi, stretch, title, area, credit, caveat, overlays. New reference. */
+json_t *gd_map_spec_json(const gd_map_spec *spec);
+
+/* Releases Cairo's and fontconfig's process-wide font caches; call once at exit (after
+ * the last map) so that leak checkers see only real leaks. */
+void gd_render_cleanup(void);
+
+/* Cartographic helpers (exposed for tests). Grid pixel coordinates (x, y) are in the
+ * grid's pixel/line space. All return GD_EINPUT on grids without CRS. */
+/* Angle of true north at (x, y), radians clockwise from "up" in the image. */
+int gd_map_north_angle(const gd_grid *grid, double x, double y, double *angle);
+/* Geodesic ground length in metres of one grid pixel step along the row at (x, y). */
+int gd_map_metres_per_pixel(const gd_grid *grid, double x, double y, double *metres);
+/* The largest 1, 2 or 5 x 10^k not above max_len (max_len > 0). */
+double gd_map_round_length(double max_len);
 
 #ifdef __cplusplus
 }
