@@ -52,6 +52,44 @@ void gd_k_hist_accumulate(const float *restrict in, size_t n, int absval, double
  * between the classes), the middle of the run is taken. */
 int gd_k_otsu(const uint64_t *bins, size_t nbins, double lo, double hi, double *threshold);
 
+/* Kittler & Illingworth (1986) minimum-error threshold of a histogram over [lo, hi]: the
+ * bin edge minimising the criterion of a two-Gaussian mixture. Returns 0, or -1 when the
+ * histogram is empty or has a single populated bin. */
+int gd_k_kittler(const uint64_t *bins, size_t nbins, double lo, double hi, double *threshold);
+
+/* ---- filters (kernels/filter) ---- */
+typedef enum {
+    GD_SPECKLE_NONE = 0,
+    GD_SPECKLE_LEE = 1,
+    GD_SPECKLE_REFINED_LEE = 2,
+    GD_SPECKLE_GAMMA_MAP = 3
+} gd_speckle;
+
+/* Speckle filter of a w x h buffer (rows of a strip plus its halo) with a win x win
+ * window (odd, >= 3); writes rows [y0, y1) of the buffer into out ((y1-y0) * w values).
+ * Windows are clipped at the buffer's edges, so a halo of win/2 rows above and below
+ * gives the same result as filtering the whole image. NaN and +-Inf are skipped inside
+ * windows and kept where they are. cu2 = squared variation coefficient of the speckle
+ * (1/looks for intensity). Lee (1980), refined Lee (1981), Gamma-MAP (Lopes 1990). */
+void gd_k_speckle(gd_speckle kind, const float *restrict in, int w, int h, int win,
+                  float cu2, int y0, int y1, float *restrict out);
+
+/* The speckle's squared variation coefficient estimated from the image: the median of
+ * var/mean^2 over disjoint win x win windows without nodata. NaN when there are none. */
+float gd_k_speckle_cu2(const float *restrict in, int w, int h, int win);
+
+/* Mean of the finite values in a win x win window (same buffer and halo rules as
+ * gd_k_speckle); NaN stays NaN. */
+void gd_k_box_mean(const float *restrict in, int w, int h, int win, int y0, int y1,
+                   float *restrict out);
+
+/* ---- clustering (kernels/cluster) ---- */
+/* Lloyd k-means of n vectors of d floats (x[i*d + j]); centres (k*d) hold the initial
+ * centres and receive the final ones; labels[i] in 0..k-1, 255 for a vector whose first
+ * value is not finite. Returns the number of iterations run (<= max_iter), -1 on error. */
+int gd_k_kmeans(const float *restrict x, size_t n, int d, int k, int max_iter,
+                double *restrict centres, uint8_t *restrict labels);
+
 /* Classes: NaN -> 255; two_sided: score <= -t -> 1, score >= t -> 2, else 0;
  * one-sided: score >= t -> 1, else 0. */
 void gd_k_classify(const float *restrict score, size_t n, float t, int two_sided,

@@ -93,3 +93,49 @@ void gd_k_classify(const float *restrict score, size_t n, float t, int two_sided
             out[i] = v >= t ? 1 : 0;
     }
 }
+
+int gd_k_kittler(const uint64_t *bins, size_t nbins, double lo, double hi, double *threshold)
+{
+    double total = 0.0, s_all = 0.0, s2_all = 0.0;
+    size_t populated = 0;
+    for (size_t i = 0; i < nbins; i++) {
+        double c = (double)bins[i], x = (double)i;
+        total += c;
+        s_all += c * x;
+        s2_all += c * x * x;
+        populated += bins[i] != 0;
+    }
+    if (total <= 0.0 || populated < 2)
+        return -1;
+    /* a class of a single bin would have zero variance and a criterion of -inf: the
+     * quantisation variance of one bin (1/12) keeps the criterion finite */
+    const double qvar = 1.0 / 12.0;
+    double w0 = 0.0, s0 = 0.0, s20 = 0.0, best = INFINITY;
+    size_t best_i = 0;
+    int found = 0;
+    for (size_t i = 0; i + 1 < nbins; i++) {
+        double c = (double)bins[i], x = (double)i;
+        w0 += c;
+        s0 += c * x;
+        s20 += c * x * x;
+        double w1 = total - w0;
+        if (w0 <= 0.0 || w1 <= 0.0 || bins[i + 1] == 0)
+            continue; /* only splits just before a populated bin are distinct */
+        double p0 = w0 / total, p1 = w1 / total;
+        double m0 = s0 / w0, m1 = (s_all - s0) / w1;
+        double v0 = fmax(0.0, s20 / w0 - m0 * m0) + qvar;
+        double v1 = fmax(0.0, (s2_all - s20) / w1 - m1 * m1) + qvar;
+        /* Kittler & Illingworth (1986): J = 1 + 2 (P0 ln s0 + P1 ln s1) - 2 (P0 ln P0 + P1 ln P1) */
+        double j = 1.0 + p0 * log(v0) + p1 * log(v1) - 2.0 * (p0 * log(p0) + p1 * log(p1));
+        if (j < best) {
+            best = j;
+            best_i = i;
+            found = 1;
+        }
+    }
+    if (!found)
+        return -1;
+    double width = (hi - lo) / (double)nbins;
+    *threshold = lo + ((double)best_i + 1.0) * width;
+    return 0;
+}

@@ -22,7 +22,8 @@ static void usage(FILE *f)
         "Required:\n"
         "  -b, --before FILE        earlier image (any raster GDAL reads, /vsis3/ too)\n"
         "  -a, --after FILE         later image\n"
-        "  -m, --method NAME        ndvi, nbr, ndwi, logratio, cva (geodelta methods)\n"
+        "  -m, --method NAME        ndvi, nbr, ndwi, logratio, pcakmeans, cva\n"
+        "                           (geodelta methods)\n"
         "  -o, --output DIR         output folder (created if missing)\n"
         "\n"
         "Options:\n"
@@ -30,7 +31,8 @@ static void usage(FILE *f)
         "                           (keys red green blue nir swir1 swir2 sar, or r g b n\n"
         "                           s1 s2); default: from band descriptions (B04, B08...)\n"
         "      --bands-after SPEC   same for the after image (default: --bands-before)\n"
-        "  -t, --threshold T        auto (= otsu, default) or a fixed value; index\n"
+        "  -t, --threshold T        auto (= otsu, default; k-means for pcakmeans), otsu,\n"
+        "                           ki (Kittler-Illingworth) or a fixed value; index\n"
         "                           methods threshold |score|\n"
         "      --coreg MODE         none, global or local: co-register the after image\n"
         "                           onto the before image first (default: global for\n"
@@ -39,6 +41,13 @@ static void usage(FILE *f)
         "                           warning)\n"
         "      --mmu-ha H           minimum mapping unit in hectares (default 0.1; 0 on\n"
         "                           images without CRS)\n"
+        "      --mmu-px N           minimum mapping unit in pixels (overrides --mmu-ha)\n"
+        "      --speckle F          logratio/pcakmeans speckle filter: refined-lee\n"
+        "                           (default), lee, gamma-map, none\n"
+        "      --speckle-window N   speckle filter window, odd (default 7)\n"
+        "      --smooth N           mean over N x N of the log-ratio, odd; 0 = none\n"
+        "                           (default 3 for logratio, 0 for pcakmeans)\n"
+        "      --pca-block H        pcakmeans block size (default 3)\n"
         "      --no-map             do not render map.png\n"
         "      --title TEXT         map title\n"
         "      --area NAME          area name for the map's subtitle\n"
@@ -66,7 +75,8 @@ static void usage(FILE *f)
 
 enum { OPT_BB = 256, OPT_BA, OPT_MMU, OPT_NOMAP, OPT_TITLE, OPT_CREDIT, OPT_MAPW,
        OPT_KEEP, OPT_OVER, OPT_SIGN, OPT_COREG, OPT_AREA, OPT_CAVEAT, OPT_LAYOUT, OPT_MAPBANDS,
-       OPT_STRETCH, OPT_DPI, OPT_OVERLAY, OPT_OVERLAY_FIELD };
+       OPT_STRETCH, OPT_DPI, OPT_OVERLAY, OPT_OVERLAY_FIELD, OPT_MMUPX, OPT_SPECKLE, OPT_SPECKLEW,
+       OPT_SMOOTH, OPT_PCAB };
 
 int gd_cmd_detect(int argc, char **argv)
 {
@@ -81,6 +91,11 @@ int gd_cmd_detect(int argc, char **argv)
         {"mmu-ha", required_argument, NULL, OPT_MMU},
         {"coreg", required_argument, NULL, OPT_COREG},
         {"no-map", no_argument, NULL, OPT_NOMAP},
+        {"mmu-px", required_argument, NULL, OPT_MMUPX},
+        {"speckle", required_argument, NULL, OPT_SPECKLE},
+        {"speckle-window", required_argument, NULL, OPT_SPECKLEW},
+        {"smooth", required_argument, NULL, OPT_SMOOTH},
+        {"pca-block", required_argument, NULL, OPT_PCAB},
         {"title", required_argument, NULL, OPT_TITLE},
         {"credit", required_argument, NULL, OPT_CREDIT},
         {"map-width", required_argument, NULL, OPT_MAPW},
@@ -127,6 +142,26 @@ int gd_cmd_detect(int argc, char **argv)
             p.coreg = optarg;
             break;
         case OPT_NOMAP: p.no_map = 1; break;
+        case OPT_SPECKLE: p.speckle = optarg; break;
+        case OPT_MMUPX:
+        case OPT_SPECKLEW:
+        case OPT_SMOOTH:
+        case OPT_PCAB:
+            if (gd_cli_parse_int(optarg, 0, 1000000, &lv) != 0) {
+                fprintf(stderr, "geodelta detect: --%s '%s' is not a whole number >= 0\n",
+                        c == OPT_MMUPX ? "mmu-px" : c == OPT_SPECKLEW ? "speckle-window"
+                        : c == OPT_SMOOTH ? "smooth" : "pca-block", optarg);
+                return 1;
+            }
+            if (c == OPT_MMUPX)
+                p.mmu_px = (int)lv;
+            else if (c == OPT_SPECKLEW)
+                p.speckle_window = (int)lv;
+            else if (c == OPT_SMOOTH)
+                p.smooth_window = (int)lv;
+            else
+                p.pca_block = (int)lv;
+            break;
         case OPT_TITLE: p.title = optarg; break;
         case OPT_CREDIT: p.credit = optarg; break;
         case OPT_MAPW:

@@ -31,6 +31,42 @@ void gd_detect_params_init(gd_detect_params *p)
     memset(p, 0, sizeof *p);
     p->threshold = "auto";
     p->mmu_ha = -1.0;
+    p->mmu_px = -1;
+    p->smooth_window = -1;
+}
+
+/* SAR defaults (logratio, pcakmeans), chosen from the accuracy suite: see README */
+#define SAR_SPECKLE GD_SPECKLE_REFINED_LEE
+#define SAR_SPECKLE_WINDOW 7
+#define SAR_SMOOTH_WINDOW 3      /* logratio; pcakmeans's blocks already average */
+#define PCA_BLOCK 3
+#define IRMAD_MAX_ITER 50
+#define IRMAD_P 0.01
+
+static int sar_params(gd_job *job, const gd_detect_params *p, gd_sar_params *sp)
+{
+    static const char *const names[] = {"none", "lee", "refined-lee", "gamma-map"};
+    sp->speckle = SAR_SPECKLE;
+    if (p->speckle) {
+        sp->speckle = -1;
+        for (int k = 0; k < 4; k++)
+            if (strcmp(p->speckle, names[k]) == 0)
+                sp->speckle = k;
+        if (sp->speckle < 0)
+            return gd_job_error(job, GD_EUSAGE,
+                                "--speckle '%s' is not none, lee, refined-lee or gamma-map",
+                                p->speckle);
+    }
+    sp->speckle_window = p->speckle_window > 0 ? p->speckle_window : SAR_SPECKLE_WINDOW;
+    sp->smooth_window = p->smooth_window >= 0 ? p->smooth_window
+                      : (gd_method_find(p->method)->kind == GD_KIND_PCAKMEANS ? 0 : SAR_SMOOTH_WINDOW);
+    if (sp->speckle_window < 3 || sp->speckle_window % 2 == 0 || sp->speckle_window > 31)
+        return gd_job_error(job, GD_EUSAGE, "--speckle-window %d is not an odd number from 3 to 31",
+                            sp->speckle_window);
+    if (sp->smooth_window > 1 && (sp->smooth_window % 2 == 0 || sp->smooth_window > 31))
+        return gd_job_error(job, GD_EUSAGE, "--smooth %d is not 0, 1 or an odd number up to 31",
+                            sp->smooth_window);
+    return GD_OK;
 }
 
 static int prepare_outdir(gd_job *job, const gd_detect_params *p)
@@ -184,12 +220,14 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
                             "unknown method '%s' (see 'geodelta methods' for the list)",
                             p->method ? p->method : "");
     double fixed_t = NAN;
-    if (p->threshold && strcmp(p->threshold, "auto") != 0 && strcmp(p->threshold, "otsu") != 0) {
+    int use_ki = p->threshold && strcmp(p->threshold, "ki") == 0;
+    if (p->threshold && strcmp(p->threshold, "auto") != 0 && strcmp(p->threshold, "otsu") != 0 &&
+        !use_ki) {
         char *endp = NULL;
         fixed_t = strtod(p->threshold, &endp);
         if (!endp || *endp || endp == p->threshold || !isfinite(fixed_t) || fixed_t < 0)
             return gd_job_error(job, GD_EUSAGE,
-                                "--threshold '%s' is not auto, otsu or a non-negative number",
+                                "--threshold '%s' is not auto, otsu, ki or a non-negative number",
                                 p->threshold);
     }
     /* a bad key is found before any work is done */
@@ -218,10 +256,22 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
     json_object_set_new(params, "bands_before", p->bands_before ? json_string(p->bands_before) : json_null());
     json_object_set_new(params, "bands_after", p->bands_after ? json_string(p->bands_after)
                                                : p->bands_before ? json_string(p->bands_before) : json_null());
-    json_object_set_new(params, "threshold", isnan(fixed_t) ? json_string("otsu") : json_real(fixed_t));
+    json_object_set_new(params, "threshold",
+                        !isnan(fixed_t) ? json_real(fixed_t)
+                        : json_string(use_ki ? "ki"
+                                      : p->threshold && strcmp(p->threshold, "otsu") == 0 ? "otsu"
+                                                                                          : "auto"));
     /* false, or the map's options once the display bands are known (see below) */
     json_object_set_new(params, "map", json_false());
     json_object_set_new(params, "keep_score", json_boolean(p->keep_score));
+    json_object_set_new(params, "mmu_px", p->mmu_px >= 0 ? json_integer(p->mmu_px) : json_null());
+    if (m->kind == GD_KIND_LOGRATIO || m->kind == GD_KIND_PCAKMEANS) {
+        json_object_set_new(params, "speckle", p->speckle ? json_string(p->speckle) : json_null());
+        json_object_set_new(params, "speckle_window", p->speckle_window > 0 ? json_integer(p->speckle_window) : json_null());
+        json_object_set_new(params, "smooth", p->smooth_window >= 0 ? json_integer(p->smooth_window) : json_null());
+    }
+    if (m->kind == GD_KIND_PCAKMEANS)
+        json_object_set_new(params, "pca_block", p->pca_block > 0 ? json_integer(p->pca_block) : json_null());
 
     /* ---- source and grid ---- */
     gd_job_progress_range(job, 0.0, 0.02);
@@ -245,7 +295,7 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
                 goto done;
         }
         nb = 2;
-    } else if (m->kind == GD_KIND_LOGRATIO) {
+    } else if (m->kind == GD_KIND_LOGRATIO || m->kind == GD_KIND_PCAKMEANS) {
         if ((st = gd_source_find_role(job, bs, "before", p->bands_before, "sar", &bidx[0])) != GD_OK ||
             (st = gd_source_find_role(job, as, "after", p->bands_after ? p->bands_after : p->bands_before,
                                       "sar", &aidx[0])) != GD_OK)
@@ -304,7 +354,7 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
     /* 8-bit SAR amplitudes hold zeros: +1 keeps the ratio finite; calibrated sigma0 is
      * small and gets a tiny offset instead */
     float eps = 0.0f;
-    if (m->kind == GD_KIND_LOGRATIO) {
+    if (m->kind == GD_KIND_LOGRATIO || m->kind == GD_KIND_PCAKMEANS) {
         GDALDataType dt = GDALGetRasterDataType(GDALGetRasterBand(bs->ds, bidx[0]));
         eps = (dt == GDT_Byte || dt == GDT_UInt16 || dt == GDT_Int16) ? 1.0f : 1e-6f;
         json_object_set_new(gd_job_auto(job), "logratio_eps", json_real(eps));
@@ -312,15 +362,39 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
 
     /* ---- detect ---- */
     gd_job_progress_range(job, 0.02, 0.60);
-    if ((st = gd_detect_score(job, m, grid, bb, ab, nb, weights, eps, &score)) != GD_OK)
+    if (m->kind == GD_KIND_LOGRATIO || m->kind == GD_KIND_PCAKMEANS) {
+        gd_sar_params sp;
+        if ((st = sar_params(job, p, &sp)) != GD_OK ||
+            (st = gd_detect_sar(job, &sp, grid, &bb[0], &ab[0], eps, &score)) != GD_OK)
+            goto done;
+        if (m->kind == GD_KIND_PCAKMEANS &&
+            (st = gd_detect_pcakmeans(job, p->pca_block > 0 ? p->pca_block : PCA_BLOCK,
+                                      &score)) != GD_OK)
+            goto done;
+    } else if (m->kind == GD_KIND_IRMAD) {
+        if ((st = gd_detect_irmad(job, grid, bb, ab, nb, IRMAD_MAX_ITER, &score)) != GD_OK)
+            goto done;
+    } else if ((st = gd_detect_score(job, m, grid, bb, ab, nb, weights, eps, &score)) != GD_OK) {
         goto done;
+    }
 
     /* ---- threshold ---- */
     double t = fixed_t;
     const char *tmode = "fixed";
-    if (isnan(t)) {
-        tmode = "otsu";
-        if ((st = gd_threshold_otsu(job, &score, m->two_sided, &t)) != GD_OK)
+    if (isnan(t) && m->kind == GD_KIND_PCAKMEANS && !use_ki &&
+        strcmp(p->threshold ? p->threshold : "auto", "auto") == 0) {
+        tmode = "kmeans"; /* the score is the difference of the distances to the centres */
+        t = 0.0;
+    } else if (isnan(t) && m->kind == GD_KIND_IRMAD && !use_ki &&
+               strcmp(p->threshold ? p->threshold : "auto", "auto") == 0) {
+        /* change where the chi-square p-value of no change is below IRMAD_P */
+        tmode = "chi2-pvalue";
+        gd_irmad_chi2_quantile((int)nb, IRMAD_P, &t);
+    } else if (isnan(t)) {
+        tmode = use_ki ? "ki" : "otsu";
+        st = use_ki ? gd_threshold_ki(job, &score, m->two_sided, &t)
+                    : gd_threshold_otsu(job, &score, m->two_sided, &t);
+        if (st != GD_OK)
             goto done;
     }
     gd_job_say(job, "threshold (%s): %.6g%s", tmode, t, m->two_sided ? " on |score|" : "");
@@ -334,7 +408,9 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
         goto done;
     double mmu = p->mmu_ha >= 0 ? p->mmu_ha : (grid->wkt ? 0.1 : 0.0);
     int min_px = 0;
-    if (mmu > 0 && grid->wkt) {
+    if (p->mmu_px >= 0) {
+        min_px = p->mmu_px;
+    } else if (mmu > 0 && grid->wkt) {
         double px_m2 = gd_grid_pixel_area(grid, grid->height / 2);
         min_px = (int)ceil(mmu * 1e4 / px_m2 - 1e-9);
     } else if (mmu > 0) {

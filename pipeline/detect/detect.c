@@ -24,8 +24,7 @@ int gd_band_from(gd_job *job, GDALDatasetH ds, int index, gd_band *out)
     return GD_OK;
 }
 
-/* Reads rows [y0, y0+rows) of a band as float32, nodata -> NaN, scale/offset applied. */
-static int read_strip(gd_job *job, const gd_band *b, int width, int y0, int rows, float *buf)
+int gd_band_read(gd_job *job, const gd_band *b, int width, int y0, int rows, float *buf)
 {
     CPLErr e = GDALRasterIO(b->band, GF_Read, 0, y0, width, rows, buf, width, rows,
                             GDT_Float32, 0, 0);
@@ -87,8 +86,8 @@ int gd_detect_score(gd_job *job, const gd_method *m, const gd_grid *grid,
         int rows = h - y0 < strip ? h - y0 : strip;
         size_t n = (size_t)w * (size_t)rows;
         for (size_t k = 0; k < nb; k++) {
-            if ((st = read_strip(job, &before[k], w, y0, rows, bb[k])) != GD_OK ||
-                (st = read_strip(job, &after[k], w, y0, rows, ab[k])) != GD_OK)
+            if ((st = gd_band_read(job, &before[k], w, y0, rows, bb[k])) != GD_OK ||
+                (st = gd_band_read(job, &after[k], w, y0, rows, ab[k])) != GD_OK)
                 goto done;
         }
         float *o = out->data + (size_t)y0 * (size_t)w;

@@ -6,8 +6,10 @@
 #include <stdlib.h>
 
 #define NBINS 4096
+/* the minimum-error criterion needs populated bins to estimate class variances */
+#define KI_BINS 256
 
-int gd_threshold_otsu(gd_job *job, const gd_score *s, int two_sided, double *t)
+static int hist_threshold(gd_job *job, const gd_score *s, int two_sided, int ki, double *t)
 {
     double lo = two_sided ? 0.0 : s->min;
     double hi = two_sided ? fmax(fabs(s->min), fabs(s->max)) : s->max;
@@ -20,12 +22,22 @@ int gd_threshold_otsu(gd_job *job, const gd_score *s, int two_sided, double *t)
     if (!bins)
         return gd_job_error(job, GD_EPROC, "out of memory");
     size_t n = (size_t)s->width * (size_t)s->height;
-    gd_k_hist_accumulate(s->data, n, two_sided, lo, hi, bins, NBINS);
-    int r = gd_k_otsu(bins, NBINS, lo, hi, t);
+    gd_k_hist_accumulate(s->data, n, two_sided, lo, hi, bins, ki ? KI_BINS : NBINS);
+    int r = ki ? gd_k_kittler(bins, KI_BINS, lo, hi, t) : gd_k_otsu(bins, NBINS, lo, hi, t);
     free(bins);
     if (r != 0)
         return gd_job_error(job, GD_EINPUT,
-                            "Otsu threshold undefined: the score histogram has a single "
-                            "populated bin");
+                            "%s threshold undefined: the score histogram has a single "
+                            "populated bin", ki ? "Kittler-Illingworth" : "Otsu");
     return GD_OK;
+}
+
+int gd_threshold_otsu(gd_job *job, const gd_score *s, int two_sided, double *t)
+{
+    return hist_threshold(job, s, two_sided, 0, t);
+}
+
+int gd_threshold_ki(gd_job *job, const gd_score *s, int two_sided, double *t)
+{
+    return hist_threshold(job, s, two_sided, 1, t);
 }

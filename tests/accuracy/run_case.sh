@@ -13,4 +13,4 @@ fi
 "$geodelta" detect -b "$data/$before" -a "$data/$after" -m "$method" -o "$out" \
     --overwrite --no-map -q "$@"
 "$eval" "$out/change.tif" "$data/$gt" --name "$(basename "$out")" --gt-change-min "$gtmin" \
-    --min-pcc "$pcc" --min-kappa "$kappa" --min-f1 "$f1"
+    --min-pcc "$pcc" --min-kappa "$kappa" --min-f1 "$f1" ${GT_IGNORE:+--gt-ignore "$GT_IGNORE"}

@@ -11,9 +11,15 @@ extern "C" {
 typedef struct gd_detect_params {
     const char *before, *after, *method, *outdir;
     const char *bands_before, *bands_after; /* "red=3,nir=4"; NULL = from metadata */
-    const char *threshold;                  /* "auto", "otsu" or a number; NULL = auto */
+    const char *threshold;                  /* "auto", "otsu", "ki" or a number; NULL = auto */
     const char *coreg;                      /* none|global|local; NULL = by method */
     double mmu_ha;                          /* < 0: default (0.1 ha, 0 on pixel grids) */
+    int mmu_px;                             /* < 0: from mmu_ha; else minimum patch in pixels */
+    const char *speckle;                    /* logratio/pcakmeans: none, lee, refined-lee,
+                                               gamma-map; NULL = the SAR default */
+    int speckle_window;                     /* <= 0: default */
+    int smooth_window;                      /* < 0: default; 0 or 1: no smoothing */
+    int pca_block;                          /* pcakmeans block size; <= 0: default */
     int no_map, overwrite, keep_score;
     const char *title, *credit;
     int map_width;                          /* 0: default */

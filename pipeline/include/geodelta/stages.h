@@ -56,7 +56,7 @@ int gd_grid_align(gd_job *job, const gd_grid *grid, const gd_source *src,
 double gd_grid_pixel_area(const gd_grid *grid, int row);
 
 /* ---- methods ---------------------------------------------------------------------- */
-enum { GD_KIND_NDIFF, GD_KIND_LOGRATIO, GD_KIND_CVA };
+enum { GD_KIND_NDIFF, GD_KIND_LOGRATIO, GD_KIND_CVA, GD_KIND_PCAKMEANS, GD_KIND_IRMAD };
 
 typedef struct gd_method {
     const char *name;
@@ -81,6 +81,8 @@ typedef struct gd_band {
 } gd_band;
 
 int gd_band_from(gd_job *job, GDALDatasetH ds, int index, gd_band *out);
+/* Reads rows [y0, y0+rows) of a band as float32, nodata -> NaN, scale/offset applied. */
+int gd_band_read(gd_job *job, const gd_band *b, int width, int y0, int rows, float *buf);
 
 typedef struct gd_score {
     float *data;          /* width * height, NaN = nodata */
@@ -95,9 +97,33 @@ int gd_detect_score(gd_job *job, const gd_method *m, const gd_grid *grid,
                     const float *weights, float logratio_eps, gd_score *out);
 void gd_score_free(gd_score *s);
 
+/* SAR single-band change score (detect/sar.c): speckle filter of both dates, log-ratio,
+ * then a mean over smooth_window (<= 1: none). Both bands are held in memory (8 bytes
+ * per pixel on top of the score) until the filters stream with a halo. */
+typedef struct gd_sar_params {
+    int speckle;          /* gd_speckle from gd_kernels.h */
+    int speckle_window;   /* odd >= 3 */
+    int smooth_window;    /* odd; <= 1: no smoothing of the log-ratio */
+} gd_sar_params;
+int gd_detect_sar(gd_job *job, const gd_sar_params *sp, const gd_grid *grid,
+                  const gd_band *before, const gd_band *after, float eps, gd_score *out);
+/* Holds the whole score in memory: PCA-kmeans (Celik 2009) of |score| in h x h blocks;
+ * replaces the score with d(no-change centre) - d(change centre), so change is >= 0. */
+int gd_detect_pcakmeans(gd_job *job, int block, gd_score *score);
+/* IR-MAD (Nielsen 2007) over nb band pairs held in memory: the score is the chi-square
+ * statistic of the standardised MAD variates (nb degrees of freedom) after the
+ * re-weighting converged (or max_iter). Singular covariances are GD_EINPUT. */
+int gd_detect_irmad(gd_job *job, const gd_grid *grid, const gd_band *before,
+                    const gd_band *after, size_t nb, int max_iter, gd_score *out);
+/* Chi-square with k degrees of freedom: survival function and upper-tail quantile. */
+double gd_irmad_chi2_sf(int k, double x);
+int gd_irmad_chi2_quantile(int k, double q, double *out);
+
 /* ---- threshold ------------------------------------------------------------------- */
 /* Otsu on the score histogram (of |score| when two_sided). */
 int gd_threshold_otsu(gd_job *job, const gd_score *s, int two_sided, double *t);
+/* Kittler-Illingworth minimum-error threshold on the same histogram. */
+int gd_threshold_ki(gd_job *job, const gd_score *s, int two_sided, double *t);
 
 /* ---- classify and clean ---------------------------------------------------------- */
 /* classes: width*height uint8, 0 no change, 1..2 classes, 255 nodata. */

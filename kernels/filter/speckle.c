@@ -1,0 +1,210 @@
+/* speckle.c: scalar reference speckle filters (Lee, refined Lee, Gamma-MAP) and a box mean. */
+#include "gd_kernels.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+/* Mean and variance of the finite values of in over the window [x-r, x+r] x [y-r, y+r]
+ * clipped to the buffer; *count = number of values used. */
+static void window_stats(const float *in, int w, int h, int x, int y, int r, double *mean,
+                         double *var, int *count)
+{
+    double s = 0.0, s2 = 0.0;
+    int c = 0;
+    int ya = y - r < 0 ? 0 : y - r, yb = y + r >= h ? h - 1 : y + r;
+    int xa = x - r < 0 ? 0 : x - r, xb = x + r >= w ? w - 1 : x + r;
+    for (int j = ya; j <= yb; j++) {
+        const float *row = in + (size_t)j * (size_t)w;
+        for (int i = xa; i <= xb; i++) {
+            float v = row[i];
+            if (isfinite(v)) {
+                s += v;
+                s2 += (double)v * v;
+                c++;
+            }
+        }
+    }
+    *count = c;
+    *mean = c ? s / c : NAN;
+    *var = c > 1 ? fmax(0.0, s2 / c - (s / c) * (s / c)) : 0.0;
+}
+
+/* Lee (1980) minimum mean-square-error weight from the local and the noise variation
+ * coefficients: homogeneous areas (ci2 <= cu2) take the local mean, edges keep the pixel. */
+static float lee(float x, double m, double var, float cu2)
+{
+    if (!(m > 0.0))
+        return (float)m;
+    double ci2 = var / (m * m);
+    double k = ci2 > 0.0 ? 1.0 - cu2 / ci2 : 0.0;
+    if (k < 0.0)
+        k = 0.0;
+    return (float)(m + k * ((double)x - m));
+}
+
+/* Gamma-MAP (Lopes, Nezry, Touzi, Laur 1990): the maximum a posteriori estimate under a
+ * Gamma-distributed scene, with L = 1/cu2 equivalent looks. */
+static float gamma_map(float x, double m, double var, float cu2)
+{
+    if (!(m > 0.0) || !(cu2 > 0.0))
+        return (float)m;
+    double ci2 = var / (m * m);
+    double cmax2 = 2.0 * cu2;
+    if (ci2 <= cu2)
+        return (float)m;
+    if (ci2 >= cmax2)
+        return x;
+    double L = 1.0 / cu2;
+    double alpha = (1.0 + cu2) / (ci2 - cu2);
+    double b = alpha - L - 1.0;
+    double d = m * m * b * b + 4.0 * alpha * L * m * (double)x;
+    return (float)((b * m + sqrt(d > 0.0 ? d : 0.0)) / (2.0 * alpha));
+}
+
+/* Refined Lee (Lee 1981): the window is split into 3x3 sub-blocks; the strongest of
+ * four gradients of their means gives the edge direction, and the statistics come from
+ * the half-window on the centre's side of the edge, so edges are not blurred. */
+static float refined_lee(const float *in, int w, int h, int x, int y, int r, float cu2)
+{
+    int sr = (2 * r) / 6 > 1 ? (2 * r) / 6 : 1; /* sub-block radius */
+    int d = r - sr;                              /* sub-block centre offset */
+    if (d < 1)
+        d = 1;
+    double sm[3][3];
+    for (int a = 0; a < 3; a++)
+        for (int b = 0; b < 3; b++) {
+            double v;
+            int c;
+            window_stats(in, w, h, x + (b - 1) * d, y + (a - 1) * d, sr, &sm[a][b], &v, &c);
+            if (!c)
+                sm[a][b] = NAN;
+        }
+    for (int a = 0; a < 3; a++)
+        for (int b = 0; b < 3; b++)
+            if (isnan(sm[a][b]))
+                sm[a][b] = sm[1][1];
+    /* gradients: along x, along y, and the two diagonals */
+    double g[4];
+    g[0] = (sm[0][2] + sm[1][2] + sm[2][2]) - (sm[0][0] + sm[1][0] + sm[2][0]);
+    g[1] = (sm[2][0] + sm[2][1] + sm[2][2]) - (sm[0][0] + sm[0][1] + sm[0][2]);
+    g[2] = (sm[0][1] + sm[0][2] + sm[1][2]) - (sm[1][0] + sm[2][0] + sm[2][1]);
+    g[3] = (sm[1][2] + sm[2][2] + sm[2][1]) - (sm[0][0] + sm[0][1] + sm[1][0]);
+    int best = 0;
+    for (int k = 1; k < 4; k++)
+        if (fabs(g[k]) > fabs(g[best]))
+            best = k;
+    /* side: the neighbouring sub-block whose mean is nearer the centre sub-block's */
+    double c0 = sm[1][1], lo, hi;
+    switch (best) {
+    case 0: lo = sm[1][0]; hi = sm[1][2]; break;
+    case 1: lo = sm[0][1]; hi = sm[2][1]; break;
+    case 2: lo = sm[2][0]; hi = sm[0][2]; break;
+    default: lo = sm[0][0]; hi = sm[2][2]; break;
+    }
+    int side = fabs(c0 - hi) <= fabs(c0 - lo) ? 1 : -1;
+    double s = 0.0, s2 = 0.0;
+    int c = 0;
+    for (int j = -r; j <= r; j++) {
+        int yy = y + j;
+        if (yy < 0 || yy >= h)
+            continue;
+        for (int i = -r; i <= r; i++) {
+            int xx = x + i;
+            if (xx < 0 || xx >= w)
+                continue;
+            int proj;
+            switch (best) {
+            case 0: proj = i; break;
+            case 1: proj = j; break;
+            case 2: proj = i - j; break; /* towards the top-right sub-block */
+            default: proj = i + j; break;
+            }
+            if (proj * side < 0)
+                continue;
+            float v = in[(size_t)yy * (size_t)w + (size_t)xx];
+            if (isfinite(v)) {
+                s += v;
+                s2 += (double)v * v;
+                c++;
+            }
+        }
+    }
+    if (c == 0)
+        return in[(size_t)y * (size_t)w + (size_t)x];
+    double m = s / c, var = c > 1 ? fmax(0.0, s2 / c - m * m) : 0.0;
+    return lee(in[(size_t)y * (size_t)w + (size_t)x], m, var, cu2);
+}
+
+void gd_k_speckle(gd_speckle kind, const float *restrict in, int w, int h, int win,
+                  float cu2, int y0, int y1, float *restrict out)
+{
+    int r = win / 2;
+    for (int y = y0; y < y1; y++)
+        for (int x = 0; x < w; x++) {
+            float v = in[(size_t)y * (size_t)w + (size_t)x];
+            float *o = out + (size_t)(y - y0) * (size_t)w + (size_t)x;
+            if (!isfinite(v) || kind == GD_SPECKLE_NONE || r < 1) {
+                *o = v;
+                continue;
+            }
+            if (kind == GD_SPECKLE_REFINED_LEE) {
+                *o = refined_lee(in, w, h, x, y, r, cu2);
+                continue;
+            }
+            double m, var;
+            int c;
+            window_stats(in, w, h, x, y, r, &m, &var, &c);
+            *o = kind == GD_SPECKLE_GAMMA_MAP ? gamma_map(v, m, var, cu2) : lee(v, m, var, cu2);
+        }
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+float gd_k_speckle_cu2(const float *restrict in, int w, int h, int win)
+{
+    /* the median variation coefficient of disjoint windows: most windows of a scene are
+     * homogeneous, so the median estimates the speckle's own variation */
+    int r = win / 2 > 0 ? win / 2 : 1, step = 2 * r + 1;
+    size_t cap = (size_t)(w / step + 1) * (size_t)(h / step + 1), n = 0;
+    float *v = malloc(cap * sizeof *v);
+    if (!v)
+        return NAN;
+    for (int y = r; y + r < h; y += step)
+        for (int x = r; x + r < w; x += step) {
+            double m, var;
+            int c;
+            window_stats(in, w, h, x, y, r, &m, &var, &c);
+            if (c == step * step && m > 0.0)
+                v[n++] = (float)(var / (m * m));
+        }
+    float res = NAN;
+    if (n > 0) {
+        qsort(v, n, sizeof *v, cmp_float);
+        res = v[n / 2];
+    }
+    free(v);
+    return res;
+}
+
+void gd_k_box_mean(const float *restrict in, int w, int h, int win, int y0, int y1,
+                   float *restrict out)
+{
+    int r = win / 2;
+    for (int y = y0; y < y1; y++)
+        for (int x = 0; x < w; x++) {
+            float v = in[(size_t)y * (size_t)w + (size_t)x];
+            float *o = out + (size_t)(y - y0) * (size_t)w + (size_t)x;
+            if (isnan(v) || r < 1) {
+                *o = v;
+                continue;
+            }
+            double m, var;
+            int c;
+            window_stats(in, w, h, x, y, r, &m, &var, &c);
+            *o = (float)m;
+        }
+}

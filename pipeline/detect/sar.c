@@ -1,0 +1,82 @@
+/* sar.c: the SAR log-ratio score with speckle filtering and smoothing of the ratio. */
+#include "geodelta/stages.h"
+
+#include <gd_kernels.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const speckle_names[] = {"none", "lee", "refined-lee", "gamma-map"};
+
+/* Reads a whole band, then speckle-filters it in place through tmp; records cu2. */
+static int read_filtered(gd_job *job, const gd_sar_params *sp, const gd_band *b, int w, int h,
+                         float *buf, float *tmp, const char *label, json_t *rec)
+{
+    int st = gd_band_read(job, b, w, 0, h, buf);
+    if (st != GD_OK || sp->speckle == GD_SPECKLE_NONE)
+        return st;
+    float cu2 = gd_k_speckle_cu2(buf, w, h, sp->speckle_window);
+    if (!(cu2 > 0.0f)) {
+        /* no homogeneous window to learn from: a nominal single-look amplitude level */
+        cu2 = 0.2732f;
+        gd_job_warn(job, "%s image: speckle level not measurable, using single-look %g", label,
+                    cu2);
+    }
+    json_object_set_new(rec, label, json_real(cu2));
+    gd_k_speckle((gd_speckle)sp->speckle, buf, w, h, sp->speckle_window, cu2, 0, h, tmp);
+    memcpy(buf, tmp, sizeof(float) * (size_t)w * (size_t)h);
+    return GD_OK;
+}
+
+int gd_detect_sar(gd_job *job, const gd_sar_params *sp, const gd_grid *grid,
+                  const gd_band *before, const gd_band *after, float eps, gd_score *out)
+{
+    int st = GD_OK;
+    const int w = grid->width, h = grid->height;
+    size_t n = (size_t)w * (size_t)h;
+    float *bb = malloc(sizeof(float) * n), *ab = malloc(sizeof(float) * n);
+    float *tmp = malloc(sizeof(float) * n);
+    json_t *cu2 = json_object();
+    memset(out, 0, sizeof *out);
+    out->width = w;
+    out->height = h;
+    out->min = INFINITY;
+    out->max = -INFINITY;
+    out->data = malloc(sizeof(float) * n);
+    if (!bb || !ab || !tmp || !out->data) {
+        st = gd_job_error(job, GD_EPROC, "out of memory for a %dx%d SAR pair", w, h);
+        goto done;
+    }
+    if ((st = read_filtered(job, sp, before, w, h, bb, tmp, "before", cu2)) != GD_OK)
+        goto done;
+    gd_job_progress(job, 0.4);
+    if ((st = read_filtered(job, sp, after, w, h, ab, tmp, "after", cu2)) != GD_OK)
+        goto done;
+    gd_job_progress(job, 0.8);
+    if (sp->smooth_window > 1) {
+        gd_k_logratio(bb, ab, eps, tmp, n);
+        gd_k_box_mean(tmp, w, h, sp->smooth_window, 0, h, out->data);
+    } else {
+        gd_k_logratio(bb, ab, eps, out->data, n);
+    }
+    out->valid = gd_k_minmax(out->data, n, &out->min, &out->max);
+    json_object_set_new(gd_job_auto(job), "sar",
+                        json_pack("{s:s, s:i, s:o, s:i}", "speckle", speckle_names[sp->speckle],
+                                  "speckle_window", sp->speckle_window, "speckle_cu2", cu2,
+                                  "smooth_window", sp->smooth_window > 1 ? sp->smooth_window : 1));
+    cu2 = NULL;
+    if (out->valid == 0)
+        st = gd_job_error(job, GD_EINPUT,
+                          "no valid pixel where both dates have data (all nodata, or the "
+                          "overlap is empty)");
+    gd_job_progress(job, 1.0);
+done:
+    json_decref(cu2);
+    free(bb);
+    free(ab);
+    free(tmp);
+    if (st != GD_OK)
+        gd_score_free(out);
+    return st;
+}

@@ -1,0 +1,224 @@
+/* test_filters.c: cmocka tests of the speckle filters, box mean, KI threshold and k-means. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "gd_kernels.h"
+
+static uint32_t lcg_state;
+static double lcg_uniform(void)
+{
+    lcg_state = lcg_state * 1664525u + 1013904223u;
+    return (double)(lcg_state >> 8) / 16777216.0;
+}
+static double lcg_gauss(void)
+{
+    double s = 0.0;
+    for (int i = 0; i < 12; i++)
+        s += lcg_uniform();
+    return s - 6.0;
+}
+
+/* gamma-like speckle: a mean of 4 exponentials, times the scene value */
+static float speckled(double scene)
+{
+    double s = 0.0;
+    for (int k = 0; k < 4; k++)
+        s += -log(1.0 - lcg_uniform());
+    return (float)(scene * s / 4.0);
+}
+
+static const gd_speckle kinds[] = {GD_SPECKLE_LEE, GD_SPECKLE_REFINED_LEE, GD_SPECKLE_GAMMA_MAP};
+
+static void test_constant_image(void **state)
+{
+    (void)state;
+    enum { W = 13, H = 11 };
+    float in[W * H], out[W * H];
+    for (int i = 0; i < W * H; i++)
+        in[i] = 42.0f;
+    for (size_t k = 0; k < 3; k++) {
+        gd_k_speckle(kinds[k], in, W, H, 5, 0.25f, 0, H, out);
+        for (int i = 0; i < W * H; i++)
+            assert_float_equal(out[i], 42.0f, 1e-4);
+    }
+    gd_k_box_mean(in, W, H, 3, 0, H, out);
+    for (int i = 0; i < W * H; i++)
+        assert_float_equal(out[i], 42.0f, 1e-4);
+}
+
+static void test_speckle_reduces_variance_keeps_mean(void **state)
+{
+    (void)state;
+    enum { W = 64, H = 64 };
+    static float in[W * H], out[W * H];
+    lcg_state = 7;
+    for (int i = 0; i < W * H; i++)
+        in[i] = speckled(100.0);
+    float cu2 = gd_k_speckle_cu2(in, W, H, 7);
+    /* 4-look intensity: cu2 = 1/4 (the median of window estimates is a bit lower) */
+    assert_true(cu2 > 0.15f && cu2 < 0.30f);
+    double m0 = 0, v0 = 0;
+    for (int i = 0; i < W * H; i++)
+        m0 += in[i];
+    m0 /= W * H;
+    for (int i = 0; i < W * H; i++)
+        v0 += (in[i] - m0) * (in[i] - m0);
+    for (size_t k = 0; k < 3; k++) {
+        gd_k_speckle(kinds[k], in, W, H, 7, cu2, 0, H, out);
+        double m = 0, v = 0;
+        for (int i = 0; i < W * H; i++)
+            m += out[i];
+        m /= W * H;
+        for (int i = 0; i < W * H; i++)
+            v += (out[i] - m) * (out[i] - m);
+        assert_true(fabs(m - m0) < 0.05 * m0);
+        assert_true(v < 0.3 * v0);
+    }
+}
+
+static void test_edge_preserved_by_refined_lee(void **state)
+{
+    (void)state;
+    enum { W = 40, H = 40 };
+    static float in[W * H], out[W * H];
+    lcg_state = 11;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++)
+            in[y * W + x] = speckled(x < 20 ? 10.0 : 200.0);
+    gd_k_speckle(GD_SPECKLE_REFINED_LEE, in, W, H, 7, 0.25f, 0, H, out);
+    /* the column just left of the edge stays dark: mean well under the half-way level */
+    double left = 0, right = 0;
+    for (int y = 5; y < H - 5; y++) {
+        left += out[y * W + 19];
+        right += out[y * W + 20];
+    }
+    left /= H - 10;
+    right /= H - 10;
+    assert_true(left < 40.0);
+    assert_true(right > 150.0);
+}
+
+static void test_halo_matches_whole(void **state)
+{
+    (void)state;
+    enum { W = 23, H = 31, WIN = 5, R = 2 };
+    static float in[W * H], whole[W * H], part[W * H];
+    lcg_state = 3;
+    for (int i = 0; i < W * H; i++)
+        in[i] = lcg_uniform() < 0.05 ? NAN : speckled(50.0 + 30.0 * (i % 7));
+    for (size_t k = 0; k < 3; k++) {
+        gd_k_speckle(kinds[k], in, W, H, WIN, 0.3f, 0, H, whole);
+        /* rows 10..19 from a strip holding rows 10-R .. 19+R */
+        const float *strip = in + (10 - R) * W;
+        gd_k_speckle(kinds[k], strip, W, 10 + 2 * R, WIN, 0.3f, R, 10 + R, part);
+        for (int i = 0; i < 10 * W; i++) {
+            float a = whole[10 * W + i], b = part[i];
+            if (isnan(a))
+                assert_true(isnan(b));
+            else
+                assert_float_equal(a, b, 1e-5);
+        }
+    }
+}
+
+static void test_nan_kept(void **state)
+{
+    (void)state;
+    enum { W = 9, H = 9 };
+    float in[W * H], out[W * H];
+    for (int i = 0; i < W * H; i++)
+        in[i] = (float)(10 + i % 5);
+    in[40] = NAN;
+    in[3] = INFINITY;
+    for (size_t k = 0; k < 3; k++) {
+        gd_k_speckle(kinds[k], in, W, H, 3, 0.2f, 0, H, out);
+        assert_true(isnan(out[40]));
+        assert_true(isinf(out[3]));
+        for (int i = 0; i < W * H; i++)
+            if (i != 40 && i != 3)
+                assert_true(isfinite(out[i]));
+    }
+    gd_k_box_mean(in, W, H, 3, 0, H, out);
+    assert_true(isnan(out[40]));
+    assert_true(isfinite(out[41]));
+}
+
+static void test_box_mean_values(void **state)
+{
+    (void)state;
+    float in[3 * 3] = {1, 2, 3, 4, 5, 6, 7, 8, 9}, out[9];
+    gd_k_box_mean(in, 3, 3, 3, 0, 3, out);
+    assert_float_equal(out[4], 5.0f, 1e-6);
+    assert_float_equal(out[0], (1 + 2 + 4 + 5) / 4.0f, 1e-6);
+    assert_float_equal(out[8], (5 + 6 + 8 + 9) / 4.0f, 1e-6);
+}
+
+static void test_kittler_unequal_classes(void **state)
+{
+    (void)state;
+    /* 95 % narrow class at 0.2, 5 % wide class at 0.7: KI puts the threshold near the
+     * crossing of the two weighted densities */
+    enum { NB = 256 };
+    uint64_t bins[NB] = {0};
+    lcg_state = 5;
+    float v[20000];
+    for (int i = 0; i < 20000; i++)
+        v[i] = (float)(i < 19000 ? 0.2 + 0.03 * lcg_gauss() : 0.7 + 0.08 * lcg_gauss());
+    gd_k_hist_accumulate(v, 20000, 0, 0.0, 1.0, bins, NB);
+    double t = -1;
+    assert_int_equal(gd_k_kittler(bins, NB, 0.0, 1.0, &t), 0);
+    assert_true(t > 0.28 && t < 0.45);
+    uint64_t one[NB] = {0};
+    one[10] = 100;
+    assert_int_equal(gd_k_kittler(one, NB, 0.0, 1.0, &t), -1);
+    uint64_t empty[NB] = {0};
+    assert_int_equal(gd_k_kittler(empty, NB, 0.0, 1.0, &t), -1);
+}
+
+static void test_kmeans_two_clusters(void **state)
+{
+    (void)state;
+    enum { N = 1001, D = 2 };
+    static float x[N * D];
+    static uint8_t lab[N];
+    lcg_state = 9;
+    for (int i = 0; i < N; i++) {
+        double c = i < 700 ? 0.0 : 5.0;
+        x[i * D] = (float)(c + 0.5 * lcg_gauss());
+        x[i * D + 1] = (float)(-c + 0.5 * lcg_gauss());
+    }
+    x[500 * D] = NAN;
+    double centres[2 * D] = {1.0, 1.0, 2.0, -2.0};
+    int it = gd_k_kmeans(x, N, D, 2, 50, centres, lab);
+    assert_true(it >= 1 && it < 50);
+    assert_int_equal(lab[500], 255);
+    int errors = 0;
+    for (int i = 0; i < N; i++)
+        if (i != 500)
+            errors += lab[i] != (i < 700 ? 0 : 1);
+    assert_true(errors <= 2);
+    assert_float_equal(centres[2], 5.0, 0.1);
+    assert_float_equal(centres[3], -5.0, 0.1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_constant_image),
+        cmocka_unit_test(test_speckle_reduces_variance_keeps_mean),
+        cmocka_unit_test(test_edge_preserved_by_refined_lee),
+        cmocka_unit_test(test_halo_matches_whole),
+        cmocka_unit_test(test_nan_kept),
+        cmocka_unit_test(test_box_mean_values),
+        cmocka_unit_test(test_kittler_unequal_classes),
+        cmocka_unit_test(test_kmeans_two_clusters),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
