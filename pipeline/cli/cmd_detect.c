@@ -38,6 +38,12 @@ static void usage(FILE *f)
         "      --map-width PX       width of the map's image panel (default 1200)\n"
         "      --keep-score         also write score.tif (float32 change score)\n"
         "      --overwrite          replace existing outputs in OUTDIR\n"
+        "      --threads N          worker threads (default: all cores this process may\n"
+        "                           use); outputs are the same for any N\n"
+        "      --mem MB             memory budget (default 1024): the change score stays\n"
+        "                           in memory only when it fits, else it goes to a\n"
+        "                           temporary file in OUTDIR; GDAL's cache gets 1/8 of it\n"
+        "                           unless GDAL_CACHEMAX is set\n"
         "  -q, --quiet              no progress or messages (errors still printed)\n"
         "  -h, --help               this help\n"
         "\n"
@@ -46,7 +52,7 @@ static void usage(FILE *f)
 }
 
 enum { OPT_BB = 256, OPT_BA, OPT_MMU, OPT_NOMAP, OPT_TITLE, OPT_CREDIT, OPT_MAPW,
-       OPT_KEEP, OPT_OVER };
+       OPT_KEEP, OPT_OVER, OPT_THREADS, OPT_MEM };
 
 int gd_cmd_detect(int argc, char **argv)
 {
@@ -65,12 +71,14 @@ int gd_cmd_detect(int argc, char **argv)
         {"map-width", required_argument, NULL, OPT_MAPW},
         {"keep-score", no_argument, NULL, OPT_KEEP},
         {"overwrite", no_argument, NULL, OPT_OVER},
+        {"threads", required_argument, NULL, OPT_THREADS},
+        {"mem", required_argument, NULL, OPT_MEM},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     gd_detect_params p;
     gd_detect_params_init(&p);
-    int quiet = 0, c;
+    int quiet = 0, c, threads = 0, mem_mb = 0;
     long lv;
     optind = 1;
     opterr = 0;
@@ -101,6 +109,20 @@ int gd_cmd_detect(int argc, char **argv)
             break;
         case OPT_KEEP: p.keep_score = 1; break;
         case OPT_OVER: p.overwrite = 1; break;
+        case OPT_THREADS:
+            if (gd_cli_parse_int(optarg, 1, 1024, &lv) != 0) {
+                fprintf(stderr, "geodelta detect: --threads '%s' is not between 1 and 1024\n", optarg);
+                return 1;
+            }
+            threads = (int)lv;
+            break;
+        case OPT_MEM:
+            if (gd_cli_parse_int(optarg, 1, 1048576, &lv) != 0) {
+                fprintf(stderr, "geodelta detect: --mem '%s' is not a number of MB between 1 and 1048576\n", optarg);
+                return 1;
+            }
+            mem_mb = (int)lv;
+            break;
         case 'q': quiet = 1; break;
         case 'h': usage(stdout); return 0;
         case ':':
@@ -128,6 +150,8 @@ int gd_cmd_detect(int argc, char **argv)
     if (gd_job_create(&job) != GD_OK)
         return gd_cli_fail(GD_EPROC, "out of memory");
     gd_job_set_quiet(job, quiet);
+    gd_job_set_threads(job, threads); /* 0: the engine's defaults */
+    gd_job_set_mem_mb(job, mem_mb);
     int st = gd_detect_run(job, &p);
     int rc = 0;
     if (st != GD_OK) {

@@ -18,6 +18,7 @@ struct gd_job {
     int cancelled;
     int threads;
     int mem_mb;
+    char *workdir;
     json_t *params;
     json_t *autov;
     json_t *warnings;
@@ -49,6 +50,7 @@ void gd_job_destroy(gd_job *job)
     json_decref(job->params);
     json_decref(job->autov);
     json_decref(job->warnings);
+    free(job->workdir);
     free(job);
 }
 
@@ -226,3 +228,11 @@ void gd_job_set_threads(gd_job *job, int threads) { job->threads = threads; }
 int gd_job_threads(const gd_job *job) { return job->threads; }
 void gd_job_set_mem_mb(gd_job *job, int mem_mb) { job->mem_mb = mem_mb; }
 int gd_job_mem_mb(const gd_job *job) { return job->mem_mb; }
+
+void gd_job_set_workdir(gd_job *job, const char *dir)
+{
+    free(job->workdir);
+    job->workdir = dir ? strdup(dir) : NULL;
+}
+
+const char *gd_job_workdir(const gd_job *job) { return job->workdir; }
