@@ -17,17 +17,26 @@ static inline __m512 ndi16(__m512 x, __m512 y)
     return _mm512_mask_blend_ps(zero, q, _mm512_set1_ps(__builtin_nanf("")));
 }
 
+/* One step of 16 lanes under mask k; inlined with the full mask in the main loop (plain
+ * loads and stores) and with a partial mask once for the tail. */
+static inline void ndiff16(const float *b_x, const float *b_y, const float *a_x,
+                           const float *a_y, __m512 sg, float *out, __mmask16 k)
+{
+    __m512 a = ndi16(_mm512_maskz_loadu_ps(k, a_x), _mm512_maskz_loadu_ps(k, a_y));
+    __m512 b = ndi16(_mm512_maskz_loadu_ps(k, b_x), _mm512_maskz_loadu_ps(k, b_y));
+    _mm512_mask_storeu_ps(out, k, _mm512_mul_ps(sg, _mm512_sub_ps(a, b)));
+}
+
 void gd_k_ndiff_delta_avx512(const float *restrict b_x, const float *restrict b_y,
                              const float *restrict a_x, const float *restrict a_y, float sign,
                              float *restrict out, size_t n)
 {
     __m512 sg = _mm512_set1_ps(sign);
-    for (size_t i = 0; i < n; i += 16) {
-        __mmask16 k = tail_mask(n - i);
-        __m512 a = ndi16(_mm512_maskz_loadu_ps(k, a_x + i), _mm512_maskz_loadu_ps(k, a_y + i));
-        __m512 b = ndi16(_mm512_maskz_loadu_ps(k, b_x + i), _mm512_maskz_loadu_ps(k, b_y + i));
-        _mm512_mask_storeu_ps(out + i, k, _mm512_mul_ps(sg, _mm512_sub_ps(a, b)));
-    }
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        ndiff16(b_x + i, b_y + i, a_x + i, a_y + i, sg, out + i, 0xffff);
+    if (i < n)
+        ndiff16(b_x + i, b_y + i, a_x + i, a_y + i, sg, out + i, tail_mask(n - i));
 }
 
 /* gd_logf_scalar on 16 lanes (see index_avx2.c) */
@@ -71,27 +80,32 @@ static inline __m512 log16(__m512 x)
     return r;
 }
 
+static inline void logratio16(const float *before, const float *after, __m512 ep,
+                              float *out, __mmask16 k)
+{
+    const __m512 zero = _mm512_setzero_ps(), nan = _mm512_set1_ps(__builtin_nanf(""));
+    __m512 b = _mm512_add_ps(_mm512_maskz_loadu_ps(k, before), ep);
+    __m512 a = _mm512_add_ps(_mm512_maskz_loadu_ps(k, after), ep);
+    __mmask16 ok = _mm512_cmp_ps_mask(b, zero, _CMP_GT_OQ) & _mm512_cmp_ps_mask(a, zero, _CMP_GT_OQ);
+    __m512 r = log16(_mm512_div_ps(a, b));
+    _mm512_mask_storeu_ps(out, k, _mm512_mask_blend_ps(ok, nan, r));
+}
+
 void gd_k_logratio_avx512(const float *restrict before, const float *restrict after,
                           float eps, float *restrict out, size_t n)
 {
-    const __m512 ep = _mm512_set1_ps(eps), zero = _mm512_setzero_ps();
-    const __m512 nan = _mm512_set1_ps(__builtin_nanf(""));
-    for (size_t i = 0; i < n; i += 16) {
-        __mmask16 k = tail_mask(n - i);
-        __m512 b = _mm512_add_ps(_mm512_maskz_loadu_ps(k, before + i), ep);
-        __m512 a = _mm512_add_ps(_mm512_maskz_loadu_ps(k, after + i), ep);
-        __mmask16 ok = _mm512_cmp_ps_mask(b, zero, _CMP_GT_OQ) &
-                       _mm512_cmp_ps_mask(a, zero, _CMP_GT_OQ);
-        __m512 r = log16(_mm512_div_ps(a, b));
-        _mm512_mask_storeu_ps(out + i, k, _mm512_mask_blend_ps(ok, nan, r));
-    }
+    const __m512 ep = _mm512_set1_ps(eps);
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        logratio16(before + i, after + i, ep, out + i, 0xffff);
+    if (i < n)
+        logratio16(before + i, after + i, ep, out + i, tail_mask(n - i));
 }
 
-void gd_k_cva_avx512(const float *const *before, const float *const *after, const float *w,
-                     size_t nbands, float *restrict out, size_t n)
+static inline void cva16(const float *const *before, const float *const *after,
+                         const float *w, size_t nbands, float *out, size_t i, __mmask16 m)
 {
-    for (size_t i = 0; i < n; i += 16) {
-        __mmask16 m = tail_mask(n - i);
+    {
         __m512 acc = _mm512_setzero_ps();
         for (size_t k = 0; k < nbands; k++) {
             __m512 wk = _mm512_set1_ps(w ? w[k] : 1.0f);
@@ -101,4 +115,14 @@ void gd_k_cva_avx512(const float *const *before, const float *const *after, cons
         }
         _mm512_mask_storeu_ps(out + i, m, _mm512_sqrt_ps(acc));
     }
+}
+
+void gd_k_cva_avx512(const float *const *before, const float *const *after, const float *w,
+                     size_t nbands, float *restrict out, size_t n)
+{
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        cva16(before, after, w, nbands, out, i, 0xffff);
+    if (i < n)
+        cva16(before, after, w, nbands, out, i, tail_mask(n - i));
 }

@@ -22,8 +22,9 @@ size_t gd_k_minmax_avx512(const float *restrict in, size_t n, float *mn, float *
     __m512 vlo = pinf, vhi = ninf;
     size_t count = 0;
     for (size_t i = 0; i < n; i += 16) {
-        __mmask16 k = tail_mask(n - i);
-        __m512 v = _mm512_maskz_loadu_ps(k, in + i);
+        /* plain loads in the main loop: the compiler folds the constant full mask */
+        __mmask16 k = n - i >= 16 ? (__mmask16)0xffff : tail_mask(n - i);
+        __m512 v = n - i >= 16 ? _mm512_loadu_ps(in + i) : _mm512_maskz_loadu_ps(k, in + i);
         __mmask16 f = finite16(k, v);
         vlo = _mm512_mask_min_ps(vlo, f, vlo, v);
         vhi = _mm512_mask_max_ps(vhi, f, vhi, v);
@@ -52,7 +53,7 @@ void gd_k_hist_accumulate_avx512(const float *restrict in, size_t n, int absval,
     int32_t idx[16];
     for (size_t i = 0; i < n; i += 16) {
         __mmask16 k = tail_mask(n - i);
-        __m512 v = _mm512_maskz_loadu_ps(k, in + i);
+        __m512 v = n - i >= 16 ? _mm512_loadu_ps(in + i) : _mm512_maskz_loadu_ps(k, in + i);
         unsigned fin = finite16(k, v);
         if (!fin)
             continue;
@@ -75,13 +76,17 @@ void gd_k_classify_avx512(const float *restrict score, size_t n, float t, int tw
     const __m512 vt = _mm512_set1_ps(t), vnt = _mm512_set1_ps(-t);
     const __m512i c1 = _mm512_set1_epi32(1), c2 = _mm512_set1_epi32(two_sided ? 2 : 1);
     const __m512i c255 = _mm512_set1_epi32(255);
+    size_t full = n & ~(size_t)15;
     for (size_t i = 0; i < n; i += 16) {
         __mmask16 k = tail_mask(n - i);
-        __m512 v = _mm512_maskz_loadu_ps(k, score + i);
+        __m512 v = i < full ? _mm512_loadu_ps(score + i) : _mm512_maskz_loadu_ps(k, score + i);
         __m512i r = _mm512_maskz_mov_epi32(_mm512_cmp_ps_mask(v, vt, _CMP_GE_OQ), c2);
         if (two_sided)
             r = _mm512_mask_mov_epi32(r, _mm512_cmp_ps_mask(v, vnt, _CMP_LE_OQ), c1);
         r = _mm512_mask_mov_epi32(r, _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), c255);
-        _mm512_mask_cvtepi32_storeu_epi8(out + i, k, r);
+        if (i < full)
+            _mm_storeu_si128((__m128i *)(out + i), _mm512_cvtepi32_epi8(r));
+        else
+            _mm512_mask_cvtepi32_storeu_epi8(out + i, k, r);
     }
 }
