@@ -100,6 +100,7 @@ struct pool {
     const gd_engine_spec *spec;
     gd_score *out;
     int strip, nstrips;
+    size_t plane;            /* floats between the band planes of a strip buffer */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int next, done, stop;
@@ -128,14 +129,24 @@ static void fail(pool *p, int strip, int code, const char *fmt, ...)
     pthread_mutex_unlock(&p->mu);
 }
 
-/* Reads rows [y0, y0+rows) of a band as float32, nodata -> NaN, scale/offset applied. */
-static int read_rows(const gd_band *b, int width, int y0, int rows, float *buf)
+/* Rows [y0, y0+rows) of nb bands of one dataset as float32 planes `plane` floats apart,
+ * in one request: a pixel-interleaved block is decoded once for all its bands. */
+static int read_planes(GDALDatasetH ds, const gd_band *bands, size_t nb, int width, int y0,
+                       int rows, float *buf, size_t plane)
 {
+    int map[MAX_BANDS];
+    for (size_t b = 0; b < nb; b++)
+        map[b] = GDALGetBandNumber(bands[b].band);
     CPLErrorReset();
-    CPLErr e = GDALRasterIO(b->band, GF_Read, 0, y0, width, rows, buf, width, rows,
-                            GDT_Float32, 0, 0);
-    if (e != CE_None)
-        return GD_EINPUT;
+    CPLErr e = GDALDatasetRasterIO(ds, GF_Read, 0, y0, width, rows, buf, width, rows,
+                                   GDT_Float32, (int)nb, map, 0, 0,
+                                   (GSpacing)(plane * sizeof(float)));
+    return e == CE_None ? GD_OK : GD_EINPUT;
+}
+
+/* nodata -> NaN and scale/offset on rows read for band b. */
+static void prepare_rows(const gd_band *b, int width, int rows, float *buf)
+{
     size_t n = (size_t)width * (size_t)rows;
     int nd_nan = b->has_nodata && isnan(b->nodata);
     float nd = (float)b->nodata;
@@ -148,7 +159,6 @@ static int read_rows(const gd_band *b, int width, int y0, int rows, float *buf)
         else if (apply)
             buf[i] = v * sc + of;
     }
-    return GD_OK;
 }
 
 static void *work(void *arg)
@@ -166,15 +176,17 @@ static void *work(void *arg)
         int y0 = k * p->strip, rows = h - y0 < p->strip ? h - y0 : p->strip;
         int iy0 = y0 - sp->halo < 0 ? 0 : y0 - sp->halo;
         int iy1 = y0 + rows + sp->halo > h ? h : y0 + rows + sp->halo;
-        for (size_t b = 0; b < sp->nb; b++) {
-            const gd_band *bands[2] = {&wk->bb[b], &wk->ab[b]};
-            float *bufs[2] = {wk->bbuf[b], wk->abuf[b]};
-            for (int d = 0; d < 2; d++)
-                if (read_rows(bands[d], w, iy0, iy1 - iy0, bufs[d]) != GD_OK) {
-                    fail(p, k, GD_EINPUT, "read error in rows %d-%d of %s: %s", iy0, iy1 - 1,
-                         d ? "the after image" : "the before image", CPLGetLastErrorMsg());
-                    return NULL;
-                }
+        for (int d = 0; d < 2; d++) {
+            const gd_band *bands = d ? wk->ab : wk->bb;
+            float *const *bufs = d ? wk->abuf : wk->bbuf;
+            GDALDatasetH ds = GDALGetBandDataset(bands[0].band);
+            if (read_planes(ds, bands, sp->nb, w, iy0, iy1 - iy0, bufs[0], p->plane) != GD_OK) {
+                fail(p, k, GD_EINPUT, "read error in rows %d-%d of %s: %s", iy0, iy1 - 1,
+                     d ? "the after image" : "the before image", CPLGetLastErrorMsg());
+                return NULL;
+            }
+            for (size_t b = 0; b < sp->nb; b++)
+                prepare_rows(&bands[b], w, iy1 - iy0, bufs[b]);
         }
         float *o = p->out->data ? p->out->data + (size_t)y0 * (size_t)w : wk->obuf;
         gd_strip s = {w, y0, rows, iy0, iy1 - iy0, sp->nb, (const float *const *)wk->bbuf,
@@ -252,10 +264,9 @@ static int create_file(gd_job *job, const gd_grid *grid, int rows, gd_score *out
 
 static void worker_free(worker *wk, size_t nb)
 {
-    for (size_t b = 0; b < nb; b++) {
-        free(wk->bbuf[b]);
-        free(wk->abuf[b]);
-    }
+    (void)nb;
+    free(wk->bbuf[0]); /* the planes of each date are one allocation */
+    free(wk->abuf[0]);
     free(wk->obuf);
     if (wk->bds)
         GDALClose(wk->bds);
@@ -283,11 +294,14 @@ static int worker_init(gd_job *job, worker *wk, const gd_engine_spec *sp, int ow
                 return GD_EINPUT;
         }
     }
-    for (size_t b = 0; b < sp->nb; b++) {
-        wk->bbuf[b] = malloc(sizeof(float) * in_n);
-        wk->abuf[b] = malloc(sizeof(float) * in_n);
-        if (!wk->bbuf[b] || !wk->abuf[b])
-            return gd_job_error(job, GD_EPROC, "out of memory for strip buffers");
+    /* one block of nb planes per date: the reads fill all bands at once */
+    wk->bbuf[0] = malloc(sizeof(float) * in_n * sp->nb);
+    wk->abuf[0] = malloc(sizeof(float) * in_n * sp->nb);
+    if (!wk->bbuf[0] || !wk->abuf[0])
+        return gd_job_error(job, GD_EPROC, "out of memory for strip buffers");
+    for (size_t b = 1; b < sp->nb; b++) {
+        wk->bbuf[b] = wk->bbuf[0] + b * in_n;
+        wk->abuf[b] = wk->abuf[0] + b * in_n;
     }
     if (out_n && !(wk->obuf = malloc(sizeof(float) * out_n)))
         return gd_job_error(job, GD_EPROC, "out of memory for strip buffers");
@@ -344,6 +358,7 @@ int gd_engine_score(gd_job *job, const gd_engine_spec *sp, gd_score *out)
         goto done;
     }
     size_t in_n = (size_t)w * (size_t)(p.strip + 2 * sp->halo);
+    p.plane = in_n;
     size_t out_n = in_memory ? 0 : (size_t)w * (size_t)p.strip;
     for (int t = 0; t < nthreads; t++) {
         wks[t].p = &p;

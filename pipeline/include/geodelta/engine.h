@@ -29,7 +29,9 @@ typedef int (*gd_strip_fn)(void *user, const gd_strip *s);
 
 typedef struct gd_engine_spec {
     const gd_grid *grid;
-    const gd_band *before, *after; /* nb bands each, on any handle: the engine reopens */
+    /* nb bands each; the bands of one date come from one dataset, which the engine
+     * reopens per thread (a VRT from its XML) */
+    const gd_band *before, *after;
     size_t nb;
     int halo;                      /* extra input rows above and below each strip */
     gd_strip_fn fn;
