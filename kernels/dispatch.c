@@ -1,17 +1,33 @@
 /* dispatch.c: chooses the kernel ISA once from CPU features or GEODELTA_ISA. */
-#include "gd_kernels.h"
+#include "kernels_internal.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#define GD_TABLE(sfx)                                                                        \
+    {gd_k_ndiff_delta_##sfx, gd_k_logratio_##sfx,        gd_k_cva_##sfx,                     \
+     gd_k_minmax_##sfx,      gd_k_hist_accumulate_##sfx, gd_k_classify_##sfx}
+
+static const gd_kernel_table tables[] = {
+    GD_TABLE(scalar),
+#ifdef GD_HAVE_X86_SIMD
+    GD_TABLE(avx2),
+    GD_TABLE(avx512),
+#endif
+};
+
+/* the only globals of the program: written once under pthread_once, read-only after */
 static gd_isa chosen = GD_ISA_SCALAR;
-static int initialised;
+static const gd_kernel_table *active = &tables[0];
+static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static gd_isa detect_isa(void)
 {
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#if defined(GD_HAVE_X86_SIMD) && (defined(__GNUC__) || defined(__clang__))
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f"))
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
         return GD_ISA_AVX512;
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
         return GD_ISA_AVX2;
@@ -19,10 +35,8 @@ static gd_isa detect_isa(void)
     return GD_ISA_SCALAR;
 }
 
-void gd_kernels_init(void)
+static void choose(void)
 {
-    if (initialised)
-        return;
     gd_isa best = detect_isa();
     const char *env = getenv("GEODELTA_ISA");
     gd_isa want = best;
@@ -34,9 +48,12 @@ void gd_kernels_init(void)
         want = GD_ISA_AVX512;
     /* never run an ISA the CPU lacks, whatever the environment asks */
     chosen = want > best ? best : want;
-    /* only the scalar variants exist so far: the ISA is reported as what runs */
-    chosen = GD_ISA_SCALAR;
-    initialised = 1;
+    active = &tables[chosen];
+}
+
+void gd_kernels_init(void)
+{
+    pthread_once(&once, choose);
 }
 
 gd_isa gd_kernels_isa(void)
@@ -49,4 +66,53 @@ const char *gd_kernels_isa_name(void)
 {
     static const char *names[] = {"scalar", "avx2", "avx512"};
     return names[gd_kernels_isa()];
+}
+
+const gd_kernel_table *gd_kernels_table(gd_isa isa)
+{
+    if ((int)isa < 0 || (int)isa > (int)detect_isa())
+        return NULL;
+    return &tables[isa];
+}
+
+static inline const gd_kernel_table *table(void)
+{
+    gd_kernels_init();
+    return active;
+}
+
+void gd_k_ndiff_delta(const float *restrict b_x, const float *restrict b_y,
+                      const float *restrict a_x, const float *restrict a_y, float sign,
+                      float *restrict out, size_t n)
+{
+    table()->ndiff_delta(b_x, b_y, a_x, a_y, sign, out, n);
+}
+
+void gd_k_logratio(const float *restrict before, const float *restrict after, float eps,
+                   float *restrict out, size_t n)
+{
+    table()->logratio(before, after, eps, out, n);
+}
+
+void gd_k_cva(const float *const *before, const float *const *after, const float *w,
+              size_t nbands, float *restrict out, size_t n)
+{
+    table()->cva(before, after, w, nbands, out, n);
+}
+
+size_t gd_k_minmax(const float *restrict in, size_t n, float *mn, float *mx)
+{
+    return table()->minmax(in, n, mn, mx);
+}
+
+void gd_k_hist_accumulate(const float *restrict in, size_t n, int absval, double lo,
+                          double hi, uint64_t *restrict bins, size_t nbins)
+{
+    table()->hist_accumulate(in, n, absval, lo, hi, bins, nbins);
+}
+
+void gd_k_classify(const float *restrict score, size_t n, float t, int two_sided,
+                   uint8_t *restrict out)
+{
+    table()->classify(score, n, t, two_sided, out);
 }

@@ -1,9 +1,9 @@
 /* stats.c: scalar reference kernels for min/max, histograms, Otsu and classification. */
-#include "gd_kernels.h"
+#include "../kernels_internal.h"
 
 #include <math.h>
 
-size_t gd_k_minmax(const float *restrict in, size_t n, float *mn, float *mx)
+size_t gd_k_minmax_scalar(const float *restrict in, size_t n, float *mn, float *mx)
 {
     size_t count = 0;
     float lo = *mn, hi = *mx;
@@ -22,7 +22,7 @@ size_t gd_k_minmax(const float *restrict in, size_t n, float *mn, float *mx)
     return count;
 }
 
-void gd_k_hist_accumulate(const float *restrict in, size_t n, int absval, double lo,
+void gd_k_hist_accumulate_scalar(const float *restrict in, size_t n, int absval, double lo,
                           double hi, uint64_t *restrict bins, size_t nbins)
 {
     if (nbins == 0)
@@ -80,7 +80,7 @@ int gd_k_otsu(const uint64_t *bins, size_t nbins, double lo, double hi, double *
     return 0;
 }
 
-void gd_k_classify(const float *restrict score, size_t n, float t, int two_sided,
+void gd_k_classify_scalar(const float *restrict score, size_t n, float t, int two_sided,
                    uint8_t *restrict out)
 {
     for (size_t i = 0; i < n; i++) {

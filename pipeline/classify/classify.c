@@ -1,4 +1,5 @@
 /* classify.c: score -> classes, sieve to the minimum mapping unit, COG output. */
+#include "geodelta/engine.h"
 #include "geodelta/stages.h"
 #include "geodelta/util.h"
 
@@ -13,10 +14,26 @@
 int gd_classify(gd_job *job, const gd_score *s, double t, int two_sided, uint8_t **classes)
 {
     size_t n = (size_t)s->width * (size_t)s->height;
+    int rows = gd_score_strip_rows(s);
     uint8_t *c = malloc(n);
-    if (!c)
+    float *buf = s->data ? NULL : malloc(sizeof(float) * (size_t)s->width * (size_t)rows);
+    if (!c || (!s->data && !buf)) {
+        free(c);
+        free(buf);
         return gd_job_error(job, GD_EPROC, "out of memory for the class raster");
-    gd_k_classify(s->data, n, (float)t, two_sided, c);
+    }
+    for (int y0 = 0; y0 < s->height; y0 += rows) {
+        int nr = s->height - y0 < rows ? s->height - y0 : rows;
+        const float *r = gd_score_rows(job, s, y0, nr, buf);
+        if (!r) {
+            free(c);
+            free(buf);
+            return gd_job_status(job);
+        }
+        gd_k_classify(r, (size_t)s->width * (size_t)nr, (float)t, two_sided,
+                      c + (size_t)y0 * (size_t)s->width);
+    }
+    free(buf);
     *classes = c;
     return GD_OK;
 }

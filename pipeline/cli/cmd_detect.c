@@ -66,6 +66,12 @@ static void usage(FILE *f)
         "      --overwrite          replace existing outputs in OUTDIR\n"
         "      --sign-key KEY.pem   sign manifest.json with this Ed25519 private key into\n"
         "                           manifest.sig (make one with geodelta keygen)\n"
+        "      --threads N          worker threads (default: all cores this process may\n"
+        "                           use); outputs are the same for any N\n"
+        "      --mem MB             memory budget (default 1024): the change score stays\n"
+        "                           in memory only when it fits, else it goes to a\n"
+        "                           temporary file in OUTDIR; GDAL's cache gets 1/8 of it\n"
+        "                           unless GDAL_CACHEMAX is set\n"
         "  -q, --quiet              no progress or messages (errors still printed)\n"
         "  -h, --help               this help\n"
         "\n"
@@ -76,7 +82,7 @@ static void usage(FILE *f)
 enum { OPT_BB = 256, OPT_BA, OPT_MMU, OPT_NOMAP, OPT_TITLE, OPT_CREDIT, OPT_MAPW,
        OPT_KEEP, OPT_OVER, OPT_SIGN, OPT_COREG, OPT_AREA, OPT_CAVEAT, OPT_LAYOUT, OPT_MAPBANDS,
        OPT_STRETCH, OPT_DPI, OPT_OVERLAY, OPT_OVERLAY_FIELD, OPT_MMUPX, OPT_SPECKLE, OPT_SPECKLEW,
-       OPT_SMOOTH, OPT_PCAB };
+       OPT_SMOOTH, OPT_PCAB, OPT_THREADS, OPT_MEM };
 
 int gd_cmd_detect(int argc, char **argv)
 {
@@ -110,12 +116,14 @@ int gd_cmd_detect(int argc, char **argv)
         {"keep-score", no_argument, NULL, OPT_KEEP},
         {"overwrite", no_argument, NULL, OPT_OVER},
         {"sign-key", required_argument, NULL, OPT_SIGN},
+        {"threads", required_argument, NULL, OPT_THREADS},
+        {"mem", required_argument, NULL, OPT_MEM},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     gd_detect_params p;
     gd_detect_params_init(&p);
-    int quiet = 0, c;
+    int quiet = 0, c, threads = 0, mem_mb = 0;
     long lv;
     optind = 1;
     opterr = 0;
@@ -225,6 +233,20 @@ int gd_cmd_detect(int argc, char **argv)
         case OPT_KEEP: p.keep_score = 1; break;
         case OPT_OVER: p.overwrite = 1; break;
         case OPT_SIGN: p.sign_key = optarg; break;
+        case OPT_THREADS:
+            if (gd_cli_parse_int(optarg, 1, 1024, &lv) != 0) {
+                fprintf(stderr, "geodelta detect: --threads '%s' is not between 1 and 1024\n", optarg);
+                return 1;
+            }
+            threads = (int)lv;
+            break;
+        case OPT_MEM:
+            if (gd_cli_parse_int(optarg, 1, 1048576, &lv) != 0) {
+                fprintf(stderr, "geodelta detect: --mem '%s' is not a number of MB between 1 and 1048576\n", optarg);
+                return 1;
+            }
+            mem_mb = (int)lv;
+            break;
         case 'q': quiet = 1; break;
         case 'h': usage(stdout); return 0;
         case ':':
@@ -257,6 +279,8 @@ int gd_cmd_detect(int argc, char **argv)
     if (gd_job_create(&job) != GD_OK)
         return gd_cli_fail(GD_EPROC, "out of memory");
     gd_job_set_quiet(job, quiet);
+    gd_job_set_threads(job, threads); /* 0: the engine's defaults */
+    gd_job_set_mem_mb(job, mem_mb);
     int st = gd_detect_run(job, &p);
     int rc = 0;
     if (st != GD_OK) {

@@ -1,6 +1,7 @@
 /* chain.c: runs the detect chain stage by stage and writes the outputs and manifest. */
 #include "geodelta/coreg.h"
 #include "geodelta/detect.h"
+#include "geodelta/engine.h"
 #include "geodelta/provenance.h"
 #include "geodelta/stages.h"
 #include "geodelta/util.h"
@@ -141,7 +142,9 @@ static int write_score(gd_job *job, const gd_grid *grid, gd_score *s, const char
     char **opts = NULL;
     if (st != GD_OK)
         return st;
-    if ((st = gd_mem_dataset(job, grid, s->data, GDT_Float32, &mem)) != GD_OK)
+    if (s->file)
+        mem = s->file; /* the engine's temporary file already is a float32 GeoTIFF */
+    else if ((st = gd_mem_dataset(job, grid, s->data, GDT_Float32, &mem)) != GD_OK)
         return st;
     GDALSetRasterNoDataValue(GDALGetRasterBand(mem, 1), NAN);
     opts = CSLSetNameValue(opts, "COMPRESS", "DEFLATE");
@@ -154,7 +157,8 @@ static int write_score(gd_job *job, const gd_grid *grid, gd_score *s, const char
         GDALClose(out);
         st = gd_commit_file(job, tmp, path);
     }
-    GDALClose(mem);
+    if (mem != s->file)
+        GDALClose(mem);
     CSLDestroy(opts);
     return st;
 }
@@ -249,6 +253,8 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
     }
     if ((st = gd_hasher_start(job, (const char *const *)in_abs, 2, &hasher)) != GD_OK)
         goto done;
+    gd_job_set_workdir(job, p->outdir); /* the engine's temporary score, if any */
+    gd_engine_configure(job);
 
     /* every option with its default resolved: the run id is a digest of these */
     json_t *params = gd_job_params(job);

@@ -18,6 +18,7 @@ struct gd_job {
     int cancelled;
     int threads;
     int mem_mb;
+    char *workdir;
     json_t *params;
     json_t *autov;
     json_t *warnings;
@@ -53,6 +54,7 @@ void gd_job_destroy(gd_job *job)
     json_decref(job->autov);
     json_decref(job->warnings);
     json_decref(job->pending);
+    free(job->workdir);
     free(job);
 }
 
@@ -264,3 +266,11 @@ void gd_job_set_run_id(gd_job *job, const char *run_id)
     snprintf(job->run_id, sizeof job->run_id, "%s", run_id ? run_id : "");
 }
 const char *gd_job_run_id(const gd_job *job) { return job->run_id[0] ? job->run_id : NULL; }
+
+void gd_job_set_workdir(gd_job *job, const char *dir)
+{
+    free(job->workdir);
+    job->workdir = dir ? strdup(dir) : NULL;
+}
+
+const char *gd_job_workdir(const gd_job *job) { return job->workdir; }

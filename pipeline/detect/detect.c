@@ -1,4 +1,5 @@
-/* detect.c: streams the grid in strips of rows through the method's kernel into a score. */
+/* detect.c: the method's kernel on each strip of rows the engine streams: the score. */
+#include "geodelta/engine.h"
 #include "geodelta/stages.h"
 
 #include <gd_kernels.h>
@@ -24,6 +25,8 @@ int gd_band_from(gd_job *job, GDALDatasetH ds, int index, gd_band *out)
     return GD_OK;
 }
 
+/* Whole rows of one band as float32: nodata to NaN, scale and offset applied (the
+ * in-memory methods: SAR filters, IR-MAD). */
 int gd_band_read(gd_job *job, const gd_band *b, int width, int y0, int rows, float *buf)
 {
     CPLErr e = GDALRasterIO(b->band, GF_Read, 0, y0, width, rows, buf, width, rows,
@@ -47,81 +50,43 @@ int gd_band_read(gd_job *job, const gd_band *b, int width, int y0, int rows, flo
     return GD_OK;
 }
 
-void gd_score_free(gd_score *s)
+/* What the method's kernel needs besides the strip. */
+struct score_args {
+    const gd_method *m;
+    const float *weights;
+    float logratio_eps;
+};
+
+/* The method's kernel on one strip; runs on the engine's worker threads. */
+static int score_strip(void *user, const gd_strip *s)
 {
-    if (!s)
-        return;
-    free(s->data);
-    s->data = NULL;
+    const struct score_args *a = user;
+    size_t off = (size_t)(s->y0 - s->in_y0) * (size_t)s->width;
+    size_t n = (size_t)s->width * (size_t)s->rows;
+    const float *b[64], *af[64];
+    for (size_t k = 0; k < s->nb && k < 64; k++) {
+        b[k] = s->before[k] + off;
+        af[k] = s->after[k] + off;
+    }
+    switch (a->m->kind) {
+    case GD_KIND_NDIFF:
+        gd_k_ndiff_delta(b[0], b[1], af[0], af[1], a->m->sign, s->out, n);
+        break;
+    case GD_KIND_LOGRATIO:
+        gd_k_logratio(b[0], af[0], a->logratio_eps, s->out, n);
+        break;
+    default:
+        gd_k_cva(b, af, a->weights, s->nb, s->out, n);
+        break;
+    }
+    return GD_OK;
 }
 
 int gd_detect_score(gd_job *job, const gd_method *m, const gd_grid *grid,
                     const gd_band *before, const gd_band *after, size_t nb,
                     const float *weights, float logratio_eps, gd_score *out)
 {
-    int st = GD_OK;
-    const int w = grid->width, h = grid->height;
-    int strip = 256;
-    size_t sn = (size_t)w * (size_t)strip;
-    float **bb = calloc(nb, sizeof *bb), **ab = calloc(nb, sizeof *ab);
-    memset(out, 0, sizeof *out);
-    out->width = w;
-    out->height = h;
-    out->min = INFINITY;
-    out->max = -INFINITY;
-    out->data = malloc(sizeof(float) * (size_t)w * (size_t)h);
-    if (!bb || !ab || !out->data) {
-        st = gd_job_error(job, GD_EPROC, "out of memory for a %dx%d score", w, h);
-        goto done;
-    }
-    for (size_t k = 0; k < nb; k++) {
-        bb[k] = malloc(sizeof(float) * sn);
-        ab[k] = malloc(sizeof(float) * sn);
-        if (!bb[k] || !ab[k]) {
-            st = gd_job_error(job, GD_EPROC, "out of memory for strip buffers");
-            goto done;
-        }
-    }
-    for (int y0 = 0; y0 < h; y0 += strip) {
-        int rows = h - y0 < strip ? h - y0 : strip;
-        size_t n = (size_t)w * (size_t)rows;
-        for (size_t k = 0; k < nb; k++) {
-            if ((st = gd_band_read(job, &before[k], w, y0, rows, bb[k])) != GD_OK ||
-                (st = gd_band_read(job, &after[k], w, y0, rows, ab[k])) != GD_OK)
-                goto done;
-        }
-        float *o = out->data + (size_t)y0 * (size_t)w;
-        switch (m->kind) {
-        case GD_KIND_NDIFF:
-            gd_k_ndiff_delta(bb[0], bb[1], ab[0], ab[1], m->sign, o, n);
-            break;
-        case GD_KIND_LOGRATIO:
-            gd_k_logratio(bb[0], ab[0], logratio_eps, o, n);
-            break;
-        default:
-            gd_k_cva((const float *const *)bb, (const float *const *)ab, weights, nb, o, n);
-            break;
-        }
-        out->valid += gd_k_minmax(o, n, &out->min, &out->max);
-        if ((st = gd_job_progress(job, (double)(y0 + rows) / h)) != GD_OK) {
-            gd_job_error(job, st, "cancelled");
-            goto done;
-        }
-    }
-    if (out->valid == 0)
-        st = gd_job_error(job, GD_EINPUT,
-                          "no valid pixel where both dates have data (all nodata, or the "
-                          "overlap is empty)");
-done:
-    for (size_t k = 0; k < nb; k++) {
-        if (bb)
-            free(bb[k]);
-        if (ab)
-            free(ab[k]);
-    }
-    free(bb);
-    free(ab);
-    if (st != GD_OK)
-        gd_score_free(out);
-    return st;
+    struct score_args args = {m, weights, logratio_eps};
+    gd_engine_spec spec = {grid, before, after, nb, 0, score_strip, &args};
+    return gd_engine_score(job, &spec, out);
 }

@@ -1,4 +1,5 @@
 /* threshold.c: automatic thresholds on the score histogram. */
+#include "geodelta/engine.h"
 #include "geodelta/stages.h"
 
 #include <gd_kernels.h>
@@ -19,10 +20,26 @@ static int hist_threshold(gd_job *job, const gd_score *s, int two_sided, int ki,
                             "the threshold is undefined (hint: are both dates the same "
                             "image, or is a band empty?)", lo, s->valid);
     uint64_t *bins = calloc(NBINS, sizeof *bins);
-    if (!bins)
+    int rows = gd_score_strip_rows(s);
+    float *buf = s->data ? NULL : malloc(sizeof(float) * (size_t)s->width * (size_t)rows);
+    if (!bins || (!s->data && !buf)) {
+        free(bins);
+        free(buf);
         return gd_job_error(job, GD_EPROC, "out of memory");
-    size_t n = (size_t)s->width * (size_t)s->height;
-    gd_k_hist_accumulate(s->data, n, two_sided, lo, hi, bins, ki ? KI_BINS : NBINS);
+    }
+    const int nbins = ki ? KI_BINS : NBINS;
+    /* integer counts: the histogram does not depend on how the score is walked */
+    for (int y0 = 0; y0 < s->height; y0 += rows) {
+        int nr = s->height - y0 < rows ? s->height - y0 : rows;
+        const float *r = gd_score_rows(job, s, y0, nr, buf);
+        if (!r) {
+            free(bins);
+            free(buf);
+            return gd_job_status(job);
+        }
+        gd_k_hist_accumulate(r, (size_t)s->width * (size_t)nr, two_sided, lo, hi, bins, nbins);
+    }
+    free(buf);
     int r = ki ? gd_k_kittler(bins, KI_BINS, lo, hi, t) : gd_k_otsu(bins, NBINS, lo, hi, t);
     free(bins);
     if (r != 0)

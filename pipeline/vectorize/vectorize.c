@@ -1,4 +1,5 @@
 /* vectorize.c: class raster -> polygons (GDALPolygonize) with geodesic area -> GeoJSON. */
+#include "geodelta/engine.h"
 #include "geodelta/stages.h"
 #include "geodelta/util.h"
 
@@ -138,12 +139,32 @@ int gd_vectorize(gd_job *job, const gd_grid *grid, const uint8_t *classes,
         st = gd_job_error(job, GD_EPROC, "out of memory");
         goto done;
     }
-    for (size_t i = 0; i < n; i++) {
-        int32_t p = pid[i];
-        if (p > 0 && p <= nfeat && !isnan(score->data[i])) {
-            sum[p] += score->data[i];
-            cnt[p]++;
+    {
+        /* the score may live in a temporary file: walk it strip by strip */
+        int rows = gd_score_strip_rows(score), w = grid->width;
+        float *buf = score->data ? NULL : malloc(sizeof(float) * (size_t)w * (size_t)rows);
+        if (!score->data && !buf) {
+            st = gd_job_error(job, GD_EPROC, "out of memory");
+            goto done;
         }
+        for (int y0 = 0; y0 < grid->height; y0 += rows) {
+            int nr = grid->height - y0 < rows ? grid->height - y0 : rows;
+            const float *sr = gd_score_rows(job, score, y0, nr, buf);
+            if (!sr) {
+                free(buf);
+                st = gd_job_status(job);
+                goto done;
+            }
+            const int32_t *pr = pid + (size_t)y0 * (size_t)w;
+            for (size_t i = 0; i < (size_t)w * (size_t)nr; i++) {
+                int32_t p = pr[i];
+                if (p > 0 && p <= nfeat && !isnan(sr[i])) {
+                    sum[p] += sr[i];
+                    cnt[p]++;
+                }
+            }
+        }
+        free(buf);
     }
     for (size_t i = 0; i < n; i++)
         if (classes[i] == 1 || classes[i] == 2) {

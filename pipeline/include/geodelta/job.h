@@ -77,6 +77,9 @@ void gd_job_set_threads(gd_job *job, int threads);
 int gd_job_threads(const gd_job *job);
 void gd_job_set_mem_mb(gd_job *job, int mem_mb);
 int gd_job_mem_mb(const gd_job *job);
+/* Folder for temporary files of the job (the output folder); NULL: the current one. */
+void gd_job_set_workdir(gd_job *job, const char *dir);
+const char *gd_job_workdir(const gd_job *job);
 
 #ifdef __cplusplus
 }

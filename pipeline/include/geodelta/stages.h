@@ -85,10 +85,13 @@ int gd_band_from(gd_job *job, GDALDatasetH ds, int index, gd_band *out);
 int gd_band_read(gd_job *job, const gd_band *b, int width, int y0, int rows, float *buf);
 
 typedef struct gd_score {
-    float *data;          /* width * height, NaN = nodata */
+    float *data;          /* width * height, NaN = nodata; NULL when kept in file */
     int width, height;
     float min, max;       /* of finite values */
     size_t valid;         /* finite values */
+    GDALDatasetH file;    /* temporary float32 GeoTIFF when the score exceeds --mem */
+    char *file_path;      /* removed by gd_score_free; read with gd_score_rows */
+    int strip_rows;       /* rows per strip of the engine (block height of file) */
 } gd_score;
 
 /* Computes the change score of method over the grid from nb bands per date. */

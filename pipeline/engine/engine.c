@@ -1,0 +1,479 @@
+/* engine.c: row strips of the grid through a pool of worker threads, one GDAL dataset
+ * handle per thread; the score in memory or in a temporary GeoTIFF. */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
+#include "geodelta/engine.h"
+#include "geodelta/util.h"
+
+#include <cpl_conv.h>
+#include <cpl_string.h>
+#include <gd_kernels.h>
+#include <jansson.h>
+#include <math.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_BANDS 64
+#define DEFAULT_MEM_MB 1024
+/* input bytes one worker reads per strip: bounds memory at threads x this */
+#define STRIP_BUDGET ((size_t)48 << 20)
+/* bytes per pixel the chain holds besides the score: class raster (1), and the
+ * polygonize mask (1) and polygon ids (4) */
+#define OTHER_BYTES_PER_PX 6
+
+int gd_engine_default_threads(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) {
+        int n = CPU_COUNT(&set);
+        if (n > 0)
+            return n;
+    }
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+void gd_engine_configure(gd_job *job)
+{
+    if (gd_job_threads(job) <= 0)
+        gd_job_set_threads(job, gd_engine_default_threads());
+    if (gd_job_mem_mb(job) <= 0)
+        gd_job_set_mem_mb(job, DEFAULT_MEM_MB);
+    int mem = gd_job_mem_mb(job);
+    const char *user_cache = CPLGetConfigOption("GDAL_CACHEMAX", NULL);
+    if (!user_cache) {
+        /* strips are block-aligned, so each block is decoded once and the cache only
+         * needs a few rows of blocks: an eighth of the budget, 32..512 MB. GDAL's own
+         * default (5 % of RAM) ignores container limits. */
+        long mb = mem / 8;
+        mb = mb < 32 ? 32 : (mb > 512 ? 512 : mb);
+        GDALSetCacheMax64((GIntBig)mb << 20);
+    }
+    /* the workers already decode blocks in parallel: GDAL's own threads would only
+     * oversubscribe the cores */
+    const char *user_nt = CPLGetConfigOption("GDAL_NUM_THREADS", NULL);
+    if (!user_nt)
+        CPLSetConfigOption("GDAL_NUM_THREADS", "1");
+    json_t *params = gd_job_params(job);
+    json_object_set_new(params, "threads", json_integer(gd_job_threads(job)));
+    json_object_set_new(params, "mem_mb", json_integer(mem));
+    gd_job_info(job, "engine: %d threads, --mem %d MB, GDAL cache %lld MB%s, "
+                     "GDAL_NUM_THREADS %s%s",
+                gd_job_threads(job), mem, (long long)(GDALGetCacheMax64() >> 20),
+                user_cache ? " (user)" : "", CPLGetConfigOption("GDAL_NUM_THREADS", "1"),
+                user_nt ? " (user)" : "");
+}
+
+/* A new handle on the same data: a VRT (the warped after image) from its XML, anything
+ * else from its name. NULL when the dataset cannot be reopened (e.g. in memory). */
+static GDALDatasetH reopen(GDALDatasetH ds)
+{
+    GDALDriverH drv = GDALGetDatasetDriver(ds);
+    const char *desc = GDALGetDescription(ds);
+    CPLErrorReset();
+    if (drv && EQUAL(GDALGetDriverShortName(drv), "VRT")) {
+        char **xml = GDALGetMetadata(ds, "xml:VRT");
+        if (xml && xml[0])
+            return GDALOpenEx(xml[0], GDAL_OF_RASTER | GDAL_OF_READONLY, NULL, NULL, NULL);
+    }
+    if (!desc || !*desc || (drv && EQUAL(GDALGetDriverShortName(drv), "MEM")))
+        return NULL;
+    return GDALOpenEx(desc, GDAL_OF_RASTER | GDAL_OF_READONLY, NULL, NULL, NULL);
+}
+
+typedef struct pool pool;
+
+typedef struct worker {
+    pool *p;
+    pthread_t th;
+    int started;
+    GDALDatasetH bds, ads;   /* own handles, NULL when the originals are used */
+    gd_band bb[MAX_BANDS], ab[MAX_BANDS];
+    float *bbuf[MAX_BANDS], *abuf[MAX_BANDS];
+    float *obuf;             /* strip output when the score goes to a file */
+} worker;
+
+struct pool {
+    const gd_engine_spec *spec;
+    gd_score *out;
+    int strip, nstrips;
+    size_t plane;            /* floats between the band planes of a strip buffer */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int next, done, stop;
+    int err_strip, err_code; /* the error of the lowest strip wins: same message always */
+    char err_msg[1024];
+    float *smin, *smax;
+    size_t *svalid;
+};
+
+static void fail(pool *p, int strip, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void fail(pool *p, int strip, int code, const char *fmt, ...)
+{
+    pthread_mutex_lock(&p->mu);
+    if (!p->err_code || strip < p->err_strip) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(p->err_msg, sizeof p->err_msg, fmt, ap);
+        va_end(ap);
+        p->err_code = code;
+        p->err_strip = strip;
+    }
+    p->stop = 1;
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* Rows [y0, y0+rows) of nb bands of one dataset as float32 planes `plane` floats apart,
+ * in one request: a pixel-interleaved block is decoded once for all its bands. */
+static int read_planes(GDALDatasetH ds, const gd_band *bands, size_t nb, int width, int y0,
+                       int rows, float *buf, size_t plane)
+{
+    int map[MAX_BANDS];
+    for (size_t b = 0; b < nb; b++)
+        map[b] = GDALGetBandNumber(bands[b].band);
+    CPLErrorReset();
+    CPLErr e = GDALDatasetRasterIO(ds, GF_Read, 0, y0, width, rows, buf, width, rows,
+                                   GDT_Float32, (int)nb, map, 0, 0,
+                                   (GSpacing)(plane * sizeof(float)));
+    return e == CE_None ? GD_OK : GD_EINPUT;
+}
+
+/* nodata -> NaN and scale/offset on rows read for band b. */
+static void prepare_rows(const gd_band *b, int width, int rows, float *buf)
+{
+    size_t n = (size_t)width * (size_t)rows;
+    int nd_nan = b->has_nodata && isnan(b->nodata);
+    float nd = (float)b->nodata;
+    int apply = b->scale != 1.0 || b->offset != 0.0;
+    float sc = (float)b->scale, of = (float)b->offset;
+    for (size_t i = 0; i < n; i++) {
+        float v = buf[i];
+        if (b->has_nodata && !nd_nan && v == nd)
+            buf[i] = NAN;
+        else if (apply)
+            buf[i] = v * sc + of;
+    }
+}
+
+static void *work(void *arg)
+{
+    worker *wk = arg;
+    pool *p = wk->p;
+    const gd_engine_spec *sp = p->spec;
+    const int w = sp->grid->width, h = sp->grid->height;
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        int k = (p->stop || p->next >= p->nstrips) ? -1 : p->next++;
+        pthread_mutex_unlock(&p->mu);
+        if (k < 0)
+            break;
+        int y0 = k * p->strip, rows = h - y0 < p->strip ? h - y0 : p->strip;
+        int iy0 = y0 - sp->halo < 0 ? 0 : y0 - sp->halo;
+        int iy1 = y0 + rows + sp->halo > h ? h : y0 + rows + sp->halo;
+        for (int d = 0; d < 2; d++) {
+            const gd_band *bands = d ? wk->ab : wk->bb;
+            float *const *bufs = d ? wk->abuf : wk->bbuf;
+            GDALDatasetH ds = GDALGetBandDataset(bands[0].band);
+            if (read_planes(ds, bands, sp->nb, w, iy0, iy1 - iy0, bufs[0], p->plane) != GD_OK) {
+                fail(p, k, GD_EINPUT, "read error in rows %d-%d of %s: %s", iy0, iy1 - 1,
+                     d ? "the after image" : "the before image", CPLGetLastErrorMsg());
+                return NULL;
+            }
+            for (size_t b = 0; b < sp->nb; b++)
+                prepare_rows(&bands[b], w, iy1 - iy0, bufs[b]);
+        }
+        float *o = p->out->data ? p->out->data + (size_t)y0 * (size_t)w : wk->obuf;
+        gd_strip s = {w, y0, rows, iy0, iy1 - iy0, sp->nb, (const float *const *)wk->bbuf,
+                      (const float *const *)wk->abuf, o};
+        int rc = sp->fn(sp->user, &s);
+        if (rc != GD_OK) {
+            fail(p, k, rc, "computing rows %d-%d failed", y0, y0 + rows - 1);
+            return NULL;
+        }
+        size_t n = (size_t)w * (size_t)rows;
+        p->smin[k] = INFINITY;
+        p->smax[k] = -INFINITY;
+        p->svalid[k] = gd_k_minmax(o, n, &p->smin[k], &p->smax[k]);
+        pthread_mutex_lock(&p->mu);
+        if (!p->out->data) {
+            /* one handle on the file: writes take turns (each strip is its own block) */
+            CPLErrorReset();
+            if (GDALRasterIO(GDALGetRasterBand(p->out->file, 1), GF_Write, 0, y0, w, rows, o,
+                             w, rows, GDT_Float32, 0, 0) != CE_None) {
+                pthread_mutex_unlock(&p->mu);
+                fail(p, k, GD_EOUTPUT, "cannot write the temporary score %s: %s",
+                     p->out->file_path, CPLGetLastErrorMsg());
+                return NULL;
+            }
+        }
+        p->done++;
+        pthread_cond_signal(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+    }
+    return NULL;
+}
+
+static int strip_rows(const gd_engine_spec *sp)
+{
+    int bx = 0, by = 0;
+    GDALGetBlockSize(sp->before[0].band, &bx, &by);
+    size_t row_bytes = (size_t)sp->grid->width * sizeof(float) * 2 * sp->nb;
+    int rows = 256;
+    while (rows > 16 && (size_t)(rows + 2 * sp->halo) * row_bytes > STRIP_BUDGET)
+        rows /= 2;
+    /* whole blocks per strip: each compressed block is decoded once */
+    if (by > 1 && by <= 1024) {
+        if (rows >= by)
+            rows = rows / by * by;
+        else if ((size_t)(by + 2 * sp->halo) * row_bytes <= 2 * STRIP_BUDGET)
+            rows = by;
+    }
+    return rows;
+}
+
+static int create_file(gd_job *job, const gd_grid *grid, int rows, gd_score *out)
+{
+    char name[64], path[4096];
+    snprintf(name, sizeof name, "score.tmp-%ld.tif", (long)getpid());
+    const char *dir = gd_job_workdir(job);
+    gd_path_join(path, sizeof path, dir ? dir : ".", name);
+    char blk[32];
+    snprintf(blk, sizeof blk, "%d", rows);
+    char **opts = NULL;
+    opts = CSLSetNameValue(opts, "BLOCKYSIZE", blk);
+    opts = CSLSetNameValue(opts, "BIGTIFF", "IF_SAFER");
+    CPLErrorReset();
+    out->file = GDALCreate(GDALGetDriverByName("GTiff"), path, grid->width, grid->height, 1,
+                           GDT_Float32, opts);
+    CSLDestroy(opts);
+    if (!out->file)
+        return gd_job_error_gdal(job, GD_EOUTPUT, "cannot create the temporary score %s", path);
+    out->file_path = strdup(path);
+    GDALSetGeoTransform(out->file, (double *)grid->gt);
+    if (grid->wkt)
+        GDALSetProjection(out->file, grid->wkt);
+    GDALSetRasterNoDataValue(GDALGetRasterBand(out->file, 1), NAN);
+    return out->file_path ? GD_OK : gd_job_error(job, GD_EPROC, "out of memory");
+}
+
+static void worker_free(worker *wk, size_t nb)
+{
+    (void)nb;
+    free(wk->bbuf[0]); /* the planes of each date are one allocation */
+    free(wk->abuf[0]);
+    free(wk->obuf);
+    if (wk->bds)
+        GDALClose(wk->bds);
+    if (wk->ads)
+        GDALClose(wk->ads);
+}
+
+/* Own handles and buffers for one worker; with own = 0 it uses the originals. */
+static int worker_init(gd_job *job, worker *wk, const gd_engine_spec *sp, int own, size_t in_n,
+                       size_t out_n)
+{
+    for (size_t b = 0; b < sp->nb; b++) {
+        wk->bb[b] = sp->before[b];
+        wk->ab[b] = sp->after[b];
+    }
+    if (own) {
+        wk->bds = reopen(GDALGetBandDataset(sp->before[0].band));
+        wk->ads = reopen(GDALGetBandDataset(sp->after[0].band));
+        if (!wk->bds || !wk->ads)
+            return GD_EINPUT; /* the caller falls back to one thread */
+        for (size_t b = 0; b < sp->nb; b++) {
+            wk->bb[b].band = GDALGetRasterBand(wk->bds, GDALGetBandNumber(sp->before[b].band));
+            wk->ab[b].band = GDALGetRasterBand(wk->ads, GDALGetBandNumber(sp->after[b].band));
+            if (!wk->bb[b].band || !wk->ab[b].band)
+                return GD_EINPUT;
+        }
+    }
+    /* one block of nb planes per date: the reads fill all bands at once */
+    wk->bbuf[0] = malloc(sizeof(float) * in_n * sp->nb);
+    wk->abuf[0] = malloc(sizeof(float) * in_n * sp->nb);
+    if (!wk->bbuf[0] || !wk->abuf[0])
+        return gd_job_error(job, GD_EPROC, "out of memory for strip buffers");
+    for (size_t b = 1; b < sp->nb; b++) {
+        wk->bbuf[b] = wk->bbuf[0] + b * in_n;
+        wk->abuf[b] = wk->abuf[0] + b * in_n;
+    }
+    if (out_n && !(wk->obuf = malloc(sizeof(float) * out_n)))
+        return gd_job_error(job, GD_EPROC, "out of memory for strip buffers");
+    return GD_OK;
+}
+
+int gd_engine_score(gd_job *job, const gd_engine_spec *sp, gd_score *out)
+{
+    int st = GD_OK;
+    const int w = sp->grid->width, h = sp->grid->height;
+    worker *wks = NULL;
+    int nthreads = gd_job_threads(job) > 0 ? gd_job_threads(job) : gd_engine_default_threads();
+    long mem_mb = gd_job_mem_mb(job) > 0 ? gd_job_mem_mb(job) : DEFAULT_MEM_MB;
+    pool p;
+    memset(&p, 0, sizeof p);
+    memset(out, 0, sizeof *out);
+    out->width = w;
+    out->height = h;
+    out->min = INFINITY;
+    out->max = -INFINITY;
+    if (sp->nb == 0 || sp->nb > MAX_BANDS)
+        return gd_job_error(job, GD_EPROC, "the engine takes 1 to %d bands, not %zu", MAX_BANDS,
+                            sp->nb);
+    gd_kernels_init(); /* before any thread calls a kernel */
+    p.spec = sp;
+    p.out = out;
+    p.strip = strip_rows(sp);
+    p.nstrips = (h + p.strip - 1) / p.strip;
+    out->strip_rows = p.strip;
+    if (nthreads > p.nstrips)
+        nthreads = p.nstrips;
+    pthread_mutex_init(&p.mu, NULL);
+    pthread_cond_init(&p.cv, NULL);
+
+    size_t npx = (size_t)w * (size_t)h;
+    int in_memory = (double)npx * (sizeof(float) + OTHER_BYTES_PER_PX) <= (double)mem_mb * 1048576.0;
+    if (in_memory) {
+        out->data = malloc(sizeof(float) * npx);
+        if (!out->data)
+            in_memory = 0; /* the file keeps working where memory does not */
+    }
+    if (!in_memory && (st = create_file(job, sp->grid, p.strip, out)) != GD_OK)
+        goto done;
+    gd_job_info(job, "score %dx%d in %s, strips of %d rows, %d thread%s", w, h,
+                in_memory ? "memory" : out->file_path, p.strip, nthreads, nthreads > 1 ? "s" : "");
+    json_object_set_new(gd_job_auto(job), "score_storage", json_string(in_memory ? "memory" : "file"));
+
+    p.smin = malloc(sizeof(float) * (size_t)p.nstrips);
+    p.smax = malloc(sizeof(float) * (size_t)p.nstrips);
+    p.svalid = calloc((size_t)p.nstrips, sizeof(size_t));
+    wks = calloc((size_t)nthreads, sizeof *wks);
+    if (!p.smin || !p.smax || !p.svalid || !wks) {
+        st = gd_job_error(job, GD_EPROC, "out of memory");
+        goto done;
+    }
+    size_t in_n = (size_t)w * (size_t)(p.strip + 2 * sp->halo);
+    p.plane = in_n;
+    size_t out_n = in_memory ? 0 : (size_t)w * (size_t)p.strip;
+    for (int t = 0; t < nthreads; t++) {
+        wks[t].p = &p;
+        /* every worker has its own handles, even with one thread: closing them at the
+         * end also drops their blocks from GDAL's cache */
+        st = worker_init(job, &wks[t], sp, 1, in_n, out_n);
+        if (st == GD_EINPUT && gd_job_status(job) == GD_OK) {
+            /* a dataset that cannot be reopened (in memory): one thread on the originals */
+            gd_job_info(job, "inputs cannot be reopened per thread: running on one thread");
+            worker_free(&wks[t], sp->nb);
+            memset(&wks[t], 0, sizeof wks[t]);
+            for (int u = 0; u < t; u++)
+                worker_free(&wks[u], sp->nb);
+            memset(wks, 0, sizeof *wks);
+            wks[0].p = &p;
+            nthreads = 1;
+            st = worker_init(job, &wks[0], sp, 0, in_n, out_n);
+            break;
+        }
+        if (st != GD_OK) {
+            nthreads = t + 1;
+            goto done;
+        }
+    }
+    for (int t = 0; t < nthreads; t++) {
+        if (pthread_create(&wks[t].th, NULL, work, &wks[t]) != 0) {
+            fail(&p, -1, GD_EPROC, "cannot start a worker thread");
+            break;
+        }
+        wks[t].started = 1;
+    }
+    /* the job belongs to this thread: it reports progress while the workers run */
+    pthread_mutex_lock(&p.mu);
+    while (!p.stop && p.done < p.nstrips) {
+        pthread_cond_wait(&p.cv, &p.mu);
+        int done = p.done;
+        pthread_mutex_unlock(&p.mu);
+        if (gd_job_progress(job, (double)done / p.nstrips) != GD_OK)
+            fail(&p, -1, GD_ECANCEL, "cancelled");
+        pthread_mutex_lock(&p.mu);
+    }
+    pthread_mutex_unlock(&p.mu);
+    for (int t = 0; t < nthreads; t++)
+        if (wks[t].started)
+            pthread_join(wks[t].th, NULL);
+    if (p.err_code) {
+        st = gd_job_error(job, p.err_code, "%s", p.err_msg);
+        goto done;
+    }
+    /* reductions merged in strip order: the same result for any thread count */
+    for (int k = 0; k < p.nstrips; k++) {
+        out->valid += p.svalid[k];
+        if (p.smin[k] < out->min)
+            out->min = p.smin[k];
+        if (p.smax[k] > out->max)
+            out->max = p.smax[k];
+    }
+    if (out->file) {
+        CPLErrorReset();
+        GDALFlushCache(out->file);
+        if (CPLGetLastErrorType() >= CE_Failure) {
+            st = gd_job_error_gdal(job, GD_EOUTPUT, "cannot write the temporary score %s",
+                                   out->file_path);
+            goto done;
+        }
+    }
+    if (out->valid == 0)
+        st = gd_job_error(job, GD_EINPUT,
+                          "no valid pixel where both dates have data (all nodata, or the "
+                          "overlap is empty)");
+done:
+    if (wks)
+        for (int t = 0; t < nthreads; t++)
+            worker_free(&wks[t], sp->nb);
+    free(wks);
+    free(p.smin);
+    free(p.smax);
+    free(p.svalid);
+    pthread_mutex_destroy(&p.mu);
+    pthread_cond_destroy(&p.cv);
+    if (st != GD_OK)
+        gd_score_free(out);
+    return st;
+}
+
+const float *gd_score_rows(gd_job *job, const gd_score *s, int y0, int rows, float *buf)
+{
+    if (s->data)
+        return s->data + (size_t)y0 * (size_t)s->width;
+    CPLErrorReset();
+    if (!s->file || GDALRasterIO(GDALGetRasterBand(s->file, 1), GF_Read, 0, y0, s->width, rows,
+                                 buf, s->width, rows, GDT_Float32, 0, 0) != CE_None) {
+        gd_job_error_gdal(job, GD_EPROC, "cannot read rows %d-%d of the temporary score %s",
+                          y0, y0 + rows - 1, s->file_path ? s->file_path : "(none)");
+        return NULL;
+    }
+    return buf;
+}
+
+int gd_score_strip_rows(const gd_score *s)
+{
+    return s->strip_rows > 0 ? s->strip_rows : 256;
+}
+
+void gd_score_free(gd_score *s)
+{
+    if (!s)
+        return;
+    free(s->data);
+    s->data = NULL;
+    if (s->file)
+        GDALClose(s->file);
+    s->file = NULL;
+    if (s->file_path)
+        VSIUnlink(s->file_path);
+    free(s->file_path);
+    s->file_path = NULL;
+}

@@ -1,0 +1,316 @@
+/* test_kernels_isa.c: every ISA variant of every kernel against the scalar reference, and
+ * the kernels' log against glibc logf. */
+#include <float.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "gd_kernels.h"
+
+#define BIG 4099 /* a large length that is not a multiple of any vector width */
+#define PAD 4    /* unaligned starts: 0..3 floats into the buffers */
+#define GUARD_BYTE 0xA5
+
+static uint32_t rng = 12345u;
+
+static uint32_t next(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 17;
+    rng ^= rng << 5;
+    return rng;
+}
+
+static double uni(void) { return (double)(next() >> 8) / 16777216.0; }
+
+/* Values of every kind the kernels meet: NaN, +-Inf, zeros, subnormals, negatives,
+ * reflectances, DNs. */
+static float special(double lo, double hi)
+{
+    double r = uni();
+    if (r < 0.06)
+        return NAN;
+    if (r < 0.09)
+        return INFINITY;
+    if (r < 0.12)
+        return -INFINITY;
+    if (r < 0.15)
+        return 0.0f;
+    if (r < 0.17)
+        return -0.0f;
+    if (r < 0.19)
+        return FLT_MIN * (float)uni(); /* subnormal */
+    return (float)(lo + (hi - lo) * uni());
+}
+
+static void fill(float *x, size_t n, double lo, double hi)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = special(lo, hi);
+}
+
+/* same bits, or both NaN (the NaN payload is not part of the contract) */
+static int same_float(float a, float b)
+{
+    if (isnan(a) || isnan(b))
+        return isnan(a) && isnan(b);
+    return memcmp(&a, &b, sizeof a) == 0;
+}
+
+static void assert_same_floats(const float *got, const float *want, size_t n, const char *what,
+                               int isa)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!same_float(got[i], want[i])) {
+            fail_msg("%s isa %d: element %zu of %zu: got %a want %a", what, isa, i, n,
+                     (double)got[i], (double)want[i]);
+        }
+}
+
+static size_t lengths[80];
+static size_t nlengths;
+
+static int setup(void **state)
+{
+    (void)state;
+    nlengths = 0;
+    for (size_t n = 0; n <= 67; n++)
+        lengths[nlengths++] = n;
+    lengths[nlengths++] = 1000;
+    lengths[nlengths++] = BIG;
+    gd_kernels_init();
+    return 0;
+}
+
+typedef struct bufs {
+    float *in[8];
+    float *out, *want;
+    uint8_t *cout, *cwant;
+} bufs;
+
+static void bufs_alloc(bufs *b)
+{
+    for (int k = 0; k < 8; k++)
+        b->in[k] = malloc(sizeof(float) * (BIG + PAD + 16));
+    b->out = malloc(sizeof(float) * (BIG + PAD + 16));
+    b->want = malloc(sizeof(float) * (BIG + PAD + 16));
+    b->cout = malloc(BIG + PAD + 64);
+    b->cwant = malloc(BIG + PAD + 64);
+}
+
+static void bufs_free(bufs *b)
+{
+    for (int k = 0; k < 8; k++)
+        free(b->in[k]);
+    free(b->out);
+    free(b->want);
+    free(b->cout);
+    free(b->cwant);
+}
+
+/* fills outputs past n with a guard to catch overruns */
+static void guard(float *o, size_t n)
+{
+    for (size_t i = n; i < n + 16; i++)
+        o[i] = -777.0f;
+}
+
+static void check_guard(const float *o, size_t n)
+{
+    for (size_t i = n; i < n + 16; i++)
+        assert_true(o[i] == -777.0f);
+}
+
+static void test_index_kernels(void **state)
+{
+    (void)state;
+    const gd_kernel_table *ref = gd_kernels_table(GD_ISA_SCALAR);
+    assert_non_null(ref);
+    bufs b;
+    bufs_alloc(&b);
+    int tested = 0;
+    for (int isa = GD_ISA_AVX2; isa <= GD_ISA_AVX512; isa++) {
+        const gd_kernel_table *t = gd_kernels_table((gd_isa)isa);
+        if (!t) {
+            printf("# isa %d not available on this CPU: skipped\n", isa);
+            continue;
+        }
+        tested++;
+        for (size_t li = 0; li < nlengths; li++) {
+            size_t n = lengths[li];
+            size_t ooff = next() % PAD;
+            float *in[8];
+            for (int k = 0; k < 8; k++) {
+                in[k] = b.in[k] + (next() % PAD);
+                fill(in[k], n, k % 2 ? -0.2 : 0.0, k < 4 ? 1.0 : 12000.0);
+            }
+            float *out = b.out + ooff, *want = b.want + ooff;
+            for (int sg = -1; sg <= 1; sg += 2) {
+                ref->ndiff_delta(in[0], in[1], in[2], in[3], (float)sg, want, n);
+                guard(out, n);
+                t->ndiff_delta(in[0], in[1], in[2], in[3], (float)sg, out, n);
+                assert_same_floats(out, want, n, "ndiff_delta", isa);
+                check_guard(out, n);
+            }
+            const float eps[] = {0.0f, 1e-6f, 1.0f};
+            for (int e = 0; e < 3; e++) {
+                ref->logratio(in[4], in[5], eps[e], want, n);
+                guard(out, n);
+                t->logratio(in[4], in[5], eps[e], out, n);
+                assert_same_floats(out, want, n, "logratio", isa);
+                check_guard(out, n);
+            }
+            const float w[] = {0.5f, 2.0f, 1e-3f, 1.0f};
+            const float *bp[] = {in[0], in[1], in[4], in[6]}, *ap[] = {in[2], in[3], in[5], in[7]};
+            for (size_t nb = 1; nb <= 4; nb++)
+                for (int weighted = 0; weighted <= 1; weighted++) {
+                    ref->cva(bp, ap, weighted ? w : NULL, nb, want, n);
+                    guard(out, n);
+                    t->cva(bp, ap, weighted ? w : NULL, nb, out, n);
+                    assert_same_floats(out, want, n, "cva", isa);
+                    check_guard(out, n);
+                }
+        }
+    }
+    printf("# index kernels: %d SIMD variant(s) compared with scalar\n", tested);
+    bufs_free(&b);
+}
+
+static void test_stats_kernels(void **state)
+{
+    (void)state;
+    const gd_kernel_table *ref = gd_kernels_table(GD_ISA_SCALAR);
+    bufs b;
+    bufs_alloc(&b);
+    uint64_t hw[4096], hg[4096];
+    for (int isa = GD_ISA_AVX2; isa <= GD_ISA_AVX512; isa++) {
+        const gd_kernel_table *t = gd_kernels_table((gd_isa)isa);
+        if (!t)
+            continue;
+        for (size_t li = 0; li < nlengths; li++) {
+            size_t n = lengths[li];
+            float *in = b.in[0] + (next() % PAD);
+            fill(in, n, -3.0, 5.0);
+            /* values exactly at +-t for classify */
+            if (n > 3) {
+                in[n / 2] = 0.5f;
+                in[n / 3] = -0.5f;
+            }
+
+            /* minmax from fresh and from already-set running values */
+            const float starts[][2] = {{INFINITY, -INFINITY}, {-1.0f, 1.0f}, {10.0f, -10.0f}};
+            for (int s = 0; s < 3; s++) {
+                float wl = starts[s][0], wh = starts[s][1], gl = wl, gh = wh;
+                size_t wc = ref->minmax(in, n, &wl, &wh);
+                size_t gc = t->minmax(in, n, &gl, &gh);
+                assert_int_equal(gc, wc);
+                assert_true(gl == wl);
+                assert_true(gh == wh);
+            }
+
+            /* histograms: one bin, odd counts, Otsu's 4096; ranges inside and around */
+            const size_t nbins[] = {1, 7, 256, 4096};
+            const double ranges[][2] = {{-3.0, 5.0}, {0.0, 5.0}, {-1.0, 1.0}, {2.0, 2.0}};
+            for (int nbi = 0; nbi < 4; nbi++)
+                for (int r = 0; r < 4; r++)
+                    for (int absval = 0; absval <= 1; absval++) {
+                        size_t nb = nbins[nbi];
+                        memset(hw, 0, sizeof hw);
+                        memset(hg, 0, sizeof hg);
+                        ref->hist_accumulate(in, n, absval, ranges[r][0], ranges[r][1], hw, nb);
+                        t->hist_accumulate(in, n, absval, ranges[r][0], ranges[r][1], hg, nb);
+                        assert_memory_equal(hg, hw, sizeof hw);
+                    }
+
+            /* classify, both modes, t = 0 and t = 0.5 */
+            uint8_t *co = b.cout + (next() % PAD), *cw = b.cwant + (next() % PAD);
+            const float ts[] = {0.0f, 0.5f, 2.5f};
+            for (int ti = 0; ti < 3; ti++)
+                for (int two = 0; two <= 1; two++) {
+                    memset(co, GUARD_BYTE, n + 40);
+                    ref->classify(in, n, ts[ti], two, cw);
+                    t->classify(in, n, ts[ti], two, co);
+                    assert_memory_equal(co, cw, n);
+                    for (size_t i = n; i < n + 40; i++)
+                        assert_int_equal(co[i], GUARD_BYTE);
+                }
+        }
+    }
+    bufs_free(&b);
+}
+
+/* distance in units in the last place between two finite floats of the same sign */
+static double ulps(float a, float b)
+{
+    int32_t ia, ib;
+    memcpy(&ia, &a, 4);
+    memcpy(&ib, &b, 4);
+    if (ia < 0)
+        ia = INT32_MIN - ia;
+    if (ib < 0)
+        ib = INT32_MIN - ib;
+    return fabs((double)ia - (double)ib);
+}
+
+/* The kernels' log (bit-identical in every variant) against glibc logf: sweep of ratios
+ * from subnormals to FLT_MAX, dense around 1 where the log-ratio of real images lives. */
+static void test_log_accuracy(void **state)
+{
+    (void)state;
+    double max_ulp = 0.0, max_rel = 0.0, max_abs_near1 = 0.0;
+    float worst = 0.0f;
+    size_t count = 0;
+    for (int i = 0; i < 2000000; i++) {
+        float x;
+        if (i % 2)
+            x = (float)exp((uni() - 0.5) * 2.0 * 87.0); /* 1e-38 .. 1e38 */
+        else
+            x = (float)(0.5 + 1.5 * uni()); /* [0.5, 2): |log| < 0.7 */
+        if (i % 1000 == 7)
+            x = FLT_MIN * (float)uni();
+        if (!(x > 0.0f) || isinf(x))
+            continue;
+        float got = gd_k_logf(x), want = logf(x);
+        count++;
+        double rel = want != 0.0f ? fabs(((double)got - want) / want) : fabs((double)got);
+        double u = (got == 0.0f || want == 0.0f) ? (got == want ? 0.0 : 1e9) : ulps(got, want);
+        if (u > max_ulp && !(fabs((double)want) < 1e-3)) {
+            max_ulp = u;
+            worst = x;
+        }
+        if (fabs((double)want) < 1e-3)
+            max_abs_near1 = fmax(max_abs_near1, fabs((double)got - want));
+        else
+            max_rel = fmax(max_rel, rel);
+    }
+    printf("# gd_k_logf vs logf over %zu values: max %.0f ulp (at %a), max relative error "
+           "%.3g for |log x| >= 1e-3, max absolute error %.3g below\n",
+           count, max_ulp, (double)worst, max_rel, max_abs_near1);
+    /* floors set just above the measured figures (README: kernels) */
+    assert_true(max_ulp <= 1.0);
+    assert_true(max_rel <= 1.5e-7);
+    assert_true(max_abs_near1 <= 1e-10);
+    /* the special values */
+    assert_true(isnan(gd_k_logf(NAN)));
+    assert_true(isnan(gd_k_logf(-1.0f)));
+    assert_true(gd_k_logf(0.0f) == -INFINITY);
+    assert_true(gd_k_logf(INFINITY) == INFINITY);
+    assert_true(gd_k_logf(1.0f) == 0.0f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_index_kernels),
+        cmocka_unit_test(test_stats_kernels),
+        cmocka_unit_test(test_log_accuracy),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}
