@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "geodelta/detect.h"
+#include "geodelta/summary.h"
 
 static void usage(FILE *f)
 {
@@ -37,6 +38,13 @@ static void usage(FILE *f)
         "      --credit TEXT        data credit printed on the map\n"
         "      --map-width PX       width of the map's image panel (default 1200)\n"
         "      --keep-score         also write score.tif (float32 change score)\n"
+        "      --zones FILE         zone polygons (any OGR vector): per-zone change in\n"
+        "                           summary.json, zones.csv and zones.geojson\n"
+        "      --zone-field NAME    attribute naming each zone (default: feature id)\n"
+        "      --zones-all-touched  count every pixel a zone touches (default: the\n"
+        "                           pixels whose centre lies in the zone)\n"
+        "      --alerts SPEC        alert levels, JSON text or file, e.g.\n"
+        "                           '{\"amber\":{\"changed_ha\":5},\"red\":{\"changed_pct\":10}}'\n"
         "      --overwrite          replace existing outputs in OUTDIR\n"
         "  -q, --quiet              no progress or messages (errors still printed)\n"
         "  -h, --help               this help\n"
@@ -46,7 +54,7 @@ static void usage(FILE *f)
 }
 
 enum { OPT_BB = 256, OPT_BA, OPT_MMU, OPT_NOMAP, OPT_TITLE, OPT_CREDIT, OPT_MAPW,
-       OPT_KEEP, OPT_OVER };
+       OPT_KEEP, OPT_OVER, OPT_ZONES, OPT_ZFIELD, OPT_ZALL, OPT_ALERTS };
 
 int gd_cmd_detect(int argc, char **argv)
 {
@@ -65,6 +73,10 @@ int gd_cmd_detect(int argc, char **argv)
         {"map-width", required_argument, NULL, OPT_MAPW},
         {"keep-score", no_argument, NULL, OPT_KEEP},
         {"overwrite", no_argument, NULL, OPT_OVER},
+        {"zones", required_argument, NULL, OPT_ZONES},
+        {"zone-field", required_argument, NULL, OPT_ZFIELD},
+        {"zones-all-touched", no_argument, NULL, OPT_ZALL},
+        {"alerts", required_argument, NULL, OPT_ALERTS},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
@@ -101,6 +113,10 @@ int gd_cmd_detect(int argc, char **argv)
             break;
         case OPT_KEEP: p.keep_score = 1; break;
         case OPT_OVER: p.overwrite = 1; break;
+        case OPT_ZONES: p.zones = optarg; break;
+        case OPT_ZFIELD: p.zone_field = optarg; break;
+        case OPT_ZALL: p.zones_all_touched = 1; break;
+        case OPT_ALERTS: p.alerts = optarg; break;
         case 'q': quiet = 1; break;
         case 'h': usage(stdout); return 0;
         case ':':
@@ -122,11 +138,28 @@ int gd_cmd_detect(int argc, char **argv)
         fprintf(stderr, "geodelta detect: %s is required (see geodelta detect --help)\n", missing);
         return 1;
     }
+    if ((p.zone_field || p.zones_all_touched) && !p.zones) {
+        fprintf(stderr, "geodelta detect: --zone-field and --zones-all-touched need --zones FILE\n");
+        return 1;
+    }
     p.argc = argc;
     p.argv = argv;
     gd_job *job = NULL;
     if (gd_job_create(&job) != GD_OK)
         return gd_cli_fail(GD_EPROC, "out of memory");
+    if (p.alerts) {
+        /* a bad alert spec is a usage error found before any work */
+        gd_alerts *a = NULL;
+        int ast = gd_alerts_parse(job, p.alerts, &a);
+        if (ast == GD_OK)
+            ast = gd_alerts_check(job, a, gd_method_find(p.method), "--alerts");
+        gd_alerts_destroy(a);
+        if (ast != GD_OK) {
+            int rc = gd_cli_fail(ast, gd_job_message(job));
+            gd_job_destroy(job);
+            return rc;
+        }
+    }
     gd_job_set_quiet(job, quiet);
     int st = gd_detect_run(job, &p);
     int rc = 0;

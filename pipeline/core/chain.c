@@ -19,7 +19,8 @@
 #include <unistd.h>
 
 static const char *const outputs[] = {"change.tif", "change.geojson", "summary.json",
-                                      "map.png", "manifest.json", "run.log", "score.tif"};
+                                      "map.png", "manifest.json", "run.log", "score.tif",
+                                      "zones.csv", "zones.geojson"};
 
 void gd_detect_params_init(gd_detect_params *p)
 {
@@ -363,6 +364,9 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
             st = gd_job_error(job, GD_EPROC, "cannot build summary.json");
             goto done;
         }
+        gd_job_progress_range(job, 0.78, 0.90);
+        if ((st = gd_summary_zones(job, p, grid, classes, m, summary)) != GD_OK)
+            goto done;
         if ((st = gd_json_write_atomic(job, summary, path)) != GD_OK)
             goto done;
         if (grid->wkt)
