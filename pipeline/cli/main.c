@@ -23,6 +23,7 @@ static void usage(FILE *f)
             "\n"
             "Commands:\n"
             "  detect    two images -> change raster, polygons, summary, map, manifest\n"
+            "  batch     run a batch file of jobs (resumable, sharded) with an index\n"
             "  verify    re-check the hashes recorded in a manifest.json\n"
             "  methods   list the change-detection methods and the bands each needs\n"
             "\n"
@@ -88,6 +89,8 @@ int main(int argc, char **argv)
         rc = gd_cmd_detect(argc - 1, argv + 1);
     else if (strcmp(cmd, "verify") == 0)
         rc = gd_cmd_verify(argc - 1, argv + 1);
+    else if (strcmp(cmd, "batch") == 0)
+        rc = gd_cmd_batch(argc - 1, argv + 1);
     else if (strcmp(cmd, "methods") == 0)
         rc = gd_cmd_methods(argc - 1, argv + 1);
     else {
