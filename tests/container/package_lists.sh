@@ -35,8 +35,8 @@ done
 list "$src/scripts/packages-runtime.txt" | grep -qx 'fonts-dejavu-core' || fail "runtime list lacks fonts-dejavu-core (the map's DejaVu Sans)"
 grep -q '"DejaVu Sans"' "$src/pipeline/render/render.c" || fail "the map no longer uses DejaVu Sans: update the font package"
 
-# ---- every NEEDED library of the binary comes from a runtime package (needs dpkg)
-if ! command -v dpkg >/dev/null || ! command -v readelf >/dev/null; then
+# ---- every NEEDED library of the binary comes from a runtime package (dpkg's file lists)
+if [[ ! -d /var/lib/dpkg/info ]] || ! command -v readelf >/dev/null; then
     echo "PASS (library check skipped: no dpkg/readelf)"
     exit 0
 fi
@@ -44,8 +44,11 @@ runtime=$(list "$src/scripts/packages-runtime.txt")
 for lib in $(readelf -d "$gd" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p'); do
     path=$(ldconfig -p | awk -v l="$lib" '$1 == l { print $NF; exit }')
     [[ -n "$path" ]] || fail "$lib not found by ldconfig"
-    pkg=$( (dpkg -S "$path" 2>/dev/null || dpkg -S "/usr$path" 2>/dev/null || dpkg -S "$(realpath "$path")" 2>/dev/null) |
-          head -n1 | cut -d: -f1)
+    # dpkg's file lists read directly: dpkg -S is slow and fails while apt is busy
+    real=$(realpath "$path")
+    owner=$(grep -lFx -e "$path" -e "/usr$path" -e "$real" -e "${real#/usr}" /var/lib/dpkg/info/*.list 2>/dev/null | head -n1)
+    pkg=$(basename "${owner:-}" .list)
+    pkg="${pkg%%:*}"
     [[ -n "$pkg" ]] || fail "no package owns $path"
     [[ "$pkg" == libc6 ]] && continue
     grep -qx "$pkg" <<<"$runtime" || fail "$lib comes from $pkg, missing from scripts/packages-runtime.txt"
