@@ -8,6 +8,8 @@ set -euo pipefail
 src="$1" gd="$2"
 fail() { echo "FAIL: $*"; exit 1; }
 df="$src/Dockerfile"
+# inside the image's build stage only the sources are copied, not the Dockerfile
+[[ -f "$df" ]] || { echo "SKIP: no Dockerfile in $src"; exit 77; }
 list() { sed -e 's/#.*//' -e 's/[[:space:]]//g' "$1" | grep -v '^$'; }
 
 # ---- the Dockerfile reads the lists, and only them
