@@ -282,8 +282,12 @@ int gd_batch_load(gd_job *job, const char *path, gd_batch **out)
     *out = b;
     b->doc = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
     if (!b->doc) {
-        add_error(b, NULL, "not valid JSON: %s (line %d, column %d)", err.text, err.line, err.column);
-        return gd_job_error(job, GD_EINPUT, "%s", json_string_value(json_array_get(b->errors, 0)));
+        if (err.line < 0)
+            add_error(b, NULL, "cannot be read: %s", err.text);
+        else
+            add_error(b, NULL, "not valid JSON: %s (line %d, column %d)", err.text, err.line,
+                      err.column);
+        return gd_job_error(job, GD_EINPUT, "%s: nothing was run", path);
     }
     char *copy = strdup(path), real[PATH_MAX];
     const char *dir = dirname(copy);
