@@ -602,11 +602,12 @@ int gd_batch_merge(gd_job *job, gd_batch *b, const char *outroot, int *failed)
 
 /* ---- running ------------------------------------------------------------------------ */
 /* The child: one detect run; its outcome is its folder (manifest, or failed.json). */
-static void run_child(const bjob *j, const char *dir)
+static void run_child(const bjob *j, const char *dir, pid_t batch_pid)
 {
-    /* a batch killed (even by SIGKILL) takes its running jobs with it */
+    /* a batch killed (even by SIGKILL) takes its running jobs with it; the batch may be
+     * PID 1 (a container), so the check compares with its own pid */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() == 1)
+    if (getppid() != batch_pid)
         _exit(3);
     gd_job *job = NULL;
     double t0 = gd_now();
@@ -708,13 +709,13 @@ int gd_batch_run(gd_job *job, gd_batch *b, const gd_batch_opts *o, int *failed)
             if ((st = gd_json_write_atomic(job, j->spec, path)) != GD_OK)
                 goto done;
             fflush(NULL);
-            pid_t pid = fork();
+            pid_t self = getpid(), pid = fork();
             if (pid < 0) {
                 st = gd_job_error(job, GD_EPROC, "cannot start job %s: %s", j->id, strerror(errno));
                 goto done;
             }
             if (pid == 0)
-                run_child(j, dir);
+                run_child(j, dir, self);
             pids[i] = pid;
             running++;
         }
@@ -737,14 +738,18 @@ int gd_batch_run(gd_job *job, gd_batch *b, const gd_batch_opts *o, int *failed)
         running--;
         bjob *j = &b->jobs[i];
         gd_path_join(dir, sizeof dir, o->outroot, j->id);
-        if (!WIFEXITED(ws)) {
+        gd_path_join(path, sizeof path, dir, "failed.json");
+        if (!WIFEXITED(ws) || (WEXITSTATUS(ws) != 0 && access(path, F_OK) != 0)) {
             /* the job died without a word: its failure record is written here */
             char msg[128];
-            snprintf(msg, sizeof msg, "job process killed by signal %d",
-                     WIFSIGNALED(ws) ? WTERMSIG(ws) : -1);
+            if (WIFEXITED(ws))
+                snprintf(msg, sizeof msg, "job process exited with code %d and no message",
+                         WEXITSTATUS(ws));
+            else
+                snprintf(msg, sizeof msg, "job process killed by signal %d",
+                         WIFSIGNALED(ws) ? WTERMSIG(ws) : -1);
             json_t *f = json_pack("{s:s, s:s, s:i, s:n}", "status", "failed", "error", msg,
                                   "exit_code", 3, "seconds");
-            gd_path_join(path, sizeof path, dir, "failed.json");
             if (f)
                 gd_json_write_atomic(job, f, path);
             json_decref(f);
