@@ -464,8 +464,9 @@ static json_t *job_record(const bjob *j, const char *outroot)
         json_t *lvl = json_object_get(sum, "alert_level");
         json_object_set_new(rec, "alert_level", lvl ? json_copy(lvl) : json_null());
         json_t *zl = json_object_get(sum, "zones_at_level");
-        json_object_set_new(rec, "zones_amber", json_integer(int_at(zl, "amber")));
-        json_object_set_new(rec, "zones_red", json_integer(int_at(zl, "red")));
+        /* null without zones: "0 zones at red" would claim zones were looked at */
+        json_object_set_new(rec, "zones_amber", zl ? json_integer(int_at(zl, "amber")) : json_null());
+        json_object_set_new(rec, "zones_red", zl ? json_integer(int_at(zl, "red")) : json_null());
         json_t *alerted = json_array(), *z;
         size_t i;
         json_array_foreach(json_object_get(sum, "zones"), i, z) {
@@ -535,7 +536,7 @@ static int write_csv(gd_job *job, json_t *recs, const char *path)
         fputc(',', f);
         csv_field(f, json_string_value(json_object_get(r, "alert_level")));
         json_t *za = json_object_get(r, "zones_amber");
-        if (za)
+        if (json_is_integer(za))
             fprintf(f, ",%lld,%lld,", (long long)json_integer_value(za),
                     (long long)int_at(r, "zones_red"));
         else
@@ -651,10 +652,12 @@ static void print_line(const gd_batch_opts *o, json_t *rec, size_t done, size_t 
             snprintf(hs, sizeof hs, "%.2f ha changed", json_number_value(ha));
         else
             snprintf(hs, sizeof hs, "%lld px changed", (long long)int_at(rec, "changed_pixels"));
-        if (json_is_string(lvl))
+        if (json_is_string(lvl) && json_is_integer(json_object_get(rec, "zones_amber")))
             snprintf(ls, sizeof ls, ", alert %s (%lld amber, %lld red zones)",
                      json_string_value(lvl), (long long)int_at(rec, "zones_amber"),
                      (long long)int_at(rec, "zones_red"));
+        else if (json_is_string(lvl))
+            snprintf(ls, sizeof ls, ", alert %s", json_string_value(lvl));
         snprintf(what, sizeof what, "%s, %s%s", reused ? "done already (outputs verified)" : "ok",
                  hs, ls);
     } else {
