@@ -44,11 +44,11 @@ if [[ ! -d /var/lib/dpkg/info ]] || ! command -v readelf >/dev/null; then
 fi
 runtime=$(list "$src/scripts/packages-runtime.txt")
 for lib in $(readelf -d "$gd" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p'); do
-    path=$(ldconfig -p | awk -v l="$lib" '$1 == l { print $NF; exit }')
+    path=$(ldconfig -p | awk -v l="$lib" '$1 == l && !p { p = $NF } END { print p }')
     [[ -n "$path" ]] || fail "$lib not found by ldconfig"
     # dpkg's file lists read directly: dpkg -S is slow and fails while apt is busy
     real=$(realpath "$path")
-    owner=$(grep -lFx -e "$path" -e "/usr$path" -e "$real" -e "${real#/usr}" /var/lib/dpkg/info/*.list 2>/dev/null | head -n1)
+    owner=$(grep -lFx -e "$path" -e "/usr$path" -e "$real" -e "${real#/usr}" /var/lib/dpkg/info/*.list 2>/dev/null | sed -n 1p)
     pkg=$(basename "${owner:-}" .list)
     pkg="${pkg%%:*}"
     [[ -n "$pkg" ]] || fail "no package owns $path"
