@@ -20,7 +20,7 @@ COPY scripts/ scripts/
 RUN cmake --preset release \
  && cmake --build --preset release -j"$(nproc)" \
  && scripts/make-samples --force release \
- && ctest --preset release --output-on-failure -j2 -LE accuracy
+ && ctest --preset release --output-on-failure -j2 -LE "accuracy|slurm"
 
 # ---- runtime stage -------------------------------------------------------------------
 FROM debian:bookworm

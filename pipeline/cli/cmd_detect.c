@@ -9,10 +9,11 @@
 #include <unistd.h>
 
 #include "geodelta/detect.h"
+#include "geodelta/summary.h"
 
 static void usage(FILE *f)
 {
-    fprintf(f,
+    fputs(
         "Usage: geodelta detect -b BEFORE -a AFTER -m METHOD -o OUTDIR [options]\n"
         "\n"
         "Finds change between two images and writes change.tif (COG), change.geojson\n"
@@ -22,11 +23,13 @@ static void usage(FILE *f)
         "Required:\n"
         "  -b, --before FILE        earlier image (any raster GDAL reads, /vsis3/ too)\n"
         "  -a, --after FILE         later image\n"
-        "  -m, --method NAME        ndvi, nbr, ndwi, logratio, pcakmeans, cva\n"
+        "  -m, --method NAME        ndvi, nbr, ndwi, logratio, pcakmeans, cva, irmad\n"
         "                           (geodelta methods)\n"
         "  -o, --output DIR         output folder (created if missing)\n"
         "\n"
-        "Options:\n"
+        "Detection:\n",
+        f);
+    fputs(
         "      --bands-before SPEC  band roles of the before image, e.g. red=3,nir=4\n"
         "                           (keys red green blue nir swir1 swir2 sar, or r g b n\n"
         "                           s1 s2); default: from band descriptions (B04, B08...)\n"
@@ -48,7 +51,11 @@ static void usage(FILE *f)
         "      --smooth N           mean over N x N of the log-ratio, odd; 0 = none\n"
         "                           (default 3 for logratio, 0 for pcakmeans)\n"
         "      --pca-block H        pcakmeans block size (default 3)\n"
-        "      --no-map             do not render map.png\n"
+        "\n"
+        "Map:\n"
+        "      --no-map             do not render map.png\n",
+        f);
+    fputs(
         "      --title TEXT         map title\n"
         "      --area NAME          area name for the map's subtitle\n"
         "      --credit TEXT        data credit printed on the map (PNG Author)\n"
@@ -62,7 +69,16 @@ static void usage(FILE *f)
         "      --dpi D              print resolution, PNG pHYs (default 300: 3508 px wide)\n"
         "      --map-overlay FILE   zones (any vector GDAL reads) drawn with labels\n"
         "      --map-overlay-field NAME  attribute for the labels (default: first text field)\n"
+        "\n"
+        "Zones, alerts, outputs and the run:\n"
         "      --keep-score         also write score.tif (float32 change score)\n"
+        "      --zones FILE         zone polygons (any OGR vector): per-zone change in\n"
+        "                           summary.json, zones.csv and zones.geojson\n"
+        "      --zone-field NAME    attribute naming each zone (default: feature id)\n"
+        "      --zones-all-touched  count every pixel a zone touches (default: the\n"
+        "                           pixels whose centre lies in the zone)\n"
+        "      --alerts SPEC        alert levels, JSON text or file, e.g.\n"
+        "                           '{\"amber\":{\"changed_ha\":5},\"red\":{\"changed_pct\":10}}'\n"
         "      --overwrite          replace existing outputs in OUTDIR\n"
         "      --sign-key KEY.pem   sign manifest.json with this Ed25519 private key into\n"
         "                           manifest.sig (make one with geodelta keygen)\n"
@@ -76,13 +92,14 @@ static void usage(FILE *f)
         "  -h, --help               this help\n"
         "\n"
         "Exit codes: 0 ok, 1 usage, 2 input data problem, 3 processing failure,\n"
-        "4 output failure.\n");
+        "4 output failure.\n",
+        f);
 }
 
 enum { OPT_BB = 256, OPT_BA, OPT_MMU, OPT_NOMAP, OPT_TITLE, OPT_CREDIT, OPT_MAPW,
        OPT_KEEP, OPT_OVER, OPT_SIGN, OPT_COREG, OPT_AREA, OPT_CAVEAT, OPT_LAYOUT, OPT_MAPBANDS,
        OPT_STRETCH, OPT_DPI, OPT_OVERLAY, OPT_OVERLAY_FIELD, OPT_MMUPX, OPT_SPECKLE, OPT_SPECKLEW,
-       OPT_SMOOTH, OPT_PCAB, OPT_THREADS, OPT_MEM };
+       OPT_SMOOTH, OPT_PCAB, OPT_THREADS, OPT_MEM, OPT_ZONES, OPT_ZFIELD, OPT_ZALL, OPT_ALERTS };
 
 int gd_cmd_detect(int argc, char **argv)
 {
@@ -118,6 +135,10 @@ int gd_cmd_detect(int argc, char **argv)
         {"sign-key", required_argument, NULL, OPT_SIGN},
         {"threads", required_argument, NULL, OPT_THREADS},
         {"mem", required_argument, NULL, OPT_MEM},
+        {"zones", required_argument, NULL, OPT_ZONES},
+        {"zone-field", required_argument, NULL, OPT_ZFIELD},
+        {"zones-all-touched", no_argument, NULL, OPT_ZALL},
+        {"alerts", required_argument, NULL, OPT_ALERTS},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
@@ -247,6 +268,10 @@ int gd_cmd_detect(int argc, char **argv)
             }
             mem_mb = (int)lv;
             break;
+        case OPT_ZONES: p.zones = optarg; break;
+        case OPT_ZFIELD: p.zone_field = optarg; break;
+        case OPT_ZALL: p.zones_all_touched = 1; break;
+        case OPT_ALERTS: p.alerts = optarg; break;
         case 'q': quiet = 1; break;
         case 'h': usage(stdout); return 0;
         case ':':
@@ -268,6 +293,10 @@ int gd_cmd_detect(int argc, char **argv)
         fprintf(stderr, "geodelta detect: %s is required (see geodelta detect --help)\n", missing);
         return 1;
     }
+    if ((p.zone_field || p.zones_all_touched) && !p.zones) {
+        fprintf(stderr, "geodelta detect: --zone-field and --zones-all-touched need --zones FILE\n");
+        return 1;
+    }
     /* checked before the chain runs, not after minutes of processing at the map stage */
     if (p.map_overlay && strncmp(p.map_overlay, "/vsi", 4) != 0 && access(p.map_overlay, R_OK) != 0) {
         fprintf(stderr, "geodelta: map overlay %s: %s\n", p.map_overlay, strerror(errno));
@@ -278,6 +307,19 @@ int gd_cmd_detect(int argc, char **argv)
     gd_job *job = NULL;
     if (gd_job_create(&job) != GD_OK)
         return gd_cli_fail(GD_EPROC, "out of memory");
+    if (p.alerts) {
+        /* a bad alert spec is a usage error found before any work */
+        gd_alerts *a = NULL;
+        int ast = gd_alerts_parse(job, p.alerts, &a);
+        if (ast == GD_OK)
+            ast = gd_alerts_check(job, a, gd_method_find(p.method), "--alerts");
+        gd_alerts_destroy(a);
+        if (ast != GD_OK) {
+            int rc = gd_cli_fail(ast, gd_job_message(job));
+            gd_job_destroy(job);
+            return rc;
+        }
+    }
     gd_job_set_quiet(job, quiet);
     gd_job_set_threads(job, threads); /* 0: the engine's defaults */
     gd_job_set_mem_mb(job, mem_mb);

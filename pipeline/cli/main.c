@@ -25,6 +25,7 @@ static void usage(FILE *f)
             "Commands:\n"
             "  detect    two images -> change raster, polygons, summary, map, manifest\n"
             "  coreg     measure the sub-pixel shift of one image against another (JSON)\n"
+            "  batch     run a batch file of jobs (resumable, sharded) with an index\n"
             "  verify    re-check the hashes recorded in a manifest.json\n"
             "  methods   list the change-detection methods and the bands each needs\n"
             "  keygen    make an Ed25519 key pair for signing manifests\n"
@@ -95,6 +96,8 @@ int main(int argc, char **argv)
         rc = gd_cmd_verify(argc - 1, argv + 1);
     else if (strcmp(cmd, "keygen") == 0)
         rc = gd_cmd_keygen(argc - 1, argv + 1);
+    else if (strcmp(cmd, "batch") == 0)
+        rc = gd_cmd_batch(argc - 1, argv + 1);
     else if (strcmp(cmd, "methods") == 0)
         rc = gd_cmd_methods(argc - 1, argv + 1);
     else {

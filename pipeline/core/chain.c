@@ -22,7 +22,7 @@
 
 static const char *const outputs[] = {"change.tif", "change.geojson", "summary.json",
                                       "map.png", "manifest.json", "manifest.sig", "run.log",
-                                      "score.tif"};
+                                      "score.tif", "zones.csv", "zones.geojson"};
 
 /* run.log of an earlier failed run must not block a retry: it is simply replaced */
 static int is_product(const char *name) { return strcmp(name, "run.log") != 0; }
@@ -460,6 +460,10 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
         json_object_set_new(gd_job_params(job), "map", mj);
     }
 
+    /* zones and alert levels are part of the run id too */
+    if ((st = gd_summary_params(job, p, m)) != GD_OK)
+        goto done;
+
     /* ---- run id, before the first output ---- */
     if ((st = gd_hasher_join(job, hasher)) != GD_OK)
         goto done;
@@ -523,6 +527,9 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
             st = gd_job_error(job, GD_EPROC, "cannot build summary.json");
             goto done;
         }
+        gd_job_progress_range(job, 0.78, 0.90);
+        if ((st = gd_summary_zones(job, p, grid, classes, m, summary)) != GD_OK)
+            goto done;
         if ((st = gd_json_write_atomic(job, summary, path)) != GD_OK)
             goto done;
         if (grid->wkt)

@@ -32,12 +32,28 @@ typedef struct gd_detect_params {
     const char *area, *caveat;              /* map subtitle and caveat; NULL: default */
     const char *map_overlay;                /* zones drawn on the map; NULL: none */
     const char *map_overlay_field;          /* their label field; NULL: first string */
+    const char *zones, *zone_field;         /* zonal summaries (pipeline/summary/) */
+    int zones_all_touched;                  /* ALL_TOUCHED rasterization of the zones */
+    const char *alerts;                     /* alert levels: JSON text or file */
+    const json_t *alerts_json;              /* same, already parsed (batch files) */
     int argc;                               /* the command line, for the manifest */
     char **argv;
 } gd_detect_params;
 
 void gd_detect_params_init(gd_detect_params *p);
 int gd_detect_run(gd_job *job, const gd_detect_params *p);
+
+/* Zonal summaries and alert levels of a finished class raster (pipeline/summary/):
+ * writes zones.csv and zones.geojson into p->outdir when p->zones is set and adds
+ * "zones", "alerts" and "alert_level" to summary. */
+struct gd_grid;
+struct gd_method;
+/* Checks the alert levels against the method and records "alerts", "zones",
+ * "zone_field" and "zones_all_touched" in the job's parameters (part of the run id, so
+ * called before it is computed). */
+int gd_summary_params(gd_job *job, const gd_detect_params *p, const struct gd_method *m);
+int gd_summary_zones(gd_job *job, const gd_detect_params *p, const struct gd_grid *grid,
+                     const unsigned char *classes, const struct gd_method *m, json_t *summary);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,782 @@
+/* batch.c: batch files: whole-file validation, one process per job, resume, index. */
+#include "geodelta/batch.h"
+#include "geodelta/detect.h"
+#include "geodelta/provenance.h"
+#include "geodelta/stages.h"
+#include "geodelta/summary.h"
+#include "geodelta/util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
+#include <libgen.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+typedef struct bjob {
+    int index;
+    char id[128];
+    json_t *spec;        /* resolved: defaults merged, paths absolute (job.json) */
+    gd_detect_params p;  /* strings borrowed from spec */
+} bjob;
+
+struct gd_batch {
+    char *path;
+    json_t *doc;
+    json_t *errors;
+    bjob *jobs;
+    size_t n;
+    int shards;
+};
+
+static const char *const job_keys[] = {"id", "before", "after", "method", "aoi", "zones",
+                                       "zone_field", "zones_all_touched", "alerts", "params",
+                                       NULL};
+static const char *const param_keys[] = {"threshold", "mmu_ha", "bands_before", "bands_after",
+                                         "title", "credit", "no_map", "map_width", "keep_score",
+                                         NULL};
+
+static int in_list(const char *k, const char *const *list)
+{
+    for (; *list; list++)
+        if (strcmp(k, *list) == 0)
+            return 1;
+    return 0;
+}
+
+static void add_error(gd_batch *b, const char *who, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void add_error(gd_batch *b, const char *who, const char *fmt, ...)
+{
+    char msg[1536], line[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    snprintf(line, sizeof line, "%s: %s%s%s", b->path, who ? who : "", who ? ": " : "", msg);
+    json_array_append_new(b->errors, json_string(line));
+}
+
+size_t gd_batch_count(const gd_batch *b) { return b->n; }
+const json_t *gd_batch_errors(const gd_batch *b) { return b->errors; }
+int gd_batch_shards(const gd_batch *b) { return b->shards; }
+
+void gd_batch_destroy(gd_batch *b)
+{
+    if (!b)
+        return;
+    for (size_t i = 0; i < b->n; i++)
+        json_decref(b->jobs[i].spec);
+    free(b->jobs);
+    json_decref(b->doc);
+    json_decref(b->errors);
+    free(b->path);
+    free(b);
+}
+
+/* Paths in a batch file are relative to the file's folder. */
+static json_t *resolve_path(const char *base, const char *p)
+{
+    char buf[PATH_MAX + 256], real[PATH_MAX];
+    if (p[0] == '/' || strncmp(p, "/vsi", 4) == 0)
+        return json_string(p);
+    snprintf(buf, sizeof buf, "%s/%s", base, p);
+    return json_string(realpath(buf, real) ? real : buf);
+}
+
+static int valid_id(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 100 || s[0] == '.' || s[0] == '-')
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '_' || *s == '-' || *s == '.'))
+            return 0;
+    return 1;
+}
+
+static void check_params(gd_batch *b, const char *who, json_t *params, gd_detect_params *p)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(params, key, v) {
+        if (!in_list(key, param_keys)) {
+            add_error(b, who, "params: unknown field '%s' (fields: threshold mmu_ha bands_before "
+                      "bands_after title credit no_map map_width keep_score)", key);
+            continue;
+        }
+        if (strcmp(key, "threshold") == 0) {
+            if (json_is_number(v) && json_number_value(v) >= 0) {
+                char buf[64];
+                snprintf(buf, sizeof buf, "%.17g", json_number_value(v));
+                json_object_set_new(params, key, json_string(buf));
+                v = json_object_get(params, key);
+            }
+            const char *t = json_string_value(v);
+            char *end = NULL;
+            if (!t || (strcmp(t, "auto") != 0 && strcmp(t, "otsu") != 0 &&
+                       (strtod(t, &end) < 0 || !end || *end || end == t)))
+                add_error(b, who, "params.threshold: must be \"auto\", \"otsu\" or a number >= 0");
+            else
+                p->threshold = t;
+        } else if (strcmp(key, "mmu_ha") == 0) {
+            if (!json_is_number(v) || json_number_value(v) < 0)
+                add_error(b, who, "params.mmu_ha: must be a number of hectares >= 0");
+            else
+                p->mmu_ha = json_number_value(v);
+        } else if (strcmp(key, "map_width") == 0) {
+            if (!json_is_integer(v) || json_integer_value(v) < 64 || json_integer_value(v) > 20000)
+                add_error(b, who, "params.map_width: must be an integer in [64, 20000]");
+            else
+                p->map_width = (int)json_integer_value(v);
+        } else if (strcmp(key, "no_map") == 0 || strcmp(key, "keep_score") == 0) {
+            if (!json_is_boolean(v))
+                add_error(b, who, "params.%s: must be true or false", key);
+            else
+                *(key[0] == 'n' ? &p->no_map : &p->keep_score) = json_is_true(v);
+        } else if (!json_is_string(v)) {
+            add_error(b, who, "params.%s: must be a string", key);
+        } else if (strcmp(key, "bands_before") == 0) {
+            p->bands_before = json_string_value(v);
+        } else if (strcmp(key, "bands_after") == 0) {
+            p->bands_after = json_string_value(v);
+        } else if (strcmp(key, "title") == 0) {
+            p->title = json_string_value(v);
+        } else {
+            p->credit = json_string_value(v);
+        }
+    }
+}
+
+/* Merges defaults and job, checks every field; fills j. */
+static void check_job(gd_batch *b, const char *base, const json_t *defaults, json_t *raw, int idx,
+                      bjob *j, const char **seen_ids)
+{
+    char who[192];
+    snprintf(who, sizeof who, "job #%d", idx);
+    j->index = idx;
+    if (!json_is_object(raw)) {
+        add_error(b, who, "must be an object with id, before, after, method...");
+        return;
+    }
+    json_t *id = json_object_get(raw, "id");
+    if (json_is_string(id)) {
+        snprintf(who, sizeof who, "job \"%.100s\" (#%d)", json_string_value(id), idx);
+        if (!valid_id(json_string_value(id)))
+            add_error(b, who, "field id: use 1-100 letters, digits, '_', '-' or '.', not "
+                      "starting with '.' or '-' (it names the output folder)");
+        for (int k = 0; k < idx; k++)
+            if (seen_ids[k] && strcmp(seen_ids[k], json_string_value(id)) == 0) {
+                add_error(b, who, "field id: duplicate of job #%d", k);
+                break;
+            }
+        seen_ids[idx] = json_string_value(id);
+        snprintf(j->id, sizeof j->id, "%s", json_string_value(id));
+    } else {
+        add_error(b, who, "field id: missing or not a string");
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach(raw, key, v)
+        if (!in_list(key, job_keys))
+            add_error(b, who, "unknown field '%s' (fields: id before after method aoi zones "
+                      "zone_field zones_all_touched alerts params)", key);
+    /* job fields override defaults; params merge key by key */
+    json_t *spec = json_object();
+    if (defaults)
+        json_object_update(spec, (json_t *)defaults);
+    json_object_update(spec, raw);
+    json_t *params = json_object();
+    json_t *dp = defaults ? json_object_get(defaults, "params") : NULL;
+    json_t *jp = json_object_get(raw, "params");
+    if (jp && !json_is_object(jp))
+        add_error(b, who, "field params: must be an object");
+    if (json_is_object(dp))
+        json_object_update(params, dp);
+    if (json_is_object(jp))
+        json_object_update(params, jp);
+    json_object_set_new(spec, "params", params);
+    j->spec = spec;
+    gd_detect_params *p = &j->p;
+    gd_detect_params_init(p);
+    p->overwrite = 1;
+
+    const char *fields[] = {"before", "after", "zones"};
+    for (int f = 0; f < 3; f++) {
+        json_t *fv = json_object_get(spec, fields[f]);
+        if (!fv) {
+            if (f < 2)
+                add_error(b, who, "field %s: missing", fields[f]);
+            continue;
+        }
+        if (!json_is_string(fv) || !*json_string_value(fv)) {
+            add_error(b, who, "field %s: must be a file path", fields[f]);
+            continue;
+        }
+        json_object_set_new(spec, fields[f], resolve_path(base, json_string_value(fv)));
+        const char *path = json_string_value(json_object_get(spec, fields[f]));
+        if (strncmp(path, "/vsi", 4) != 0 && access(path, R_OK) != 0)
+            add_error(b, who, "field %s: %s cannot be read: %s", fields[f], path, strerror(errno));
+        *(f == 0 ? &p->before : f == 1 ? &p->after : &p->zones) = path;
+    }
+    json_t *mv = json_object_get(spec, "method");
+    const gd_method *m = NULL;
+    if (!json_is_string(mv))
+        add_error(b, who, "field method: missing or not a string (see geodelta methods)");
+    else if (!(m = gd_method_find(json_string_value(mv))))
+        add_error(b, who, "field method: unknown method '%s' (see geodelta methods)",
+                  json_string_value(mv));
+    else
+        p->method = json_string_value(mv);
+    if (json_object_get(spec, "aoi"))
+        add_error(b, who, "field aoi: not supported yet (geodelta detect has no --aoi in this "
+                  "build)");
+    json_t *zf = json_object_get(spec, "zone_field"), *za = json_object_get(spec, "zones_all_touched");
+    if (zf && !json_is_string(zf))
+        add_error(b, who, "field zone_field: must be a string");
+    else if (zf)
+        p->zone_field = json_string_value(zf);
+    if (za && !json_is_boolean(za))
+        add_error(b, who, "field zones_all_touched: must be true or false");
+    else if (za)
+        p->zones_all_touched = json_is_true(za);
+    if ((zf || json_is_true(za)) && !json_object_get(spec, "zones"))
+        add_error(b, who, "field %s: needs zones", zf ? "zone_field" : "zones_all_touched");
+    json_t *al = json_object_get(spec, "alerts");
+    if (al) {
+        gd_job *probe = NULL;
+        gd_alerts *a = NULL;
+        if (gd_job_create(&probe) == GD_OK) {
+            if (gd_alerts_from_json(probe, al, "field alerts", &a) != GD_OK ||
+                (m && gd_alerts_check(probe, a, m, "field alerts") != GD_OK))
+                add_error(b, who, "%s", gd_job_message(probe));
+            else
+                p->alerts_json = al;
+            gd_alerts_destroy(a);
+            gd_job_destroy(probe);
+        }
+    }
+    check_params(b, who, params, p);
+    if (!p->title && *j->id)
+        p->title = j->id;
+}
+
+int gd_batch_load(gd_job *job, const char *path, gd_batch **out)
+{
+    json_error_t err;
+    gd_batch *b = calloc(1, sizeof *b);
+    *out = NULL;
+    if (!b)
+        return gd_job_error(job, GD_EPROC, "out of memory");
+    b->path = strdup(path);
+    b->errors = json_array();
+    *out = b;
+    b->doc = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
+    if (!b->doc) {
+        if (err.line < 0)
+            add_error(b, NULL, "cannot be read: %s", err.text);
+        else
+            add_error(b, NULL, "not valid JSON: %s (line %d, column %d)", err.text, err.line,
+                      err.column);
+        return gd_job_error(job, GD_EINPUT, "%s: nothing was run", path);
+    }
+    char *copy = strdup(path), real[PATH_MAX];
+    const char *dir = dirname(copy);
+    const char *base = realpath(dir, real) ? real : dir;
+    const char *key;
+    json_t *v;
+    if (!json_is_object(b->doc)) {
+        add_error(b, NULL, "must be an object {\"defaults\": {...}, \"jobs\": [...]}");
+        goto checked;
+    }
+    json_object_foreach(b->doc, key, v)
+        if (strcmp(key, "defaults") && strcmp(key, "jobs") && strcmp(key, "shards") &&
+            strcmp(key, "description"))
+            add_error(b, NULL, "unknown top-level field '%s' (fields: description defaults "
+                      "shards jobs)", key);
+    json_t *defaults = json_object_get(b->doc, "defaults"), *jobs = json_object_get(b->doc, "jobs");
+    json_t *shards = json_object_get(b->doc, "shards");
+    if (shards && (!json_is_integer(shards) || json_integer_value(shards) < 1 ||
+                   json_integer_value(shards) > 100000))
+        add_error(b, NULL, "field shards: must be an integer >= 1");
+    else if (shards)
+        b->shards = (int)json_integer_value(shards);
+    if (defaults && !json_is_object(defaults)) {
+        add_error(b, "defaults", "must be an object");
+        defaults = NULL;
+    }
+    json_object_foreach(defaults, key, v) {
+        if (strcmp(key, "id") == 0)
+            add_error(b, "defaults", "field id: an id belongs to each job, not to the defaults");
+        else if (!in_list(key, job_keys))
+            add_error(b, "defaults", "unknown field '%s'", key);
+        else if (strcmp(key, "params") == 0 && !json_is_object(v))
+            add_error(b, "defaults", "field params: must be an object");
+    }
+    if (!json_is_array(jobs) || json_array_size(jobs) == 0) {
+        add_error(b, NULL, "field jobs: must be a non-empty array of jobs");
+        goto checked;
+    }
+    size_t n = json_array_size(jobs);
+    b->jobs = calloc(n, sizeof *b->jobs);
+    const char **seen = calloc(n, sizeof *seen);
+    if (!b->jobs || !seen) {
+        free(seen);
+        free(copy);
+        return gd_job_error(job, GD_EPROC, "out of memory");
+    }
+    b->n = n;
+    for (size_t i = 0; i < n; i++)
+        check_job(b, base, defaults, json_array_get(jobs, i), (int)i, &b->jobs[i], seen);
+    free(seen);
+checked:
+    free(copy);
+    if (json_array_size(b->errors))
+        return gd_job_error(job, GD_EINPUT, "%s: %zu problem(s), nothing was run", path,
+                            json_array_size(b->errors));
+    return GD_OK;
+}
+
+/* ---- shards ---------------------------------------------------------------------- */
+static int env_int(const char *name, long *v)
+{
+    const char *s = getenv(name);
+    char *end = NULL;
+    if (!s || !*s)
+        return 0;
+    errno = 0;
+    *v = strtol(s, &end, 10);
+    return !errno && end && !*end;
+}
+
+int gd_batch_shard(gd_job *job, const gd_batch *b, const char *spec, int *shard, int *nshards,
+                   const char **source)
+{
+    long k = 0, n = 1, min = 0;
+    *shard = 0, *nshards = 1, *source = "none";
+    if (spec) {
+        char *end = NULL;
+        k = strtol(spec, &end, 10);
+        if (end == spec || *end != '/' || (n = strtol(end + 1, &end, 10)) < 1 || *end || k < 0 ||
+            k >= n)
+            return gd_job_error(job, GD_EUSAGE, "--shard '%s' is not K/N with 0 <= K < N", spec);
+        *source = "--shard";
+    } else if (env_int("SLURM_ARRAY_TASK_ID", &k)) {
+        *source = "SLURM_ARRAY_TASK_ID";
+        if (env_int("SLURM_ARRAY_TASK_MIN", &min))
+            k -= min;
+        if (!env_int("SLURM_ARRAY_TASK_COUNT", &n) && !env_int("GEODELTA_SHARD_COUNT", &n))
+            n = b->shards;
+    } else if (env_int("JOB_COMPLETION_INDEX", &k)) {
+        *source = "JOB_COMPLETION_INDEX";
+        if (!env_int("GEODELTA_SHARD_COUNT", &n))
+            n = b->shards;
+    } else {
+        return GD_OK;
+    }
+    if (n < 1 || k < 0 || k >= n)
+        return gd_job_error(job, GD_EUSAGE, "shard from %s: index %ld of %ld shard(s) is out of "
+                            "range (the count comes from SLURM_ARRAY_TASK_COUNT, "
+                            "GEODELTA_SHARD_COUNT or the batch file's \"shards\")", *source, k, n);
+    *shard = (int)k, *nshards = (int)n;
+    return GD_OK;
+}
+
+/* ---- job folders ------------------------------------------------------------------ */
+static json_t *load_json(const char *dir, const char *name)
+{
+    char path[4096];
+    gd_path_join(path, sizeof path, dir, name);
+    return json_load_file(path, 0, NULL);
+}
+
+/* A job is complete when its job.json equals the current spec and its manifest exists
+ * and every output listed in it verifies. */
+static int job_complete(const bjob *j, const char *dir)
+{
+    json_t *spec = load_json(dir, "job.json");
+    int same = spec && json_equal(spec, j->spec);
+    json_decref(spec);
+    if (!same)
+        return 0;
+    char path[4096];
+    gd_path_join(path, sizeof path, dir, "manifest.json");
+    if (access(path, F_OK) != 0)
+        return 0;
+    gd_job *probe = NULL;
+    int bad = 1;
+    if (gd_job_create(&probe) == GD_OK) {
+        gd_job_set_quiet(probe, 1);
+        if (gd_manifest_verify(probe, path, 0, &bad) != GD_OK)
+            bad = 1;
+        gd_job_destroy(probe);
+    }
+    return bad == 0;
+}
+
+/* Removes leftovers of an interrupted run (NAME.tmp-PID) and the previous failure. */
+static void clean_folder(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char path[4096];
+    while (d && (e = readdir(d)) != NULL)
+        if (strstr(e->d_name, ".tmp-")) {
+            gd_path_join(path, sizeof path, dir, e->d_name);
+            unlink(path);
+        }
+    if (d)
+        closedir(d);
+    gd_path_join(path, sizeof path, dir, "failed.json");
+    unlink(path);
+}
+
+static json_int_t int_at(const json_t *o, const char *k)
+{
+    return o ? json_integer_value(json_object_get(o, k)) : 0;
+}
+
+/* The index record of one job, read back from its folder. */
+static json_t *job_record(const bjob *j, const char *outroot)
+{
+    char dir[4096], map[256], mpath[4096];
+    gd_path_join(dir, sizeof dir, outroot, j->id);
+    json_t *rec = json_pack("{s:s, s:i}", "id", j->id, "index", j->index);
+    json_t *sum = NULL, *man = NULL, *fail = NULL;
+    if (job_complete(j, dir)) {
+        sum = load_json(dir, "summary.json");
+        man = load_json(dir, "manifest.json");
+    }
+    if (sum && man) {
+        json_object_set_new(rec, "status", json_string("ok"));
+        json_object_set(rec, "changed_ha", json_object_get(sum, "changed_ha"));
+        json_object_set(rec, "changed_pixels", json_object_get(sum, "changed_pixels"));
+        json_object_set(rec, "changed_percent", json_object_get(sum, "changed_percent"));
+        json_t *lvl = json_object_get(sum, "alert_level");
+        json_object_set_new(rec, "alert_level", lvl ? json_copy(lvl) : json_null());
+        json_t *zl = json_object_get(sum, "zones_at_level");
+        /* null without zones: "0 zones at red" would claim zones were looked at */
+        json_object_set_new(rec, "zones_amber", zl ? json_integer(int_at(zl, "amber")) : json_null());
+        json_object_set_new(rec, "zones_red", zl ? json_integer(int_at(zl, "red")) : json_null());
+        json_t *alerted = json_array(), *z;
+        size_t i;
+        json_array_foreach(json_object_get(sum, "zones"), i, z) {
+            const char *l = json_string_value(json_object_get(z, "alert"));
+            if (l && (strcmp(l, "amber") == 0 || strcmp(l, "red") == 0))
+                json_array_append_new(alerted, json_pack("{s:O, s:s}", "zone",
+                                                         json_object_get(z, "zone"), "alert", l));
+        }
+        json_object_set_new(rec, "zones_alerted", alerted);
+        snprintf(map, sizeof map, "%s/map.png", j->id);
+        gd_path_join(mpath, sizeof mpath, outroot, map);
+        json_object_set_new(rec, "map", access(mpath, F_OK) == 0 ? json_string(map) : json_null());
+        json_object_set(rec, "seconds", json_object_get(man, "seconds"));
+        json_object_set_new(rec, "error", json_null());
+    } else if ((fail = load_json(dir, "failed.json")) != NULL) {
+        json_object_set_new(rec, "status", json_string("failed"));
+        json_object_set(rec, "seconds", json_object_get(fail, "seconds"));
+        json_object_set(rec, "exit_code", json_object_get(fail, "exit_code"));
+        json_object_set(rec, "error", json_object_get(fail, "error"));
+    } else {
+        json_object_set_new(rec, "status", json_string("missing"));
+        json_object_set_new(rec, "error", json_string("not run, or interrupted (no verified "
+                                                       "manifest, no failure record)"));
+    }
+    json_decref(sum);
+    json_decref(man);
+    json_decref(fail);
+    return rec;
+}
+
+static void csv_field(FILE *f, const char *s)
+{
+    if (!s)
+        return;
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s == '\n' || *s == '\r' ? ' ' : *s, f);
+    }
+    fputc('"', f);
+}
+
+static int write_csv(gd_job *job, json_t *recs, const char *path)
+{
+    char tmp[4096];
+    int st = gd_tmp_name(job, path, tmp, sizeof tmp);
+    if (st != GD_OK)
+        return st;
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return gd_job_error(job, GD_EOUTPUT, "cannot write %s", path);
+    fputs("id,status,changed_ha,alert_level,zones_amber,zones_red,zones_alerted,map,seconds,"
+          "error\n", f);
+    size_t i;
+    json_t *r;
+    json_array_foreach(recs, i, r) {
+        csv_field(f, json_string_value(json_object_get(r, "id")));
+        fprintf(f, ",%s,", json_string_value(json_object_get(r, "status")));
+        json_t *ha = json_object_get(r, "changed_ha");
+        if (json_is_number(ha))
+            fprintf(f, "%.4f", json_number_value(ha));
+        fputc(',', f);
+        csv_field(f, json_string_value(json_object_get(r, "alert_level")));
+        json_t *za = json_object_get(r, "zones_amber");
+        if (json_is_integer(za))
+            fprintf(f, ",%lld,%lld,", (long long)json_integer_value(za),
+                    (long long)int_at(r, "zones_red"));
+        else
+            fputs(",,,", f);
+        char zl[4096] = "";
+        size_t k;
+        json_t *z;
+        json_array_foreach(json_object_get(r, "zones_alerted"), k, z) {
+            size_t u = strlen(zl);
+            snprintf(zl + u, sizeof zl - u, "%s%s:%s", k ? ";" : "",
+                     json_string_value(json_object_get(z, "zone")),
+                     json_string_value(json_object_get(z, "alert")));
+        }
+        csv_field(f, zl);
+        fputc(',', f);
+        csv_field(f, json_string_value(json_object_get(r, "map")));
+        json_t *sec = json_object_get(r, "seconds");
+        fputc(',', f);
+        if (json_is_number(sec))
+            fprintf(f, "%.3f", json_number_value(sec));
+        fputc(',', f);
+        csv_field(f, json_string_value(json_object_get(r, "error")));
+        fputc('\n', f);
+    }
+    if (fclose(f) != 0) {
+        remove(tmp);
+        return gd_job_error(job, GD_EOUTPUT, "cannot write %s", path);
+    }
+    return gd_commit_file(job, tmp, path);
+}
+
+static int write_index(gd_job *job, gd_batch *b, const char *outroot, int *failed)
+{
+    size_t counts[3] = {0};
+    json_t *recs = json_array();
+    for (size_t i = 0; i < b->n; i++) {
+        json_t *r = job_record(&b->jobs[i], outroot);
+        const char *s = json_string_value(json_object_get(r, "status"));
+        counts[strcmp(s, "ok") == 0 ? 0 : strcmp(s, "failed") == 0 ? 1 : 2]++;
+        json_array_append_new(recs, r);
+    }
+    *failed = (int)(counts[1] + counts[2]);
+    json_t *idx = json_pack("{s:s, s:I, s:I, s:I, s:I, s:O}", "schema", "geodelta-batch/1",
+                            "jobs_total", (json_int_t)b->n, "ok", (json_int_t)counts[0],
+                            "failed", (json_int_t)counts[1], "missing", (json_int_t)counts[2],
+                            "jobs", recs);
+    char path[4096];
+    gd_path_join(path, sizeof path, outroot, "batch.json");
+    int st = idx ? gd_json_write_atomic(job, idx, path)
+                 : gd_job_error(job, GD_EPROC, "cannot build the batch index");
+    if (st == GD_OK) {
+        gd_path_join(path, sizeof path, outroot, "batch.csv");
+        st = write_csv(job, recs, path);
+    }
+    json_decref(idx);
+    json_decref(recs);
+    return st;
+}
+
+int gd_batch_merge(gd_job *job, gd_batch *b, const char *outroot, int *failed)
+{
+    return write_index(job, b, outroot, failed);
+}
+
+/* ---- running ------------------------------------------------------------------------ */
+/* The child: one detect run; its outcome is its folder (manifest, or failed.json). */
+static void run_child(const bjob *j, const char *dir, pid_t batch_pid)
+{
+    /* a batch killed (even by SIGKILL) takes its running jobs with it; the batch may be
+     * PID 1 (a container), so the check compares with its own pid */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != batch_pid)
+        _exit(3);
+    gd_job *job = NULL;
+    double t0 = gd_now();
+    if (gd_job_create(&job) != GD_OK)
+        _exit(3);
+    gd_job_set_quiet(job, 1);
+    gd_detect_params p = j->p;
+    char *argv[] = {"geodelta", "batch", "--job", (char *)j->id, NULL};
+    p.outdir = dir;
+    p.argc = 4;
+    p.argv = argv;
+    int st = gd_detect_run(job, &p);
+    int rc = gd_status_exit_code(st);
+    if (st != GD_OK) {
+        char path[4096];
+        gd_path_join(path, sizeof path, dir, "failed.json");
+        json_t *f = json_pack("{s:s, s:s, s:i, s:f}", "status", "failed", "error",
+                              gd_job_message(job), "exit_code", rc, "seconds", gd_now() - t0);
+        gd_job *w = NULL;
+        if (f && gd_job_create(&w) == GD_OK)
+            gd_json_write_atomic(w, f, path);
+        gd_job_destroy(w);
+        json_decref(f);
+    }
+    gd_job_destroy(job);
+    fflush(NULL);
+    _exit(rc);
+}
+
+static void print_line(const gd_batch_opts *o, json_t *rec, size_t done, size_t total,
+                       size_t nfail, double elapsed, int reused)
+{
+    if (o->quiet)
+        return;
+    const char *status = json_string_value(json_object_get(rec, "status"));
+    char what[1400];
+    if (strcmp(status, "ok") == 0) {
+        json_t *ha = json_object_get(rec, "changed_ha"), *lvl = json_object_get(rec, "alert_level");
+        char hs[64], ls[64] = "";
+        if (json_is_number(ha))
+            snprintf(hs, sizeof hs, "%.2f ha changed", json_number_value(ha));
+        else
+            snprintf(hs, sizeof hs, "%lld px changed", (long long)int_at(rec, "changed_pixels"));
+        if (json_is_string(lvl) && json_is_integer(json_object_get(rec, "zones_amber")))
+            snprintf(ls, sizeof ls, ", alert %s (%lld amber, %lld red zones)",
+                     json_string_value(lvl), (long long)int_at(rec, "zones_amber"),
+                     (long long)int_at(rec, "zones_red"));
+        else if (json_is_string(lvl))
+            snprintf(ls, sizeof ls, ", alert %s", json_string_value(lvl));
+        snprintf(what, sizeof what, "%s, %s%s", reused ? "done already (outputs verified)" : "ok",
+                 hs, ls);
+    } else {
+        snprintf(what, sizeof what, "%s: %s", status,
+                 json_string_value(json_object_get(rec, "error")));
+    }
+    json_t *sec = json_object_get(rec, "seconds");
+    char ss[32] = "";
+    if (!reused && json_is_number(sec))
+        snprintf(ss, sizeof ss, " in %.1f s", json_number_value(sec));
+    double eta = done ? elapsed / (double)done * (double)(total - done) : 0;
+    fprintf(stderr, "[%zu/%zu] %s: %s%s | %zu failed, %.0f s elapsed, ETA %.0f s\n", done, total,
+            json_string_value(json_object_get(rec, "id")), what, ss, nfail, elapsed, eta);
+}
+
+int gd_batch_run(gd_job *job, gd_batch *b, const gd_batch_opts *o, int *failed)
+{
+    int st = GD_OK;
+    *failed = 0;
+    if ((st = gd_mkdir_p(job, o->outroot)) != GD_OK)
+        return st;
+    size_t total = 0;
+    for (size_t i = 0; i < b->n; i++)
+        total += (int)(i % (size_t)o->nshards) == o->shard;
+    pid_t *pids = calloc(b->n, sizeof *pids);
+    if (!pids)
+        return gd_job_error(job, GD_EPROC, "out of memory");
+    double t0 = gd_now();
+    size_t next = 0, done = 0, nfail = 0;
+    int running = 0;
+    char dir[4096], path[4096];
+    while (done < total) {
+        /* start jobs up to the concurrency limit; complete ones are skipped at once */
+        while (running < o->jobs && next < b->n) {
+            size_t i = next++;
+            bjob *j = &b->jobs[i];
+            if ((int)(i % (size_t)o->nshards) != o->shard)
+                continue;
+            gd_path_join(dir, sizeof dir, o->outroot, j->id);
+            if (o->resume && job_complete(j, dir)) {
+                json_t *rec = job_record(j, o->outroot);
+                done++;
+                print_line(o, rec, done, total, nfail, gd_now() - t0, 1);
+                json_decref(rec);
+                continue;
+            }
+            if ((st = gd_mkdir_p(job, dir)) != GD_OK)
+                goto done;
+            clean_folder(dir);
+            /* the spec first: a folder whose job.json differs is never taken as done */
+            gd_path_join(path, sizeof path, dir, "job.json");
+            if ((st = gd_json_write_atomic(job, j->spec, path)) != GD_OK)
+                goto done;
+            fflush(NULL);
+            pid_t self = getpid(), pid = fork();
+            if (pid < 0) {
+                st = gd_job_error(job, GD_EPROC, "cannot start job %s: %s", j->id, strerror(errno));
+                goto done;
+            }
+            if (pid == 0)
+                run_child(j, dir, self);
+            pids[i] = pid;
+            running++;
+        }
+        if (running == 0)
+            continue;
+        int ws;
+        pid_t pid = waitpid(-1, &ws, 0);
+        if (pid < 0) {
+            if (errno == EINTR)
+                continue;
+            st = gd_job_error(job, GD_EPROC, "waiting for jobs: %s", strerror(errno));
+            goto done;
+        }
+        size_t i = 0;
+        while (i < b->n && pids[i] != pid)
+            i++;
+        if (i == b->n)
+            continue;
+        pids[i] = 0;
+        running--;
+        bjob *j = &b->jobs[i];
+        gd_path_join(dir, sizeof dir, o->outroot, j->id);
+        gd_path_join(path, sizeof path, dir, "failed.json");
+        if (!WIFEXITED(ws) || (WEXITSTATUS(ws) != 0 && access(path, F_OK) != 0)) {
+            /* the job died without a word: its failure record is written here */
+            char msg[128];
+            if (WIFEXITED(ws))
+                snprintf(msg, sizeof msg, "job process exited with code %d and no message",
+                         WEXITSTATUS(ws));
+            else
+                snprintf(msg, sizeof msg, "job process killed by signal %d",
+                         WIFSIGNALED(ws) ? WTERMSIG(ws) : -1);
+            json_t *f = json_pack("{s:s, s:s, s:i, s:n}", "status", "failed", "error", msg,
+                                  "exit_code", 3, "seconds");
+            if (f)
+                gd_json_write_atomic(job, f, path);
+            json_decref(f);
+        }
+        json_t *rec = job_record(j, o->outroot);
+        nfail += strcmp(json_string_value(json_object_get(rec, "status")), "ok") != 0;
+        done++;
+        print_line(o, rec, done, total, nfail, gd_now() - t0, 0);
+        json_decref(rec);
+    }
+    *failed = (int)nfail;
+    if (o->nshards == 1) {
+        int f2 = 0;
+        if ((st = write_index(job, b, o->outroot, &f2)) != GD_OK)
+            goto done;
+        *failed = f2;
+    }
+done:
+    /* on an error of the batch itself, running jobs are stopped, not orphaned */
+    for (size_t i = 0; i < b->n; i++)
+        if (pids[i] > 0) {
+            kill(pids[i], SIGTERM);
+            waitpid(pids[i], NULL, 0);
+        }
+    free(pids);
+    return st;
+}
