@@ -1,5 +1,6 @@
 /* chain.c: runs the detect chain stage by stage and writes the outputs and manifest. */
 #include "geodelta/detect.h"
+#include "geodelta/limits.h"
 #include "geodelta/provenance.h"
 #include "geodelta/stages.h"
 #include "geodelta/util.h"
@@ -31,6 +32,28 @@ void gd_detect_params_init(gd_detect_params *p)
     p->mmu_ha = -1.0;
 }
 
+/* --overwrite: the old manifest goes first so that an interrupted rerun never looks
+ * complete, then every other earlier output (one this run does not write again, such
+ * as score.tif, must not be hashed into the new manifest). */
+static int remove_old_outputs(gd_job *job, const gd_detect_params *p)
+{
+    char path[4096];
+    gd_path_join(path, sizeof path, p->outdir, "manifest.json");
+    if (unlink(path) != 0 && errno != ENOENT)
+        return gd_job_error(job, GD_EOUTPUT, "cannot remove %s: %s", path, strerror(errno));
+    for (size_t i = 0; i < sizeof outputs / sizeof outputs[0]; i++) {
+        if (!is_product(outputs[i]))
+            continue;
+        gd_path_join(path, sizeof path, p->outdir, outputs[i]);
+        if (unlink(path) != 0 && errno != ENOENT)
+            return gd_job_error(job, GD_EOUTPUT, "cannot remove %s: %s", path, strerror(errno));
+    }
+    return GD_OK;
+}
+
+/* Checks the output folder before any work: writable, and no earlier outputs unless
+ * --overwrite, which removes them all before run.log is rewritten (the old manifest
+ * lists run.log: keeping it would leave a manifest that no longer verifies). */
 static int prepare_outdir(gd_job *job, const gd_detect_params *p)
 {
     int st = gd_mkdir_p(job, p->outdir);
@@ -40,19 +63,14 @@ static int prepare_outdir(gd_job *job, const gd_detect_params *p)
         return gd_job_error(job, GD_EOUTPUT, "output folder %s is not writable: %s", p->outdir,
                             strerror(errno));
     char path[4096];
-    for (size_t i = 0; i < sizeof outputs / sizeof outputs[0]; i++) {
+    for (size_t i = 0; i < sizeof outputs / sizeof outputs[0] && !p->overwrite; i++) {
         gd_path_join(path, sizeof path, p->outdir, outputs[i]);
-        if (access(path, F_OK) != 0 || !is_product(outputs[i]))
-            continue;
-        if (!p->overwrite)
+        if (access(path, F_OK) == 0 && is_product(outputs[i]))
             return gd_job_error(job, GD_EOUTPUT,
                                 "%s already exists (hint: --overwrite replaces the outputs in %s)",
                                 path, p->outdir);
-        /* the old manifest goes first so that an interrupted rerun never looks complete */
-        if (unlink(path) != 0)
-            return gd_job_error(job, GD_EOUTPUT, "cannot remove %s: %s", path, strerror(errno));
     }
-    return GD_OK;
+    return p->overwrite ? remove_old_outputs(job, p) : GD_OK;
 }
 
 static void band_names(const gd_source *s, char *buf, size_t len)
@@ -253,6 +271,7 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
         /* a warped VRT does not carry the source's scale and offset */
         ab[k].scale = tmp.scale;
         ab[k].offset = tmp.offset;
+        ab[k].name = tmp.name;
         json_array_append_new(bands_used, json_pack("{s:i, s:i}", "before", bidx[k], "after", aidx[k]));
     }
     json_object_set_new(gd_job_auto(job), "bands", bands_used);
@@ -260,14 +279,20 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
         /* each band scaled by its spread so that no band dominates by its units */
         json_t *wj = json_array();
         for (size_t k = 0; k < nb; k++) {
-            double mn, mx, mean, sd;
+            double mn, mx, mean, sd = NAN;
             CPLErrorReset();
-            if (GDALComputeRasterStatistics(bb[k].band, TRUE, &mn, &mx, &mean, &sd, NULL, NULL) != CE_None ||
-                !(sd * fabs(bb[k].scale) > 0)) {
+            if (GDALComputeRasterStatistics(bb[k].band, TRUE, &mn, &mx, &mean, &sd, NULL, NULL) == CE_None)
+                sd *= fabs(bb[k].scale);
+            /* GDAL's statistics count +-Inf pixels (nodata here) and overflow near FLT_MAX */
+            if (!isfinite(sd) && (st = gd_band_finite_stats(job, &bb[k], &mean, &sd)) != GD_OK) {
+                json_decref(wj);
+                goto done;
+            }
+            if (!(sd > 0) || !isfinite(1.0 / sd)) {
                 gd_job_warn(job, "band %d of the before image is constant: left out of CVA", bidx[k]);
                 weights[k] = 0.0f;
             } else {
-                weights[k] = (float)(1.0 / (sd * fabs(bb[k].scale)));
+                weights[k] = (float)(1.0 / sd);
             }
             json_array_append_new(wj, json_real(weights[k]));
         }
@@ -280,6 +305,17 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
         GDALDataType dt = GDALGetRasterDataType(GDALGetRasterBand(bs->ds, bidx[0]));
         eps = (dt == GDT_Byte || dt == GDT_UInt16 || dt == GDT_Int16) ? 1.0f : 1e-6f;
         json_object_set_new(gd_job_auto(job), "logratio_eps", json_real(eps));
+    }
+
+    /* ---- memory: refused before allocating (score f32 + classes u8 + polygonize mask
+     * u8 and ids i32 per pixel, and strips of 256 rows per band and date) ---- */
+    {
+        uint64_t px = (uint64_t)grid->width * (uint64_t)grid->height;
+        uint64_t strips = 2u * nb * (uint64_t)grid->width * (grid->height < 256 ? (uint64_t)grid->height : 256u) * 4u;
+        char what[128];
+        snprintf(what, sizeof what, "the %dx%d grid of %s", grid->width, grid->height, p->before);
+        if ((st = gd_limits_check_memory(job, what, 10u * px + strips)) != GD_OK)
+            goto done;
     }
 
     /* ---- detect ---- */

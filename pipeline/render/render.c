@@ -3,6 +3,7 @@
 #include "geodelta/util.h"
 
 #include <cairo.h>
+#include <errno.h>
 #include <math.h>
 #include <png.h>
 #include <stdio.h>
@@ -41,6 +42,26 @@ static void stretch_limits(const float *buf, size_t n, float *lo, float *hi)
     free(v);
 }
 
+/* libpng's default handlers print to stderr: its message (with errno, which says
+ * "No space left on device" when that is the cause) goes into geodelta's one line */
+typedef struct png_err {
+    char msg[256];
+} png_err;
+
+static void png_error_fn(png_structp png, png_const_charp msg)
+{
+    png_err *e = png_get_error_ptr(png);
+    int saved = errno;
+    snprintf(e->msg, sizeof e->msg, "%s%s%s", msg, saved ? ": " : "", saved ? strerror(saved) : "");
+    png_longjmp(png, 1);
+}
+
+static void png_warning_fn(png_structp png, png_const_charp msg)
+{
+    (void)png;
+    (void)msg;
+}
+
 static int write_png(gd_job *job, cairo_surface_t *surf, const char *path, const char *title,
                      const char *description)
 {
@@ -51,6 +72,7 @@ static int write_png(gd_job *job, cairo_surface_t *surf, const char *path, const
     png_infop info = NULL;
     unsigned char *volatile row = NULL;
     FILE *volatile f = NULL;
+    png_err *volatile perr = NULL;
     int w = cairo_image_surface_get_width(surf), h = cairo_image_surface_get_height(surf);
     int stride = cairo_image_surface_get_stride(surf);
     const unsigned char *data = cairo_image_surface_get_data(surf);
@@ -58,8 +80,11 @@ static int write_png(gd_job *job, cairo_surface_t *surf, const char *path, const
         return st;
     f = fopen(tmp, "wb");
     if (!f)
-        return gd_job_error(job, GD_EOUTPUT, "cannot write %s", tmp);
-    png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+        return gd_job_error(job, GD_EOUTPUT, "cannot write %s: %s", tmp, strerror(errno));
+    /* on the heap: a local written between setjmp and longjmp would be indeterminate */
+    perr = calloc(1, sizeof *perr);
+    png = perr ? png_create_write_struct(PNG_LIBPNG_VER_STRING, perr, png_error_fn, png_warning_fn)
+               : NULL;
     info = png ? png_create_info_struct(png) : NULL;
     row = malloc((size_t)w * 3);
     if (!png || !info || !row) {
@@ -67,9 +92,10 @@ static int write_png(gd_job *job, cairo_surface_t *surf, const char *path, const
         goto done;
     }
     if (setjmp(png_jmpbuf(png))) {
-        st = gd_job_error(job, GD_EOUTPUT, "libpng failed writing %s", path);
+        st = gd_job_error(job, GD_EOUTPUT, "libpng failed writing %s (%s)", path, perr->msg);
         goto done;
     }
+    errno = 0;
     png_init_io(png, f);
     png_set_compression_level(png, 6);
     png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, 8, PNG_COLOR_TYPE_RGB,
@@ -102,8 +128,9 @@ done:
     if (png)
         png_destroy_write_struct(&png, info ? &info : NULL);
     free(row);
+    free(perr);
     if (f && fclose(f) != 0 && st == GD_OK)
-        st = gd_job_error(job, GD_EOUTPUT, "cannot finish writing %s", path);
+        st = gd_job_error(job, GD_EOUTPUT, "cannot finish writing %s: %s", path, strerror(errno));
     if (st == GD_OK)
         st = gd_commit_file(job, tmp, path);
     else

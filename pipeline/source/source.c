@@ -1,4 +1,5 @@
 /* source.c: opens input rasters with GDAL and finds the bands that play each role. */
+#include "geodelta/limits.h"
 #include "geodelta/stages.h"
 
 #include <cpl_conv.h>
@@ -67,6 +68,11 @@ int gd_source_open(gd_job *job, const char *path, const char *label, gd_source *
         return gd_job_error(job, GD_EINPUT, "%s image %s has no pixels or no bands (%dx%d, %d bands)",
                             label, path, GDALGetRasterXSize(ds), GDALGetRasterYSize(ds),
                             GDALGetRasterCount(ds));
+    }
+    int st = gd_limits_check_dims(job, label, path, src->width, src->height, src->nbands);
+    if (st != GD_OK) {
+        gd_source_destroy(src);
+        return st;
     }
     src->has_gt = GDALGetGeoTransform(ds, src->gt) == CE_None;
     if (!src->has_gt) {

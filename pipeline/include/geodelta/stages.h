@@ -78,9 +78,13 @@ typedef struct gd_band {
     double scale, offset;
     int has_nodata;
     double nodata;
+    const char *name;     /* file named in messages (a warped VRT has none of its own) */
 } gd_band;
 
 int gd_band_from(gd_job *job, GDALDatasetH ds, int index, gd_band *out);
+/* Mean and standard deviation of the finite, non-nodata values (scale and offset
+ * applied) on a decimated read of at most ~1 Mpx; *sd = NaN when there are none. */
+int gd_band_finite_stats(gd_job *job, const gd_band *b, double *mean, double *sd);
 
 typedef struct gd_score {
     float *data;          /* width * height, NaN = nodata */
