@@ -30,28 +30,6 @@ static void usage(FILE *f)
             "  geodelta --version        version, libraries and kernel ISA\n");
 }
 
-int gd_cli_parse_int(const char *s, long lo, long hi, long *out)
-{
-    char *end = NULL;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || !end || end == s || *end || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-int gd_cli_parse_double(const char *s, double lo, double hi, double *out)
-{
-    char *end = NULL;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || !end || end == s || *end || !(v >= lo && v <= hi))
-        return -1;
-    *out = v;
-    return 0;
-}
-
 int gd_cli_fail(int status, const char *message)
 {
     fprintf(stderr, "geodelta: %s\n", message && *message ? message : "failed");

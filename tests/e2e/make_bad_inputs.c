@@ -5,6 +5,7 @@
  * OUTDIR receives:
  *   huge.tif       224-byte TIFF whose header claims 1000000 x 1000000 pixels x 13 bands
  *   wide.tif       TIFF header claiming 2000000000 x 4 pixels (a strip no machine holds)
+ *   big.tif        TIFF header claiming 40000 x 40000 pixels (16 GB for the chain)
  *   zero.tif       TIFF header claiming 0 x 10 pixels
  *   truncated.tif  the first half of SAMPLES_DIR/after.tif
  *   naninf.tif     after.tif as Float32 with NaN, +Inf, -Inf and +-FLT_MAX blocks
@@ -171,6 +172,7 @@ int main(int argc, char **argv)
 #define DST(name) (snprintf(dst, sizeof dst, "%s/%s", out, name), dst)
     bad |= write_tiff_header(DST("huge.tif"), 1000000u, 1000000u, 13);
     bad |= write_tiff_header(DST("wide.tif"), 2000000000u, 4u, 1);
+    bad |= write_tiff_header(DST("big.tif"), 40000u, 40000u, 1);
     bad |= write_tiff_header(DST("zero.tif"), 0u, 10u, 1);
     bad |= truncate_copy(src, DST("truncated.tif"));
     bad |= float_copy(src, DST("naninf.tif"), NAN, edit_naninf);
