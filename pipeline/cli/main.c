@@ -7,6 +7,7 @@
 #include <gd_kernels.h>
 #include <gdal.h>
 #include <jansson.h>
+#include <proj.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,13 @@ static void usage(FILE *f)
             "  geodelta --version        version, libraries and kernel ISA\n");
 }
 
+static void proj_quiet(void *data, int level, const char *msg)
+{
+    (void)data;
+    (void)level;
+    (void)msg;
+}
+
 int gd_cli_fail(int status, const char *message)
 {
     fprintf(stderr, "geodelta: %s\n", message && *message ? message : "failed");
@@ -50,8 +58,11 @@ int main(int argc, char **argv)
     gd_kernels_init();
     GDALAllRegister();
     /* GDAL's messages are folded into geodelta's own, one line per error */
-    if (!getenv("GEODELTA_DEBUG"))
+    if (!getenv("GEODELTA_DEBUG")) {
         CPLSetErrorHandler(CPLQuietErrorHandler);
+        /* PROJ's default context (libgeotiff reaches it on odd GeoKeys) logs to stderr */
+        proj_log_func(PJ_DEFAULT_CTX, NULL, proj_quiet);
+    }
     int rc;
     if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
         json_t *v = gd_library_versions();

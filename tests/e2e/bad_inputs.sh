@@ -22,6 +22,8 @@ echo '<VRTDataset rasterXSize="0" rasterYSize="10"><VRTRasterBand dataType="Byte
 expect "truncated GeoTIFF (first half of after.tif)" 2 "$W/bad/truncated.tif truncated" -- detect -b "$B" -a "$W/bad/truncated.tif" -m ndvi -o OUT
 expect "header claims 1000000x1000000x13" 2 "$W/bad/huge.tif 1000000x1000000 corrupt" -- detect -b "$W/bad/huge.tif" -a "$A" -m ndvi -o OUT
 expect "header claims 2e9x4 (no room for one strip)" 3 "$W/bad/wide.tif MiB" -- detect -q -b "$W/bad/wide.tif" -a "$W/bad/wide.tif" -m logratio -o OUT
+# found by fuzz_raster: GDAL 3.6 loops for ever transforming this origin to WGS84
+expect "origin at -3.4e125 m (corrupt georeferencing)" 2 "merc-origin-1e125.tif implausible" -- detect -b "$(dirname "$0")/../fuzz/corpus/raster/merc-origin-1e125.tif" -a "$A" -m ndvi -o OUT
 expect "zero-sized TIFF" 2 "$W/bad/zero.tif" -- detect -b "$B" -a "$W/bad/zero.tif" -m ndvi -o OUT
 expect "zero-sized VRT" 2 "$W/bad/zero.vrt" -- detect -b "$W/bad/zero.vrt" -a "$A" -m ndvi -o OUT
 expect "overlap all nodata" 2 "$W/bad/allnodata.tif nodata" -- detect -b "$B" -a "$W/bad/allnodata.tif" -m ndvi -o OUT

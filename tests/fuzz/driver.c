@@ -1,12 +1,13 @@
 /* driver.c: a standalone mutation driver for libFuzzer-style targets (no libFuzzer).
  *
- *   fuzz_TARGET [-n RUNS] [-seed S] [-max_len N] [-crash FILE] CORPUS_DIR_OR_FILE...
+ *   fuzz_TARGET [-n RUNS] [-seed S] [-max_len N] [-timeout SEC] [-crash FILE] CORPUS...
  *
  * Runs every seed once, then RUNS deterministic mutations of them (bit flips, byte
  * sets, inserts, deletes, chunk copies, splices of two seeds, "interesting" values),
  * all from a xorshift generator seeded by S: the same command replays the same inputs.
  * Before each input the driver remembers it; when a sanitizer or a signal ends the
- * process, the input is written to FILE (default fuzz-crash.bin) for replay:
+ * process, or one input runs longer than SEC seconds (default 20: a hang is a finding
+ * too), the input is written to FILE (default fuzz-crash.bin) for replay:
  *   fuzz_TARGET -n 0 fuzz-crash.bin
  * Built only when the target is not linked with -fsanitize=fuzzer. */
 #include <dirent.h>
@@ -39,6 +40,15 @@ static void dump_current(void)
     }
     static const char msg[] = "fuzz driver: the failing input was written to the crash file\n";
     (void)!write(2, msg, sizeof msg - 1);
+}
+
+static void on_timeout(int sig)
+{
+    (void)sig;
+    static const char msg[] = "fuzz driver: one input ran past the -timeout (a hang)\n";
+    (void)!write(2, msg, sizeof msg - 1);
+    dump_current();
+    _exit(70);
 }
 
 static void on_signal(int sig)
@@ -212,6 +222,7 @@ int main(int argc, char **argv)
     long runs = 1000;
     uint64_t seed = 1;
     size_t max_len = 1 << 16;
+    unsigned timeout = 20;
     blob *seeds = NULL;
     size_t nseeds = 0, cap = 0;
     if (LLVMFuzzerInitialize)
@@ -223,6 +234,8 @@ int main(int argc, char **argv)
             seed = strtoull(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "-max_len") == 0 && i + 1 < argc)
             max_len = (size_t)atol(argv[++i]);
+        else if (strcmp(argv[i], "-timeout") == 0 && i + 1 < argc)
+            timeout = (unsigned)atoi(argv[++i]);
         else if (strcmp(argv[i], "-crash") == 0 && i + 1 < argc)
             crash_path = argv[++i];
         else
@@ -241,6 +254,7 @@ int main(int argc, char **argv)
     signal(SIGBUS, on_signal);
     signal(SIGFPE, on_signal);
     signal(SIGILL, on_signal);
+    signal(SIGALRM, on_timeout);
 
     size_t maxseed = 0;
     for (size_t i = 0; i < nseeds; i++)
@@ -255,6 +269,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < nseeds; i++, done++) {
         cur_data = seeds[i].data;
         cur_size = seeds[i].size;
+        alarm(timeout);
         LLVMFuzzerTestOneInput(seeds[i].data, seeds[i].size);
     }
     for (long r = 0; r < runs; r++, done++) {
@@ -265,8 +280,10 @@ int main(int argc, char **argv)
         mutate(buf, &len, max_len, seeds, nseeds);
         cur_data = buf;
         cur_size = len;
+        alarm(timeout);
         LLVMFuzzerTestOneInput(buf, len);
     }
+    alarm(0);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
     printf("%s: %ld executions (%zu seeds + %ld mutations, seed %llu) in %.1f s, no crash\n",

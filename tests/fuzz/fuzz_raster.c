@@ -8,10 +8,18 @@
 #include <cpl_vsi.h>
 #include <gdal.h>
 #include <gdal_frmts.h>
+#include <proj.h>
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "geodelta/stages.h"
+
+static void proj_quiet(void *data, int level, const char *msg)
+{
+    (void)data;
+    (void)level;
+    (void)msg;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -19,6 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!ready) {
         GDALRegister_GTiff();
         CPLSetErrorHandler(CPLQuietErrorHandler);
+        proj_log_func(PJ_DEFAULT_CTX, NULL, proj_quiet);
         CPLSetConfigOption("GDAL_CACHEMAX", "8");
         CPLSetConfigOption("GDAL_PAM_ENABLED", "NO");
         ready = 1;
