@@ -42,6 +42,8 @@ static void usage(FILE *f)
         "                           optical methods, none for logratio and images\n"
         "                           without CRS; an unreliable shift is skipped with a\n"
         "                           warning)\n"
+        "      --coreg-window PX    co-registration window side (default 512 global,\n"
+        "                           256 per tie point for local)\n"
         "      --mmu-ha H           minimum mapping unit in hectares (default 0.1; 0 on\n"
         "                           images without CRS)\n"
         "      --mmu-px N           minimum mapping unit in pixels (overrides --mmu-ha)\n"
@@ -99,7 +101,7 @@ static void usage(FILE *f)
 enum { OPT_BB = 256, OPT_BA, OPT_MMU, OPT_NOMAP, OPT_TITLE, OPT_CREDIT, OPT_MAPW,
        OPT_KEEP, OPT_OVER, OPT_SIGN, OPT_COREG, OPT_AREA, OPT_CAVEAT, OPT_LAYOUT, OPT_MAPBANDS,
        OPT_STRETCH, OPT_DPI, OPT_OVERLAY, OPT_OVERLAY_FIELD, OPT_MMUPX, OPT_SPECKLE, OPT_SPECKLEW,
-       OPT_SMOOTH, OPT_PCAB, OPT_THREADS, OPT_MEM, OPT_ZONES, OPT_ZFIELD, OPT_ZALL, OPT_ALERTS };
+       OPT_SMOOTH, OPT_PCAB, OPT_THREADS, OPT_MEM, OPT_ZONES, OPT_ZFIELD, OPT_ZALL, OPT_ALERTS, OPT_COREGW };
 
 int gd_cmd_detect(int argc, char **argv)
 {
@@ -113,6 +115,7 @@ int gd_cmd_detect(int argc, char **argv)
         {"bands-after", required_argument, NULL, OPT_BA},
         {"mmu-ha", required_argument, NULL, OPT_MMU},
         {"coreg", required_argument, NULL, OPT_COREG},
+        {"coreg-window", required_argument, NULL, OPT_COREGW},
         {"no-map", no_argument, NULL, OPT_NOMAP},
         {"mmu-px", required_argument, NULL, OPT_MMUPX},
         {"speckle", required_argument, NULL, OPT_SPECKLE},
@@ -172,6 +175,14 @@ int gd_cmd_detect(int argc, char **argv)
             break;
         case OPT_NOMAP: p.no_map = 1; break;
         case OPT_SPECKLE: p.speckle = optarg; break;
+        case OPT_COREGW:
+            if (gd_cli_parse_int(optarg, 32, 8192, &lv) != 0) {
+                fprintf(stderr, "geodelta detect: --coreg-window '%s' is not a number of pixels "
+                                "between 32 and 8192\n", optarg);
+                return 1;
+            }
+            p.coreg_window = (int)lv;
+            break;
         case OPT_MMUPX:
         case OPT_SPECKLEW:
         case OPT_SMOOTH:

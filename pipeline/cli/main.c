@@ -7,6 +7,7 @@
 #include <gd_kernels.h>
 #include <gdal.h>
 #include <jansson.h>
+#include <proj.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,26 +35,11 @@ static void usage(FILE *f)
             "  geodelta --version        version, libraries and kernel ISA\n");
 }
 
-int gd_cli_parse_int(const char *s, long lo, long hi, long *out)
+static void proj_quiet(void *data, int level, const char *msg)
 {
-    char *end = NULL;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || !end || end == s || *end || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-int gd_cli_parse_double(const char *s, double lo, double hi, double *out)
-{
-    char *end = NULL;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || !end || end == s || *end || !(v >= lo && v <= hi))
-        return -1;
-    *out = v;
-    return 0;
+    (void)data;
+    (void)level;
+    (void)msg;
 }
 
 int gd_cli_fail(int status, const char *message)
@@ -76,8 +62,11 @@ int main(int argc, char **argv)
     gd_kernels_init();
     GDALAllRegister();
     /* GDAL's messages are folded into geodelta's own, one line per error */
-    if (!getenv("GEODELTA_DEBUG"))
+    if (!getenv("GEODELTA_DEBUG")) {
         CPLSetErrorHandler(CPLQuietErrorHandler);
+        /* PROJ's default context (libgeotiff reaches it on odd GeoKeys) logs to stderr */
+        proj_log_func(PJ_DEFAULT_CTX, NULL, proj_quiet);
+    }
     int rc;
     if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
         json_t *v = gd_library_versions();

@@ -2,6 +2,7 @@
 #include "geodelta/coreg.h"
 #include "geodelta/detect.h"
 #include "geodelta/engine.h"
+#include "geodelta/limits.h"
 #include "geodelta/provenance.h"
 #include "geodelta/stages.h"
 #include "geodelta/util.h"
@@ -70,6 +71,28 @@ static int sar_params(gd_job *job, const gd_detect_params *p, gd_sar_params *sp)
     return GD_OK;
 }
 
+/* --overwrite: the old manifest goes first so that an interrupted rerun never looks
+ * complete, then every other earlier output (one this run does not write again, such
+ * as score.tif, must not be hashed into the new manifest). */
+static int remove_old_outputs(gd_job *job, const gd_detect_params *p)
+{
+    char path[4096];
+    gd_path_join(path, sizeof path, p->outdir, "manifest.json");
+    if (unlink(path) != 0 && errno != ENOENT)
+        return gd_job_error(job, GD_EOUTPUT, "cannot remove %s: %s", path, strerror(errno));
+    for (size_t i = 0; i < sizeof outputs / sizeof outputs[0]; i++) {
+        if (!is_product(outputs[i]))
+            continue;
+        gd_path_join(path, sizeof path, p->outdir, outputs[i]);
+        if (unlink(path) != 0 && errno != ENOENT)
+            return gd_job_error(job, GD_EOUTPUT, "cannot remove %s: %s", path, strerror(errno));
+    }
+    return GD_OK;
+}
+
+/* Checks the output folder before any work: writable, and no earlier outputs unless
+ * --overwrite, which removes them all before run.log is rewritten (the old manifest
+ * lists run.log: keeping it would leave a manifest that no longer verifies). */
 static int prepare_outdir(gd_job *job, const gd_detect_params *p)
 {
     int st = gd_mkdir_p(job, p->outdir);
@@ -79,19 +102,14 @@ static int prepare_outdir(gd_job *job, const gd_detect_params *p)
         return gd_job_error(job, GD_EOUTPUT, "output folder %s is not writable: %s", p->outdir,
                             strerror(errno));
     char path[4096];
-    for (size_t i = 0; i < sizeof outputs / sizeof outputs[0]; i++) {
+    for (size_t i = 0; i < sizeof outputs / sizeof outputs[0] && !p->overwrite; i++) {
         gd_path_join(path, sizeof path, p->outdir, outputs[i]);
-        if (access(path, F_OK) != 0 || !is_product(outputs[i]))
-            continue;
-        if (!p->overwrite)
+        if (access(path, F_OK) == 0 && is_product(outputs[i]))
             return gd_job_error(job, GD_EOUTPUT,
                                 "%s already exists (hint: --overwrite replaces the outputs in %s)",
                                 path, p->outdir);
-        /* the old manifest goes first so that an interrupted rerun never looks complete */
-        if (unlink(path) != 0)
-            return gd_job_error(job, GD_EOUTPUT, "cannot remove %s: %s", path, strerror(errno));
     }
-    return GD_OK;
+    return p->overwrite ? remove_old_outputs(job, p) : GD_OK;
 }
 
 static void band_names(const gd_source *s, char *buf, size_t len)
@@ -337,6 +355,7 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
         /* a warped VRT does not carry the source's scale and offset */
         ab[k].scale = tmp.scale;
         ab[k].offset = tmp.offset;
+        ab[k].name = tmp.name;
         json_array_append_new(bands_used, json_pack("{s:i, s:i}", "before", bidx[k], "after", aidx[k]));
     }
     json_object_set_new(gd_job_auto(job), "bands", bands_used);
@@ -344,14 +363,20 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
         /* each band scaled by its spread so that no band dominates by its units */
         json_t *wj = json_array();
         for (size_t k = 0; k < nb; k++) {
-            double mn, mx, mean, sd;
+            double mn, mx, mean, sd = NAN;
             CPLErrorReset();
-            if (GDALComputeRasterStatistics(bb[k].band, TRUE, &mn, &mx, &mean, &sd, NULL, NULL) != CE_None ||
-                !(sd * fabs(bb[k].scale) > 0)) {
+            if (GDALComputeRasterStatistics(bb[k].band, TRUE, &mn, &mx, &mean, &sd, NULL, NULL) == CE_None)
+                sd *= fabs(bb[k].scale);
+            /* GDAL's statistics count +-Inf pixels (nodata here) and overflow near FLT_MAX */
+            if (!isfinite(sd) && (st = gd_band_finite_stats(job, &bb[k], &mean, &sd)) != GD_OK) {
+                json_decref(wj);
+                goto done;
+            }
+            if (!(sd > 0) || !isfinite(1.0 / sd)) {
                 gd_job_warn(job, "band %d of the before image is constant: left out of CVA", bidx[k]);
                 weights[k] = 0.0f;
             } else {
-                weights[k] = (float)(1.0 / (sd * fabs(bb[k].scale)));
+                weights[k] = (float)(1.0 / sd);
             }
             json_array_append_new(wj, json_real(weights[k]));
         }
@@ -364,6 +389,29 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
         GDALDataType dt = GDALGetRasterDataType(GDALGetRasterBand(bs->ds, bidx[0]));
         eps = (dt == GDT_Byte || dt == GDT_UInt16 || dt == GDT_Int16) ? 1.0f : 1e-6f;
         json_object_set_new(gd_job_auto(job), "logratio_eps", json_real(eps));
+    }
+
+    /* ---- memory: refused before allocating (score f32 + classes u8 + polygonize mask
+     * u8 and ids i32 per pixel, and strips of 256 rows per band and date) ---- */
+    {
+        uint64_t px = (uint64_t)grid->width * (uint64_t)grid->height;
+        uint64_t strips = 2u * nb * (uint64_t)grid->width * (grid->height < 256 ? (uint64_t)grid->height : 256u) * 4u;
+        char what[128];
+        snprintf(what, sizeof what, "the %dx%d grid of %s", grid->width, grid->height, p->before);
+        /* the SAR filters, PCA-kmeans and IR-MAD hold whole images: SAR 16 bytes/pixel
+         * (both dates, a work buffer, the score), PCA-kmeans another 4 per feature
+         * (block^2) and 1 for the labels, IR-MAD 8 per band pair + 8 */
+        uint64_t per_px = 10u;
+        if (m->kind == GD_KIND_LOGRATIO || m->kind == GD_KIND_PCAKMEANS)
+            per_px = 22u;
+        if (m->kind == GD_KIND_PCAKMEANS) {
+            uint64_t hb = (uint64_t)(p->pca_block > 0 ? p->pca_block : PCA_BLOCK);
+            per_px += 4u * hb * hb + 1u;
+        }
+        if (m->kind == GD_KIND_IRMAD)
+            per_px = 8u * (uint64_t)nb + 14u;
+        if ((st = gd_limits_check_memory(job, what, per_px * px + strips)) != GD_OK)
+            goto done;
     }
 
     /* ---- detect ---- */

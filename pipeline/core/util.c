@@ -3,6 +3,7 @@
 
 #include <cpl_vsi.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,6 +21,20 @@ int gd_tmp_name(gd_job *job, const char *final_path, char *buf, size_t len)
 
 int gd_commit_file(gd_job *job, const char *tmp_path, const char *final_path)
 {
+    /* on the disk before it is renamed: after a power cut a final name never points at
+     * a file whose blocks were not written; some file systems (NFS, quotas) report a
+     * full disk only here */
+    int fd = open(tmp_path, O_RDONLY);
+    if (fd >= 0) {
+        int bad = fsync(fd) != 0 && errno != EINVAL && errno != EROFS;
+        int e = errno;
+        close(fd);
+        if (bad) {
+            unlink(tmp_path);
+            return gd_job_error(job, GD_EOUTPUT, "cannot write %s: %s", final_path,
+                                strerror(e));
+        }
+    }
     if (rename(tmp_path, final_path) != 0) {
         int e = errno;
         unlink(tmp_path);

@@ -176,6 +176,7 @@ static int estimate_global(gd_job *job, const src_band *rb, const src_band *tb, 
                 long br = read_window(rb, x0, y0, n, bw, a), bt = read_window(tb, x0, y0, n, bw, b);
                 if (br < 0 || bt < 0) {
                     st = gd_job_error_gdal(job, GD_EINPUT, "cannot read a co-registration window");
+                    out->read_failed = 1;
                     goto done;
                 }
                 if (br || bt)
@@ -191,7 +192,7 @@ static int estimate_global(gd_job *job, const src_band *rb, const src_band *tb, 
         if (ncand == 0) {
             st = gd_job_error(job, GD_EINPUT,
                               "no %d px window without nodata and with texture in both images "
-                              "(hint: --window smaller)", n);
+                              "(hint: a smaller --window; detect: --coreg-window)", n);
             goto done;
         }
         qsort(cand, (size_t)ncand, sizeof cand[0], cmp_cand);
@@ -207,6 +208,7 @@ static int estimate_global(gd_job *job, const src_band *rb, const src_band *tb, 
         long bt = read_window(tb, cand[c].x0, cand[c].y0, n, n, b);
         if (br < 0 || bt < 0) {
             st = gd_job_error_gdal(job, GD_EINPUT, "cannot read a co-registration window");
+                    out->read_failed = 1;
             goto done;
         }
         if (gd_pc_correlate(plan, work, a, b, p->upsample, &r) != 0)
@@ -220,6 +222,7 @@ static int estimate_global(gd_job *job, const src_band *rb, const src_band *tb, 
             bt = read_window(tb, tx0, ty0, n, n, b);
             if (bt < 0) {
                 st = gd_job_error_gdal(job, GD_EINPUT, "cannot read a co-registration window");
+                    out->read_failed = 1;
                 goto done;
             }
             if (gd_pc_correlate(plan, work, a, b, p->upsample, &r2) == 0) {
@@ -254,7 +257,7 @@ static int estimate_global(gd_job *job, const src_band *rb, const src_band *tb, 
                           "co-registration refused: reliability %.1f %% is below %.0f %% (best "
                           "window of %d px centred at %.2f, %.2f; shift found %.3f, %.3f px). "
                           "The dates may differ too much there (clouds, change) (hint: another "
-                          "--window or --at)",
+                          "--window or --at; detect: --coreg-window, or --coreg none)",
                           out->reliability, p->min_reliability, n, mx, my, out->dx, out->dy);
     }
 done:
@@ -432,6 +435,7 @@ static int estimate_local(gd_job *job, const src_band *rb, const src_band *tb, i
             long bt = read_window(tb, x0, y0, n, n, ta + i * nn);
             if (br < 0 || bt < 0) {
                 st = gd_job_error_gdal(job, GD_EINPUT, "cannot read a tie-point window");
+                    out->read_failed = 1;
                 goto done;
             }
             ok[i] = (double)(br > bt ? br : bt) <= LOCAL_MAX_NODATA * (double)nn;
@@ -688,12 +692,19 @@ int gd_coreg_chain(gd_job *job, const gd_detect_params *dp, const gd_method *met
     gd_coreg_params p;
     gd_coreg_params_init(&p);
     p.mode = m;
+    if (dp->coreg_window > 0) {
+        p.window = dp->coreg_window;
+        p.local_window = dp->coreg_window;
+    }
+    json_object_set_new(gd_job_params(job), "coreg_window",
+                        dp->coreg_window > 0 ? json_integer(dp->coreg_window) : json_null());
     p.ref_band = ref_band;
     p.tgt_band = tgt_band;
     gd_coreg_result r;
     st = gd_coreg_estimate(job, ref, *tgt, &p, &r);
-    if (st != GD_OK && st != GD_ECANCEL && st != GD_EUSAGE) {
-        /* a pair that cannot be matched is still worth comparing as it is */
+    if (st != GD_OK && st != GD_ECANCEL && st != GD_EUSAGE && !r.read_failed) {
+        /* a pair that cannot be matched is still worth comparing as it is; a file that
+         * cannot be read is not */
         gd_job_warn(job, "co-registration skipped, images compared as they are: %s",
                     gd_job_message(job));
         json_object_set_new(rec, "applied", json_false());

@@ -144,21 +144,10 @@ static int read_planes(GDALDatasetH ds, const gd_band *bands, size_t nb, int wid
     return e == CE_None ? GD_OK : GD_EINPUT;
 }
 
-/* nodata -> NaN and scale/offset on rows read for band b. */
+/* nodata -> NaN, scale/offset, +-Inf -> NaN on rows read for band b. */
 static void prepare_rows(const gd_band *b, int width, int rows, float *buf)
 {
-    size_t n = (size_t)width * (size_t)rows;
-    int nd_nan = b->has_nodata && isnan(b->nodata);
-    float nd = (float)b->nodata;
-    int apply = b->scale != 1.0 || b->offset != 0.0;
-    float sc = (float)b->scale, of = (float)b->offset;
-    for (size_t i = 0; i < n; i++) {
-        float v = buf[i];
-        if (b->has_nodata && !nd_nan && v == nd)
-            buf[i] = NAN;
-        else if (apply)
-            buf[i] = v * sc + of;
-    }
+    gd_band_to_values(b, buf, (size_t)width * (size_t)rows);
 }
 
 static void *work(void *arg)
@@ -181,8 +170,9 @@ static void *work(void *arg)
             float *const *bufs = d ? wk->abuf : wk->bbuf;
             GDALDatasetH ds = GDALGetBandDataset(bands[0].band);
             if (read_planes(ds, bands, sp->nb, w, iy0, iy1 - iy0, bufs[0], p->plane) != GD_OK) {
-                fail(p, k, GD_EINPUT, "read error in rows %d-%d of %s: %s", iy0, iy1 - 1,
-                     d ? "the after image" : "the before image", CPLGetLastErrorMsg());
+                fail(p, k, GD_EINPUT, "read error in rows %d-%d of %s: %s (hint: the file may "
+                     "be truncated or corrupt; gdalinfo -checksum shows where)", iy0, iy1 - 1,
+                     gd_band_file(&bands[0]), CPLGetLastErrorMsg());
                 return NULL;
             }
             for (size_t b = 0; b < sp->nb; b++)
@@ -427,8 +417,10 @@ int gd_engine_score(gd_job *job, const gd_engine_spec *sp, gd_score *out)
     }
     if (out->valid == 0)
         st = gd_job_error(job, GD_EINPUT,
-                          "no valid pixel where both dates have data (all nodata, or the "
-                          "overlap is empty)");
+                          "no valid pixel where both dates have data: %s and %s overlap only "
+                          "where one of them is nodata, NaN or Inf (hint: gdalinfo -stats on "
+                          "both; check their nodata values and footprints)",
+                          gd_band_file(&sp->before[0]), gd_band_file(&sp->after[0]));
 done:
     if (wks)
         for (int t = 0; t < nthreads; t++)

@@ -6,6 +6,7 @@
 
 #include <cairo.h>
 #include <cpl_conv.h>
+#include <errno.h>
 #include <fftw3.h>
 #include <gd_kernels.h>
 #include <gdal.h>
@@ -44,9 +45,12 @@ int gd_json_write_atomic(gd_job *job, json_t *doc, const char *path)
     int st = gd_tmp_name(job, path, tmp, sizeof tmp);
     if (st != GD_OK)
         return st;
+    errno = 0;
     if (json_dump_file(doc, tmp, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0) {
+        int e = errno;
         remove(tmp);
-        return gd_job_error(job, GD_EOUTPUT, "cannot write %s", path);
+        return gd_job_error(job, GD_EOUTPUT, "cannot write %s: %s", path,
+                            e ? strerror(e) : "jansson failed");
     }
     return gd_commit_file(job, tmp, path);
 }

@@ -4,6 +4,7 @@
 #include "geodelta/util.h"
 
 #include <cairo.h>
+#include <errno.h>
 #include <cpl_conv.h>
 #include <cpl_string.h>
 #include <fontconfig/fontconfig.h>
@@ -918,6 +919,26 @@ static int is_ascii(const char *s)
     return 1;
 }
 
+/* libpng's default handlers print to stderr: its message (with errno, which says
+ * "No space left on device" when that is the cause) goes into geodelta's one line */
+typedef struct png_err {
+    char msg[256];
+} png_err;
+
+static void png_error_fn(png_structp png, png_const_charp msg)
+{
+    png_err *e = png_get_error_ptr(png);
+    int saved = errno;
+    snprintf(e->msg, sizeof e->msg, "%s%s%s", msg, saved ? ": " : "", saved ? strerror(saved) : "");
+    png_longjmp(png, 1);
+}
+
+static void png_warning_fn(png_structp png, png_const_charp msg)
+{
+    (void)png;
+    (void)msg;
+}
+
 static int write_png(gd_job *job, cairo_surface_t *surf, const char *path, const png_meta *meta,
                      int nmeta, double dpi, int level)
 {
@@ -928,6 +949,7 @@ static int write_png(gd_job *job, cairo_surface_t *surf, const char *path, const
     png_infop info = NULL;
     unsigned char *volatile row = NULL;
     FILE *volatile f = NULL;
+    png_err *volatile perr = NULL;
     int w = cairo_image_surface_get_width(surf), h = cairo_image_surface_get_height(surf);
     int stride = cairo_image_surface_get_stride(surf);
     const unsigned char *data = cairo_image_surface_get_data(surf);
@@ -936,8 +958,11 @@ static int write_png(gd_job *job, cairo_surface_t *surf, const char *path, const
         return st;
     f = fopen(tmp, "wb");
     if (!f)
-        return gd_job_error(job, GD_EOUTPUT, "cannot write %s", tmp);
-    png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+        return gd_job_error(job, GD_EOUTPUT, "cannot write %s: %s", tmp, strerror(errno));
+    /* on the heap: a local written between setjmp and longjmp would be indeterminate */
+    perr = calloc(1, sizeof *perr);
+    png = perr ? png_create_write_struct(PNG_LIBPNG_VER_STRING, perr, png_error_fn, png_warning_fn)
+               : NULL;
     info = png ? png_create_info_struct(png) : NULL;
     row = malloc((size_t)w * 3);
     if (!png || !info || !row) {
@@ -945,9 +970,10 @@ static int write_png(gd_job *job, cairo_surface_t *surf, const char *path, const
         goto done;
     }
     if (setjmp(png_jmpbuf(png))) {
-        st = gd_job_error(job, GD_EOUTPUT, "libpng failed writing %s", path);
+        st = gd_job_error(job, GD_EOUTPUT, "libpng failed writing %s (%s)", path, perr->msg);
         goto done;
     }
+    errno = 0;
     png_init_io(png, f);
     png_set_compression_level(png, level < 0 ? 0 : level > 9 ? 9 : level);
     /* one filter instead of libpng's per-row trial of all five: same size within 0.3 % on
@@ -987,8 +1013,9 @@ done:
     if (png)
         png_destroy_write_struct(&png, info ? &info : NULL);
     free(row);
+    free(perr);
     if (f && fclose(f) != 0 && st == GD_OK)
-        st = gd_job_error(job, GD_EOUTPUT, "cannot finish writing %s", path);
+        st = gd_job_error(job, GD_EOUTPUT, "cannot finish writing %s: %s", path, strerror(errno));
     if (st == GD_OK)
         st = gd_commit_file(job, tmp, path);
     else

@@ -1,10 +1,12 @@
 /* source.c: opens input rasters with GDAL and finds the bands that play each role. */
+#include "geodelta/limits.h"
 #include "geodelta/stages.h"
 
 #include <cpl_conv.h>
 #include <cpl_string.h>
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <ogr_srs_api.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +29,30 @@ static void read_date(gd_source *src)
             return;
         }
     }
+}
+
+/* Corners beyond 1e10 CRS units (metres, feet or degrees: the Earth spans ~4e7 m) are
+ * a corrupt header, and GDAL 3.6 can loop for ever transforming such a point to WGS84. */
+static int check_geotransform(gd_job *job, const gd_source *src, const char *label)
+{
+    const double lim = 1e10;
+    int ok = 1;
+    for (int i = 0; i < 6; i++)
+        ok &= isfinite(src->gt[i]);
+    ok &= src->gt[1] * src->gt[5] - src->gt[2] * src->gt[4] != 0.0;
+    for (int c = 0; c < 4 && ok; c++) {
+        double px = (c & 1) ? src->width : 0, py = (c & 2) ? src->height : 0;
+        double x = src->gt[0] + px * src->gt[1] + py * src->gt[2];
+        double y = src->gt[3] + px * src->gt[4] + py * src->gt[5];
+        ok &= fabs(x) <= lim && fabs(y) <= lim;
+    }
+    if (!ok)
+        return gd_job_error(job, GD_EINPUT,
+                            "%s image %s has an implausible georeferencing (origin %g, %g; "
+                            "pixel size %g x %g): the header is probably corrupt (hint: "
+                            "check it with gdalinfo; fix it with gdal_edit.py -a_ullr)",
+                            label, src->path, src->gt[0], src->gt[3], src->gt[1], src->gt[5]);
+    return GD_OK;
 }
 
 int gd_source_open(gd_job *job, const char *path, const char *label, gd_source **out)
@@ -68,10 +94,19 @@ int gd_source_open(gd_job *job, const char *path, const char *label, gd_source *
                             label, path, GDALGetRasterXSize(ds), GDALGetRasterYSize(ds),
                             GDALGetRasterCount(ds));
     }
+    int st = gd_limits_check_dims(job, label, path, src->width, src->height, src->nbands);
+    if (st != GD_OK) {
+        gd_source_destroy(src);
+        return st;
+    }
     src->has_gt = GDALGetGeoTransform(ds, src->gt) == CE_None;
     if (!src->has_gt) {
         double id[6] = {0, 1, 0, 0, 0, 1};
         memcpy(src->gt, id, sizeof id);
+    }
+    if ((st = check_geotransform(job, src, label)) != GD_OK) {
+        gd_source_destroy(src);
+        return st;
     }
     OGRSpatialReferenceH srs = GDALGetSpatialRef(ds);
     if (srs) {

@@ -13,6 +13,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Opens the written GeoJSON again: it must parse and hold all nfeat features. */
+static int check_written(gd_job *job, const char *tmp, const char *path, GIntBig nfeat)
+{
+    const char *drivers[] = {"GeoJSON", NULL};
+    CPLErrorReset();
+    GDALDatasetH ds = GDALOpenEx(tmp, GDAL_OF_VECTOR | GDAL_OF_READONLY, drivers, NULL, NULL);
+    OGRLayerH l = ds ? GDALDatasetGetLayer(ds, 0) : NULL;
+    GIntBig got = l ? OGR_L_GetFeatureCount(l, TRUE) : -1;
+    if (ds)
+        GDALClose(ds);
+    if (got != nfeat)
+        return gd_job_error(job, GD_EOUTPUT,
+                            "cannot write %s: the file written is incomplete (%lld of %lld "
+                            "polygons; hint: is the disk full?)",
+                            path, (long long)(got < 0 ? 0 : got), (long long)nfeat);
+    return GD_OK;
+}
+
 /* Geodesic area (m²) of a lon/lat polygon: outer ring minus holes. */
 static double ring_area(const struct geod_geodesic *g, OGRGeometryH ring)
 {
@@ -258,6 +276,10 @@ int gd_vectorize(gd_job *job, const gd_grid *grid, const uint8_t *classes,
         st = gd_job_error_gdal(job, GD_EOUTPUT, "cannot finish writing %s", path);
         goto done;
     }
+    /* the GeoJSON writer does not report a short write (disk full): read the file back
+     * before it gets its final name */
+    if ((st = check_written(job, tmp, path, k)) != GD_OK)
+        goto done;
     st = gd_commit_file(job, tmp, path);
     gd_job_info(job, "%lld polygons written to %s", (long long)nfeat, path);
 done:

@@ -50,6 +50,7 @@ typedef struct gd_coreg_result {
     size_t npoints, nused;
     double rmse_px;            /* local: RMS residual of the kept points to the fit */
     double seconds;
+    int read_failed;           /* the error was a read error of an input (not skipped) */
 } gd_coreg_result;
 
 void gd_coreg_params_init(gd_coreg_params *p);

@@ -13,6 +13,7 @@ typedef struct gd_detect_params {
     const char *bands_before, *bands_after; /* "red=3,nir=4"; NULL = from metadata */
     const char *threshold;                  /* "auto", "otsu", "ki" or a number; NULL = auto */
     const char *coreg;                      /* none|global|local; NULL = by method */
+    int coreg_window;                       /* co-registration window in px; 0 = default */
     double mmu_ha;                          /* < 0: default (0.1 ha, 0 on pixel grids) */
     int mmu_px;                             /* < 0: from mmu_ha; else minimum patch in pixels */
     const char *speckle;                    /* logratio/pcakmeans: none, lee, refined-lee,

@@ -78,11 +78,19 @@ typedef struct gd_band {
     double scale, offset;
     int has_nodata;
     double nodata;
+    const char *name;     /* file named in messages (a warped VRT has none of its own) */
 } gd_band;
 
 int gd_band_from(gd_job *job, GDALDatasetH ds, int index, gd_band *out);
-/* Reads rows [y0, y0+rows) of a band as float32, nodata -> NaN, scale/offset applied. */
+/* Reads rows [y0, y0+rows) of a band as float32 values (gd_band_to_values). */
 int gd_band_read(gd_job *job, const gd_band *b, int width, int y0, int rows, float *buf);
+/* In place: nodata -> NaN, scale and offset applied, +-Inf -> NaN. */
+void gd_band_to_values(const gd_band *b, float *buf, size_t n);
+/* The file a band's messages name. */
+const char *gd_band_file(const gd_band *b);
+/* Mean and standard deviation of the finite, non-nodata values (scale and offset
+ * applied) on a decimated read of at most ~1 Mpx; *sd = NaN when there are none. */
+int gd_band_finite_stats(gd_job *job, const gd_band *b, double *mean, double *sd);
 
 typedef struct gd_score {
     float *data;          /* width * height, NaN = nodata; NULL when kept in file */
