@@ -667,7 +667,9 @@ int gd_coreg_chain(gd_job *job, const gd_detect_params *dp, const gd_method *met
     const char *mode = dp->coreg;
     GDALDatasetH ref = bs->ds;
     if (!mode)
-        m = method->kind != GD_KIND_LOGRATIO && bs->has_crs ? GD_COREG_GLOBAL : GD_COREG_NONE;
+        m = method->kind != GD_KIND_LOGRATIO && method->kind != GD_KIND_PCAKMEANS && bs->has_crs
+                ? GD_COREG_GLOBAL
+                : GD_COREG_NONE; /* SAR speckle defeats phase correlation on one window */
     else if (strcmp(mode, "none") == 0)
         m = GD_COREG_NONE;
     else if (strcmp(mode, "global") == 0)
