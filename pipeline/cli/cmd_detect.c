@@ -71,6 +71,7 @@ static void usage(FILE *f)
         "      --dpi D              print resolution, PNG pHYs (default 300: 3508 px wide)\n"
         "      --map-overlay FILE   zones (any vector GDAL reads) drawn with labels\n"
         "      --map-overlay-field NAME  attribute for the labels (default: first text field)\n"
+        "      --map-aoi FILE       area of interest drawn as a dashed outline\n"
         "\n"
         "Zones, alerts, outputs and the run:\n"
         "      --keep-score         also write score.tif (float32 change score)\n"
@@ -101,7 +102,7 @@ static void usage(FILE *f)
 enum { OPT_BB = 256, OPT_BA, OPT_MMU, OPT_NOMAP, OPT_TITLE, OPT_CREDIT, OPT_MAPW,
        OPT_KEEP, OPT_OVER, OPT_SIGN, OPT_COREG, OPT_AREA, OPT_CAVEAT, OPT_LAYOUT, OPT_MAPBANDS,
        OPT_STRETCH, OPT_DPI, OPT_OVERLAY, OPT_OVERLAY_FIELD, OPT_MMUPX, OPT_SPECKLE, OPT_SPECKLEW,
-       OPT_SMOOTH, OPT_PCAB, OPT_THREADS, OPT_MEM, OPT_ZONES, OPT_ZFIELD, OPT_ZALL, OPT_ALERTS, OPT_COREGW };
+       OPT_SMOOTH, OPT_PCAB, OPT_THREADS, OPT_MEM, OPT_ZONES, OPT_ZFIELD, OPT_ZALL, OPT_ALERTS, OPT_COREGW, OPT_AOI };
 
 int gd_cmd_detect(int argc, char **argv)
 {
@@ -132,6 +133,7 @@ int gd_cmd_detect(int argc, char **argv)
         {"stretch", required_argument, NULL, OPT_STRETCH},
         {"dpi", required_argument, NULL, OPT_DPI},
         {"map-overlay", required_argument, NULL, OPT_OVERLAY},
+        {"map-aoi", required_argument, NULL, OPT_AOI},
         {"map-overlay-field", required_argument, NULL, OPT_OVERLAY_FIELD},
         {"keep-score", no_argument, NULL, OPT_KEEP},
         {"overwrite", no_argument, NULL, OPT_OVER},
@@ -262,6 +264,7 @@ int gd_cmd_detect(int argc, char **argv)
             break;
         case OPT_OVERLAY: p.map_overlay = optarg; break;
         case OPT_OVERLAY_FIELD: p.map_overlay_field = optarg; break;
+        case OPT_AOI: p.map_aoi = optarg; break;
         case OPT_KEEP: p.keep_score = 1; break;
         case OPT_OVER: p.overwrite = 1; break;
         case OPT_SIGN: p.sign_key = optarg; break;
@@ -311,6 +314,10 @@ int gd_cmd_detect(int argc, char **argv)
     /* checked before the chain runs, not after minutes of processing at the map stage */
     if (p.map_overlay && strncmp(p.map_overlay, "/vsi", 4) != 0 && access(p.map_overlay, R_OK) != 0) {
         fprintf(stderr, "geodelta: map overlay %s: %s\n", p.map_overlay, strerror(errno));
+        return 2;
+    }
+    if (p.map_aoi && strncmp(p.map_aoi, "/vsi", 4) != 0 && access(p.map_aoi, R_OK) != 0) {
+        fprintf(stderr, "geodelta: map AOI %s: %s\n", p.map_aoi, strerror(errno));
         return 2;
     }
     p.argc = argc;

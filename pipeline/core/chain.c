@@ -503,6 +503,7 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
         }
         spec.zones = p->map_overlay;
         spec.zone_field = p->map_overlay_field;
+        spec.aoi = p->map_aoi;
         json_t *mj = gd_map_spec_json(&spec);
         json_object_set_new(mj, "bands", json_string(ma.names));
         json_object_set_new(gd_job_params(job), "map", mj);

@@ -52,6 +52,7 @@ expect "bad --threshold" 1 "--threshold" -- detect -b "$B" -a "$A" -m ndvi --thr
 expect "unwritable output folder" 4 "$W/afile/sub" -- detect -b "$B" -a "$A" -m ndvi -o "$W/afile/sub"
 expect "constant images" 2 "threshold" -- detect -b "$W/const.tif" -a "$W/const.tif" -m ndvi --bands-before red=3,nir=4 --coreg none -o OUT
 expect "no CRS, different sizes" 2 "$W/nocrs_b.tif" -- detect -b "$W/nocrs_a.tif" -a "$W/nocrs_b.tif" -m logratio -o OUT
+expect "missing --map-aoi file" 2 "$W/no_aoi.geojson" -- detect -b "$B" -a "$A" -m ndvi --map-aoi "$W/no_aoi.geojson" -o OUT
 
 # existing outputs without --overwrite: exit 4 and the existing files untouched
 EX="$W/existing"
