@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# engine_determinism.sh: change.tif and change.geojson must be byte-identical for any
+# engine_determinism.sh: change.tif, change.geojson and map.png must be byte-identical for any
 # thread count, ISA and score storage (memory or temporary file), on a plain and on a
 # warped after image.
 # usage: engine_determinism.sh GEODELTA GD_MAKE_SAMPLES WORKDIR
@@ -23,9 +23,9 @@ for run in after:ndvi after:logratio after:cva after_off:ndvi; do
             out="$work/o_${after}_${method}_${threads}_${mem}_${isa}"
             env_isa=()
             [[ "$isa" == scalar ]] && env_isa=(GEODELTA_ISA=scalar)
-            env "${env_isa[@]}" "$gd" detect -q --no-map -b "$work/s/before.tif" \
+            env "${env_isa[@]}" "$gd" detect -q --map-width 320 -b "$work/s/before.tif" \
                 -a "$work/s/$after.tif" -m "$method" -o "$out" --threads "$threads" --mem "$mem"
-            sums="$(cd "$out" && cat change.tif change.geojson | sha256sum)"
+            sums="$(cd "$out" && cat change.tif change.geojson map.png | sha256sum)"
             if ls "$out"/score.tmp-* >/dev/null 2>&1; then
                 echo "FAIL: temporary score left in $out"; fail=1
             fi
