@@ -215,8 +215,9 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
     int st = GD_OK;
     gd_source *bs = NULL, *as = NULL;
     gd_grid *grid = NULL;
-    GDALDatasetH ads = NULL;
+    GDALDatasetH ads = NULL, ads_uncorrected = NULL;
     int ads_owned = 0;
+    double coreg_px = 0.0;
     gd_band bb[64], ab[64];
     float weights[64];
     size_t nb = 0;
@@ -302,8 +303,11 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
     if ((st = gd_source_open(job, p->before, "before", &bs)) != GD_OK ||
         (st = gd_source_open(job, p->after, "after", &as)) != GD_OK ||
         (st = gd_grid_from_source(job, bs, &grid)) != GD_OK ||
-        (st = gd_grid_align(job, grid, as, &ads, &ads_owned)) != GD_OK ||
-        (st = gd_coreg_chain(job, p, m, bs, as, &ads, &ads_owned)) != GD_OK)
+        (st = gd_grid_align(job, grid, as, &ads, &ads_owned)) != GD_OK)
+        goto done;
+    /* the after image on the grid before co-registration: the corrected VRT keeps it open */
+    ads_uncorrected = ads;
+    if ((st = gd_coreg_chain(job, p, m, bs, as, &ads, &ads_owned, &coreg_px)) != GD_OK)
         goto done;
     if (!grid->wkt)
         gd_job_warn(job, "neither image has a CRS: comparing them pixel for pixel (%dx%d); "
@@ -594,7 +598,15 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
     /* ---- map ---- */
     gd_job_progress_range(job, 0.90, 0.97);
     if (!p->no_map) {
-        ma.ds = ads; /* the after date as warped onto the grid */
+        /* the after date on the grid; the co-registered one only when its correction shows
+         * on the map (at least half a panel pixel): reading a decimated panel through the
+         * resampling VRT costs a full-resolution warp of the scene */
+        {
+            double map_w = spec.width > 0 ? spec.width : spec.dpi * 297.0 / 25.4;
+            double panel_w = spec.layout == GD_MAP_SINGLE ? map_w : map_w / 3.0;
+            double scale = panel_w / grid->width;
+            ma.ds = coreg_px * scale >= 0.5 ? ads : ads_uncorrected;
+        }
         spec.run_id = run_id;
         gd_path_join(path, sizeof path, p->outdir, "map.png");
         if ((st = gd_render_map(job, grid, &mb, &ma, classes, m, totals, &spec, path)) != GD_OK)

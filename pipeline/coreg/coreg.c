@@ -661,10 +661,13 @@ static int chain_band(gd_job *job, const gd_source *s, const char *label, const 
 }
 
 int gd_coreg_chain(gd_job *job, const gd_detect_params *dp, const gd_method *method,
-                   const gd_source *bs, const gd_source *as, GDALDatasetH *tgt, int *owned)
+                   const gd_source *bs, const gd_source *as, GDALDatasetH *tgt, int *owned,
+                   double *applied_px)
 {
     int m, st;
     const char *mode = dp->coreg;
+    if (applied_px)
+        *applied_px = 0.0;
     GDALDatasetH ref = bs->ds;
     if (!mode)
         m = method->kind != GD_KIND_LOGRATIO && method->kind != GD_KIND_PCAKMEANS && bs->has_crs
@@ -720,12 +723,35 @@ int gd_coreg_chain(gd_job *job, const gd_detect_params *dp, const gd_method *met
         return st;
     }
     json_object_set_new(rec, "result", gd_coreg_result_json(&r, 0));
+    /* the largest displacement of the fitted field over the grid's corners */
+    double dmax = 0.0;
+    {
+        const double *a = r.affine;
+        const double W = GDALGetRasterXSize(ref), H = GDALGetRasterYSize(ref);
+        const double cx[4] = {0, W, 0, W}, cy[4] = {0, 0, H, H};
+        for (int i = 0; i < 4; i++) {
+            double ex = a[0] + a[1] * cx[i] + a[2] * cy[i], ey = a[3] + a[4] * cx[i] + a[5] * cy[i];
+            dmax = fmax(dmax, fmax(fabs(ex), fabs(ey)));
+        }
+    }
+    if (dmax < GD_COREG_MIN_APPLY_PX) {
+        gd_job_say(job, "co-registration (%s): shift %.3f, %.3f px, reliability %.1f %%: below "
+                        "%.2f px everywhere, not applied",
+                   m == GD_COREG_GLOBAL ? "global" : "local", r.dx, r.dy, r.reliability,
+                   GD_COREG_MIN_APPLY_PX);
+        json_object_set_new(rec, "applied", json_false());
+        json_object_set_new(rec, "reason", json_string("shift below 0.05 px everywhere: not worth a resampling"));
+        gd_coreg_result_free(&r);
+        return GD_OK;
+    }
     GDALDatasetH corrected = NULL;
     if ((st = gd_coreg_apply(job, ref, *tgt, &r, &corrected)) != GD_OK) {
         gd_coreg_result_free(&r);
         return st;
     }
     json_object_set_new(rec, "applied", json_true());
+    if (applied_px)
+        *applied_px = dmax;
     gd_job_say(job, "co-registration (%s): shift %.3f, %.3f px (%.2f, %.2f map units), "
                     "reliability %.1f %%",
                m == GD_COREG_GLOBAL ? "global" : "local", r.dx, r.dy, r.dx_map, r.dy_map,

@@ -75,9 +75,13 @@ int gd_coreg_apply(gd_job *job, GDALDatasetH ref, GDALDatasetH tgt, const gd_cor
  * grids, none for SAR log-ratio and bare pixel grids). Matches the red band (or band
  * 1) of before and after, records the outcome under "coreg" in the job's auto record and
  * replaces *ads (taking over its ownership when *owned) by the corrected VRT. When no
- * reliable shift is found, a warning says so and *ads is left as it is. */
+ * reliable shift is found, a warning says so and *ads is left as it is; a shift below
+ * GD_COREG_MIN_APPLY_PX everywhere is recorded but not applied (a resampling for nothing).
+ * *applied_px (may be NULL) receives the largest displacement applied, 0 when none. */
+#define GD_COREG_MIN_APPLY_PX 0.05
 int gd_coreg_chain(gd_job *job, const gd_detect_params *p, const gd_method *m,
-                   const gd_source *bs, const gd_source *as, GDALDatasetH *ads, int *owned);
+                   const gd_source *bs, const gd_source *as, GDALDatasetH *ads, int *owned,
+                   double *applied_px);
 
 #ifdef __cplusplus
 }
