@@ -53,6 +53,9 @@ static void usage(FILE *f)
         "      --smooth N           mean over N x N of the log-ratio, odd; 0 = none\n"
         "                           (default 3 for logratio, 0 for pcakmeans)\n"
         "      --pca-block H        pcakmeans block size (default 3)\n"
+        "      --nbr-classes C      nbr: usgs (USGS burn-severity classes from fixed\n"
+        "                           dNBR breaks, default unless -t is given) or binary\n"
+        "                           (regrowth / burned at the threshold)\n"
         "\n"
         "Map:\n"
         "      --no-map             do not render map.png\n",
@@ -101,7 +104,8 @@ static void usage(FILE *f)
 enum { OPT_BB = 256, OPT_BA, OPT_MMU, OPT_NOMAP, OPT_TITLE, OPT_CREDIT, OPT_MAPW,
        OPT_KEEP, OPT_OVER, OPT_SIGN, OPT_COREG, OPT_AREA, OPT_CAVEAT, OPT_LAYOUT, OPT_MAPBANDS,
        OPT_STRETCH, OPT_DPI, OPT_OVERLAY, OPT_OVERLAY_FIELD, OPT_MMUPX, OPT_SPECKLE, OPT_SPECKLEW,
-       OPT_SMOOTH, OPT_PCAB, OPT_THREADS, OPT_MEM, OPT_ZONES, OPT_ZFIELD, OPT_ZALL, OPT_ALERTS, OPT_COREGW };
+       OPT_SMOOTH, OPT_PCAB, OPT_THREADS, OPT_MEM, OPT_ZONES, OPT_ZFIELD, OPT_ZALL, OPT_ALERTS, OPT_COREGW,
+       OPT_NBRC };
 
 int gd_cmd_detect(int argc, char **argv)
 {
@@ -122,6 +126,7 @@ int gd_cmd_detect(int argc, char **argv)
         {"speckle-window", required_argument, NULL, OPT_SPECKLEW},
         {"smooth", required_argument, NULL, OPT_SMOOTH},
         {"pca-block", required_argument, NULL, OPT_PCAB},
+        {"nbr-classes", required_argument, NULL, OPT_NBRC},
         {"title", required_argument, NULL, OPT_TITLE},
         {"credit", required_argument, NULL, OPT_CREDIT},
         {"map-width", required_argument, NULL, OPT_MAPW},
@@ -175,6 +180,13 @@ int gd_cmd_detect(int argc, char **argv)
             break;
         case OPT_NOMAP: p.no_map = 1; break;
         case OPT_SPECKLE: p.speckle = optarg; break;
+        case OPT_NBRC:
+            if (strcmp(optarg, "usgs") && strcmp(optarg, "binary")) {
+                fprintf(stderr, "geodelta detect: --nbr-classes '%s' is not usgs or binary\n", optarg);
+                return 1;
+            }
+            p.nbr_classes = optarg;
+            break;
         case OPT_COREGW:
             if (gd_cli_parse_int(optarg, 32, 8192, &lv) != 0) {
                 fprintf(stderr, "geodelta detect: --coreg-window '%s' is not a number of pixels "

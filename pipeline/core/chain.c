@@ -226,7 +226,9 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
     char path[4096], start[32], end[32];
     double t0 = gd_now();
     const gd_method *m = gd_method_find(p->method ? p->method : "");
-    gd_class_total totals[3];
+    gd_class_total totals[GD_MAX_CLASSES];
+    gd_method mt;                       /* m with the names of its class table */
+    const gd_class_table *ctab = NULL;  /* nbr: the USGS severity classes */
     gd_hasher *hasher = NULL;
     gd_signer *signer = NULL;
     char *in_abs[2] = {NULL, NULL};
@@ -252,6 +254,8 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
                                 "--threshold '%s' is not auto, otsu, ki or a non-negative number",
                                 p->threshold);
     }
+    if ((st = gd_severity_choose(job, p, &m, &mt, &ctab)) != GD_OK)
+        return st;
     /* a bad key is found before any work is done */
     if (p->sign_key && (st = gd_signer_create(job, p->sign_key, &signer)) != GD_OK)
         return st;
@@ -289,6 +293,8 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
     json_object_set_new(params, "map", json_false());
     json_object_set_new(params, "keep_score", json_boolean(p->keep_score));
     json_object_set_new(params, "mmu_px", p->mmu_px >= 0 ? json_integer(p->mmu_px) : json_null());
+    if (m->table)
+        json_object_set_new(params, "nbr_classes", json_string(ctab ? ctab->name : "binary"));
     if (m->kind == GD_KIND_LOGRATIO || m->kind == GD_KIND_PCAKMEANS) {
         json_object_set_new(params, "speckle", p->speckle ? json_string(p->speckle) : json_null());
         json_object_set_new(params, "speckle_window", p->speckle_window > 0 ? json_integer(p->speckle_window) : json_null());
@@ -444,6 +450,8 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
         /* change where the chi-square p-value of no change is below IRMAD_P */
         tmode = "chi2-pvalue";
         gd_irmad_chi2_quantile((int)nb, IRMAD_P, &t);
+    } else if (ctab) {
+        tmode = ctab->name; /* fixed breaks: no single threshold (t stays NaN) */
     } else if (isnan(t)) {
         tmode = use_ki ? "ki" : "otsu";
         st = use_ki ? gd_threshold_ki(job, &score, m->two_sided, &t)
@@ -451,14 +459,19 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
         if (st != GD_OK)
             goto done;
     }
-    gd_job_say(job, "threshold (%s): %.6g%s", tmode, t, m->two_sided ? " on |score|" : "");
-    json_object_set_new(gd_job_auto(job), "threshold",
-                        json_pack("{s:s, s:f, s:b}", "mode", tmode, "value", t, "on_abs_score",
-                                  m->two_sided));
+    if (ctab)
+        gd_severity_record(job, ctab);
+    else {
+        gd_job_say(job, "threshold (%s): %.6g%s", tmode, t, m->two_sided ? " on |score|" : "");
+        json_object_set_new(gd_job_auto(job), "threshold",
+                            json_pack("{s:s, s:f, s:b}", "mode", tmode, "value", t, "on_abs_score",
+                                      m->two_sided));
+    }
 
     /* ---- classify and clean ---- */
     gd_job_progress_range(job, 0.60, 0.66);
-    if ((st = gd_classify(job, &score, t, m->two_sided, &classes)) != GD_OK)
+    if ((st = ctab ? gd_classify_table(job, &score, ctab, &classes)
+                   : gd_classify(job, &score, t, m->two_sided, &classes)) != GD_OK)
         goto done;
     double mmu = p->mmu_ha >= 0 ? p->mmu_ha : (grid->wkt ? 0.1 : 0.0);
     int min_px = 0;
@@ -547,21 +560,29 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
             if (grid->row_area_m2)
                 valid_ha += (double)c * grid->row_area_m2[r] / 1e4;
         }
-        uint64_t changed = totals[1].pixels + totals[2].pixels;
-        double changed_ha = totals[1].area_ha + totals[2].area_ha;
+        uint64_t changed = 0, npoly = 0;
+        double changed_ha = 0.0;
         json_t *cls = json_array();
-        for (int c = 1; c < 3; c++)
-            if (m->class_names[c])
-                json_array_append_new(cls, json_pack("{s:i, s:s, s:I, s:o, s:I}", "class", c,
+        for (int c = 1; c < GD_MAX_CLASSES; c++) {
+            changed += totals[c].pixels;
+            changed_ha += totals[c].area_ha;
+            npoly += totals[c].polygons;
+            if (m->class_names[c]) {
+                json_t *o = json_pack("{s:i, s:s, s:I, s:o, s:I}", "class", c,
                     "name", m->class_names[c], "pixels", (json_int_t)totals[c].pixels,
                     "area_ha", grid->wkt ? json_real(totals[c].area_ha) : json_null(),
-                    "polygons", (json_int_t)totals[c].polygons));
-        summary = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s}, s:{s:s, s:f}, s:f, s:i, "
+                    "polygons", (json_int_t)totals[c].polygons);
+                if (ctab)
+                    gd_severity_class_json(ctab, c, o);
+                json_array_append_new(cls, o);
+            }
+        }
+        summary = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s}, s:{s:s, s:o}, s:f, s:i, "
                             "s:{s:i, s:i, s:o}, s:I, s:o, s:I, s:o, s:f, s:o}",
             "schema", "geodelta-summary/1", "method", m->name,
             "before", "path", p->before, "date", bs->date,
             "after", "path", p->after, "date", as->date,
-            "threshold", "mode", tmode, "value", t,
+            "threshold", "mode", tmode, "value", isnan(t) ? json_null() : json_real(t),
             "mmu_ha", mmu, "mmu_pixels", min_px,
             "grid", "width", grid->width, "height", grid->height, "crs", crs_json(grid),
             "valid_pixels", (json_int_t)valid,
@@ -583,7 +604,7 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
         if (grid->wkt)
             gd_job_say(job, "changed: %.2f ha of %.2f ha valid (%.2f %%), %llu polygons",
                        changed_ha, valid_ha, valid ? 100.0 * (double)changed / (double)valid : 0.0,
-                       (unsigned long long)(totals[1].polygons + totals[2].polygons));
+                       (unsigned long long)npoly);
         else
             gd_job_say(job, "changed: %llu of %llu valid pixels (%.2f %%)",
                        (unsigned long long)changed, (unsigned long long)valid,
@@ -630,7 +651,7 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
             "auto", gd_job_auto(job),
             "inputs", inputs, "outputs", outs,
             "warnings", gd_job_warnings(job),
-            "known_error_rate", gd_method_error_rate(m->name, isnan(fixed_t)),
+            "known_error_rate", gd_method_error_rate(m->name, isnan(fixed_t) && !ctab),
             "timing", "seconds", gd_now() - t0, "input_hash_seconds", hash_s,
             "input_hash_wait_seconds", hash_wait);
         free(outdir_abs);
