@@ -20,6 +20,8 @@ int gd_cmd_methods(int argc, char **argv)
         char bands[64];
         if (m->kind == GD_KIND_NDIFF)
             snprintf(bands, sizeof bands, "%s, %s", m->roles[0], m->roles[1]);
+        else if (m->kind == GD_KIND_FLOOD)
+            snprintf(bands, sizeof bands, "green, swir1|nir or sar");
         else if (m->kind == GD_KIND_LOGRATIO)
             snprintf(bands, sizeof bands, "sar (or 1)");
         else

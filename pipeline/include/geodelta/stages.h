@@ -56,7 +56,8 @@ int gd_grid_align(gd_job *job, const gd_grid *grid, const gd_source *src,
 double gd_grid_pixel_area(const gd_grid *grid, int row);
 
 /* ---- methods ---------------------------------------------------------------------- */
-enum { GD_KIND_NDIFF, GD_KIND_LOGRATIO, GD_KIND_CVA, GD_KIND_PCAKMEANS, GD_KIND_IRMAD };
+enum { GD_KIND_NDIFF, GD_KIND_LOGRATIO, GD_KIND_CVA, GD_KIND_PCAKMEANS, GD_KIND_IRMAD,
+       GD_KIND_FLOOD };
 
 /* Class values 0..GD_MAX_CLASSES-1 (0 = no change / unburned, 255 = nodata). */
 #define GD_MAX_CLASSES 8
@@ -173,6 +174,24 @@ int gd_severity_choose(gd_job *job, const struct gd_detect_params *p, const gd_m
 void gd_severity_record(gd_job *job, const gd_class_table *t);
 /* Adds score_from / score_to (null at an open end) of class c to obj. */
 void gd_severity_class_json(const gd_class_table *t, int c, json_t *obj);
+/* The flood method (flood/flood.c). Bands: one SAR band (sar role, or band 1 of
+ * single-band images) -> GD_FLOOD_SAR, nb 1; else green + swir1 (MNDWI) on both dates,
+ * else green + nir (NDWI), nb 2, indices into bidx/aidx. */
+enum { GD_FLOOD_MNDWI, GD_FLOOD_NDWI, GD_FLOOD_SAR };
+int gd_flood_bands(gd_job *job, const struct gd_detect_params *p, const gd_source *bs,
+                   const gd_source *as, int bidx[2], int aidx[2], size_t *nb, int *index);
+/* Optical: score = index(after) - index(before); water[i] bit 0: index(before) > 0,
+ * bit 1: index(after) > 0 (malloc'd, the caller frees). */
+int gd_flood_optical(gd_job *job, const gd_grid *grid, const gd_band *before,
+                     const gd_band *after, gd_score *out, uint8_t **water);
+/* Optical: Otsu/KI on the score (one-sided) or fixed; SAR: t = -ln 1.25 on the
+ * log-ratio (UN-SPIDER), or -ln K for -t K (K > 1). */
+int gd_flood_threshold(gd_job *job, const gd_score *s, int index, double fixed, int ki,
+                       double *t, const char **mode);
+/* Classes: optical 2 permanent water (water both dates), 1 new water (water after only
+ * and score >= t), else 0; SAR (water NULL): 1 where log-ratio < t; NaN -> 255. */
+int gd_flood_classify(gd_job *job, const gd_score *s, const uint8_t *water, double t,
+                      uint8_t **classes);
 /* Minimum mapping unit with GDALSieveFilter (4-connected); min_pixels <= 1 is a no-op. */
 int gd_clean_sieve(gd_job *job, const gd_grid *grid, uint8_t *classes, int min_pixels);
 /* Wraps a buffer as a one-band MEM dataset on the grid (no copy). */
