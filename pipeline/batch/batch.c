@@ -42,7 +42,7 @@ static const char *const job_keys[] = {"id", "before", "after", "method", "aoi",
                                        NULL};
 static const char *const param_keys[] = {"threshold", "mmu_ha", "bands_before", "bands_after",
                                          "title", "credit", "no_map", "map_width", "keep_score",
-                                         NULL};
+                                         "nbr_classes", NULL};
 
 static int in_list(const char *k, const char *const *list)
 {
@@ -111,7 +111,7 @@ static void check_params(gd_batch *b, const char *who, json_t *params, gd_detect
     json_object_foreach(params, key, v) {
         if (!in_list(key, param_keys)) {
             add_error(b, who, "params: unknown field '%s' (fields: threshold mmu_ha bands_before "
-                      "bands_after title credit no_map map_width keep_score)", key);
+                      "bands_after title credit no_map map_width keep_score nbr_classes)", key);
             continue;
         }
         if (strcmp(key, "threshold") == 0) {
@@ -151,6 +151,12 @@ static void check_params(gd_batch *b, const char *who, json_t *params, gd_detect
             p->bands_after = json_string_value(v);
         } else if (strcmp(key, "title") == 0) {
             p->title = json_string_value(v);
+        } else if (strcmp(key, "nbr_classes") == 0) {
+            if (strcmp(json_string_value(v), "usgs") != 0 &&
+                strcmp(json_string_value(v), "binary") != 0)
+                add_error(b, who, "params.nbr_classes: must be \"usgs\" or \"binary\"");
+            else
+                p->nbr_classes = json_string_value(v);
         } else {
             p->credit = json_string_value(v);
         }
