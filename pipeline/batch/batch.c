@@ -257,13 +257,20 @@ static void check_job(gd_batch *b, const char *base, const json_t *defaults, jso
         p->zones_all_touched = json_is_true(za);
     if ((zf || json_is_true(za)) && !json_object_get(spec, "zones"))
         add_error(b, who, "field %s: needs zones", zf ? "zone_field" : "zones_all_touched");
+    /* params first: nbr's classes (and so the class names alerts may use) depend on them */
+    check_params(b, who, params, p);
     json_t *al = json_object_get(spec, "alerts");
     if (al) {
         gd_job *probe = NULL;
         gd_alerts *a = NULL;
+        gd_method mt;
+        const gd_class_table *ct = NULL;
+        const gd_method *em = m;
         if (gd_job_create(&probe) == GD_OK) {
+            if (m && gd_severity_choose(probe, p, &em, &mt, &ct) != GD_OK)
+                em = m; /* a params conflict is the run's error, not the alerts' */
             if (gd_alerts_from_json(probe, al, "field alerts", &a) != GD_OK ||
-                (m && gd_alerts_check(probe, a, m, "field alerts") != GD_OK))
+                (em && gd_alerts_check(probe, a, em, "field alerts") != GD_OK))
                 add_error(b, who, "%s", gd_job_message(probe));
             else
                 p->alerts_json = al;
@@ -271,7 +278,6 @@ static void check_job(gd_batch *b, const char *base, const json_t *defaults, jso
             gd_job_destroy(probe);
         }
     }
-    check_params(b, who, params, p);
     if (!p->title && *j->id)
         p->title = j->id;
 }

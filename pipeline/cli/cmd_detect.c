@@ -334,9 +334,15 @@ int gd_cmd_detect(int argc, char **argv)
     if (p.alerts) {
         /* a bad alert spec is a usage error found before any work */
         gd_alerts *a = NULL;
+        /* nbr's class names depend on --nbr-classes and -t: check against those */
+        const gd_method *am = gd_method_find(p.method);
+        gd_method amt;
+        const gd_class_table *act = NULL;
+        if (am && gd_severity_choose(job, &p, &am, &amt, &act) != GD_OK)
+            am = gd_method_find(p.method); /* the conflict is reported by the run */
         int ast = gd_alerts_parse(job, p.alerts, &a);
         if (ast == GD_OK)
-            ast = gd_alerts_check(job, a, gd_method_find(p.method), "--alerts");
+            ast = gd_alerts_check(job, a, am, "--alerts");
         gd_alerts_destroy(a);
         if (ast != GD_OK) {
             int rc = gd_cli_fail(ast, gd_job_message(job));
