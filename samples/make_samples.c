@@ -19,7 +19,7 @@
 #include "ogr_srs_api.h"
 #pragma GCC diagnostic pop
 
-#define NBANDS 4
+#define NBANDS 6 /* B02 B03 B04 B08, then B11 B12 with --swir */
 #define STRIP_ROWS 256
 #define PIXEL_M 10.0
 #define ORIGIN_X 400000.0
@@ -167,7 +167,8 @@ static enum change change_at(double u, double v, enum cover cov)
     return T_NONE;
 }
 
-/* top-of-atmosphere reflectance ×10000 for B02, B03, B04, B08, before any noise/gain */
+/* top-of-atmosphere reflectance ×10000 for B02, B03, B04, B08, B11, B12 before any
+ * noise/gain (B11 and B12 are written only with --swir) */
 static void spectrum(double u, double v, int after, enum cover *cov_out, enum change *chg_out,
                      double out[NBANDS])
 {
@@ -179,34 +180,42 @@ static void spectrum(double u, double v, int after, enum cover *cov_out, enum ch
     case T_BURNED:
         out[0] = 480 + 40 * lf; out[1] = 620 + 40 * lf;
         out[2] = 900 + 60 * lf; out[3] = 1100 + 200 * vig;
+        /* char and ash: SWIR up, NIR down; severity varies with the former vigour */
+        out[4] = 2100 + 100 * lf; out[5] = 1500 + 300 * lf + 300 * vig;
         break;
     case T_FLOODED: /* turbid flood water: brighter in the visible than the river */
         out[0] = 750 + 30 * lf; out[1] = 850 + 30 * lf; out[2] = 700 + 30 * lf; out[3] = 380;
+        out[4] = 200 + 20 * lf; out[5] = 120 + 15 * lf; /* water absorbs the SWIR */
         break;
     case T_BUILT:
         out[0] = 2000 + 100 * lf; out[1] = 2150 + 100 * lf;
         out[2] = 2300 + 100 * lf; out[3] = 2800 + 100 * lf;
+        out[4] = 3000 + 100 * lf; out[5] = 2700 + 100 * lf;
         break;
     case T_NONE:
     default:
         switch (cov) {
         case C_WATER:
             out[0] = 600; out[1] = 650; out[2] = 450; out[3] = 300;
+            out[4] = 100; out[5] = 60;
             break;
         case C_URBAN: { /* street grid texture */
             const double st = sin(TWO_PI * 60.0 * u) * sin(TWO_PI * 55.0 * v) > 0.3 ? 1.0 : 0.0;
             out[0] = 1100 + 250 * st; out[1] = 1200 + 250 * st;
             out[2] = 1300 + 250 * st; out[3] = 1900 + 150 * st;
+            out[4] = 2100 + 200 * st; out[5] = 1900 + 200 * st;
             break;
         }
         case C_SOIL:
             out[0] = 900 + 80 * lf; out[1] = 1100 + 90 * lf;
             out[2] = 1400 + 120 * lf; out[3] = 2200 + 150 * lf;
+            out[4] = 2800 + 150 * lf; out[5] = 2300 + 150 * lf;
             break;
         case C_VEG:
         default: /* NDVI ~0.58 (vig 0) .. ~0.84 (vig 1) */
             out[0] = 420 - 60 * vig + 30 * lf; out[1] = 700 + 60 * lf;
             out[2] = 700 - 380 * vig + 40 * lf; out[3] = 2500 + 900 * vig + 150 * lf;
+            out[4] = 1700 - 300 * vig + 60 * lf; out[5] = 800 - 250 * vig + 40 * lf;
             break;
         }
     }
@@ -249,7 +258,7 @@ struct outfile {
 static int open_out(struct outfile *f, const char *dir, int size, int nbands, GDALDataType dt,
                     const char *date)
 {
-    static const char *const band_names[NBANDS] = {"B02", "B03", "B04", "B08"};
+    static const char *const band_names[NBANDS] = {"B02", "B03", "B04", "B08", "B11", "B12"};
     const char *const opts[] = {"TILED=YES", "BLOCKXSIZE=256", "BLOCKYSIZE=256", "COMPRESS=DEFLATE",
                     "PREDICTOR=2", NULL};
     GDALDriverH drv = GDALGetDriverByName("GTiff");
@@ -322,17 +331,19 @@ static int usage(const char *msg)
     if (msg)
         fprintf(stderr, "gd_make_samples: %s\n", msg);
     fprintf(stderr, "usage: gd_make_samples OUTDIR [--size N] [--shift DX,DY] [--supersample K]\n"
+                    "                       [--swir]\n"
                     "  writes OUTDIR/before.tif, after.tif (4 bands UInt16, B02 B03 B04 B08)\n"
                     "  and truth.tif (0 none, 1 burned, 2 flooded, 3 built-up); the after\n"
                     "  image content is displaced by (DX,DY) pixels (east, south); --supersample K\n"
                     "  blurs the scene by a sensor-like PSF (Gaussian, sigma 0.5 px) sampled on\n"
                     "  (2K)^2 points per pixel (default 1: point sampling, whose stair-cased\n"
-                    "  edges move in whole pixels and bias sub-pixel co-registration)\n");
+                    "  edges move in whole pixels and bias sub-pixel co-registration); --swir adds\n"
+                    "  B11 and B12 (6 bands; nbr and flood need them; the 4 bands are unchanged)\n");
     return 1;
 }
 
 static int parse_args(int argc, char **argv, const char **dir, int *size, double *dx, double *dy,
-                      int *ss)
+                      int *ss, int *nb)
 {
     *dir = NULL;
     for (int i = 1; i < argc; i++) {
@@ -366,6 +377,8 @@ static int parse_args(int argc, char **argv, const char **dir, int *size, double
             *dy = strtod(s, &end);
             if (errno || end == s || *end || !isfinite(*dx) || !isfinite(*dy))
                 return usage("--shift must be DX,DY (pixels)");
+        } else if (!strcmp(argv[i], "--swir")) {
+            *nb = 6;
         } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             usage(NULL);
             exit(0);
@@ -392,9 +405,10 @@ int main(int argc, char **argv)
     long n_truth[T_NCLASS] = {0}, n_after[T_NCLASS] = {0}, n_cover[C_NCOVER] = {0};
     uint16_t *img[2] = {NULL, NULL};
     uint8_t *truth = NULL;
-    int band_map[NBANDS] = {1, 2, 3, 4};
+    int band_map[NBANDS] = {1, 2, 3, 4, 5, 6};
+    int nb = 4; /* --swir: 6 */
 
-    if (parse_args(argc, argv, &dir, &size, &dx, &dy, &ss))
+    if (parse_args(argc, argv, &dir, &size, &dx, &dy, &ss, &nb))
         return 1;
     if (VSIMkdir(dir, 0755) != 0 && errno != EEXIST) {
         fprintf(stderr, "gd_make_samples: cannot create %s: %s\n", dir, strerror(errno));
@@ -412,8 +426,8 @@ int main(int argc, char **argv)
         rc = 2;
         goto done;
     }
-    if (open_out(&out[0], dir, size, NBANDS, GDT_UInt16, "2024-06-01") ||
-        open_out(&out[1], dir, size, NBANDS, GDT_UInt16, "2024-07-15") ||
+    if (open_out(&out[0], dir, size, nb, GDT_UInt16, "2024-06-01") ||
+        open_out(&out[1], dir, size, nb, GDT_UInt16, "2024-07-15") ||
         open_out(&out[2], dir, size, 1, GDT_Byte, NULL)) {
         fprintf(stderr, "gd_make_samples: cannot create output in %s: %s\n", dir,
                 CPLGetLastErrorMsg());
@@ -437,14 +451,14 @@ int main(int argc, char **argv)
                 n_cover[cov]++;
                 if (ss > 1)
                     footprint(col, row, 0.0, 0.0, size, ss, 0, s);
-                for (int b = 0; b < NBANDS; b++)
+                for (int b = 0; b < nb; b++)
                     img[0][b * plane + i] = to_dn(s[b], 0, b, row, col);
                 /* the after content is displaced by (dx, dy): sample the scene there */
                 spectrum((col + 0.5 - dx) / size, (row + 0.5 - dy) / size, 1, &cov, &chg, s);
                 n_after[chg]++;
                 if (ss > 1)
                     footprint(col, row, dx, dy, size, ss, 1, s);
-                for (int b = 0; b < NBANDS; b++)
+                for (int b = 0; b < nb; b++)
                     img[1][b * plane + i] = to_dn(s[b], 1, b, row, col);
                 /* truth lives on the before grid: what coreg + detect should find */
                 {
@@ -457,7 +471,7 @@ int main(int argc, char **argv)
         }
         for (int k = 0; k < 2; k++)
             if (GDALDatasetRasterIO(out[k].ds, GF_Write, 0, r0, size, nr, img[k], size, nr,
-                                    GDT_UInt16, NBANDS, band_map, 0, 0, 0) != CE_None)
+                                    GDT_UInt16, nb, band_map, 0, 0, 0) != CE_None)
                 rc = 2;
         if (GDALDatasetRasterIO(out[2].ds, GF_Write, 0, r0, size, nr, truth, size, nr, GDT_Byte,
                                 1, band_map, 0, 0, 0) != CE_None)
@@ -474,13 +488,13 @@ done:
             rc = 2;
     if (rc == 0) {
         const double np = (double)size * size;
-        printf("%s/before.tif: %dx%d, 4xUInt16, 2024-06-01; cover vegetation=%ld soil=%ld "
+        printf("%s/before.tif: %dx%d, %dxUInt16, 2024-06-01; cover vegetation=%ld soil=%ld "
                "urban=%ld water=%ld\n",
-               dir, size, size, n_cover[C_VEG], n_cover[C_SOIL], n_cover[C_URBAN],
+               dir, size, size, nb, n_cover[C_VEG], n_cover[C_SOIL], n_cover[C_URBAN],
                n_cover[C_WATER]);
-        printf("%s/after.tif: %dx%d, 4xUInt16, 2024-07-15, gain %.2f, shift %g,%g; changed "
+        printf("%s/after.tif: %dx%d, %dxUInt16, 2024-07-15, gain %.2f, shift %g,%g; changed "
                "burned=%ld flooded=%ld built-up=%ld\n",
-               dir, size, size, AFTER_GAIN, dx, dy, n_after[T_BURNED], n_after[T_FLOODED],
+               dir, size, size, nb, AFTER_GAIN, dx, dy, n_after[T_BURNED], n_after[T_FLOODED],
                n_after[T_BUILT]);
         printf("%s/truth.tif: %dx%d, UInt8; changed burned=%ld (%.1f%%) flooded=%ld (%.1f%%) "
                "built-up=%ld (%.1f%%) none=%ld\n",

@@ -94,6 +94,12 @@ int gd_k_kmeans(const float *restrict x, size_t n, int d, int k, int max_iter,
  * one-sided: score >= t -> 1, else 0. */
 void gd_k_classify(const float *restrict score, size_t n, float t, int two_sided,
                    uint8_t *restrict out);
+/* Multi-break classes: NaN -> 255, else values[k] with k = number of breaks[0..nbreaks)
+ * that are <= score (breaks ascending; -Inf -> values[0], +Inf -> values[nbreaks]).
+ * Scalar only: it runs once per pixel after the score, far from the hot path. */
+void gd_k_classify_breaks(const float *restrict score, size_t n, const float *restrict breaks,
+                          size_t nbreaks, const uint8_t *restrict values,
+                          uint8_t *restrict out);
 
 /* One set of the kernels above for one ISA. The public gd_k_* functions call through the
  * table chosen by gd_kernels_init(); every variant gives the same bits as the scalar one

@@ -94,6 +94,22 @@ void gd_k_classify_scalar(const float *restrict score, size_t n, float t, int tw
     }
 }
 
+void gd_k_classify_breaks(const float *restrict score, size_t n, const float *restrict breaks,
+                          size_t nbreaks, const uint8_t *restrict values, uint8_t *restrict out)
+{
+    for (size_t i = 0; i < n; i++) {
+        float v = score[i];
+        if (isnan(v)) {
+            out[i] = 255;
+            continue;
+        }
+        size_t k = 0;
+        while (k < nbreaks && breaks[k] <= v)
+            k++;
+        out[i] = values[k];
+    }
+}
+
 int gd_k_kittler(const uint64_t *bins, size_t nbins, double lo, double hi, double *threshold)
 {
     double total = 0.0, s_all = 0.0, s2_all = 0.0;

@@ -42,7 +42,7 @@ static const char *const job_keys[] = {"id", "before", "after", "method", "aoi",
                                        NULL};
 static const char *const param_keys[] = {"threshold", "mmu_ha", "bands_before", "bands_after",
                                          "title", "credit", "no_map", "map_width", "keep_score",
-                                         NULL};
+                                         "nbr_classes", NULL};
 
 static int in_list(const char *k, const char *const *list)
 {
@@ -111,7 +111,7 @@ static void check_params(gd_batch *b, const char *who, json_t *params, gd_detect
     json_object_foreach(params, key, v) {
         if (!in_list(key, param_keys)) {
             add_error(b, who, "params: unknown field '%s' (fields: threshold mmu_ha bands_before "
-                      "bands_after title credit no_map map_width keep_score)", key);
+                      "bands_after title credit no_map map_width keep_score nbr_classes)", key);
             continue;
         }
         if (strcmp(key, "threshold") == 0) {
@@ -151,6 +151,12 @@ static void check_params(gd_batch *b, const char *who, json_t *params, gd_detect
             p->bands_after = json_string_value(v);
         } else if (strcmp(key, "title") == 0) {
             p->title = json_string_value(v);
+        } else if (strcmp(key, "nbr_classes") == 0) {
+            if (strcmp(json_string_value(v), "usgs") != 0 &&
+                strcmp(json_string_value(v), "binary") != 0)
+                add_error(b, who, "params.nbr_classes: must be \"usgs\" or \"binary\"");
+            else
+                p->nbr_classes = json_string_value(v);
         } else {
             p->credit = json_string_value(v);
         }
@@ -251,13 +257,20 @@ static void check_job(gd_batch *b, const char *base, const json_t *defaults, jso
         p->zones_all_touched = json_is_true(za);
     if ((zf || json_is_true(za)) && !json_object_get(spec, "zones"))
         add_error(b, who, "field %s: needs zones", zf ? "zone_field" : "zones_all_touched");
+    /* params first: nbr's classes (and so the class names alerts may use) depend on them */
+    check_params(b, who, params, p);
     json_t *al = json_object_get(spec, "alerts");
     if (al) {
         gd_job *probe = NULL;
         gd_alerts *a = NULL;
+        gd_method mt;
+        const gd_class_table *ct = NULL;
+        const gd_method *em = m;
         if (gd_job_create(&probe) == GD_OK) {
+            if (m && gd_severity_choose(probe, p, &em, &mt, &ct) != GD_OK)
+                em = m; /* a params conflict is the run's error, not the alerts' */
             if (gd_alerts_from_json(probe, al, "field alerts", &a) != GD_OK ||
-                (m && gd_alerts_check(probe, a, m, "field alerts") != GD_OK))
+                (em && gd_alerts_check(probe, a, em, "field alerts") != GD_OK))
                 add_error(b, who, "%s", gd_job_message(probe));
             else
                 p->alerts_json = al;
@@ -265,7 +278,6 @@ static void check_job(gd_batch *b, const char *base, const json_t *defaults, jso
             gd_job_destroy(probe);
         }
     }
-    check_params(b, who, params, p);
     if (!p->title && *j->id)
         p->title = j->id;
 }

@@ -7,11 +7,14 @@
 #include <cpl_string.h>
 #include <gd_kernels.h>
 #include <gdal_alg.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-int gd_classify(gd_job *job, const gd_score *s, double t, int two_sided, uint8_t **classes)
+/* table NULL: the threshold classes of gd_k_classify */
+static int classify(gd_job *job, const gd_score *s, double t, int two_sided,
+                    const gd_class_table *table, uint8_t **classes)
 {
     size_t n = (size_t)s->width * (size_t)s->height;
     int rows = gd_score_strip_rows(s);
@@ -30,12 +33,28 @@ int gd_classify(gd_job *job, const gd_score *s, double t, int two_sided, uint8_t
             free(buf);
             return gd_job_status(job);
         }
-        gd_k_classify(r, (size_t)s->width * (size_t)nr, (float)t, two_sided,
-                      c + (size_t)y0 * (size_t)s->width);
+        if (table)
+            gd_k_classify_breaks(r, (size_t)s->width * (size_t)nr, table->breaks,
+                                 (size_t)table->nbreaks, table->values,
+                                 c + (size_t)y0 * (size_t)s->width);
+        else
+            gd_k_classify(r, (size_t)s->width * (size_t)nr, (float)t, two_sided,
+                          c + (size_t)y0 * (size_t)s->width);
     }
     free(buf);
     *classes = c;
     return GD_OK;
+}
+
+int gd_classify(gd_job *job, const gd_score *s, double t, int two_sided, uint8_t **classes)
+{
+    return classify(job, s, t, two_sided, NULL, classes);
+}
+
+int gd_classify_table(gd_job *job, const gd_score *s, const gd_class_table *t,
+                      uint8_t **classes)
+{
+    return classify(job, s, 0.0, 0, t, classes);
 }
 
 int gd_mem_dataset(gd_job *job, const gd_grid *grid, void *data, GDALDataType type,
@@ -109,7 +128,7 @@ int gd_write_change_cog(gd_job *job, const gd_grid *grid, const uint8_t *classes
         GDALColorEntry e = {0, 0, 0, 0};
         if (c == 0)
             e = (GDALColorEntry){200, 200, 200, 255};
-        else if (c < 3 && m->class_names[c])
+        else if (c < GD_MAX_CLASSES && m->class_names[c])
             e = (GDALColorEntry){m->class_rgb[c][0], m->class_rgb[c][1], m->class_rgb[c][2], 255};
         GDALSetColorEntry(ct, c, &e);
     }
@@ -117,9 +136,20 @@ int gd_write_change_cog(gd_job *job, const gd_grid *grid, const uint8_t *classes
     /* no category names: GeoTIFF keeps them only in a .aux.xml sidecar; the class
      * names travel as GEODELTA_CLASS_n metadata items instead */
     GDALSetMetadataItem(mem, "GEODELTA_METHOD", m->name, NULL);
-    snprintf(buf, sizeof buf, "%.9g", threshold);
-    GDALSetMetadataItem(mem, "GEODELTA_THRESHOLD", buf, NULL);
-    for (int c = 1; c < 3; c++)
+    if (!isnan(threshold)) {
+        snprintf(buf, sizeof buf, "%.9g", threshold);
+        GDALSetMetadataItem(mem, "GEODELTA_THRESHOLD", buf, NULL);
+    } else if (m->table) {
+        /* fixed class breaks instead of a threshold: "usgs:-0.25,-0.1,..." */
+        char br[256];
+        size_t used = (size_t)snprintf(br, sizeof br, "%s:", m->table->name);
+        for (int k = 0; k < m->table->nbreaks && used < sizeof br; k++)
+            used += (size_t)snprintf(br + used, sizeof br - used, "%s%.7g", k ? "," : "",
+                                     (double)m->table->breaks[k]);
+        GDALSetMetadataItem(mem, "GEODELTA_CLASS_BREAKS", br, NULL);
+    }
+    /* class 0 is named only by class tables ("unburned"): other methods keep their bytes */
+    for (int c = 0; c < GD_MAX_CLASSES; c++)
         if (m->class_names[c]) {
             char key[32];
             snprintf(key, sizeof key, "GEODELTA_CLASS_%d", c);

@@ -23,7 +23,7 @@ static void usage(FILE *f)
         "Required:\n"
         "  -b, --before FILE        earlier image (any raster GDAL reads, /vsis3/ too)\n"
         "  -a, --after FILE         later image\n"
-        "  -m, --method NAME        ndvi, nbr, ndwi, logratio, pcakmeans, cva, irmad\n"
+        "  -m, --method NAME        ndvi, nbr, ndwi, flood, logratio, pcakmeans, cva, irmad\n"
         "                           (geodelta methods)\n"
         "  -o, --output DIR         output folder (created if missing)\n"
         "\n"
@@ -34,7 +34,8 @@ static void usage(FILE *f)
         "                           (keys red green blue nir swir1 swir2 sar, or r g b n\n"
         "                           s1 s2); default: from band descriptions (B04, B08...)\n"
         "      --bands-after SPEC   same for the after image (default: --bands-before)\n"
-        "  -t, --threshold T        auto (= otsu, default; k-means for pcakmeans), otsu,\n"
+        "  -t, --threshold T        auto (= otsu, default; k-means for pcakmeans, USGS\n"
+        "                           classes for nbr, ratio 1.25 for SAR flood), otsu,\n"
         "                           ki (Kittler-Illingworth) or a fixed value; index\n"
         "                           methods threshold |score|\n"
         "      --coreg MODE         none, global or local: co-register the after image\n"
@@ -53,6 +54,9 @@ static void usage(FILE *f)
         "      --smooth N           mean over N x N of the log-ratio, odd; 0 = none\n"
         "                           (default 3 for logratio, 0 for pcakmeans)\n"
         "      --pca-block H        pcakmeans block size (default 3)\n"
+        "      --nbr-classes C      nbr: usgs (USGS burn-severity classes from fixed\n"
+        "                           dNBR breaks, default unless -t is given) or binary\n"
+        "                           (regrowth / burned at the threshold)\n"
         "\n"
         "Map:\n"
         "      --no-map             do not render map.png\n",
@@ -102,7 +106,8 @@ static void usage(FILE *f)
 enum { OPT_BB = 256, OPT_BA, OPT_MMU, OPT_NOMAP, OPT_TITLE, OPT_CREDIT, OPT_MAPW,
        OPT_KEEP, OPT_OVER, OPT_SIGN, OPT_COREG, OPT_AREA, OPT_CAVEAT, OPT_LAYOUT, OPT_MAPBANDS,
        OPT_STRETCH, OPT_DPI, OPT_OVERLAY, OPT_OVERLAY_FIELD, OPT_MMUPX, OPT_SPECKLE, OPT_SPECKLEW,
-       OPT_SMOOTH, OPT_PCAB, OPT_THREADS, OPT_MEM, OPT_ZONES, OPT_ZFIELD, OPT_ZALL, OPT_ALERTS, OPT_COREGW, OPT_AOI };
+       OPT_SMOOTH, OPT_PCAB, OPT_THREADS, OPT_MEM, OPT_ZONES, OPT_ZFIELD, OPT_ZALL, OPT_ALERTS, OPT_COREGW,
+       OPT_AOI, OPT_NBRC };
 
 int gd_cmd_detect(int argc, char **argv)
 {
@@ -123,6 +128,7 @@ int gd_cmd_detect(int argc, char **argv)
         {"speckle-window", required_argument, NULL, OPT_SPECKLEW},
         {"smooth", required_argument, NULL, OPT_SMOOTH},
         {"pca-block", required_argument, NULL, OPT_PCAB},
+        {"nbr-classes", required_argument, NULL, OPT_NBRC},
         {"title", required_argument, NULL, OPT_TITLE},
         {"credit", required_argument, NULL, OPT_CREDIT},
         {"map-width", required_argument, NULL, OPT_MAPW},
@@ -177,6 +183,13 @@ int gd_cmd_detect(int argc, char **argv)
             break;
         case OPT_NOMAP: p.no_map = 1; break;
         case OPT_SPECKLE: p.speckle = optarg; break;
+        case OPT_NBRC:
+            if (strcmp(optarg, "usgs") && strcmp(optarg, "binary")) {
+                fprintf(stderr, "geodelta detect: --nbr-classes '%s' is not usgs or binary\n", optarg);
+                return 1;
+            }
+            p.nbr_classes = optarg;
+            break;
         case OPT_COREGW:
             if (gd_cli_parse_int(optarg, 32, 8192, &lv) != 0) {
                 fprintf(stderr, "geodelta detect: --coreg-window '%s' is not a number of pixels "
@@ -328,9 +341,15 @@ int gd_cmd_detect(int argc, char **argv)
     if (p.alerts) {
         /* a bad alert spec is a usage error found before any work */
         gd_alerts *a = NULL;
+        /* nbr's class names depend on --nbr-classes and -t: check against those */
+        const gd_method *am = gd_method_find(p.method);
+        gd_method amt;
+        const gd_class_table *act = NULL;
+        if (am && gd_severity_choose(job, &p, &am, &amt, &act) != GD_OK)
+            am = gd_method_find(p.method); /* the conflict is reported by the run */
         int ast = gd_alerts_parse(job, p.alerts, &a);
         if (ast == GD_OK)
-            ast = gd_alerts_check(job, a, gd_method_find(p.method), "--alerts");
+            ast = gd_alerts_check(job, a, am, "--alerts");
         gd_alerts_destroy(a);
         if (ast != GD_OK) {
             int rc = gd_cli_fail(ast, gd_job_message(job));

@@ -1,6 +1,7 @@
 /* cmd_methods.c: `geodelta methods`: the methods and the bands each needs. */
 #include "cli.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,12 +20,32 @@ int gd_cmd_methods(int argc, char **argv)
         char bands[64];
         if (m->kind == GD_KIND_NDIFF)
             snprintf(bands, sizeof bands, "%s, %s", m->roles[0], m->roles[1]);
+        else if (m->kind == GD_KIND_FLOOD)
+            snprintf(bands, sizeof bands, "green, swir1|nir or sar");
         else if (m->kind == GD_KIND_LOGRATIO)
             snprintf(bands, sizeof bands, "sar (or 1)");
         else
             snprintf(bands, sizeof bands, "all common");
-        printf("%-9s %-14s 1 = %s%s%s\n", m->name, bands, m->class_names[1],
+        printf("%-9s %-14s %s1 = %s%s%s\n", m->name, bands,
+               m->table ? "with -t or --nbr-classes binary: " : "", m->class_names[1],
                m->class_names[2] ? ", 2 = " : "", m->class_names[2] ? m->class_names[2] : "");
+        if (m->table) {
+            /* the default classes of this method: fixed breaks on the score */
+            printf("%-9s %-14s default --%s-classes %s:\n", "", "", m->name, m->table->name);
+            for (int c = 0; c < GD_MAX_CLASSES; c++) {
+                double lo, hi;
+                if (!m->table->class_names[c] || gd_class_table_range(m->table, c, &lo, &hi))
+                    continue;
+                char range[64];
+                if (isinf(lo))
+                    snprintf(range, sizeof range, "score < %g", hi);
+                else if (isinf(hi))
+                    snprintf(range, sizeof range, "score >= %g", lo);
+                else
+                    snprintf(range, sizeof range, "%g <= score < %g", lo, hi);
+                printf("%-9s %-14s   %d = %s (%s)\n", "", "", c, m->table->class_names[c], range);
+            }
+        }
         printf("%-9s %-14s %s\n", "", "", m->summary);
     }
     return 0;

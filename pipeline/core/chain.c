@@ -44,6 +44,7 @@ void gd_detect_params_init(gd_detect_params *p)
 #define PCA_BLOCK 3
 #define IRMAD_MAX_ITER 50
 #define IRMAD_P 0.01
+#define FLOOD_MIN_PX 8           /* UN-SPIDER: drop patches of fewer than 8 connected px */
 
 static int sar_params(gd_job *job, const gd_detect_params *p, gd_sar_params *sp)
 {
@@ -227,7 +228,11 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
     char path[4096], start[32], end[32];
     double t0 = gd_now();
     const gd_method *m = gd_method_find(p->method ? p->method : "");
-    gd_class_total totals[3];
+    gd_class_total totals[GD_MAX_CLASSES];
+    gd_method mt;                       /* m with the names of its class table */
+    const gd_class_table *ctab = NULL;  /* nbr: the USGS severity classes */
+    uint8_t *water = NULL;              /* flood, optical: water before (1) / after (2) */
+    int flood_index = -1;               /* flood: GD_FLOOD_* */
     gd_hasher *hasher = NULL;
     gd_signer *signer = NULL;
     char *in_abs[2] = {NULL, NULL};
@@ -253,6 +258,8 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
                                 "--threshold '%s' is not auto, otsu, ki or a non-negative number",
                                 p->threshold);
     }
+    if ((st = gd_severity_choose(job, p, &m, &mt, &ctab)) != GD_OK)
+        return st;
     /* a bad key is found before any work is done */
     if (p->sign_key && (st = gd_signer_create(job, p->sign_key, &signer)) != GD_OK)
         return st;
@@ -290,7 +297,9 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
     json_object_set_new(params, "map", json_false());
     json_object_set_new(params, "keep_score", json_boolean(p->keep_score));
     json_object_set_new(params, "mmu_px", p->mmu_px >= 0 ? json_integer(p->mmu_px) : json_null());
-    if (m->kind == GD_KIND_LOGRATIO || m->kind == GD_KIND_PCAKMEANS) {
+    if (m->table)
+        json_object_set_new(params, "nbr_classes", json_string(ctab ? ctab->name : "binary"));
+    if (m->kind == GD_KIND_LOGRATIO || m->kind == GD_KIND_PCAKMEANS || m->kind == GD_KIND_FLOOD) {
         json_object_set_new(params, "speckle", p->speckle ? json_string(p->speckle) : json_null());
         json_object_set_new(params, "speckle_window", p->speckle_window > 0 ? json_integer(p->speckle_window) : json_null());
         json_object_set_new(params, "smooth", p->smooth_window >= 0 ? json_integer(p->smooth_window) : json_null());
@@ -333,6 +342,11 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
         if (!aidx[0])
             aidx[0] = 1;
         nb = 1;
+    } else if (m->kind == GD_KIND_FLOOD) {
+        static const char *const idx_names[] = {"mndwi", "ndwi", "sar-ratio"};
+        if ((st = gd_flood_bands(job, p, bs, as, bidx, aidx, &nb, &flood_index)) != GD_OK)
+            goto done;
+        json_object_set_new(gd_job_auto(job), "flood_index", json_string(idx_names[flood_index]));
     } else {
         for (int b = 1; b <= bs->nbands && nb < 64; b++) {
             int k = match_band(bs, as, b);
@@ -389,7 +403,9 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
     /* 8-bit SAR amplitudes hold zeros: +1 keeps the ratio finite; calibrated sigma0 is
      * small and gets a tiny offset instead */
     float eps = 0.0f;
-    if (m->kind == GD_KIND_LOGRATIO || m->kind == GD_KIND_PCAKMEANS) {
+    int sar_path = m->kind == GD_KIND_LOGRATIO || m->kind == GD_KIND_PCAKMEANS ||
+                   flood_index == GD_FLOOD_SAR;
+    if (sar_path) {
         GDALDataType dt = GDALGetRasterDataType(GDALGetRasterBand(bs->ds, bidx[0]));
         eps = (dt == GDT_Byte || dt == GDT_UInt16 || dt == GDT_Int16) ? 1.0f : 1e-6f;
         json_object_set_new(gd_job_auto(job), "logratio_eps", json_real(eps));
@@ -414,13 +430,15 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
         }
         if (m->kind == GD_KIND_IRMAD)
             per_px = 8u * (uint64_t)nb + 14u;
+        if (m->kind == GD_KIND_FLOOD)
+            per_px = sar_path ? 22u : 11u;
         if ((st = gd_limits_check_memory(job, what, per_px * px + strips)) != GD_OK)
             goto done;
     }
 
     /* ---- detect ---- */
     gd_job_progress_range(job, 0.02, 0.60);
-    if (m->kind == GD_KIND_LOGRATIO || m->kind == GD_KIND_PCAKMEANS) {
+    if (sar_path) {
         gd_sar_params sp;
         if ((st = sar_params(job, p, &sp)) != GD_OK ||
             (st = gd_detect_sar(job, &sp, grid, &bb[0], &ab[0], eps, &score)) != GD_OK)
@@ -428,6 +446,9 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
         if (m->kind == GD_KIND_PCAKMEANS &&
             (st = gd_detect_pcakmeans(job, p->pca_block > 0 ? p->pca_block : PCA_BLOCK,
                                       &score)) != GD_OK)
+            goto done;
+    } else if (m->kind == GD_KIND_FLOOD) {
+        if ((st = gd_flood_optical(job, grid, bb, ab, &score, &water)) != GD_OK)
             goto done;
     } else if (m->kind == GD_KIND_IRMAD) {
         if ((st = gd_detect_irmad(job, grid, bb, ab, nb, IRMAD_MAX_ITER, &score)) != GD_OK)
@@ -439,7 +460,10 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
     /* ---- threshold ---- */
     double t = fixed_t;
     const char *tmode = "fixed";
-    if (isnan(t) && m->kind == GD_KIND_PCAKMEANS && !use_ki &&
+    if (m->kind == GD_KIND_FLOOD) {
+        if ((st = gd_flood_threshold(job, &score, flood_index, fixed_t, use_ki, &t, &tmode)) != GD_OK)
+            goto done;
+    } else if (isnan(t) && m->kind == GD_KIND_PCAKMEANS && !use_ki &&
         strcmp(p->threshold ? p->threshold : "auto", "auto") == 0) {
         tmode = "kmeans"; /* the score is the difference of the distances to the centres */
         t = 0.0;
@@ -448,6 +472,8 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
         /* change where the chi-square p-value of no change is below IRMAD_P */
         tmode = "chi2-pvalue";
         gd_irmad_chi2_quantile((int)nb, IRMAD_P, &t);
+    } else if (ctab) {
+        tmode = ctab->name; /* fixed breaks: no single threshold (t stays NaN) */
     } else if (isnan(t)) {
         tmode = use_ki ? "ki" : "otsu";
         st = use_ki ? gd_threshold_ki(job, &score, m->two_sided, &t)
@@ -455,19 +481,27 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
         if (st != GD_OK)
             goto done;
     }
-    gd_job_say(job, "threshold (%s): %.6g%s", tmode, t, m->two_sided ? " on |score|" : "");
-    json_object_set_new(gd_job_auto(job), "threshold",
-                        json_pack("{s:s, s:f, s:b}", "mode", tmode, "value", t, "on_abs_score",
-                                  m->two_sided));
+    if (ctab)
+        gd_severity_record(job, ctab);
+    else {
+        gd_job_say(job, "threshold (%s): %.6g%s", tmode, t, m->two_sided ? " on |score|" : "");
+        json_object_set_new(gd_job_auto(job), "threshold",
+                            json_pack("{s:s, s:f, s:b}", "mode", tmode, "value", t, "on_abs_score",
+                                      m->two_sided));
+    }
 
     /* ---- classify and clean ---- */
     gd_job_progress_range(job, 0.60, 0.66);
-    if ((st = gd_classify(job, &score, t, m->two_sided, &classes)) != GD_OK)
+    if ((st = m->kind == GD_KIND_FLOOD ? gd_flood_classify(job, &score, water, t, &classes)
+              : ctab ? gd_classify_table(job, &score, ctab, &classes)
+                   : gd_classify(job, &score, t, m->two_sided, &classes)) != GD_OK)
         goto done;
-    double mmu = p->mmu_ha >= 0 ? p->mmu_ha : (grid->wkt ? 0.1 : 0.0);
+    double mmu = p->mmu_ha >= 0 ? p->mmu_ha : (grid->wkt && m->kind != GD_KIND_FLOOD ? 0.1 : 0.0);
     int min_px = 0;
     if (p->mmu_px >= 0) {
         min_px = p->mmu_px;
+    } else if (m->kind == GD_KIND_FLOOD && p->mmu_ha < 0) {
+        min_px = FLOOD_MIN_PX;
     } else if (mmu > 0 && grid->wkt) {
         double px_m2 = gd_grid_pixel_area(grid, grid->height / 2);
         min_px = (int)ceil(mmu * 1e4 / px_m2 - 1e-9);
@@ -482,7 +516,7 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
     /* ---- map options: chosen now, as they are part of the run id ---- */
     if (!p->no_map) {
         const char *bspec = p->bands_before, *aspec = p->bands_after ? p->bands_after : p->bands_before;
-        int sar = m->kind == GD_KIND_LOGRATIO;
+        int sar = m->kind == GD_KIND_LOGRATIO || flood_index == GD_FLOOD_SAR;
         if ((st = gd_map_pick_bands(job, bs, "before", bspec, p->map_bands, sar, bidx[0], &mb)) != GD_OK ||
             (st = gd_map_pick_bands(job, as, "after", aspec, p->map_bands, sar, aidx[0], &ma)) != GD_OK)
             goto done;
@@ -552,21 +586,29 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
             if (grid->row_area_m2)
                 valid_ha += (double)c * grid->row_area_m2[r] / 1e4;
         }
-        uint64_t changed = totals[1].pixels + totals[2].pixels;
-        double changed_ha = totals[1].area_ha + totals[2].area_ha;
+        uint64_t changed = 0, npoly = 0;
+        double changed_ha = 0.0;
         json_t *cls = json_array();
-        for (int c = 1; c < 3; c++)
-            if (m->class_names[c])
-                json_array_append_new(cls, json_pack("{s:i, s:s, s:I, s:o, s:I}", "class", c,
+        for (int c = 1; c < GD_MAX_CLASSES; c++) {
+            changed += totals[c].pixels;
+            changed_ha += totals[c].area_ha;
+            npoly += totals[c].polygons;
+            if (m->class_names[c]) {
+                json_t *o = json_pack("{s:i, s:s, s:I, s:o, s:I}", "class", c,
                     "name", m->class_names[c], "pixels", (json_int_t)totals[c].pixels,
                     "area_ha", grid->wkt ? json_real(totals[c].area_ha) : json_null(),
-                    "polygons", (json_int_t)totals[c].polygons));
-        summary = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s}, s:{s:s, s:f}, s:f, s:i, "
+                    "polygons", (json_int_t)totals[c].polygons);
+                if (ctab)
+                    gd_severity_class_json(ctab, c, o);
+                json_array_append_new(cls, o);
+            }
+        }
+        summary = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s}, s:{s:s, s:o}, s:f, s:i, "
                             "s:{s:i, s:i, s:o}, s:I, s:o, s:I, s:o, s:f, s:o}",
             "schema", "geodelta-summary/1", "method", m->name,
             "before", "path", p->before, "date", bs->date,
             "after", "path", p->after, "date", as->date,
-            "threshold", "mode", tmode, "value", t,
+            "threshold", "mode", tmode, "value", isnan(t) ? json_null() : json_real(t),
             "mmu_ha", mmu, "mmu_pixels", min_px,
             "grid", "width", grid->width, "height", grid->height, "crs", crs_json(grid),
             "valid_pixels", (json_int_t)valid,
@@ -588,7 +630,7 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
         if (grid->wkt)
             gd_job_say(job, "changed: %.2f ha of %.2f ha valid (%.2f %%), %llu polygons",
                        changed_ha, valid_ha, valid ? 100.0 * (double)changed / (double)valid : 0.0,
-                       (unsigned long long)(totals[1].polygons + totals[2].polygons));
+                       (unsigned long long)npoly);
         else
             gd_job_say(job, "changed: %llu of %llu valid pixels (%.2f %%)",
                        (unsigned long long)changed, (unsigned long long)valid,
@@ -643,7 +685,7 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
             "auto", gd_job_auto(job),
             "inputs", inputs, "outputs", outs,
             "warnings", gd_job_warnings(job),
-            "known_error_rate", gd_method_error_rate(m->name, isnan(fixed_t)),
+            "known_error_rate", gd_method_error_rate(m->name, isnan(fixed_t) && !ctab),
             "timing", "seconds", gd_now() - t0, "input_hash_seconds", hash_s,
             "input_hash_wait_seconds", hash_wait);
         free(outdir_abs);
@@ -691,6 +733,7 @@ done:
     json_decref(summary);
     json_decref(manifest);
     free(classes);
+    free(water);
     gd_score_free(&score);
     if (ads && ads_owned)
         GDALClose(ads);

@@ -394,17 +394,26 @@ static uint8_t *panel_classes(const gd_grid *grid, const uint8_t *classes, int p
             int x1 = (int)((double)(x + 1) * grid->width / pw);
             if (x1 <= x0)
                 x1 = x0 + 1;
-            unsigned cnt[4] = {0, 0, 0, 0}; /* none, 1, 2, nodata */
+            /* [0] none, [1..GD_MAX_CLASSES) classes, [GD_MAX_CLASSES] nodata */
+            unsigned cnt[GD_MAX_CLASSES + 1] = {0};
             for (int yy = y0; yy < y1 && yy < grid->height; yy++)
                 for (int xx = x0; xx < x1 && xx < grid->width; xx++) {
                     uint8_t c = classes[(size_t)yy * (size_t)grid->width + (size_t)xx];
-                    cnt[c == 1 ? 1 : c == 2 ? 2 : c == 255 ? 3 : 0]++;
+                    cnt[c == 255 ? GD_MAX_CLASSES : c < GD_MAX_CLASSES ? c : 0]++;
                 }
-            unsigned tot = cnt[0] + cnt[1] + cnt[2] + cnt[3];
+            unsigned tot = 0, changed = 0;
+            int best = 1;
+            for (int k = 0; k <= GD_MAX_CLASSES; k++)
+                tot += cnt[k];
+            for (int k = 1; k < GD_MAX_CLASSES; k++) {
+                changed += cnt[k];
+                if (cnt[k] > cnt[best]) /* ties go to the lower class value */
+                    best = k;
+            }
             uint8_t v = 0;
-            if (4 * (cnt[1] + cnt[2]) >= tot && cnt[1] + cnt[2] > 0)
-                v = cnt[2] > cnt[1] ? 2 : 1;
-            else if (2 * cnt[3] > tot)
+            if (4 * changed >= tot && changed > 0)
+                v = (uint8_t)best;
+            else if (2 * cnt[GD_MAX_CLASSES] > tot)
                 v = 255;
             out[(size_t)y * (size_t)pw + (size_t)x] = v;
         }
@@ -431,7 +440,7 @@ static cairo_surface_t *panel_surface(const panel_img *p, const float lo[3], con
             double c[3];
             int ok = pixel_rgb(p, i, lo, hi, c);
             uint8_t cls = pcls ? pcls[i] : 0;
-            int changed = kind != PANEL_IMAGE && cls >= 1 && cls <= 2 && m->class_names[cls];
+            int changed = kind != PANEL_IMAGE && cls >= 1 && cls < GD_MAX_CLASSES && m->class_names[cls];
             if (kind == PANEL_CHANGE) {
                 /* a pale grey context keeps the class colours the only saturated ones */
                 double g = ok ? (0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2]) : 0;
@@ -1095,9 +1104,21 @@ static void projection_line(const gd_grid *grid, char *buf, size_t n)
     OSRDestroySpatialReference(s);
 }
 
+/* Footer text of the classification: a threshold, or the name of fixed class breaks
+ * (threshold NaN, e.g. the USGS burn-severity classes). */
+static void threshold_text(const gd_map_spec *spec, char *buf, size_t len)
+{
+    const char *mode = spec->threshold_mode ? spec->threshold_mode : "fixed";
+    if (isnan(spec->threshold))
+        snprintf(buf, len, "%s classes", mode);
+    else
+        snprintf(buf, len, "threshold %.4g (%s)", spec->threshold, mode);
+}
+
 int gd_render_map(gd_job *job, const gd_grid *grid, const gd_map_image *before,
                   const gd_map_image *after, const uint8_t *classes, const gd_method *m,
-                  const gd_class_total totals[3], const gd_map_spec *spec, const char *path)
+                  const gd_class_total totals[GD_MAX_CLASSES], const gd_map_spec *spec,
+                  const char *path)
 {
     int st = GD_OK;
     double t0 = gd_now();
@@ -1121,7 +1142,13 @@ int gd_render_map(gd_job *job, const gd_grid *grid, const gd_map_image *before,
     if (ph < 1)
         ph = 1;
     double header = M + 44 * u, caption = triptych ? 14 * u : 0;
-    double below = 14 * u + 16 * u + 4 * 11 * u + 0.5 * M;
+    /* more than 3 named classes (class tables such as nbr's USGS severity) take two
+     * legend rows: one row would run off the page */
+    int nnamed = 0;
+    for (int c = 1; c < GD_MAX_CLASSES; c++)
+        nnamed += m->class_names[c] != NULL;
+    int legend_rows = nnamed > 3 ? 2 : 1, per_row = (nnamed + legend_rows - 1) / legend_rows;
+    double below = 14 * u + 16 * u + 4 * 11 * u + 0.5 * M + (legend_rows - 1) * 13 * u;
     int H = (int)ceil(header + caption + ph + below);
     double row_w = npan * pw + (npan - 1) * G;
     double px0 = (W - row_w) / 2.0, py0 = header + caption;
@@ -1261,9 +1288,13 @@ int gd_render_map(gd_job *job, const gd_grid *grid, const gd_map_image *before,
 
     /* ---- legend ---- */
     double y = py0 + ph + 14 * u + 12 * u, x = M;
-    for (int c = 1; c < 3; c++) {
+    for (int c = 1, shown = 0; c < GD_MAX_CLASSES; c++) {
         if (!m->class_names[c])
             continue;
+        if (shown++ == per_row && legend_rows > 1) {
+            x = M;
+            y += 13 * u;
+        }
         char label[256];
         if (isnan(totals[c].area_ha))
             snprintf(label, sizeof label, "%s: %llu px", m->class_names[c],
@@ -1320,10 +1351,10 @@ int gd_render_map(gd_job *job, const gd_grid *grid, const gd_map_image *before,
     ly += 11 * u;
     cairo_set_source_rgb(cr, 0.62, 0.22, 0.0);
     show(cr, M, ly, fs, 1, 0, maxw, spec->caveat ? spec->caveat : DEFAULT_CAVEAT);
-    snprintf(line, sizeof line, "geodelta %s" MIDDOT "method %s, threshold %.4g (%s)%s%s",
-             GD_VERSION, m->name, spec->threshold,
-             spec->threshold_mode ? spec->threshold_mode : "fixed",
-             spec->run_id ? MIDDOT "run " : "", spec->run_id ? spec->run_id : "");
+    char thr[96];
+    threshold_text(spec, thr, sizeof thr);
+    snprintf(line, sizeof line, "geodelta %s" MIDDOT "method %s, %s%s%s", GD_VERSION, m->name,
+             thr, spec->run_id ? MIDDOT "run " : "", spec->run_id ? spec->run_id : "");
     ly += 11 * u;
     cairo_set_source_rgb(cr, 0.4, 0.4, 0.4);
     show(cr, M, ly, 6.5 * u, 0, 0, maxw, line);
@@ -1336,7 +1367,7 @@ int gd_render_map(gd_job *job, const gd_grid *grid, const gd_map_image *before,
     }
     {
         char cls[512] = "";
-        for (int c = 1; c < 3; c++) {
+        for (int c = 1; c < GD_MAX_CLASSES; c++) {
             if (!m->class_names[c])
                 continue;
             size_t used = strlen(cls);
@@ -1347,10 +1378,15 @@ int gd_render_map(gd_job *job, const gd_grid *grid, const gd_map_image *before,
                 snprintf(cls + used, sizeof cls - used, "; %s %.2f ha", m->class_names[c],
                          totals[c].area_ha);
         }
-        desc = CPLStrdup(CPLSPrintf("%s. Change by %s (threshold %.4g, %s)%s. %s", sub, m->name,
-                                    spec->threshold,
-                                    spec->threshold_mode ? spec->threshold_mode : "fixed", cls,
-                                    proj));
+        if (isnan(spec->threshold))
+            desc = CPLStrdup(CPLSPrintf("%s. Change by %s (%s classes)%s. %s", sub, m->name,
+                                        spec->threshold_mode ? spec->threshold_mode : "fixed",
+                                        cls, proj));
+        else
+            desc = CPLStrdup(CPLSPrintf("%s. Change by %s (threshold %.4g, %s)%s. %s", sub,
+                                        m->name, spec->threshold,
+                                        spec->threshold_mode ? spec->threshold_mode : "fixed",
+                                        cls, proj));
         char source[2048];
         /* file names only: the same inputs elsewhere give the same bytes (the manifest
          * has the full paths) */

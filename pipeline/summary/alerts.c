@@ -186,7 +186,7 @@ static int class_of(const char *key, const gd_method *m)
     long v = strtol(key, &end, 10);
     if (end != key && *end == '\0' && v >= 1 && v <= 254)
         return (int)v;
-    for (int k = 1; m && k < 3; k++)
+    for (int k = 1; m && k < GD_MAX_CLASSES; k++)
         if (m->class_names[k] && strcmp(m->class_names[k], key) == 0)
             return k;
     return -1;

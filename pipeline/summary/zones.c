@@ -300,7 +300,7 @@ static int class_list(const gd_zones *zs, const gd_method *m, int list[254])
     for (int k = 1; k < 255; k++) {
         int use = 0;
         if (m)
-            use = k < 3 && m->class_names[k];
+            use = k < GD_MAX_CLASSES && m->class_names[k];
         else
             for (size_t i = 0; i < zs->n && !use; i++)
                 use = zs->z[i].class_px[k] > 0;
@@ -312,7 +312,7 @@ static int class_list(const gd_zones *zs, const gd_method *m, int list[254])
 
 static const char *class_name(const gd_method *m, int k, char buf[32])
 {
-    if (m && k < 3 && m->class_names[k])
+    if (m && k < GD_MAX_CLASSES && m->class_names[k])
         return m->class_names[k];
     snprintf(buf, 32, "class %d", k);
     return buf;

@@ -62,7 +62,7 @@ static double polygon_area_m2(const struct geod_geodesic *g, OGRGeometryH poly)
 
 int gd_vectorize(gd_job *job, const gd_grid *grid, const uint8_t *classes,
                  const gd_score *score, const gd_method *m, const char *path,
-                 gd_class_total totals[3])
+                 gd_class_total totals[GD_MAX_CLASSES])
 {
     int st = GD_OK;
     size_t n = (size_t)grid->width * (size_t)grid->height;
@@ -88,7 +88,7 @@ int gd_vectorize(gd_job *job, const gd_grid *grid, const uint8_t *classes,
         goto done;
     }
     for (size_t i = 0; i < n; i++)
-        mask[i] = classes[i] == 1 || classes[i] == 2;
+        mask[i] = classes[i] >= 1 && classes[i] < GD_MAX_CLASSES;
     if ((st = gd_mem_dataset(job, grid, (void *)classes, GDT_Byte, &cds)) != GD_OK ||
         (st = gd_mem_dataset(job, grid, mask, GDT_Byte, &mds)) != GD_OK ||
         (st = gd_mem_dataset(job, grid, pid, GDT_Int32, &pds)) != GD_OK)
@@ -185,21 +185,19 @@ int gd_vectorize(gd_job *job, const gd_grid *grid, const uint8_t *classes,
         free(buf);
     }
     for (size_t i = 0; i < n; i++)
-        if (classes[i] == 1 || classes[i] == 2) {
+        if (classes[i] >= 1 && classes[i] < GD_MAX_CLASSES)
             totals[classes[i]].pixels++;
-        }
-    for (int c = 1; c < 3; c++)
+    for (int c = 1; c < GD_MAX_CLASSES; c++)
         totals[c].area_ha = grid->wkt ? 0.0 : NAN;
     if (grid->wkt)
         for (int r = 0; r < grid->height; r++) {
             const uint8_t *row = classes + (size_t)r * (size_t)grid->width;
-            uint64_t c1 = 0, c2 = 0;
-            for (int x = 0; x < grid->width; x++) {
-                c1 += row[x] == 1;
-                c2 += row[x] == 2;
-            }
-            totals[1].area_ha += (double)c1 * grid->row_area_m2[r] / 1e4;
-            totals[2].area_ha += (double)c2 * grid->row_area_m2[r] / 1e4;
+            uint64_t cn[GD_MAX_CLASSES] = {0};
+            for (int x = 0; x < grid->width; x++)
+                if (row[x] < GD_MAX_CLASSES)
+                    cn[row[x]]++;
+            for (int c = 1; c < GD_MAX_CLASSES; c++)
+                totals[c].area_ha += (double)cn[c] * grid->row_area_m2[r] / 1e4;
         }
 
     /* GeoJSON (RFC 7946: WGS84 lon/lat, reprojected by the driver) */
@@ -246,7 +244,7 @@ int gd_vectorize(gd_job *job, const gd_grid *grid, const uint8_t *classes,
         OGRFeatureH of = OGR_F_Create(OGR_L_GetLayerDefn(ol));
         OGR_F_SetFieldInteger(of, 0, k);
         OGR_F_SetFieldInteger(of, 1, cls);
-        OGR_F_SetFieldString(of, 2, cls >= 1 && cls <= 2 && m->class_names[cls] ? m->class_names[cls] : "");
+        OGR_F_SetFieldString(of, 2, cls >= 1 && cls < GD_MAX_CLASSES && m->class_names[cls] ? m->class_names[cls] : "");
         if (ct && geom) {
             OGRGeometryH g = OGR_G_Clone(geom);
             if (OGR_G_Transform(g, ct) == OGRERR_NONE)
@@ -257,7 +255,7 @@ int gd_vectorize(gd_job *job, const gd_grid *grid, const uint8_t *classes,
         if (p > 0 && p <= nfeat && cnt[p] > 0)
             OGR_F_SetFieldDouble(of, 5, sum[p] / (double)cnt[p]);
         OGR_F_SetGeometry(of, geom);
-        if (cls >= 1 && cls <= 2)
+        if (cls >= 1 && cls < GD_MAX_CLASSES)
             totals[cls].polygons++;
         OGRErr oe = OGR_L_CreateFeature(ol, of);
         OGR_F_Destroy(of);

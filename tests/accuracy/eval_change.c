@@ -8,10 +8,13 @@
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: eval_change CHANGE.tif GT [--name N] [--gt-change-min V] [--gt-ignore V]\n"
+            "usage: eval_change CHANGE.tif GT [--name N] [--gt-change-min V] [--gt-change-max V]\n"
+            "                   [--gt-ignore V] [--change-max C]\n"
             "                   [--min-pcc X] [--min-kappa X] [--min-f1 X]\n"
-            "CHANGE: class raster (0 none, 1..254 change, 255 nodata). GT band 1: change\n"
-            "where value >= gt-change-min (default 1), pixels equal to gt-ignore skipped.\n");
+            "CHANGE: class raster (0 none, 1..254 change, 255 nodata); with --change-max only\n"
+            "classes 1..C count as change (e.g. the burned classes of nbr's USGS table).\n"
+            "GT band 1: change where gt-change-min (default 1) <= value <= gt-change-max\n"
+            "(default 255), pixels equal to gt-ignore skipped.\n");
 }
 
 int main(int argc, char **argv)
@@ -21,13 +24,17 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *name = argv[1];
-    double gt_min = 1, min_pcc = 0, min_kappa = -1, min_f1 = 0;
+    double gt_min = 1, gt_max = 255, change_max = 254, min_pcc = 0, min_kappa = -1, min_f1 = 0;
     int gt_ignore = -1;
     for (int i = 3; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--name"))
             name = argv[i + 1];
         else if (!strcmp(argv[i], "--gt-change-min"))
             gt_min = atof(argv[i + 1]);
+        else if (!strcmp(argv[i], "--gt-change-max"))
+            gt_max = atof(argv[i + 1]);
+        else if (!strcmp(argv[i], "--change-max"))
+            change_max = atof(argv[i + 1]);
         else if (!strcmp(argv[i], "--gt-ignore"))
             gt_ignore = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--min-pcc"))
@@ -65,9 +72,9 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < n; i++) {
         if (gt_ignore >= 0 && gb[i] == gt_ignore)
             continue;
-        int truth = gb[i] >= gt_min;
+        int truth = gb[i] >= gt_min && gb[i] <= gt_max;
         /* nodata in the result counts as "no change found" */
-        int found = cb[i] != 0 && cb[i] != 255;
+        int found = cb[i] != 0 && cb[i] != 255 && cb[i] <= change_max;
         tp += found && truth;
         fp += found && !truth;
         fn += !found && truth;

@@ -44,6 +44,9 @@ expect "unknown method" 1 "bogus" -- detect -b "$B" -a "$A" -m bogus -o OUT
 expect "missing required -m" 1 "-m" -- detect -b "$B" -a "$A" -o OUT
 expect "missing required -o" 1 "-o" -- detect -b "$B" -a "$A" -m ndvi
 expect "band missing (nbr needs swir2)" 2 "swir2 --bands" -- detect -b "$B" -a "$A" -m nbr -o OUT
+expect "bad --nbr-classes" 1 "--nbr-classes" -- detect -b "$B" -a "$A" -m nbr --nbr-classes foo -o OUT
+expect "--nbr-classes on ndvi" 1 "--nbr-classes" -- detect -b "$B" -a "$A" -m ndvi --nbr-classes usgs -o OUT
+expect "--nbr-classes usgs with -t" 1 "--threshold" -- detect -b "$B" -a "$A" -m nbr --nbr-classes usgs -t 0.2 -o OUT
 expect "bad --bands-before (band x)" 1 "--bands-before" -- detect -b "$B" -a "$A" -m ndvi --bands-before red=x -o OUT
 expect "bad --bands-before (role foo)" 1 "--bands-before foo" -- detect -b "$B" -a "$A" -m ndvi --bands-before foo=1 -o OUT
 expect "bad --mmu-ha" 1 "--mmu-ha" -- detect -b "$B" -a "$A" -m ndvi --mmu-ha abc -o OUT

@@ -200,7 +200,7 @@ typedef struct fixture {
     gd_source *bs, *as;
     gd_grid *grid;
     uint8_t *classes;
-    gd_class_total totals[3];
+    gd_class_total totals[GD_MAX_CLASSES];
     gd_map_image mb, ma;
     gd_map_spec spec;
 } fixture;

@@ -21,6 +21,9 @@ typedef struct gd_detect_params {
     int speckle_window;                     /* <= 0: default */
     int smooth_window;                      /* < 0: default; 0 or 1: no smoothing */
     int pca_block;                          /* pcakmeans block size; <= 0: default */
+    const char *nbr_classes;                /* nbr: "usgs" (USGS severity classes, the
+                                               default with -t auto) or "binary" (the
+                                               threshold's 2 classes); NULL = default */
     int no_map, overwrite, keep_score;
     const char *title, *credit;
     int map_width;                          /* 0: default */

@@ -56,7 +56,23 @@ int gd_grid_align(gd_job *job, const gd_grid *grid, const gd_source *src,
 double gd_grid_pixel_area(const gd_grid *grid, int row);
 
 /* ---- methods ---------------------------------------------------------------------- */
-enum { GD_KIND_NDIFF, GD_KIND_LOGRATIO, GD_KIND_CVA, GD_KIND_PCAKMEANS, GD_KIND_IRMAD };
+enum { GD_KIND_NDIFF, GD_KIND_LOGRATIO, GD_KIND_CVA, GD_KIND_PCAKMEANS, GD_KIND_IRMAD,
+       GD_KIND_FLOOD };
+
+/* Class values 0..GD_MAX_CLASSES-1 (0 = no change / unburned, 255 = nodata). */
+#define GD_MAX_CLASSES 8
+
+/* A fixed multi-break class table (e.g. the USGS dNBR burn-severity classes): a score s
+ * gets values[k] where k = number of breaks <= s (breaks ascending, compared in float32),
+ * so class k covers [breaks[k-1], breaks[k]). */
+typedef struct gd_class_table {
+    const char *name;             /* recorded as the threshold mode, e.g. "usgs" */
+    int nbreaks;                  /* < GD_MAX_CLASSES */
+    float breaks[GD_MAX_CLASSES - 1];
+    uint8_t values[GD_MAX_CLASSES];
+    const char *class_names[GD_MAX_CLASSES]; /* by class value; [0] names class 0 */
+    unsigned char class_rgb[GD_MAX_CLASSES][3];
+} gd_class_table;
 
 typedef struct gd_method {
     const char *name;
@@ -65,12 +81,18 @@ typedef struct gd_method {
     const char *roles[2];        /* x, y of (x - y) / (x + y); roles[0] for logratio */
     float sign;                  /* +1: after - before; -1: before - after */
     int two_sided;               /* classes 1 (score <= -t) and 2 (score >= t) */
-    const char *class_names[3];  /* index = class value; [0] unused */
-    unsigned char class_rgb[3][3];
+    const char *class_names[GD_MAX_CLASSES]; /* index = class value; [0] unused */
+    unsigned char class_rgb[GD_MAX_CLASSES][3];
+    const gd_class_table *table; /* default multi-class table (nbr: USGS); NULL: none */
 } gd_method;
 
 const gd_method *gd_method_find(const char *name);
 const gd_method *gd_method_at(size_t i); /* NULL past the end */
+/* *out = m with the class names and colours of table t (the chain classifies with t). */
+void gd_method_with_table(const gd_method *m, const gd_class_table *t, gd_method *out);
+/* The score interval [*lo, *hi) of class value c in t (-Inf/+Inf at the ends); -1 when
+ * t has no such class. */
+int gd_class_table_range(const gd_class_table *t, int c, double *lo, double *hi);
 
 /* ---- detect ------------------------------------------------------------------------ */
 typedef struct gd_band {
@@ -139,6 +161,37 @@ int gd_threshold_ki(gd_job *job, const gd_score *s, int two_sided, double *t);
 /* ---- classify and clean ---------------------------------------------------------- */
 /* classes: width*height uint8, 0 no change, 1..2 classes, 255 nodata. */
 int gd_classify(gd_job *job, const gd_score *s, double t, int two_sided, uint8_t **classes);
+/* classes by the breaks of a class table (scalar kernel gd_k_classify_breaks). */
+int gd_classify_table(gd_job *job, const gd_score *s, const gd_class_table *t,
+                      uint8_t **classes);
+/* Fixed class tables in the chain (severity/severity.c). For a method with a table
+ * (nbr), the table is used unless --nbr-classes binary or a threshold is given; then
+ * *m points to mt, m's copy with the table's names and colours. */
+struct gd_detect_params;
+int gd_severity_choose(gd_job *job, const struct gd_detect_params *p, const gd_method **m,
+                       gd_method *mt, const gd_class_table **table);
+/* Records mode, breaks and class ranges as the run's automatic "threshold" entry. */
+void gd_severity_record(gd_job *job, const gd_class_table *t);
+/* Adds score_from / score_to (null at an open end) of class c to obj. */
+void gd_severity_class_json(const gd_class_table *t, int c, json_t *obj);
+/* The flood method (flood/flood.c). Bands: one SAR band (sar role, or band 1 of
+ * single-band images) -> GD_FLOOD_SAR, nb 1; else green + swir1 (MNDWI) on both dates,
+ * else green + nir (NDWI), nb 2, indices into bidx/aidx. */
+enum { GD_FLOOD_MNDWI, GD_FLOOD_NDWI, GD_FLOOD_SAR };
+int gd_flood_bands(gd_job *job, const struct gd_detect_params *p, const gd_source *bs,
+                   const gd_source *as, int bidx[2], int aidx[2], size_t *nb, int *index);
+/* Optical: score = index(after) - index(before); water[i] bit 0: index(before) > 0,
+ * bit 1: index(after) > 0 (malloc'd, the caller frees). */
+int gd_flood_optical(gd_job *job, const gd_grid *grid, const gd_band *before,
+                     const gd_band *after, gd_score *out, uint8_t **water);
+/* Optical: Otsu/KI on the score (one-sided) or fixed; SAR: t = -ln 1.25 on the
+ * log-ratio (UN-SPIDER), or -ln K for -t K (K > 1). */
+int gd_flood_threshold(gd_job *job, const gd_score *s, int index, double fixed, int ki,
+                       double *t, const char **mode);
+/* Classes: optical 2 permanent water (water both dates), 1 new water (water after only
+ * and score >= t), else 0; SAR (water NULL): 1 where log-ratio < t; NaN -> 255. */
+int gd_flood_classify(gd_job *job, const gd_score *s, const uint8_t *water, double t,
+                      uint8_t **classes);
 /* Minimum mapping unit with GDALSieveFilter (4-connected); min_pixels <= 1 is a no-op. */
 int gd_clean_sieve(gd_job *job, const gd_grid *grid, uint8_t *classes, int min_pixels);
 /* Wraps a buffer as a one-band MEM dataset on the grid (no copy). */
@@ -155,11 +208,12 @@ typedef struct gd_class_total {
     uint64_t polygons;
 } gd_class_total;
 
-/* Polygons of classes 1..2 with class, class_name, area_ha (geodesic) and mean_score,
- * written as RFC 7946 GeoJSON (atomically). totals[3] receives per-class figures. */
+/* Polygons of classes 1..GD_MAX_CLASSES-1 with class, class_name, area_ha (geodesic) and
+ * mean_score, written as RFC 7946 GeoJSON (atomically). totals[GD_MAX_CLASSES] receives
+ * per-class figures. */
 int gd_vectorize(gd_job *job, const gd_grid *grid, const uint8_t *classes,
                  const gd_score *score, const gd_method *m, const char *path,
-                 gd_class_total totals[3]);
+                 gd_class_total totals[GD_MAX_CLASSES]);
 
 /* ---- render ---------------------------------------------------------------------- */
 enum { GD_MAP_TRIPTYCH = 0, GD_MAP_SINGLE = 1 };              /* gd_map_spec.layout */
@@ -211,7 +265,8 @@ int gd_map_pick_bands(gd_job *job, const gd_source *src, const char *label, cons
  * may be NULL for the single layout. */
 int gd_render_map(gd_job *job, const gd_grid *grid, const gd_map_image *before,
                   const gd_map_image *after, const uint8_t *classes, const gd_method *m,
-                  const gd_class_total totals[3], const gd_map_spec *spec, const char *path);
+                  const gd_class_total totals[GD_MAX_CLASSES], const gd_map_spec *spec,
+                  const char *path);
 
 /* The options that shape the map, for the manifest's parameters (and so the run id):
  * layout, width, dpi, stretch, title, area, credit, caveat, overlays. New reference. */
