@@ -53,6 +53,10 @@ static void usage(FILE *f)
         "      --smooth N           mean over N x N of the log-ratio, odd; 0 = none\n"
         "                           (default 3 for logratio, 0 for pcakmeans)\n"
         "      --pca-block H        pcakmeans block size (default 3)\n"
+        "      --sensor P           auto (default), none, s2l2a, s2l1c, landsat-c2l2, s1:\n"
+        "                           digital numbers to reflectance (README: Sensors)\n"
+        "      --s2-offset N        Sentinel-2 DN offset when the metadata have none\n"
+        "                           (e.g. -1000 for processing baseline >= 04.00)\n"
         "\n"
         "Map:\n"
         "      --no-map             do not render map.png\n",
@@ -101,7 +105,8 @@ static void usage(FILE *f)
 enum { OPT_BB = 256, OPT_BA, OPT_MMU, OPT_NOMAP, OPT_TITLE, OPT_CREDIT, OPT_MAPW,
        OPT_KEEP, OPT_OVER, OPT_SIGN, OPT_COREG, OPT_AREA, OPT_CAVEAT, OPT_LAYOUT, OPT_MAPBANDS,
        OPT_STRETCH, OPT_DPI, OPT_OVERLAY, OPT_OVERLAY_FIELD, OPT_MMUPX, OPT_SPECKLE, OPT_SPECKLEW,
-       OPT_SMOOTH, OPT_PCAB, OPT_THREADS, OPT_MEM, OPT_ZONES, OPT_ZFIELD, OPT_ZALL, OPT_ALERTS, OPT_COREGW };
+       OPT_SMOOTH, OPT_PCAB, OPT_THREADS, OPT_MEM, OPT_ZONES, OPT_ZFIELD, OPT_ZALL, OPT_ALERTS, OPT_COREGW,
+       OPT_SENSOR, OPT_S2OFF };
 
 int gd_cmd_detect(int argc, char **argv)
 {
@@ -122,6 +127,8 @@ int gd_cmd_detect(int argc, char **argv)
         {"speckle-window", required_argument, NULL, OPT_SPECKLEW},
         {"smooth", required_argument, NULL, OPT_SMOOTH},
         {"pca-block", required_argument, NULL, OPT_PCAB},
+        {"sensor", required_argument, NULL, OPT_SENSOR},
+        {"s2-offset", required_argument, NULL, OPT_S2OFF},
         {"title", required_argument, NULL, OPT_TITLE},
         {"credit", required_argument, NULL, OPT_CREDIT},
         {"map-width", required_argument, NULL, OPT_MAPW},
@@ -160,6 +167,15 @@ int gd_cmd_detect(int argc, char **argv)
         case 't': p.threshold = optarg; break;
         case OPT_BB: p.bands_before = optarg; break;
         case OPT_BA: p.bands_after = optarg; break;
+        case OPT_SENSOR: p.sensor = optarg; break;
+        case OPT_S2OFF:
+            if (gd_cli_parse_double(optarg, -100000.0, 100000.0, &p.s2_offset) != 0) {
+                fprintf(stderr, "geodelta detect: --s2-offset '%s' is not a number of digital "
+                                "numbers (e.g. -1000)\n", optarg);
+                return 1;
+            }
+            p.has_s2_offset = 1;
+            break;
         case OPT_MMU:
             if (gd_cli_parse_double(optarg, 0.0, 1e9, &p.mmu_ha) != 0) {
                 fprintf(stderr, "geodelta detect: --mmu-ha '%s' is not a number of hectares >= 0\n", optarg);

@@ -294,6 +294,14 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
         json_object_set_new(params, "speckle_window", p->speckle_window > 0 ? json_integer(p->speckle_window) : json_null());
         json_object_set_new(params, "smooth", p->smooth_window >= 0 ? json_integer(p->smooth_window) : json_null());
     }
+    int sensor = gd_sensor_parse(p->sensor ? p->sensor : "auto");
+    if (sensor < 0) {
+        st = gd_job_error(job, GD_EUSAGE, "--sensor '%s' is not auto, none, s2l2a, s2l1c, "
+                                          "landsat-c2l2 or s1", p->sensor);
+        goto done;
+    }
+    json_object_set_new(params, "sensor", json_string(gd_sensor_name(sensor)));
+    json_object_set_new(params, "s2_offset", p->has_s2_offset ? json_real(p->s2_offset) : json_null());
     if (m->kind == GD_KIND_PCAKMEANS)
         json_object_set_new(params, "pca_block", p->pca_block > 0 ? json_integer(p->pca_block) : json_null());
 
@@ -359,6 +367,12 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
         json_array_append_new(bands_used, json_pack("{s:i, s:i}", "before", bidx[k], "after", aidx[k]));
     }
     json_object_set_new(gd_job_auto(job), "bands", bands_used);
+    /* digital numbers to reflectance before any reader (engine, SAR, IR-MAD, CVA weights) */
+    if ((st = gd_sensor_apply(job, bs, "before", sensor, p->has_s2_offset, p->s2_offset, bb,
+                              bidx, nb)) != GD_OK ||
+        (st = gd_sensor_apply(job, as, "after", sensor, p->has_s2_offset, p->s2_offset, ab,
+                              aidx, nb)) != GD_OK)
+        goto done;
     if (m->kind == GD_KIND_CVA) {
         /* each band scaled by its spread so that no band dominates by its units */
         json_t *wj = json_array();

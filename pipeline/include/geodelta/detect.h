@@ -21,6 +21,9 @@ typedef struct gd_detect_params {
     int speckle_window;                     /* <= 0: default */
     int smooth_window;                      /* < 0: default; 0 or 1: no smoothing */
     int pca_block;                          /* pcakmeans block size; <= 0: default */
+    const char *sensor;                     /* --sensor profile name; NULL = auto */
+    int has_s2_offset;                      /* --s2-offset given: */
+    double s2_offset;                       /* Sentinel-2 DN offset (e.g. -1000) */
     int no_map, overwrite, keep_score;
     const char *title, *credit;
     int map_width;                          /* 0: default */

@@ -130,6 +130,24 @@ int gd_detect_irmad(gd_job *job, const gd_grid *grid, const gd_band *before,
 double gd_irmad_chi2_sf(int k, double x);
 int gd_irmad_chi2_quantile(int k, double q, double *out);
 
+/* ---- sensor profiles (source/sensor.c) ------------------------------------------- */
+enum { GD_SENSOR_AUTO, GD_SENSOR_NONE, GD_SENSOR_S2L2A, GD_SENSOR_S2L1C,
+       GD_SENSOR_LANDSAT_C2L2, GD_SENSOR_S1 };
+/* --sensor name (auto none s2l2a s2l1c landsat-c2l2 s1) -> GD_SENSOR_*; -1 if unknown. */
+int gd_sensor_parse(const char *name);
+const char *gd_sensor_name(int profile);
+/* The profile src's metadata or file name points to (never AUTO; NONE when nothing
+ * does); why receives the key or name that decided. */
+int gd_sensor_detect(const gd_source *src, char *why, size_t len);
+/* Sets scale/offset of bands[0..nb) (bands idx[k] of src) by profile (AUTO: detected),
+ * so that every reader sees reflectances; records profile, per-band scale, offset and
+ * why in gd_job_auto(job)["sensor"][label]. s2_offset (--s2-offset, when has_s2_offset)
+ * is used only where the metadata give no offset; an assumed or unknown Sentinel-2
+ * offset is a warning. */
+int gd_sensor_apply(gd_job *job, const gd_source *src, const char *label, int profile,
+                    int has_s2_offset, double s2_offset, gd_band *bands, const int *idx,
+                    size_t nb);
+
 /* ---- threshold ------------------------------------------------------------------- */
 /* Otsu on the score histogram (of |score| when two_sided). */
 int gd_threshold_otsu(gd_job *job, const gd_score *s, int two_sided, double *t);

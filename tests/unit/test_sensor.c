@@ -1,0 +1,264 @@
+/* test_sensor.c: sensor profiles: detection from metadata and file names, and the
+ * scale/offset each profile gives on tiny GeoTIFFs in /vsimem/. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <cpl_string.h>
+#include <gdal.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "geodelta/stages.h"
+
+/* A 2 x 2 raster with band descriptions descs (nb bands), values dn, and the dataset
+ * metadata md ("KEY=VALUE", NULL-terminated; may be NULL). */
+static void make_raster(const char *path, GDALDataType dt, int nb, const char *const *descs,
+                        double dn, const char *const *md)
+{
+    GDALDatasetH ds = GDALCreate(GDALGetDriverByName("GTiff"), path, 2, 2, nb, dt, NULL);
+    assert_non_null(ds);
+    for (int b = 0; b < nb; b++) {
+        GDALRasterBandH band = GDALGetRasterBand(ds, b + 1);
+        GDALSetDescription(band, descs[b]);
+        GDALFillRaster(band, dn, 0);
+    }
+    for (int i = 0; md && md[i]; i++) {
+        char *key = NULL;
+        const char *v = CPLParseNameValue(md[i], &key);
+        GDALSetMetadataItem(ds, key, v, NULL);
+        CPLFree(key);
+    }
+    GDALClose(ds);
+}
+
+struct fx {
+    gd_job *job;
+    gd_source *src;
+    gd_band bands[2];
+    int idx[2];
+};
+
+/* Opens path and prepares bands 1..nb the way the chain does. */
+static void open_fx(struct fx *f, const char *path, int nb)
+{
+    memset(f, 0, sizeof *f);
+    assert_int_equal(gd_job_create(&f->job), GD_OK);
+    gd_job_set_quiet(f->job, 1);
+    assert_int_equal(gd_source_open(f->job, path, "before", &f->src), GD_OK);
+    for (int k = 0; k < nb; k++) {
+        f->idx[k] = k + 1;
+        assert_int_equal(gd_band_from(f->job, f->src->ds, k + 1, &f->bands[k]), GD_OK);
+    }
+}
+
+static void close_fx(struct fx *f, const char *path)
+{
+    gd_source_destroy(f->src);
+    gd_job_destroy(f->job);
+    VSIUnlink(path);
+}
+
+static int detect(const char *path, GDALDataType dt, const char *const *md, char *why,
+                  size_t len)
+{
+    static const char *const d[] = {"B04"};
+    make_raster(path, dt, 1, d, 1000, md);
+    struct fx f;
+    open_fx(&f, path, 1);
+    int p = gd_sensor_detect(f.src, why, len);
+    close_fx(&f, path);
+    return p;
+}
+
+static void test_parse(void **state)
+{
+    (void)state;
+    assert_int_equal(gd_sensor_parse("auto"), GD_SENSOR_AUTO);
+    assert_int_equal(gd_sensor_parse("s2l2a"), GD_SENSOR_S2L2A);
+    assert_int_equal(gd_sensor_parse("landsat-c2l2"), GD_SENSOR_LANDSAT_C2L2);
+    assert_int_equal(gd_sensor_parse("s1"), GD_SENSOR_S1);
+    assert_int_equal(gd_sensor_parse("S2L2A"), -1);
+    assert_int_equal(gd_sensor_parse(NULL), -1);
+    assert_string_equal(gd_sensor_name(GD_SENSOR_S2L1C), "s2l1c");
+}
+
+static void test_detect(void **state)
+{
+    (void)state;
+    char why[256];
+    const char *const l2a[] = {"BOA_ADD_OFFSET_B4=-1000", NULL};
+    assert_int_equal(detect("/vsimem/d1.tif", GDT_UInt16, l2a, why, sizeof why), GD_SENSOR_S2L2A);
+    assert_non_null(strstr(why, "BOA_ADD_OFFSET_B4"));
+    const char *const ptype[] = {"PRODUCT_TYPE=S2MSI2A", NULL};
+    assert_int_equal(detect("/vsimem/d2.tif", GDT_UInt16, ptype, why, sizeof why), GD_SENSOR_S2L2A);
+    assert_non_null(strstr(why, "PRODUCT_TYPE"));
+    const char *const l1c[] = {"RADIO_ADD_OFFSET_B04=-1000", NULL};
+    assert_int_equal(detect("/vsimem/d3.tif", GDT_UInt16, l1c, why, sizeof why), GD_SENSOR_S2L1C);
+    const char *const lsat[] = {"LANDSAT_PRODUCT_ID=LC09_L2SP_044034_20230101_20230103_02_T1", NULL};
+    assert_int_equal(detect("/vsimem/d4.tif", GDT_UInt16, lsat, why, sizeof why),
+                     GD_SENSOR_LANDSAT_C2L2);
+    assert_int_equal(detect("/vsimem/LC08_L2SP_044034_20230101_20230103_02_T1_SR.tif",
+                            GDT_UInt16, NULL, why, sizeof why), GD_SENSOR_LANDSAT_C2L2);
+    assert_non_null(strstr(why, "file name"));
+    assert_int_equal(detect("/vsimem/S2B_MSIL2A_20230101T101329_N0509_R022_T32TQM.tif",
+                            GDT_UInt16, NULL, why, sizeof why), GD_SENSOR_S2L2A);
+    const char *const s1[] = {"MISSION_ID=S1A", "PRODUCT_TYPE=GRD", NULL};
+    assert_int_equal(detect("/vsimem/d5.tif", GDT_Float32, s1, why, sizeof why), GD_SENSOR_S1);
+    /* the samples' free-text SENSOR item is not a profile: raw values, as before */
+    const char *const none[] = {"SENSOR=synthetic Sentinel-2 L1C-like", NULL};
+    assert_int_equal(detect("/vsimem/d6.tif", GDT_UInt16, none, why, sizeof why), GD_SENSOR_NONE);
+}
+
+/* Applies profile to bands B04 (and B8A) of a file with metadata md and value dn;
+ * returns the first band's value as read, scale/offset in sc/of, warnings count. */
+static float apply(const char *path, GDALDataType dt, const char *const *md, double dn,
+                   int profile, int has_off, double off, double *sc, double *of, size_t *nwarn,
+                   char *profile_out)
+{
+    static const char *const d[] = {"B04", "B8A"};
+    make_raster(path, dt, 2, d, dn, md);
+    struct fx f;
+    open_fx(&f, path, 2);
+    assert_int_equal(gd_sensor_apply(f.job, f.src, "before", profile, has_off, off, f.bands,
+                                     f.idx, 2), GD_OK);
+    float v[4];
+    assert_int_equal(gd_band_read(f.job, &f.bands[0], 2, 0, 2, v), GD_OK);
+    *sc = f.bands[0].scale;
+    *of = f.bands[0].offset;
+    *nwarn = json_array_size(gd_job_warnings(f.job));
+    json_t *rec = json_object_get(json_object_get(gd_job_auto(f.job), "sensor"), "before");
+    assert_non_null(rec);
+    assert_int_equal(json_array_size(json_object_get(rec, "bands")), 2);
+    snprintf(profile_out, 32, "%s", json_string_value(json_object_get(rec, "profile")));
+    close_fx(&f, path);
+    return v[0];
+}
+
+static void test_s2_offset_from_metadata(void **state)
+{
+    (void)state;
+    double sc, of;
+    size_t nw;
+    char prof[32];
+    /* per-band key in both spellings and the ESA band_id (B04 = 3) */
+    const char *const md1[] = {"PROCESSING_BASELINE=05.09", "BOA_ADD_OFFSET_B4=-1000", NULL};
+    float v = apply("/vsimem/o1.tif", GDT_UInt16, md1, 2000, GD_SENSOR_AUTO, 0, 0, &sc, &of, &nw, prof);
+    assert_string_equal(prof, "s2l2a");
+    assert_float_equal(v, 0.1f, 1e-6);
+    assert_float_equal(sc, 1e-4, 1e-12);
+    assert_float_equal(of, -0.1, 1e-12);
+    const char *const md2[] = {"BOA_ADD_OFFSET_3=-1000", "BOA_QUANTIFICATION_VALUE=10000", NULL};
+    v = apply("/vsimem/o2.tif", GDT_UInt16, md2, 2000, GD_SENSOR_AUTO, 0, 0, &sc, &of, &nw, prof);
+    assert_float_equal(v, 0.1f, 1e-6);
+    /* the metadata win over --s2-offset, with a warning */
+    v = apply("/vsimem/o3.tif", GDT_UInt16, md1, 2000, GD_SENSOR_S2L2A, 1, -500, &sc, &of, &nw, prof);
+    assert_float_equal(v, 0.1f, 1e-6);
+    assert_true(nw >= 1);
+}
+
+static void test_s2_baseline_rules(void **state)
+{
+    (void)state;
+    double sc, of;
+    size_t nw;
+    char prof[32];
+    /* baseline >= 04.00 without offset: -1000 assumed, never silently */
+    const char *const b5[] = {"PROCESSING_BASELINE=05.09", NULL};
+    float v = apply("/vsimem/b1.tif", GDT_UInt16, b5, 2000, GD_SENSOR_S2L2A, 0, 0, &sc, &of, &nw, prof);
+    assert_float_equal(v, 0.1f, 1e-6);
+    assert_int_equal(nw, 1);
+    /* --s2-offset where the metadata have none */
+    v = apply("/vsimem/b2.tif", GDT_UInt16, b5, 2000, GD_SENSOR_S2L2A, 1, -500, &sc, &of, &nw, prof);
+    assert_float_equal(v, 0.15f, 1e-6);
+    assert_int_equal(nw, 0);
+    /* older baseline: no offset, nothing to warn about */
+    const char *const b3[] = {"PROCESSING_BASELINE=03.01", NULL};
+    v = apply("/vsimem/b3.tif", GDT_UInt16, b3, 2000, GD_SENSOR_S2L2A, 0, 0, &sc, &of, &nw, prof);
+    assert_float_equal(v, 0.2f, 1e-6);
+    assert_int_equal(nw, 0);
+    /* baseline unknown: no offset and a warning */
+    v = apply("/vsimem/b4.tif", GDT_UInt16, NULL, 2000, GD_SENSOR_S2L2A, 0, 0, &sc, &of, &nw, prof);
+    assert_float_equal(v, 0.2f, 1e-6);
+    assert_int_equal(nw, 1);
+    /* baseline from the product name (_N0400_) */
+    v = apply("/vsimem/S2A_MSIL2A_20230101T101329_N0400_R022_T32TQM.tif", GDT_UInt16, NULL,
+              2000, GD_SENSOR_AUTO, 0, 0, &sc, &of, &nw, prof);
+    assert_string_equal(prof, "s2l2a");
+    assert_float_equal(v, 0.1f, 1e-6);
+    assert_int_equal(nw, 1);
+    /* L1C reads RADIO_ADD_OFFSET, not BOA_ADD_OFFSET */
+    const char *const l1c[] = {"RADIO_ADD_OFFSET_B04=-1000", "BOA_ADD_OFFSET_B04=-7", NULL};
+    v = apply("/vsimem/b5.tif", GDT_UInt16, l1c, 2000, GD_SENSOR_S2L1C, 0, 0, &sc, &of, &nw, prof);
+    assert_float_equal(v, 0.1f, 1e-6);
+}
+
+static void test_landsat(void **state)
+{
+    (void)state;
+    double sc, of;
+    size_t nw;
+    char prof[32];
+    const char *const id[] = {"LANDSAT_PRODUCT_ID=LC08_L2SP_044034_20230101_20230103_02_T1", NULL};
+    float v = apply("/vsimem/l1.tif", GDT_UInt16, id, 10000, GD_SENSOR_AUTO, 0, 0, &sc, &of, &nw, prof);
+    assert_string_equal(prof, "landsat-c2l2");
+    assert_float_equal(v, 10000 * 0.0000275 - 0.2, 1e-6);
+    /* the MTL's per-band factors when present (band B04 -> _4) */
+    const char *const mtl[] = {"REFLECTANCE_MULT_BAND_4=2.0E-05", "REFLECTANCE_ADD_BAND_4=-0.1", NULL};
+    v = apply("/vsimem/l2.tif", GDT_UInt16, mtl, 10000, GD_SENSOR_AUTO, 0, 0, &sc, &of, &nw, prof);
+    assert_string_equal(prof, "landsat-c2l2");
+    assert_float_equal(v, 0.1f, 1e-6);
+}
+
+static void test_gdal_scale_and_float(void **state)
+{
+    (void)state;
+    double sc, of;
+    size_t nw;
+    char prof[32];
+    /* profile none keeps the band's own GDAL scale/offset */
+    static const char *const d[] = {"B04", "B8A"};
+    const char *path = "/vsimem/g1.tif";
+    make_raster(path, GDT_UInt16, 2, d, 2000, NULL);
+    GDALDatasetH ds = GDALOpen(path, GA_Update);
+    GDALSetRasterScale(GDALGetRasterBand(ds, 1), 0.001);
+    GDALSetRasterOffset(GDALGetRasterBand(ds, 1), 1.0);
+    GDALSetMetadataItem(ds, "PROCESSING_BASELINE", "02.14", NULL);
+    GDALClose(ds);
+    struct fx f;
+    open_fx(&f, path, 2);
+    assert_int_equal(gd_sensor_apply(f.job, f.src, "before", GD_SENSOR_NONE, 0, 0, f.bands, f.idx, 2), GD_OK);
+    assert_float_equal(f.bands[0].scale, 0.001, 1e-12);
+    assert_float_equal(f.bands[0].offset, 1.0, 1e-12);
+    /* a profile replaces it, with a warning */
+    assert_int_equal(gd_sensor_apply(f.job, f.src, "before", GD_SENSOR_S2L2A, 0, 0, f.bands, f.idx, 2), GD_OK);
+    assert_float_equal(f.bands[0].scale, 1e-4, 1e-12);
+    assert_float_equal(f.bands[0].offset, 0.0, 1e-12);
+    assert_int_equal(json_array_size(gd_job_warnings(f.job)), 1);
+    close_fx(&f, path);
+    /* auto on float bands of an S2 product: already reflectance, left alone */
+    const char *const l2a[] = {"BOA_ADD_OFFSET_B4=-1000", NULL};
+    float v = apply("/vsimem/g2.tif", GDT_Float32, l2a, 0.25, GD_SENSOR_AUTO, 0, 0, &sc, &of, &nw, prof);
+    assert_string_equal(prof, "none");
+    assert_float_equal(v, 0.25f, 1e-7);
+}
+
+int main(void)
+{
+    GDALAllRegister();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse),
+        cmocka_unit_test(test_detect),
+        cmocka_unit_test(test_s2_offset_from_metadata),
+        cmocka_unit_test(test_s2_baseline_rules),
+        cmocka_unit_test(test_landsat),
+        cmocka_unit_test(test_gdal_scale_and_float),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    GDALDestroyDriverManager();
+    return rc;
+}
