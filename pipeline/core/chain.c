@@ -373,6 +373,11 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
         (st = gd_sensor_apply(job, as, "after", sensor, p->has_s2_offset, p->s2_offset, ab,
                               aidx, nb)) != GD_OK)
         goto done;
+    /* sigma0 in dB becomes linear power before the log-ratio */
+    if ((m->kind == GD_KIND_LOGRATIO || m->kind == GD_KIND_PCAKMEANS) &&
+        ((st = gd_sensor_sar_db(job, bs, "before", &bb[0], bidx[0])) != GD_OK ||
+         (st = gd_sensor_sar_db(job, as, "after", &ab[0], aidx[0])) != GD_OK))
+        goto done;
     if (m->kind == GD_KIND_CVA) {
         /* each band scaled by its spread so that no band dominates by its units */
         json_t *wj = json_array();
@@ -496,6 +501,10 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
         if ((st = gd_map_pick_bands(job, bs, "before", bspec, p->map_bands, sar, bidx[0], &mb)) != GD_OK ||
             (st = gd_map_pick_bands(job, as, "after", aspec, p->map_bands, sar, aidx[0], &ma)) != GD_OK)
             goto done;
+        if (sar) { /* images already in dB are shown as they are */
+            mb.db = !bb[0].db_to_linear;
+            ma.db = !ab[0].db_to_linear;
+        }
         gd_map_spec_init(&spec);
         spec.title = p->title;
         spec.area = p->area;

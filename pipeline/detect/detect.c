@@ -44,6 +44,8 @@ void gd_band_to_values(const gd_band *b, float *buf, size_t n)
         }
         if (apply)
             v = v * sc + of;
+        if (b->db_to_linear)
+            v = powf(10.0f, 0.1f * v);
         buf[i] = isinf(v) ? NAN : v;
     }
 }

@@ -379,3 +379,85 @@ int gd_sensor_apply(gd_job *job, const gd_source *src, const char *label, int pr
     json_object_set_new(all, label, rec);
     return st;
 }
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median of the finite values (scale and offset applied) on a read of at most ~1 Mpx. */
+static int sample_median(gd_job *job, const gd_band *b, double *median)
+{
+    GDALRasterBandH band = b->band;
+    int w = GDALGetRasterBandXSize(band), h = GDALGetRasterBandYSize(band);
+    double f = sqrt((double)w * (double)h / 1048576.0);
+    int bw = f > 1.0 ? (int)ceil(w / f) : w, bh = f > 1.0 ? (int)ceil(h / f) : h;
+    size_t n = (size_t)bw * (size_t)bh, k = 0;
+    float *buf = malloc(sizeof(float) * n);
+    *median = NAN;
+    if (!buf)
+        return gd_job_error(job, GD_EPROC, "out of memory");
+    CPLErrorReset();
+    if (GDALRasterIO(band, GF_Read, 0, 0, w, h, buf, bw, bh, GDT_Float32, 0, 0) != CE_None) {
+        free(buf);
+        return gd_job_error_gdal(job, GD_EINPUT, "read error in %s (hint: the file may be "
+                                 "truncated or corrupt)", gd_band_file(b));
+    }
+    gd_band b2 = *b;
+    b2.db_to_linear = 0;
+    gd_band_to_values(&b2, buf, n);
+    for (size_t i = 0; i < n; i++)
+        if (!isnan(buf[i]))
+            buf[k++] = buf[i];
+    if (k > 0) {
+        qsort(buf, k, sizeof(float), cmp_float);
+        *median = k % 2 ? buf[k / 2] : 0.5 * ((double)buf[k / 2 - 1] + (double)buf[k / 2]);
+    }
+    free(buf);
+    return GD_OK;
+}
+
+static int says_db(const char *v)
+{
+    return v && (strcasecmp(v, "dB") == 0 || strcasecmp(v, "decibel") == 0 ||
+                 strcasecmp(v, "decibels") == 0);
+}
+
+int gd_sensor_sar_db(gd_job *job, const gd_source *src, const char *label, gd_band *band,
+                     int idx)
+{
+    GDALRasterBandH sb = src_band(src, idx);
+    char why[160];
+    int db = 0;
+    double median = NAN;
+    GDALDataType dt = GDALGetRasterDataType(sb);
+    if (says_db(GDALGetRasterUnitType(sb))) {
+        db = 1;
+        snprintf(why, sizeof why, "band unit type dB");
+    } else if (says_db(GDALGetMetadataItem(sb, "UNITS", NULL)) ||
+               says_db(GDALGetMetadataItem(src->ds, "UNITS", NULL))) {
+        db = 1;
+        snprintf(why, sizeof why, "metadata UNITS=dB");
+    } else if (dt == GDT_Byte || dt == GDT_UInt16 || dt == GDT_UInt32) {
+        /* unsigned digital numbers (amplitudes) cannot be decibels */
+        snprintf(why, sizeof why, "unsigned integer data: linear");
+    } else {
+        int st = sample_median(job, band, &median);
+        if (st != GD_OK)
+            return st;
+        db = median < 0.0;
+        snprintf(why, sizeof why, "median %.4g %s 0: %s", median, db ? "<" : ">=",
+                 db ? "dB" : "linear");
+    }
+    band->db_to_linear = db;
+    if (db)
+        gd_job_info(job, "%s image: SAR values in dB (%s), converted to linear power "
+                         "10^(x/10) before the log-ratio", label, why);
+    json_t *rec = json_object_get(json_object_get(gd_job_auto(job), "sensor"), label);
+    if (rec)
+        json_object_set_new(rec, "sar", json_pack("{s:b, s:s, s:o}", "db_to_linear", db, "why",
+                                                  why, "median", isnan(median) ? json_null()
+                                                                 : json_real(median)));
+    return GD_OK;
+}

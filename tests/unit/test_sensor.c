@@ -247,6 +247,54 @@ static void test_gdal_scale_and_float(void **state)
     assert_float_equal(v, 0.25f, 1e-7);
 }
 
+/* One VV band of value v (type dt, unit type unit or NULL): db_to_linear and the value read. */
+static float sar_read(const char *path, GDALDataType dt, const char *unit, double v, int *db)
+{
+    static const char *const d[] = {"VV"};
+    make_raster(path, dt, 1, d, v, NULL);
+    if (unit) {
+        GDALDatasetH ds = GDALOpen(path, GA_Update);
+        GDALSetRasterUnitType(GDALGetRasterBand(ds, 1), unit);
+        GDALClose(ds);
+    }
+    struct fx f;
+    open_fx(&f, path, 1);
+    assert_int_equal(gd_sensor_apply(f.job, f.src, "before", GD_SENSOR_AUTO, 0, 0, f.bands,
+                                     f.idx, 1), GD_OK);
+    assert_int_equal(gd_sensor_sar_db(f.job, f.src, "before", &f.bands[0], 1), GD_OK);
+    *db = f.bands[0].db_to_linear;
+    json_t *sar = json_object_get(json_object_get(json_object_get(gd_job_auto(f.job), "sensor"),
+                                                  "before"), "sar");
+    assert_non_null(sar);
+    assert_int_equal(json_is_true(json_object_get(sar, "db_to_linear")), *db);
+    float out[4];
+    assert_int_equal(gd_band_read(f.job, &f.bands[0], 2, 0, 2, out), GD_OK);
+    close_fx(&f, path);
+    return out[3];
+}
+
+static void test_sar_db(void **state)
+{
+    (void)state;
+    int db;
+    /* negative median: dB, converted to linear power */
+    float v = sar_read("/vsimem/s1.tif", GDT_Float32, NULL, -12.0, &db);
+    assert_true(db);
+    assert_float_equal(v, pow(10.0, -1.2), 1e-6);
+    /* linear sigma0 untouched */
+    v = sar_read("/vsimem/s2.tif", GDT_Float32, NULL, 0.05, &db);
+    assert_false(db);
+    assert_float_equal(v, 0.05f, 1e-7);
+    /* the unit type says dB even where values are positive */
+    v = sar_read("/vsimem/s3.tif", GDT_Float32, "dB", 3.0, &db);
+    assert_true(db);
+    assert_float_equal(v, pow(10.0, 0.3), 1e-5);
+    /* unsigned amplitudes are never dB */
+    v = sar_read("/vsimem/s4.tif", GDT_UInt16, NULL, 200, &db);
+    assert_false(db);
+    assert_float_equal(v, 200.0f, 0);
+}
+
 int main(void)
 {
     GDALAllRegister();
@@ -257,6 +305,7 @@ int main(void)
         cmocka_unit_test(test_s2_baseline_rules),
         cmocka_unit_test(test_landsat),
         cmocka_unit_test(test_gdal_scale_and_float),
+        cmocka_unit_test(test_sar_db),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     GDALDestroyDriverManager();

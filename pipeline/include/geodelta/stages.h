@@ -79,12 +79,14 @@ typedef struct gd_band {
     int has_nodata;
     double nodata;
     const char *name;     /* file named in messages (a warped VRT has none of its own) */
+    int db_to_linear;     /* values are decibels: 10^(v/10) after scale and offset */
 } gd_band;
 
 int gd_band_from(gd_job *job, GDALDatasetH ds, int index, gd_band *out);
 /* Reads rows [y0, y0+rows) of a band as float32 values (gd_band_to_values). */
 int gd_band_read(gd_job *job, const gd_band *b, int width, int y0, int rows, float *buf);
-/* In place: nodata -> NaN, scale and offset applied, +-Inf -> NaN. */
+/* In place: nodata -> NaN, scale and offset applied, dB -> linear when db_to_linear,
+ * +-Inf -> NaN. */
 void gd_band_to_values(const gd_band *b, float *buf, size_t n);
 /* The file a band's messages name. */
 const char *gd_band_file(const gd_band *b);
@@ -147,6 +149,11 @@ int gd_sensor_detect(const gd_source *src, char *why, size_t len);
 int gd_sensor_apply(gd_job *job, const gd_source *src, const char *label, int profile,
                     int has_s2_offset, double s2_offset, gd_band *bands, const int *idx,
                     size_t nb);
+/* SAR (logratio, pcakmeans): sets band->db_to_linear when the band of src (index idx)
+ * holds decibels: unit type or UNITS metadata "dB", else a median below 0 on a decimated
+ * read (linear sigma0 is never negative). Recorded in auto.sensor[label].sar. */
+int gd_sensor_sar_db(gd_job *job, const gd_source *src, const char *label, gd_band *band,
+                     int idx);
 
 /* ---- threshold ------------------------------------------------------------------- */
 /* Otsu on the score histogram (of |score| when two_sided). */
