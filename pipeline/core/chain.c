@@ -234,6 +234,7 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
     gd_map_image mb, ma;
     gd_map_spec spec;
     double hash_s = 0.0, hash_wait = 0.0;
+    GDALDatasetH mask_own[2][2] = {{NULL, NULL}, {NULL, NULL}}; /* cloud masks (mask.c) */
     memset(totals, 0, sizeof totals);
     gd_utc_now(start);
 
@@ -302,6 +303,8 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
     }
     json_object_set_new(params, "sensor", json_string(gd_sensor_name(sensor)));
     json_object_set_new(params, "s2_offset", p->has_s2_offset ? json_real(p->s2_offset) : json_null());
+    json_object_set_new(params, "mask_before", p->mask_before ? json_string(p->mask_before) : json_null());
+    json_object_set_new(params, "mask_after", p->mask_after ? json_string(p->mask_after) : json_null());
     if (m->kind == GD_KIND_PCAKMEANS)
         json_object_set_new(params, "pca_block", p->pca_block > 0 ? json_integer(p->pca_block) : json_null());
 
@@ -340,7 +343,8 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
     } else {
         for (int b = 1; b <= bs->nbands && nb < 64; b++) {
             int k = match_band(bs, as, b);
-            if (k > 0) {
+            /* a cloud mask band (SCL, QA_PIXEL) is a mask, not a measurement */
+            if (k > 0 && gd_mask_band_kind(GDALGetRasterBand(bs->ds, b)) == GD_MASK_NONE) {
                 bidx[nb] = b;
                 aidx[nb] = k;
                 nb++;
@@ -377,6 +381,10 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
     if ((m->kind == GD_KIND_LOGRATIO || m->kind == GD_KIND_PCAKMEANS) &&
         ((st = gd_sensor_sar_db(job, bs, "before", &bb[0], bidx[0])) != GD_OK ||
          (st = gd_sensor_sar_db(job, as, "after", &ab[0], aidx[0])) != GD_OK))
+        goto done;
+    /* clouds and shadows become nodata where the rows are read */
+    if ((st = gd_mask_attach(job, grid, bs, "before", p->mask_before, bb, nb, mask_own[0])) != GD_OK ||
+        (st = gd_mask_attach(job, grid, as, "after", p->mask_after, ab, nb, mask_own[1])) != GD_OK)
         goto done;
     if (m->kind == GD_KIND_CVA) {
         /* each band scaled by its spread so that no band dominates by its units */
@@ -702,6 +710,10 @@ done:
     json_decref(manifest);
     free(classes);
     gd_score_free(&score);
+    for (int d = 0; d < 2; d++)
+        for (int i = 1; i >= 0; i--) /* the warped VRT before the file it reads */
+            if (mask_own[d][i])
+                GDALClose(mask_own[d][i]);
     if (ads && ads_owned)
         GDALClose(ads);
     gd_grid_destroy(grid);

@@ -34,6 +34,10 @@ run() {
 run auto -b "$out/before-l2a.tif" -a "$out/after-l2a.tif"
 run none -b "$out/before-l2a.tif" -a "$out/after-l2a.tif" --sensor none
 run nooff -b "$out/before-nooff.tif" -a "$out/after-nooff.tif" --sensor s2l2a
+# the truth raster as a cloud mask (non-zero = masked): the change areas become nodata
+# (a fixed threshold: Otsu would move onto the remaining noise)
+run fixed -b "$out/before-l2a.tif" -a "$out/after-l2a.tif" -t 0.2
+run masked -b "$out/before-l2a.tif" -a "$out/after-l2a.tif" -t 0.2 --mask-after "$S/truth.tif" --threads 2
 run useroff -b "$out/before-nooff.tif" -a "$out/after-nooff.tif" --sensor s2l2a --s2-offset -1000
 "$check" "$out/auto" || fails=$((fails + 1))
 t() {
@@ -56,6 +60,13 @@ t nooff/manifest.json '[.auto.sensor.before.bands[] | .offset == -0.1 and (.why 
 t nooff/manifest.json '[.warnings[] | tostring | test("ASSUMED")] | any' '.warnings'
 t useroff/manifest.json '.parameters.s2_offset == -1000 and ([.auto.sensor.after.bands[] | .why == "--s2-offset"] | all)' '.auto.sensor'
 t useroff/manifest.json '[.warnings[] | tostring | test("ASSUMED")] | any | not' '.warnings'
+t masked/manifest.json '.auto.sensor.after.mask.kind == "nonzero" and .parameters.mask_after != null and .auto.sensor.before.mask == null' '.auto.sensor.after.mask'
+pa=$(jq .changed_pixels "$out/fixed/summary.json") pm=$(jq .changed_pixels "$out/masked/summary.json")
+va=$(jq .valid_pixels "$out/fixed/summary.json") vm=$(jq .valid_pixels "$out/masked/summary.json")
+echo "change pixels: unmasked $pa, change areas masked $pm; valid pixels $va -> $vm"
+if [ "$pa" -gt 1000 ] && [ "$pm" -lt $((pa / 10)) ] && [ "$vm" -le $((va - pa + pm)) ]; then
+    echo "PASS: masked change areas are nodata"; else
+    echo "FAIL: masking the change areas left $pm of $pa change pixels"; fails=$((fails + 1)); fi
 # the scores: |NDVI| with the offset is larger wherever red and nir both exceed 0.1, so
 # the spread of the score grows; scores of the assumed and given offsets are identical
 sd() { gdalinfo -stats -json "$1" 2>/dev/null | jq '.bands[0].stdDev'; }

@@ -295,6 +295,88 @@ static void test_sar_db(void **state)
     assert_float_equal(v, 200.0f, 0);
 }
 
+static void test_mask_rules(void **state)
+{
+    (void)state;
+    const float scl[] = {0, 3, 4, 8, 9, 10, 11, NAN};
+    float v[8];
+    for (int i = 0; i < 8; i++)
+        v[i] = 1.0f;
+    gd_mask_apply(GD_MASK_SCL, scl, v, 8);
+    const int scl_out[] = {0, 1, 0, 1, 1, 1, 0, 0};
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(isnan(v[i]), scl_out[i]);
+    /* QA_PIXEL 21824 = clear land (bit 6) on Landsat 8/9; 22280 = cloud (bits 3, 1...) */
+    const float qa[] = {21824, 2, 8, 16, 1, 32, 22280, 64};
+    const int qa_out[] = {0, 1, 1, 1, 0, 0, 1, 0};
+    for (int i = 0; i < 8; i++)
+        v[i] = 1.0f;
+    gd_mask_apply(GD_MASK_QA_PIXEL, qa, v, 8);
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(isnan(v[i]), qa_out[i]);
+    const float nz[] = {0, 1, -1, 255, NAN, 0, 0.5f, 0};
+    const int nz_out[] = {0, 1, 1, 1, 0, 0, 1, 0};
+    for (int i = 0; i < 8; i++)
+        v[i] = 1.0f;
+    gd_mask_apply(GD_MASK_NONZERO, nz, v, 8);
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(isnan(v[i]), nz_out[i]);
+}
+
+/* An image with bands B04 and SCL: SCL 9 (cloud) on the first row only. */
+static void test_mask_band_in_image(void **state)
+{
+    (void)state;
+    static const char *const d[] = {"B04", "SCL"};
+    const char *path = "/vsimem/m1.tif";
+    make_raster(path, GDT_UInt16, 2, d, 2000, NULL);
+    GDALDatasetH ds = GDALOpen(path, GA_Update);
+    uint16_t row[2] = {9, 9}, clear[2] = {4, 4};
+    assert_int_equal(GDALRasterIO(GDALGetRasterBand(ds, 2), GF_Write, 0, 0, 2, 1, row, 2, 1,
+                                  GDT_UInt16, 0, 0), CE_None);
+    assert_int_equal(GDALRasterIO(GDALGetRasterBand(ds, 2), GF_Write, 0, 1, 2, 1, clear, 2, 1,
+                                  GDT_UInt16, 0, 0), CE_None);
+    GDALClose(ds);
+    struct fx f;
+    open_fx(&f, path, 1);
+    gd_grid *grid = NULL;
+    assert_int_equal(gd_grid_from_source(f.job, f.src, &grid), GD_OK);
+    assert_int_equal(gd_sensor_apply(f.job, f.src, "before", GD_SENSOR_NONE, 0, 0, f.bands,
+                                     f.idx, 1), GD_OK);
+    GDALDatasetH owned[2];
+    assert_int_equal(gd_mask_attach(f.job, grid, f.src, "before", NULL, f.bands, 1, owned), GD_OK);
+    assert_null(owned[0]);
+    assert_null(owned[1]);
+    assert_int_equal(f.bands[0].mask_kind, GD_MASK_SCL);
+    float v[4];
+    assert_int_equal(gd_band_read(f.job, &f.bands[0], 2, 0, 2, v), GD_OK);
+    assert_true(isnan(v[0]) && isnan(v[1]));
+    assert_float_equal(v[2], 2000.0f, 0);
+    assert_float_equal(v[3], 2000.0f, 0);
+    json_t *m = json_object_get(json_object_get(json_object_get(gd_job_auto(f.job), "sensor"),
+                                                "before"), "mask");
+    assert_string_equal(json_string_value(json_object_get(m, "kind")), "scl");
+    /* a mask file replaces the image's own band: non-zero masks */
+    const char *mpath = "/vsimem/m1-mask.tif";
+    static const char *const md[] = {"mask"};
+    make_raster(mpath, GDT_Byte, 1, md, 0, NULL);
+    ds = GDALOpen(mpath, GA_Update);
+    uint8_t one = 1;
+    assert_int_equal(GDALRasterIO(GDALGetRasterBand(ds, 1), GF_Write, 1, 1, 1, 1, &one, 1, 1,
+                                  GDT_Byte, 0, 0), CE_None);
+    GDALClose(ds);
+    assert_int_equal(gd_mask_attach(f.job, grid, f.src, "before", mpath, f.bands, 1, owned), GD_OK);
+    assert_non_null(owned[0]);
+    assert_int_equal(f.bands[0].mask_kind, GD_MASK_NONZERO);
+    assert_int_equal(gd_band_read(f.job, &f.bands[0], 2, 0, 2, v), GD_OK);
+    assert_false(isnan(v[0]) || isnan(v[1]) || isnan(v[2]));
+    assert_true(isnan(v[3]));
+    GDALClose(owned[0]);
+    VSIUnlink(mpath);
+    gd_grid_destroy(grid);
+    close_fx(&f, path);
+}
+
 int main(void)
 {
     GDALAllRegister();
@@ -306,6 +388,8 @@ int main(void)
         cmocka_unit_test(test_landsat),
         cmocka_unit_test(test_gdal_scale_and_float),
         cmocka_unit_test(test_sar_db),
+        cmocka_unit_test(test_mask_rules),
+        cmocka_unit_test(test_mask_band_in_image),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     GDALDestroyDriverManager();
