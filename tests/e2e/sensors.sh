@@ -78,4 +78,25 @@ if jq -en "$sa > $sn * 1.05" >/dev/null; then echo "PASS: offset widens the NDVI
     echo "FAIL: score stddev $sa (auto) not above $sn (none)"; fails=$((fails + 1)); fi
 if jq -en "$sa == $sno and $sa == $su" >/dev/null; then echo "PASS: same score with assumed/given offset"; else
     echo "FAIL: scores differ: $sa $sno $su"; fails=$((fails + 1)); fi
+# batch files take sensor and s2_offset in params (a bad profile is refused up front)
+cat > "$out/batch.json" <<JSON
+{"defaults": {"method": "ndvi", "params": {"no_map": true}},
+ "jobs": [{"id": "none", "before": "before-l2a.tif", "after": "after-l2a.tif",
+           "params": {"sensor": "none"}},
+          {"id": "off", "before": "before-nooff.tif", "after": "after-nooff.tif",
+           "params": {"sensor": "s2l2a", "s2_offset": -1000}}]}
+JSON
+if "$G" batch "$out/batch.json" -o "$out/batch" -q; then
+    t batch/none/manifest.json '.parameters.sensor == "none" and .auto.sensor.after.profile == "none"' '.auto.sensor'
+    t batch/off/manifest.json '.parameters.s2_offset == -1000 and ([.auto.sensor.before.bands[] | .offset == -0.1] | all)' '.auto.sensor'
+else
+    echo "FAIL: batch with sensor params"; fails=$((fails + 1))
+fi
+printf '%s\n' '{"jobs": [{"id": "x", "before": "before-l2a.tif", "after": "after-l2a.tif",' \
+    '"method": "ndvi", "params": {"sensor": "sentinel"}}]}' > "$out/bad.json"
+if "$G" batch "$out/bad.json" -o "$out/bad" -q 2> "$out/bad.err" || ! grep -q "params.sensor" "$out/bad.err"; then
+    echo "FAIL: batch accepted params.sensor \"sentinel\" ($(cat "$out/bad.err"))"; fails=$((fails + 1))
+else
+    echo "PASS: batch refuses an unknown sensor"
+fi
 [ $fails -eq 0 ] || { echo "$fails check(s) failed"; exit 1; }
