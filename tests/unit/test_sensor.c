@@ -6,13 +6,17 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <cpl_conv.h>
 #include <cpl_string.h>
 #include <gdal.h>
 #include <jansson.h>
 #include <math.h>
+#include <ogr_srs_api.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "geodelta/engine.h"
 #include "geodelta/stages.h"
 
 /* A 2 x 2 raster with band descriptions descs (nb bands), values dn, and the dataset
@@ -377,6 +381,107 @@ static void test_mask_band_in_image(void **state)
     close_fx(&f, path);
 }
 
+/* A georeferenced w x h Byte raster (EPSG:32633, origin 500000, 4000000) of value v. */
+static void make_geo(const char *path, int w, int h, double res, int v)
+{
+    GDALDatasetH ds = GDALCreate(GDALGetDriverByName("GTiff"), path, w, h, 1, GDT_Byte, NULL);
+    assert_non_null(ds);
+    double gt[6] = {500000, res, 0, 4000000, 0, -res};
+    GDALSetGeoTransform(ds, gt);
+    OGRSpatialReferenceH srs = OSRNewSpatialReference(NULL);
+    OSRImportFromEPSG(srs, 32633);
+    char *wkt = NULL;
+    OSRExportToWkt(srs, &wkt);
+    GDALSetProjection(ds, wkt);
+    CPLFree(wkt);
+    OSRDestroySpatialReference(srs);
+    GDALFillRaster(GDALGetRasterBand(ds, 1), v, 0);
+    GDALClose(ds);
+}
+
+/* A mask on a coarser grid is put on the analysis grid by nearest neighbour. */
+static void test_mask_other_grid(void **state)
+{
+    (void)state;
+    const char *path = "/vsimem/g4.tif", *mpath = "/vsimem/g4-mask.tif";
+    make_geo(path, 4, 4, 10.0, 100);
+    make_geo(mpath, 2, 2, 20.0, 0);
+    GDALDatasetH ds = GDALOpen(mpath, GA_Update);
+    uint8_t one = 1;
+    assert_int_equal(GDALRasterIO(GDALGetRasterBand(ds, 1), GF_Write, 0, 0, 1, 1, &one, 1, 1,
+                                  GDT_Byte, 0, 0), CE_None);
+    GDALClose(ds);
+    struct fx f;
+    open_fx(&f, path, 1);
+    gd_grid *grid = NULL;
+    assert_int_equal(gd_grid_from_source(f.job, f.src, &grid), GD_OK);
+    GDALDatasetH owned[2];
+    assert_int_equal(gd_mask_attach(f.job, grid, f.src, "before", mpath, f.bands, 1, owned), GD_OK);
+    assert_non_null(owned[0]);
+    assert_non_null(owned[1]); /* the warped VRT */
+    float v[16];
+    assert_int_equal(gd_band_read(f.job, &f.bands[0], 4, 0, 4, v), GD_OK);
+    for (int y = 0; y < 4; y++)
+        for (int x = 0; x < 4; x++)
+            assert_int_equal(isnan(v[y * 4 + x]), x < 2 && y < 2);
+    GDALClose(owned[1]);
+    GDALClose(owned[0]);
+    VSIUnlink(mpath);
+    gd_grid_destroy(grid);
+    close_fx(&f, path);
+}
+
+/* The strip engine on two threads: the before image's own SCL band masks its rows (the
+ * mask is a band of the same file, reopened per thread). */
+static void test_mask_in_engine(void **state)
+{
+    (void)state;
+    const char *path = "/vsimem/e1.tif";
+    const int w = 64, h = 600; /* several strips */
+    GDALDatasetH ds = GDALCreate(GDALGetDriverByName("GTiff"), path, w, h, 2, GDT_UInt16, NULL);
+    assert_non_null(ds);
+    GDALSetDescription(GDALGetRasterBand(ds, 1), "VV");
+    GDALSetDescription(GDALGetRasterBand(ds, 2), "SCL");
+    GDALFillRaster(GDALGetRasterBand(ds, 1), 100, 0);
+    uint16_t *scl = malloc(sizeof(uint16_t) * (size_t)w * (size_t)h);
+    assert_non_null(scl);
+    for (int i = 0; i < w * h; i++)
+        scl[i] = (i / w) % 7 == 0 ? 8 : 4; /* every 7th row cloudy */
+    assert_int_equal(GDALRasterIO(GDALGetRasterBand(ds, 2), GF_Write, 0, 0, w, h, scl, w, h,
+                                  GDT_UInt16, 0, 0), CE_None);
+    free(scl);
+    GDALClose(ds);
+    struct fx f;
+    open_fx(&f, path, 1);
+    gd_job_set_threads(f.job, 2);
+    gd_engine_configure(f.job);
+    gd_grid *grid = NULL;
+    assert_int_equal(gd_grid_from_source(f.job, f.src, &grid), GD_OK);
+    gd_band after = f.bands[0];
+    GDALDatasetH owned[2];
+    assert_int_equal(gd_mask_attach(f.job, grid, f.src, "before", NULL, f.bands, 1, owned), GD_OK);
+    assert_non_null(f.bands[0].mask);
+    gd_score sc = {0};
+    assert_int_equal(gd_detect_score(f.job, gd_method_find("logratio"), grid, &f.bands[0],
+                                     &after, 1, NULL, 1.0f, &sc), GD_OK);
+    float *row = malloc(sizeof(float) * (size_t)w);
+    assert_non_null(row);
+    size_t masked = 0;
+    for (int y = 0; y < h; y++) {
+        const float *r = gd_score_rows(f.job, &sc, y, 1, row);
+        assert_non_null(r);
+        for (int x = 0; x < w; x++) {
+            assert_int_equal(isnan(r[x]), y % 7 == 0);
+            masked += isnan(r[x]) != 0;
+        }
+    }
+    assert_int_equal(masked, (size_t)w * (size_t)((h + 6) / 7));
+    free(row);
+    gd_score_free(&sc);
+    gd_grid_destroy(grid);
+    close_fx(&f, path);
+}
+
 int main(void)
 {
     GDALAllRegister();
@@ -390,6 +495,8 @@ int main(void)
         cmocka_unit_test(test_sar_db),
         cmocka_unit_test(test_mask_rules),
         cmocka_unit_test(test_mask_band_in_image),
+        cmocka_unit_test(test_mask_other_grid),
+        cmocka_unit_test(test_mask_in_engine),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     GDALDestroyDriverManager();
