@@ -42,7 +42,7 @@ static const char *const job_keys[] = {"id", "before", "after", "method", "aoi",
                                        NULL};
 static const char *const param_keys[] = {"threshold", "mmu_ha", "bands_before", "bands_after",
                                          "title", "credit", "no_map", "map_width", "keep_score",
-                                         "nbr_classes", NULL};
+                                         "nbr_classes", "sensor", "s2_offset", NULL};
 
 static int in_list(const char *k, const char *const *list)
 {
@@ -111,7 +111,7 @@ static void check_params(gd_batch *b, const char *who, json_t *params, gd_detect
     json_object_foreach(params, key, v) {
         if (!in_list(key, param_keys)) {
             add_error(b, who, "params: unknown field '%s' (fields: threshold mmu_ha bands_before "
-                      "bands_after title credit no_map map_width keep_score nbr_classes)", key);
+                      "bands_after title credit no_map map_width keep_score nbr_classes sensor s2_offset)", key);
             continue;
         }
         if (strcmp(key, "threshold") == 0) {
@@ -138,6 +138,19 @@ static void check_params(gd_batch *b, const char *who, json_t *params, gd_detect
                 add_error(b, who, "params.map_width: must be an integer in [64, 20000]");
             else
                 p->map_width = (int)json_integer_value(v);
+        } else if (strcmp(key, "s2_offset") == 0) {
+            if (!json_is_number(v) || fabs(json_number_value(v)) > 100000.0)
+                add_error(b, who, "params.s2_offset: must be a number (e.g. -1000)");
+            else {
+                p->s2_offset = json_number_value(v);
+                p->has_s2_offset = 1;
+            }
+        } else if (strcmp(key, "sensor") == 0) {
+            if (gd_sensor_parse(json_string_value(v)) < 0)
+                add_error(b, who, "params.sensor: must be auto, none, s2l2a, s2l1c, "
+                          "landsat-c2l2 or s1");
+            else
+                p->sensor = json_string_value(v);
         } else if (strcmp(key, "no_map") == 0 || strcmp(key, "keep_score") == 0) {
             if (!json_is_boolean(v))
                 add_error(b, who, "params.%s: must be true or false", key);

@@ -57,6 +57,13 @@ static void usage(FILE *f)
         "      --nbr-classes C      nbr: usgs (USGS burn-severity classes from fixed\n"
         "                           dNBR breaks, default unless -t is given) or binary\n"
         "                           (regrowth / burned at the threshold)\n"
+        "      --sensor P           auto (default), none, s2l2a, s2l1c, landsat-c2l2, s1:\n"
+        "                           digital numbers to reflectance (README: Sensors)\n"
+        "      --s2-offset N        Sentinel-2 DN offset when the metadata have none\n"
+        "                           (e.g. -1000 for processing baseline >= 04.00)\n"
+        "      --mask-before FILE   cloud mask of the before image, non-zero = masked\n"
+        "                           (default: its own SCL or QA_PIXEL band, if any)\n"
+        "      --mask-after FILE    same for the after image\n"
         "\n"
         "Map:\n"
         "      --no-map             do not render map.png\n",
@@ -107,7 +114,7 @@ enum { OPT_BB = 256, OPT_BA, OPT_MMU, OPT_NOMAP, OPT_TITLE, OPT_CREDIT, OPT_MAPW
        OPT_KEEP, OPT_OVER, OPT_SIGN, OPT_COREG, OPT_AREA, OPT_CAVEAT, OPT_LAYOUT, OPT_MAPBANDS,
        OPT_STRETCH, OPT_DPI, OPT_OVERLAY, OPT_OVERLAY_FIELD, OPT_MMUPX, OPT_SPECKLE, OPT_SPECKLEW,
        OPT_SMOOTH, OPT_PCAB, OPT_THREADS, OPT_MEM, OPT_ZONES, OPT_ZFIELD, OPT_ZALL, OPT_ALERTS, OPT_COREGW,
-       OPT_AOI, OPT_NBRC };
+       OPT_AOI, OPT_NBRC, OPT_SENSOR, OPT_S2OFF, OPT_MASKB, OPT_MASKA };
 
 int gd_cmd_detect(int argc, char **argv)
 {
@@ -129,6 +136,10 @@ int gd_cmd_detect(int argc, char **argv)
         {"smooth", required_argument, NULL, OPT_SMOOTH},
         {"pca-block", required_argument, NULL, OPT_PCAB},
         {"nbr-classes", required_argument, NULL, OPT_NBRC},
+        {"sensor", required_argument, NULL, OPT_SENSOR},
+        {"s2-offset", required_argument, NULL, OPT_S2OFF},
+        {"mask-before", required_argument, NULL, OPT_MASKB},
+        {"mask-after", required_argument, NULL, OPT_MASKA},
         {"title", required_argument, NULL, OPT_TITLE},
         {"credit", required_argument, NULL, OPT_CREDIT},
         {"map-width", required_argument, NULL, OPT_MAPW},
@@ -168,6 +179,17 @@ int gd_cmd_detect(int argc, char **argv)
         case 't': p.threshold = optarg; break;
         case OPT_BB: p.bands_before = optarg; break;
         case OPT_BA: p.bands_after = optarg; break;
+        case OPT_SENSOR: p.sensor = optarg; break;
+        case OPT_MASKB: p.mask_before = optarg; break;
+        case OPT_MASKA: p.mask_after = optarg; break;
+        case OPT_S2OFF:
+            if (gd_cli_parse_double(optarg, -100000.0, 100000.0, &p.s2_offset) != 0) {
+                fprintf(stderr, "geodelta detect: --s2-offset '%s' is not a number of digital "
+                                "numbers (e.g. -1000)\n", optarg);
+                return 1;
+            }
+            p.has_s2_offset = 1;
+            break;
         case OPT_MMU:
             if (gd_cli_parse_double(optarg, 0.0, 1e9, &p.mmu_ha) != 0) {
                 fprintf(stderr, "geodelta detect: --mmu-ha '%s' is not a number of hectares >= 0\n", optarg);

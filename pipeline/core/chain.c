@@ -240,6 +240,7 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
     gd_map_image mb, ma;
     gd_map_spec spec;
     double hash_s = 0.0, hash_wait = 0.0;
+    GDALDatasetH mask_own[2][2] = {{NULL, NULL}, {NULL, NULL}}; /* cloud masks (mask.c) */
     memset(totals, 0, sizeof totals);
     gd_utc_now(start);
 
@@ -304,6 +305,16 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
         json_object_set_new(params, "speckle_window", p->speckle_window > 0 ? json_integer(p->speckle_window) : json_null());
         json_object_set_new(params, "smooth", p->smooth_window >= 0 ? json_integer(p->smooth_window) : json_null());
     }
+    int sensor = gd_sensor_parse(p->sensor ? p->sensor : "auto");
+    if (sensor < 0) {
+        st = gd_job_error(job, GD_EUSAGE, "--sensor '%s' is not auto, none, s2l2a, s2l1c, "
+                                          "landsat-c2l2 or s1", p->sensor);
+        goto done;
+    }
+    json_object_set_new(params, "sensor", json_string(gd_sensor_name(sensor)));
+    json_object_set_new(params, "s2_offset", p->has_s2_offset ? json_real(p->s2_offset) : json_null());
+    json_object_set_new(params, "mask_before", p->mask_before ? json_string(p->mask_before) : json_null());
+    json_object_set_new(params, "mask_after", p->mask_after ? json_string(p->mask_after) : json_null());
     if (m->kind == GD_KIND_PCAKMEANS)
         json_object_set_new(params, "pca_block", p->pca_block > 0 ? json_integer(p->pca_block) : json_null());
 
@@ -350,7 +361,8 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
     } else {
         for (int b = 1; b <= bs->nbands && nb < 64; b++) {
             int k = match_band(bs, as, b);
-            if (k > 0) {
+            /* a cloud mask band (SCL, QA_PIXEL) is a mask, not a measurement */
+            if (k > 0 && gd_mask_band_kind(GDALGetRasterBand(bs->ds, b)) == GD_MASK_NONE) {
                 bidx[nb] = b;
                 aidx[nb] = k;
                 nb++;
@@ -377,6 +389,21 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
         json_array_append_new(bands_used, json_pack("{s:i, s:i}", "before", bidx[k], "after", aidx[k]));
     }
     json_object_set_new(gd_job_auto(job), "bands", bands_used);
+    /* digital numbers to reflectance before any reader (engine, SAR, IR-MAD, CVA weights) */
+    if ((st = gd_sensor_apply(job, bs, "before", sensor, p->has_s2_offset, p->s2_offset, bb,
+                              bidx, nb)) != GD_OK ||
+        (st = gd_sensor_apply(job, as, "after", sensor, p->has_s2_offset, p->s2_offset, ab,
+                              aidx, nb)) != GD_OK)
+        goto done;
+    /* sigma0 in dB becomes linear power before the log-ratio */
+    if ((m->kind == GD_KIND_LOGRATIO || m->kind == GD_KIND_PCAKMEANS) &&
+        ((st = gd_sensor_sar_db(job, bs, "before", &bb[0], bidx[0])) != GD_OK ||
+         (st = gd_sensor_sar_db(job, as, "after", &ab[0], aidx[0])) != GD_OK))
+        goto done;
+    /* clouds and shadows become nodata where the rows are read */
+    if ((st = gd_mask_attach(job, grid, bs, "before", p->mask_before, bb, nb, mask_own[0])) != GD_OK ||
+        (st = gd_mask_attach(job, grid, as, "after", p->mask_after, ab, nb, mask_own[1])) != GD_OK)
+        goto done;
     if (m->kind == GD_KIND_CVA) {
         /* each band scaled by its spread so that no band dominates by its units */
         json_t *wj = json_array();
@@ -520,6 +547,10 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
         if ((st = gd_map_pick_bands(job, bs, "before", bspec, p->map_bands, sar, bidx[0], &mb)) != GD_OK ||
             (st = gd_map_pick_bands(job, as, "after", aspec, p->map_bands, sar, aidx[0], &ma)) != GD_OK)
             goto done;
+        if (sar) { /* images already in dB are shown as they are */
+            mb.db = !bb[0].db_to_linear;
+            ma.db = !ab[0].db_to_linear;
+        }
         gd_map_spec_init(&spec);
         spec.title = p->title;
         spec.area = p->area;
@@ -735,6 +766,10 @@ done:
     free(classes);
     free(water);
     gd_score_free(&score);
+    for (int d = 0; d < 2; d++)
+        for (int i = 1; i >= 0; i--) /* the warped VRT before the file it reads */
+            if (mask_own[d][i])
+                GDALClose(mask_own[d][i]);
     if (ads && ads_owned)
         GDALClose(ads);
     gd_grid_destroy(grid);

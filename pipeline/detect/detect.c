@@ -44,6 +44,8 @@ void gd_band_to_values(const gd_band *b, float *buf, size_t n)
         }
         if (apply)
             v = v * sc + of;
+        if (b->db_to_linear)
+            v = powf(10.0f, 0.1f * v);
         buf[i] = isinf(v) ? NAN : v;
     }
 }
@@ -68,6 +70,26 @@ int gd_band_read(gd_job *job, const gd_band *b, int width, int y0, int rows, flo
                                  "truncated or corrupt; gdalinfo -checksum shows where)",
                                  y0, y0 + rows - 1, gd_band_file(b));
     gd_band_to_values(b, buf, (size_t)width * (size_t)rows);
+    return gd_band_read_mask(job, b, width, y0, rows, buf);
+}
+
+int gd_band_read_mask(gd_job *job, const gd_band *b, int width, int y0, int rows, float *buf)
+{
+    if (!b->mask)
+        return GD_OK;
+    size_t n = (size_t)width * (size_t)rows;
+    float *m = malloc(sizeof(float) * n);
+    if (!m)
+        return gd_job_error(job, GD_EPROC, "out of memory");
+    CPLErrorReset();
+    CPLErr e = GDALRasterIO(b->mask, GF_Read, 0, y0, width, rows, m, width, rows, GDT_Float32,
+                            0, 0);
+    if (e == CE_None)
+        gd_mask_apply(b->mask_kind, m, buf, n);
+    free(m);
+    if (e != CE_None)
+        return gd_job_error_gdal(job, GD_EINPUT, "read error in rows %d-%d of the cloud mask "
+                                 "of %s", y0, y0 + rows - 1, gd_band_file(b));
     return GD_OK;
 }
 

@@ -91,6 +91,8 @@ typedef struct worker {
     pthread_t th;
     int started;
     GDALDatasetH bds, ads;   /* own handles, NULL when the originals are used */
+    GDALDatasetH mds[2];     /* own handles on the dates' cloud masks (other files) */
+    float *mbuf;             /* one mask plane */
     gd_band bb[MAX_BANDS], ab[MAX_BANDS];
     float *bbuf[MAX_BANDS], *abuf[MAX_BANDS];
     float *obuf;             /* strip output when the score goes to a file */
@@ -177,6 +179,19 @@ static void *work(void *arg)
             }
             for (size_t b = 0; b < sp->nb; b++)
                 prepare_rows(&bands[b], w, iy1 - iy0, bufs[b]);
+            /* one mask per date, shared by its bands */
+            if (bands[0].mask) {
+                CPLErrorReset();
+                if (GDALRasterIO(bands[0].mask, GF_Read, 0, iy0, w, iy1 - iy0, wk->mbuf, w,
+                                 iy1 - iy0, GDT_Float32, 0, 0) != CE_None) {
+                    fail(p, k, GD_EINPUT, "read error in rows %d-%d of the cloud mask of %s: "
+                         "%s", iy0, iy1 - 1, gd_band_file(&bands[0]), CPLGetLastErrorMsg());
+                    return NULL;
+                }
+                for (size_t b = 0; b < sp->nb; b++)
+                    gd_mask_apply(bands[b].mask_kind, wk->mbuf, bufs[b],
+                                  (size_t)w * (size_t)(iy1 - iy0));
+            }
         }
         float *o = p->out->data ? p->out->data + (size_t)y0 * (size_t)w : wk->obuf;
         gd_strip s = {w, y0, rows, iy0, iy1 - iy0, sp->nb, (const float *const *)wk->bbuf,
@@ -258,6 +273,10 @@ static void worker_free(worker *wk, size_t nb)
     free(wk->bbuf[0]); /* the planes of each date are one allocation */
     free(wk->abuf[0]);
     free(wk->obuf);
+    free(wk->mbuf);
+    for (int d = 0; d < 2; d++)
+        if (wk->mds[d])
+            GDALClose(wk->mds[d]);
     if (wk->bds)
         GDALClose(wk->bds);
     if (wk->ads)
@@ -283,7 +302,28 @@ static int worker_init(gd_job *job, worker *wk, const gd_engine_spec *sp, int ow
             if (!wk->bb[b].band || !wk->ab[b].band)
                 return GD_EINPUT;
         }
+        /* the masks: a band of the image itself, or of a file (or VRT) of their own */
+        for (int d = 0; d < 2; d++) {
+            const gd_band *orig = d ? sp->after : sp->before;
+            gd_band *mine = d ? wk->ab : wk->bb;
+            if (!orig[0].mask)
+                continue;
+            GDALDatasetH mds = GDALGetBandDataset(orig[0].mask);
+            GDALDatasetH own_ds = d ? wk->ads : wk->bds;
+            if (mds != GDALGetBandDataset(orig[0].band)) {
+                if (!(wk->mds[d] = reopen(mds)))
+                    return GD_EINPUT;
+                own_ds = wk->mds[d];
+            }
+            GDALRasterBandH mb = GDALGetRasterBand(own_ds, GDALGetBandNumber(orig[0].mask));
+            if (!mb)
+                return GD_EINPUT;
+            for (size_t b = 0; b < sp->nb; b++)
+                mine[b].mask = mb;
+        }
     }
+    if ((sp->before[0].mask || sp->after[0].mask) && !(wk->mbuf = malloc(sizeof(float) * in_n)))
+        return gd_job_error(job, GD_EPROC, "out of memory for strip buffers");
     /* one block of nb planes per date: the reads fill all bands at once */
     wk->bbuf[0] = malloc(sizeof(float) * in_n * sp->nb);
     wk->abuf[0] = malloc(sizeof(float) * in_n * sp->nb);

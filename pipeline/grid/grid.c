@@ -151,8 +151,8 @@ static int src_bounds_in_grid(const gd_grid *grid, const gd_source *src, double 
     return ok;
 }
 
-int gd_grid_align(gd_job *job, const gd_grid *grid, const gd_source *src,
-                  GDALDatasetH *out, int *owned)
+static int align(gd_job *job, const gd_grid *grid, const gd_source *src, int nearest,
+                 GDALDatasetH *out, int *owned)
 {
     *out = NULL;
     *owned = 0;
@@ -205,6 +205,10 @@ int gd_grid_align(gd_job *job, const gd_grid *grid, const gd_source *src,
     char *argv[] = {"-of", "VRT", "-t_srs", grid->wkt, "-te", te[0], te[1], te[2], te[3],
                     "-ts", ts[0], ts[1], "-r", "bilinear", "-ot", "Float32",
                     "-dstnodata", "nan", NULL};
+    if (nearest) { /* class and bit-flag rasters: never interpolated, keep their type */
+        argv[13] = "near";
+        argv[14] = NULL;
+    }
     GDALWarpAppOptions *opts = GDALWarpAppOptionsNew(argv, NULL);
     if (!opts)
         return gd_job_error_gdal(job, GD_EPROC, "cannot set up the warp of %s", src->path);
@@ -216,9 +220,21 @@ int gd_grid_align(gd_job *job, const gd_grid *grid, const gd_source *src,
     if (!vrt)
         return gd_job_error_gdal(job, GD_EPROC, "cannot warp %s onto the before image's grid",
                                  src->path);
-    gd_job_info(job, "%s warped onto the before grid (%dx%d, bilinear)", src->path,
-                grid->width, grid->height);
+    gd_job_info(job, "%s warped onto the before grid (%dx%d, %s)", src->path,
+                grid->width, grid->height, nearest ? "nearest" : "bilinear");
     *out = vrt;
     *owned = 1;
     return GD_OK;
+}
+
+int gd_grid_align(gd_job *job, const gd_grid *grid, const gd_source *src,
+                  GDALDatasetH *out, int *owned)
+{
+    return align(job, grid, src, 0, out, owned);
+}
+
+int gd_grid_align_nearest(gd_job *job, const gd_grid *grid, const gd_source *src,
+                          GDALDatasetH *out, int *owned)
+{
+    return align(job, grid, src, 1, out, owned);
 }

@@ -24,6 +24,11 @@ typedef struct gd_detect_params {
     const char *nbr_classes;                /* nbr: "usgs" (USGS severity classes, the
                                                default with -t auto) or "binary" (the
                                                threshold's 2 classes); NULL = default */
+    const char *sensor;                     /* --sensor profile name; NULL = auto */
+    int has_s2_offset;                      /* --s2-offset given: */
+    double s2_offset;                       /* Sentinel-2 DN offset (e.g. -1000) */
+    const char *mask_before, *mask_after;   /* cloud mask files (non-zero = masked);
+                                               NULL: the image's SCL/QA_PIXEL band */
     int no_map, overwrite, keep_score;
     const char *title, *credit;
     int map_width;                          /* 0: default */

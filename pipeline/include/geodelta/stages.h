@@ -52,6 +52,9 @@ void gd_grid_destroy(gd_grid *grid);
  * extents, CRS on one side only, or different sizes without CRS are input errors. */
 int gd_grid_align(gd_job *job, const gd_grid *grid, const gd_source *src,
                   GDALDatasetH *out, int *owned);
+/* Same with nearest-neighbour resampling in the source's data type (masks, classes). */
+int gd_grid_align_nearest(gd_job *job, const gd_grid *grid, const gd_source *src,
+                          GDALDatasetH *out, int *owned);
 /* Total pixel area in m² of the pixels counted per row (counts[row]); -1 on pixel grids. */
 double gd_grid_pixel_area(const gd_grid *grid, int row);
 
@@ -101,12 +104,26 @@ typedef struct gd_band {
     int has_nodata;
     double nodata;
     const char *name;     /* file named in messages (a warped VRT has none of its own) */
+    int db_to_linear;     /* values are decibels: 10^(v/10) after scale and offset */
+    GDALRasterBandH mask; /* cloud mask on the same grid (NULL: none), read with the rows */
+    int mask_kind;        /* GD_MASK_*: which mask values make a pixel nodata */
 } gd_band;
+
+enum { GD_MASK_NONE, GD_MASK_SCL, GD_MASK_QA_PIXEL, GD_MASK_NONZERO };
+/* In place: buf[i] = NaN where mask[i] is masked by kind: SCL classes 3 (cloud shadow),
+ * 8, 9 (cloud medium/high probability), 10 (thin cirrus); QA_PIXEL bits 1 (dilated
+ * cloud), 3 (cloud), 4 (cloud shadow); NONZERO: any value but 0 and NaN. */
+void gd_mask_apply(int kind, const float *mask, float *buf, size_t n);
+/* GD_MASK_SCL or GD_MASK_QA_PIXEL for a band described "SCL" / "QA_PIXEL", else NONE. */
+int gd_mask_band_kind(GDALRasterBandH band);
 
 int gd_band_from(gd_job *job, GDALDatasetH ds, int index, gd_band *out);
 /* Reads rows [y0, y0+rows) of a band as float32 values (gd_band_to_values). */
 int gd_band_read(gd_job *job, const gd_band *b, int width, int y0, int rows, float *buf);
-/* In place: nodata -> NaN, scale and offset applied, +-Inf -> NaN. */
+/* Rows of b's cloud mask (if any) applied to buf (values of those rows): masked -> NaN. */
+int gd_band_read_mask(gd_job *job, const gd_band *b, int width, int y0, int rows, float *buf);
+/* In place: nodata -> NaN, scale and offset applied, dB -> linear when db_to_linear,
+ * +-Inf -> NaN. */
 void gd_band_to_values(const gd_band *b, float *buf, size_t n);
 /* The file a band's messages name. */
 const char *gd_band_file(const gd_band *b);
@@ -151,6 +168,36 @@ int gd_detect_irmad(gd_job *job, const gd_grid *grid, const gd_band *before,
 /* Chi-square with k degrees of freedom: survival function and upper-tail quantile. */
 double gd_irmad_chi2_sf(int k, double x);
 int gd_irmad_chi2_quantile(int k, double q, double *out);
+
+/* ---- sensor profiles (source/sensor.c) ------------------------------------------- */
+enum { GD_SENSOR_AUTO, GD_SENSOR_NONE, GD_SENSOR_S2L2A, GD_SENSOR_S2L1C,
+       GD_SENSOR_LANDSAT_C2L2, GD_SENSOR_S1 };
+/* --sensor name (auto none s2l2a s2l1c landsat-c2l2 s1) -> GD_SENSOR_*; -1 if unknown. */
+int gd_sensor_parse(const char *name);
+const char *gd_sensor_name(int profile);
+/* The profile src's metadata or file name points to (never AUTO; NONE when nothing
+ * does); why receives the key or name that decided. */
+int gd_sensor_detect(const gd_source *src, char *why, size_t len);
+/* Sets scale/offset of bands[0..nb) (bands idx[k] of src) by profile (AUTO: detected),
+ * so that every reader sees reflectances; records profile, per-band scale, offset and
+ * why in gd_job_auto(job)["sensor"][label]. s2_offset (--s2-offset, when has_s2_offset)
+ * is used only where the metadata give no offset; an assumed or unknown Sentinel-2
+ * offset is a warning. */
+int gd_sensor_apply(gd_job *job, const gd_source *src, const char *label, int profile,
+                    int has_s2_offset, double s2_offset, gd_band *bands, const int *idx,
+                    size_t nb);
+/* SAR (logratio, pcakmeans): sets band->db_to_linear when the band of src (index idx)
+ * holds decibels: unit type or UNITS metadata "dB", else a median below 0 on a decimated
+ * read (linear sigma0 is never negative). Recorded in auto.sensor[label].sar. */
+int gd_sensor_sar_db(gd_job *job, const gd_source *src, const char *label, gd_band *band,
+                     int idx);
+
+/* Attaches the cloud mask of one date to bands[0..nb): file (--mask-before/after, any
+ * value but 0 masks; any grid, nearest neighbour) or else the image's own band described
+ * "SCL" or "QA_PIXEL". Datasets to GDALClose after detection go to owned[0..1] (NULL
+ * when none). Records the mask in auto.sensor[label].mask. */
+int gd_mask_attach(gd_job *job, const gd_grid *grid, const gd_source *src, const char *label,
+                   const char *file, gd_band *bands, size_t nb, GDALDatasetH owned[2]);
 
 /* ---- threshold ------------------------------------------------------------------- */
 /* Otsu on the score histogram (of |score| when two_sided). */
