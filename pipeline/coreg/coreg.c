@@ -669,8 +669,19 @@ int gd_coreg_chain(gd_job *job, const gd_detect_params *dp, const gd_method *met
     if (applied_px)
         *applied_px = 0.0;
     GDALDatasetH ref = bs->ds;
+    int sar = method->kind == GD_KIND_LOGRATIO || method->kind == GD_KIND_PCAKMEANS;
+    if (method->kind == GD_KIND_FLOOD) {
+        /* flood is SAR unless both water-index bands are there (as gd_flood_bands decides) */
+        int s = 0, g = 0, w = 0, n = 0;
+        if (gd_source_find_role(job, bs, "before", dp->bands_before, "sar", &s) != GD_OK ||
+            gd_source_find_role(job, bs, "before", dp->bands_before, "green", &g) != GD_OK ||
+            gd_source_find_role(job, bs, "before", dp->bands_before, "swir1", &w) != GD_OK ||
+            gd_source_find_role(job, bs, "before", dp->bands_before, "nir", &n) != GD_OK)
+            return gd_job_status(job);
+        sar = s || !g || (!w && !n);
+    }
     if (!mode)
-        m = method->kind != GD_KIND_LOGRATIO && method->kind != GD_KIND_PCAKMEANS && bs->has_crs
+        m = !sar && bs->has_crs
                 ? GD_COREG_GLOBAL
                 : GD_COREG_NONE; /* SAR speckle defeats phase correlation on one window */
     else if (strcmp(mode, "none") == 0)
