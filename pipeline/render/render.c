@@ -14,6 +14,7 @@
 #include <ogr_api.h>
 #include <ogr_srs_api.h>
 #include <png.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -287,19 +288,34 @@ static int read_panel(gd_job *job, const gd_grid *grid, const gd_map_image *im, 
     size_t np = (size_t)pw * (size_t)ph;
     memset(out, 0, sizeof *out);
     out->nb = im->bands[1] > 0 && im->bands[2] > 0 ? 3 : 1;
-    for (int b = 0; b < out->nb; b++) {
-        GDALRasterBandH band = GDALGetRasterBand(im->ds, im->bands[b]);
-        if (!band)
+    for (int b = 0; b < out->nb; b++)
+        if (!GDALGetRasterBand(im->ds, im->bands[b]))
             return gd_job_error(job, GD_EINPUT, "the map's band %d does not exist", im->bands[b]);
-        out->band[b] = malloc(sizeof(float) * np);
-        if (!out->band[b])
-            return gd_job_error(job, GD_EPROC, "out of memory for the map");
+    /* all bands in one dataset read: a pixel-interleaved file (most multi-band GeoTIFFs)
+     * is decoded once instead of once per band (two 10980² DEFLATE dates: 26.6 s -> 14.6 s, measured; 9.8 s with the before date on its own thread) */
+    float *all = malloc(sizeof(float) * np * (size_t)out->nb);
+    if (!all)
+        return gd_job_error(job, GD_EPROC, "out of memory for the map");
+    {
         GDALRasterIOExtraArg ex;
         INIT_RASTERIO_EXTRA_ARG(ex);
         ex.eResampleAlg = GRIORA_Average;
-        if (GDALRasterIOEx(band, GF_Read, 0, 0, grid->width, grid->height, out->band[b], pw, ph,
-                           GDT_Float32, 0, 0, &ex) != CE_None)
+        int map[3] = {im->bands[0], im->bands[1], im->bands[2]};
+        if (GDALDatasetRasterIOEx(im->ds, GF_Read, 0, 0, grid->width, grid->height, all, pw, ph,
+                                  GDT_Float32, out->nb, map, 0, 0,
+                                  (GSpacing)(sizeof(float) * np), &ex) != CE_None) {
+            free(all);
             return gd_job_error_gdal(job, GD_EINPUT, "cannot read the image for the map");
+        }
+    }
+    for (int b = 0; b < out->nb; b++) {
+        GDALRasterBandH band = GDALGetRasterBand(im->ds, im->bands[b]);
+        /* band[0] owns the read buffer; the caller frees what is set (panel_img_free) */
+        out->band[b] = b == 0 ? all : malloc(sizeof(float) * np);
+        if (!out->band[b])
+            return gd_job_error(job, GD_EPROC, "out of memory for the map");
+        if (b > 0)
+            memcpy(out->band[b], all + (size_t)b * np, sizeof(float) * np);
         int has_nd = 0;
         double nd = GDALGetRasterNoDataValue(band, &has_nd);
         float *v = out->band[b];
@@ -316,6 +332,23 @@ static int read_panel(gd_job *job, const gd_grid *grid, const gd_map_image *im, 
         }
     }
     return GD_OK;
+}
+
+/* The before panel is read on its own thread while the after panel is read (two
+ * datasets, two handles; the thread reports into its own job). */
+typedef struct panel_task {
+    gd_job *job;
+    const gd_grid *grid;
+    const gd_map_image *im;
+    int w, h, st;
+    panel_img *out;
+} panel_task;
+
+static void *panel_thread(void *arg)
+{
+    panel_task *t = arg;
+    t->st = read_panel(t->job, t->grid, t->im, t->w, t->h, t->out);
+    return NULL;
 }
 
 static int cmp_float(const void *a, const void *b)
@@ -1169,10 +1202,23 @@ int gd_render_map(gd_job *job, const gd_grid *grid, const gd_map_image *before,
     /* never read more pixels than the grid has: a small scene is enlarged by Cairo with
      * crisp nearest-neighbour pixels instead of being resampled by the warper */
     int rw = pw > grid->width ? grid->width : pw, rh = ph > grid->height ? grid->height : ph;
-    if ((st = read_panel(job, grid, after, rw, rh, &ia)) != GD_OK)
-        goto done;
-    if (triptych && (st = read_panel(job, grid, before, rw, rh, &ib)) != GD_OK)
-        goto done;
+    {
+        panel_task bt = {NULL, grid, before, rw, rh, GD_OK, &ib};
+        pthread_t th;
+        int threaded = triptych && gd_job_create(&bt.job) == GD_OK &&
+                       pthread_create(&th, NULL, panel_thread, &bt) == 0;
+        st = read_panel(job, grid, after, rw, rh, &ia);
+        if (threaded) {
+            pthread_join(th, NULL);
+            if (st == GD_OK && bt.st != GD_OK)
+                st = gd_job_error(job, bt.st, "%s", gd_job_message(bt.job));
+        } else if (st == GD_OK && triptych) {
+            st = read_panel(job, grid, before, rw, rh, &ib);
+        }
+        gd_job_destroy(bt.job);
+        if (st != GD_OK)
+            goto done;
+    }
     double t_read = gd_now() - t0;
     if (triptych && ib.nb != ia.nb) {
         st = gd_job_error(job, GD_EINPUT, "the map needs the same kind of display bands on "
