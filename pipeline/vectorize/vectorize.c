@@ -82,16 +82,14 @@ int gd_vectorize(gd_job *job, const gd_grid *grid, const uint8_t *classes,
     if ((st = gd_tmp_name(job, path, tmp, sizeof tmp)) != GD_OK)
         return st;
     mask = malloc(n);
-    pid = calloc(n, sizeof *pid);
-    if (!mask || !pid) {
+    if (!mask) {
         st = gd_job_error(job, GD_EPROC, "out of memory for polygonize");
         goto done;
     }
     for (size_t i = 0; i < n; i++)
         mask[i] = classes[i] >= 1 && classes[i] < GD_MAX_CLASSES;
     if ((st = gd_mem_dataset(job, grid, (void *)classes, GDT_Byte, &cds)) != GD_OK ||
-        (st = gd_mem_dataset(job, grid, mask, GDT_Byte, &mds)) != GD_OK ||
-        (st = gd_mem_dataset(job, grid, pid, GDT_Int32, &pds)) != GD_OK)
+        (st = gd_mem_dataset(job, grid, mask, GDT_Byte, &mds)) != GD_OK)
         goto done;
     if (grid->wkt) {
         srs = OSRNewSpatialReference(NULL);
@@ -125,6 +123,11 @@ int gd_vectorize(gd_job *job, const gd_grid *grid, const uint8_t *classes,
         st = gd_job_error_gdal(job, GD_EPROC, "polygonize failed");
         goto done;
     }
+    /* the mask is not needed any more: give its pixel a byte back before the next step */
+    GDALClose(mds);
+    mds = NULL;
+    free(mask);
+    mask = NULL;
     GIntBig nfeat = OGR_L_GetFeatureCount(ml, TRUE);
     /* number the polygons and burn the numbers to find each polygon's pixels */
     OGR_L_ResetReading(ml);
@@ -139,18 +142,6 @@ int gd_vectorize(gd_job *job, const gd_grid *grid, const uint8_t *classes,
             goto done;
         }
     }
-    {
-        int bands[1] = {1};
-        OGRLayerH layers[1] = {ml};
-        char **ropts = CSLSetNameValue(NULL, "ATTRIBUTE", "pid");
-        CPLErr e = GDALRasterizeLayers(pds, 1, bands, 1, layers, NULL, NULL, NULL, ropts,
-                                       NULL, NULL);
-        CSLDestroy(ropts);
-        if (e != CE_None) {
-            st = gd_job_error_gdal(job, GD_EPROC, "rasterizing the polygons failed");
-            goto done;
-        }
-    }
     sum = calloc((size_t)nfeat + 1, sizeof *sum);
     cnt = calloc((size_t)nfeat + 1, sizeof *cnt);
     if (!sum || !cnt) {
@@ -158,22 +149,58 @@ int gd_vectorize(gd_job *job, const gd_grid *grid, const uint8_t *classes,
         goto done;
     }
     {
-        /* the score may live in a temporary file: walk it strip by strip */
+        /* the score may live in a temporary file: walk it strip by strip, and burn the
+         * polygon numbers strip by strip too (a strip-sized id raster instead of 4 bytes
+         * per pixel of the scene), pixel-centre rule as GDALPolygonize's edges */
         int rows = gd_score_strip_rows(score), w = grid->width;
         float *buf = score->data ? NULL : malloc(sizeof(float) * (size_t)w * (size_t)rows);
-        if (!score->data && !buf) {
+        pid = malloc(sizeof *pid * (size_t)w * (size_t)rows);
+        if ((!score->data && !buf) || !pid) {
+            free(buf);
             st = gd_job_error(job, GD_EPROC, "out of memory");
             goto done;
         }
+        char **ropts = CSLSetNameValue(NULL, "ATTRIBUTE", "pid");
         for (int y0 = 0; y0 < grid->height; y0 += rows) {
             int nr = grid->height - y0 < rows ? grid->height - y0 : rows;
             const float *sr = gd_score_rows(job, score, y0, nr, buf);
             if (!sr) {
                 free(buf);
+                CSLDestroy(ropts);
                 st = gd_job_status(job);
                 goto done;
             }
-            const int32_t *pr = pid + (size_t)y0 * (size_t)w;
+            gd_grid sg = *grid;
+            sg.height = nr;
+            sg.gt[0] = grid->gt[0] + y0 * grid->gt[2];
+            sg.gt[3] = grid->gt[3] + y0 * grid->gt[5];
+            memset(pid, 0, sizeof *pid * (size_t)w * (size_t)nr);
+            int bands[1] = {1};
+            OGRLayerH layers[1] = {ml};
+            /* only the polygons that reach this strip: the bounding box of its corners */
+            double x0 = INFINITY, x1 = -INFINITY, yy0 = INFINITY, yy1 = -INFINITY;
+            for (int c = 0; c < 4; c++) {
+                double px = (c & 1) ? w : 0, py = (c & 2) ? nr : 0;
+                double mx = sg.gt[0] + px * sg.gt[1] + py * sg.gt[2];
+                double my = sg.gt[3] + px * sg.gt[4] + py * sg.gt[5];
+                x0 = fmin(x0, mx), x1 = fmax(x1, mx), yy0 = fmin(yy0, my), yy1 = fmax(yy1, my);
+            }
+            OGR_L_SetSpatialFilterRect(ml, x0, yy0, x1, yy1);
+            CPLErr e = CE_Failure;
+            if (gd_mem_dataset(job, &sg, pid, GDT_Int32, &pds) == GD_OK)
+                e = GDALRasterizeLayers(pds, 1, bands, 1, layers, NULL, NULL, NULL, ropts,
+                                        NULL, NULL);
+            if (pds)
+                GDALClose(pds);
+            pds = NULL;
+            OGR_L_SetSpatialFilter(ml, NULL);
+            if (e != CE_None) {
+                free(buf);
+                CSLDestroy(ropts);
+                st = gd_job_error_gdal(job, GD_EPROC, "rasterizing the polygons failed");
+                goto done;
+            }
+            const int32_t *pr = pid;
             for (size_t i = 0; i < (size_t)w * (size_t)nr; i++) {
                 int32_t p = pr[i];
                 if (p > 0 && p <= nfeat && !isnan(sr[i])) {
@@ -182,6 +209,7 @@ int gd_vectorize(gd_job *job, const gd_grid *grid, const uint8_t *classes,
                 }
             }
         }
+        CSLDestroy(ropts);
         free(buf);
     }
     for (size_t i = 0; i < n; i++)
