@@ -522,23 +522,6 @@ static json_t *job_record(const bjob *j, const char *outroot)
     return rec;
 }
 
-static void csv_field(FILE *f, const char *s)
-{
-    if (!s)
-        return;
-    if (!strpbrk(s, ",\"\r\n")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s == '\n' || *s == '\r' ? ' ' : *s, f);
-    }
-    fputc('"', f);
-}
-
 static int write_csv(gd_job *job, json_t *recs, const char *path)
 {
     char tmp[4096];
@@ -553,13 +536,13 @@ static int write_csv(gd_job *job, json_t *recs, const char *path)
     size_t i;
     json_t *r;
     json_array_foreach(recs, i, r) {
-        csv_field(f, json_string_value(json_object_get(r, "id")));
+        gd_csv_field(f, json_string_value(json_object_get(r, "id")));
         fprintf(f, ",%s,", json_string_value(json_object_get(r, "status")));
         json_t *ha = json_object_get(r, "changed_ha");
         if (json_is_number(ha))
             fprintf(f, "%.4f", json_number_value(ha));
         fputc(',', f);
-        csv_field(f, json_string_value(json_object_get(r, "alert_level")));
+        gd_csv_field(f, json_string_value(json_object_get(r, "alert_level")));
         json_t *za = json_object_get(r, "zones_amber");
         if (json_is_integer(za))
             fprintf(f, ",%lld,%lld,", (long long)json_integer_value(za),
@@ -575,15 +558,15 @@ static int write_csv(gd_job *job, json_t *recs, const char *path)
                      json_string_value(json_object_get(z, "zone")),
                      json_string_value(json_object_get(z, "alert")));
         }
-        csv_field(f, zl);
+        gd_csv_field(f, zl);
         fputc(',', f);
-        csv_field(f, json_string_value(json_object_get(r, "map")));
+        gd_csv_field(f, json_string_value(json_object_get(r, "map")));
         json_t *sec = json_object_get(r, "seconds");
         fputc(',', f);
         if (json_is_number(sec))
             fprintf(f, "%.3f", json_number_value(sec));
         fputc(',', f);
-        csv_field(f, json_string_value(json_object_get(r, "error")));
+        gd_csv_field(f, json_string_value(json_object_get(r, "error")));
         fputc('\n', f);
     }
     if (fclose(f) != 0) {

@@ -106,11 +106,7 @@ int gd_detect_irmad(gd_job *job, const gd_grid *grid, const gd_band *before,
     x = malloc(sizeof(float) * n * nb);
     y = malloc(sizeof(float) * n * nb);
     wt = malloc(sizeof(float) * n);
-    out->data = malloc(sizeof(float) * n);
-    out->width = w;
-    out->height = h;
-    out->min = INFINITY;
-    out->max = -INFINITY;
+    gd_score_alloc(out, w, h);
     if (!x || !y || !wt || !out->data) {
         st = gd_job_error(job, GD_EPROC, "out of memory for IR-MAD on %dx%dx%d", w, h, p);
         goto done;

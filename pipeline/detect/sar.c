@@ -38,12 +38,7 @@ int gd_detect_sar(gd_job *job, const gd_sar_params *sp, const gd_grid *grid,
     float *bb = malloc(sizeof(float) * n), *ab = malloc(sizeof(float) * n);
     float *tmp = malloc(sizeof(float) * n);
     json_t *cu2 = json_object();
-    memset(out, 0, sizeof *out);
-    out->width = w;
-    out->height = h;
-    out->min = INFINITY;
-    out->max = -INFINITY;
-    out->data = malloc(sizeof(float) * n);
+    gd_score_alloc(out, w, h);
     if (!bb || !ab || !tmp || !out->data) {
         st = gd_job_error(job, GD_EPROC, "out of memory for a %dx%d SAR pair", w, h);
         goto done;

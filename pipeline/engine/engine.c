@@ -495,6 +495,16 @@ int gd_score_strip_rows(const gd_score *s)
     return s->strip_rows > 0 ? s->strip_rows : 256;
 }
 
+void gd_score_alloc(gd_score *s, int w, int h)
+{
+    memset(s, 0, sizeof *s);
+    s->width = w;
+    s->height = h;
+    s->min = INFINITY;
+    s->max = -INFINITY;
+    s->data = malloc(sizeof(float) * (size_t)w * (size_t)h);
+}
+
 void gd_score_free(gd_score *s)
 {
     if (!s)

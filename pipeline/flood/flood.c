@@ -61,12 +61,7 @@ int gd_flood_optical(gd_job *job, const gd_grid *grid, const gd_band *before,
     size_t n = (size_t)w * (size_t)h, sn = (size_t)w * (size_t)rows;
     float *buf = malloc(4 * sizeof(float) * sn);
     uint8_t *wat = malloc(n);
-    memset(out, 0, sizeof *out);
-    out->width = w;
-    out->height = h;
-    out->min = INFINITY;
-    out->max = -INFINITY;
-    out->data = malloc(sizeof(float) * n);
+    gd_score_alloc(out, w, h);
     if (!buf || !wat || !out->data) {
         st = gd_job_error(job, GD_EPROC, "out of memory for the flood index of %dx%d", w, h);
         goto done;

@@ -347,22 +347,6 @@ json_t *gd_zones_json(const gd_zones *zs, const gd_method *m)
     return arr;
 }
 
-/* CSV field: quoted when it holds a separator, quote or line break. */
-static void csv_str(FILE *f, const char *s)
-{
-    if (!strpbrk(s, ",\"\r\n")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 static void csv_num(FILE *f, double v)
 {
     if (isfinite(v))
@@ -388,7 +372,7 @@ int gd_zones_write_csv(gd_job *job, const gd_zones *zs, const gd_method *m, cons
     (void)buf;
     for (size_t i = 0; i < zs->n; i++) {
         const gd_zone *z = &zs->z[i];
-        csv_str(f, z->name);
+        gd_csv_field(f, z->name);
         fprintf(f, ",%llu", (unsigned long long)z->pixels);
         csv_num(f, z->area_ha);
         fprintf(f, ",%llu", (unsigned long long)z->valid);

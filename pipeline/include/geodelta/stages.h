@@ -146,6 +146,9 @@ int gd_detect_score(gd_job *job, const gd_method *m, const gd_grid *grid,
                     const gd_band *before, const gd_band *after, size_t nb,
                     const float *weights, float logratio_eps, gd_score *out);
 void gd_score_free(gd_score *s);
+/* An empty in-memory score of w x h (min/max not yet seen); s->data is NULL when the
+ * allocation failed (the caller reports it with its own context). */
+void gd_score_alloc(gd_score *s, int w, int h);
 
 /* SAR single-band change score (detect/sar.c): speckle filter of both dates, log-ratio,
  * then a mean over smooth_window (<= 1: none). Both bands are held in memory (8 bytes

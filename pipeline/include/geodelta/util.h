@@ -2,6 +2,7 @@
 #ifndef GEODELTA_UTIL_H
 #define GEODELTA_UTIL_H
 
+#include <stdio.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -25,6 +26,11 @@ int gd_sha256_file_ex(gd_job *job, const char *path, char hex[65], uint64_t *siz
                       const atomic_int *cancel);
 /* SHA-256 of a buffer as 64 hex chars + NUL. */
 int gd_sha256_buf(const void *data, size_t len, char hex[65]);
+
+/* One CSV field (RFC 4180): as is, or quoted with quotes doubled when it holds a comma,
+ * quote or line break; line breaks become spaces so that a row stays one line. NULL
+ * writes nothing (an empty field). */
+void gd_csv_field(FILE *f, const char *s);
 /* n bytes as 2n lower-case hex digits + NUL into out. */
 void gd_hex(const unsigned char *bytes, size_t n, char *out);
 
