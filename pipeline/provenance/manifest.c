@@ -167,6 +167,8 @@ static const struct {
     {"cva", "Landsat Nanjing", 0.9106, 0.709, 0.762},
     {"irmad", "Landsat Taizhou", 0.6518, 0.340, 0.531},
     {"irmad", "Landsat Nanjing", 0.5730, 0.236, 0.429},
+    {"flood", "SAR Bern (SAR ratio rule)", 0.9008, 0.186, 0.204},
+    {"flood", "SAR Yellow River A (SAR ratio rule)", 0.9352, 0.796, 0.836},
     {"cva", "OSCD abudhabi", 0.7897, 0.108, 0.165},
     {"cva", "OSCD beihai", 0.8740, 0.171, 0.206},
     {"cva", "OSCD beirut", 0.7577, 0.095, 0.139},
