@@ -20,8 +20,10 @@
 #define DEFAULT_MEM_MB 1024
 /* input bytes one worker reads per strip: bounds memory at threads x this */
 #define STRIP_BUDGET ((size_t)48 << 20)
-/* bytes per pixel the chain holds besides the score: class raster (1), and the
- * polygonize mask (1) and polygon ids (4) */
+/* bytes per pixel reserved for what the chain holds besides the score: the class raster
+ * (1) and the sieve/polygonize mask (1) today, since polygon ids are burned strip by
+ * strip; the budget keeps the earlier 6 (which also covered ids), so --mem decides as
+ * it always did and errs on the side of the file */
 #define OTHER_BYTES_PER_PX 6
 
 int gd_engine_default_threads(void)

@@ -75,8 +75,4 @@ else
     fails=$((fails + 1))
 fi
 
-if [ $fails -ne 0 ]; then
-    echo "$fails case(s) failed"
-    exit 1
-fi
-echo "all error cases passed"
+expect_summary "error"

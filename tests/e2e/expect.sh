@@ -5,6 +5,15 @@
 # not counted as error lines; blank lines are.
 # After a failing run the output folder must hold no manifest.json and no *.tmp-* file.
 
+# expect_summary WHAT: the script's last line; exit 1 when any case failed
+expect_summary() {
+    if [ "$fails" -ne 0 ]; then
+        echo "$fails case(s) failed"
+        exit 1
+    fi
+    echo "all $1 cases passed"
+}
+
 # expect NAME RC "PAT1 PAT2 ..." -- geodelta arguments (OUT is replaced by a fresh folder)
 expect() {
     name=$1 want=$2 pats=$3
