@@ -218,7 +218,7 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
     gd_grid *grid = NULL;
     GDALDatasetH ads = NULL, ads_uncorrected = NULL;
     int ads_owned = 0;
-    double coreg_px = 0.0;
+    double coreg_px = 0.0, coreg_field[6] = {0, 0, 0, 0, 0, 0};
     gd_band bb[64], ab[64];
     float weights[64];
     size_t nb = 0;
@@ -240,7 +240,7 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
     gd_map_image mb, ma;
     gd_map_spec spec;
     double hash_s = 0.0, hash_wait = 0.0;
-    GDALDatasetH mask_own[2][2] = {{NULL, NULL}, {NULL, NULL}}; /* cloud masks (mask.c) */
+    GDALDatasetH mask_own[2][3] = {{NULL, NULL, NULL}, {NULL, NULL, NULL}}; /* cloud masks (mask.c) */
     memset(totals, 0, sizeof totals);
     gd_utc_now(start);
 
@@ -327,7 +327,7 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
         goto done;
     /* the after image on the grid before co-registration: the corrected VRT keeps it open */
     ads_uncorrected = ads;
-    if ((st = gd_coreg_chain(job, p, m, bs, as, &ads, &ads_owned, &coreg_px)) != GD_OK)
+    if ((st = gd_coreg_chain(job, p, m, bs, as, &ads, &ads_owned, &coreg_px, coreg_field)) != GD_OK)
         goto done;
     if (!grid->wkt)
         gd_job_warn(job, "neither image has a CRS: comparing them pixel for pixel (%dx%d); "
@@ -401,8 +401,10 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
          (st = gd_sensor_sar_db(job, as, "after", &ab[0], aidx[0])) != GD_OK))
         goto done;
     /* clouds and shadows become nodata where the rows are read */
-    if ((st = gd_mask_attach(job, grid, bs, "before", p->mask_before, bb, nb, mask_own[0])) != GD_OK ||
-        (st = gd_mask_attach(job, grid, as, "after", p->mask_after, ab, nb, mask_own[1])) != GD_OK)
+    if ((st = gd_mask_attach(job, grid, bs, "before", p->mask_before, NULL, NULL, bb, nb,
+                             mask_own[0])) != GD_OK ||
+        (st = gd_mask_attach(job, grid, as, "after", p->mask_after, bs->ds, coreg_field, ab, nb,
+                             mask_own[1])) != GD_OK)
         goto done;
     if (m->kind == GD_KIND_CVA) {
         /* each band scaled by its spread so that no band dominates by its units */
@@ -767,7 +769,7 @@ done:
     free(water);
     gd_score_free(&score);
     for (int d = 0; d < 2; d++)
-        for (int i = 1; i >= 0; i--) /* the warped VRT before the file it reads */
+        for (int i = 2; i >= 0; i--) /* each warped VRT before the dataset it reads */
             if (mask_own[d][i])
                 GDALClose(mask_own[d][i]);
     if (ads && ads_owned)

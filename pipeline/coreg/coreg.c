@@ -572,6 +572,12 @@ json_t *gd_coreg_result_json(const gd_coreg_result *r, int with_points)
 int gd_coreg_apply(gd_job *job, GDALDatasetH ref, GDALDatasetH tgt, const gd_coreg_result *r,
                    GDALDatasetH *out)
 {
+    return gd_coreg_apply_field(job, ref, tgt, r->affine, 0, out);
+}
+
+int gd_coreg_apply_field(gd_job *job, GDALDatasetH ref, GDALDatasetH tgt, const double affine[6],
+                         int nearest, GDALDatasetH *out)
+{
     *out = NULL;
     double G[6], S[6];
     get_gt(ref, G);
@@ -582,7 +588,7 @@ int gd_coreg_apply(gd_job *job, GDALDatasetH ref, GDALDatasetH tgt, const gd_cor
     /* target pixel p = M x + t for reference pixel x (M = I + linear part of the field):
      * giving the target the geotransform G M^-1 (p - t) makes the warper sample it where
      * each reference pixel's content sits */
-    const double *a = r->affine;
+    const double *a = affine;
     double m11 = 1.0 + a[1], m12 = a[2], m21 = a[4], m22 = 1.0 + a[5];
     double det = m11 * m22 - m12 * m21;
     if (!(fabs(det) > 1e-6))
@@ -618,8 +624,9 @@ int gd_coreg_apply(gd_job *job, GDALDatasetH ref, GDALDatasetH tgt, const gd_cor
             wo->padfSrcNoDataReal[b] = has ? v : NAN;
         }
     }
-    /* cubic keeps the texture of the target that bilinear would smooth into "change" */
-    wo->eResampleAlg = GRA_Cubic;
+    /* cubic keeps the texture of the target that bilinear would smooth into "change";
+     * class bands (cloud masks) must keep their codes */
+    wo->eResampleAlg = nearest ? GRA_NearestNeighbour : GRA_Cubic;
     wo->eWorkingDataType = GDT_Float32;
     wo->papszWarpOptions = CSLSetNameValue(wo->papszWarpOptions, "INIT_DEST", "NO_DATA");
     wo->pTransformerArg = GDALCreateGenImgProjTransformer3(wkt, S, wkt, G);
@@ -662,12 +669,14 @@ static int chain_band(gd_job *job, const gd_source *s, const char *label, const 
 
 int gd_coreg_chain(gd_job *job, const gd_detect_params *dp, const gd_method *method,
                    const gd_source *bs, const gd_source *as, GDALDatasetH *tgt, int *owned,
-                   double *applied_px)
+                   double *applied_px, double applied_field[6])
 {
     int m, st;
     const char *mode = dp->coreg;
     if (applied_px)
         *applied_px = 0.0;
+    if (applied_field)
+        memset(applied_field, 0, 6 * sizeof(double));
     GDALDatasetH ref = bs->ds;
     int sar = method->kind == GD_KIND_LOGRATIO || method->kind == GD_KIND_PCAKMEANS;
     if (method->kind == GD_KIND_FLOOD) {
@@ -763,6 +772,8 @@ int gd_coreg_chain(gd_job *job, const gd_detect_params *dp, const gd_method *met
     json_object_set_new(rec, "applied", json_true());
     if (applied_px)
         *applied_px = dmax;
+    if (applied_field)
+        memcpy(applied_field, r.affine, 6 * sizeof(double));
     gd_job_say(job, "co-registration (%s): shift %.3f, %.3f px (%.2f, %.2f map units), "
                     "reliability %.1f %%",
                m == GD_COREG_GLOBAL ? "global" : "local", r.dx, r.dy, r.dx_map, r.dy_map,

@@ -347,8 +347,8 @@ static void test_mask_band_in_image(void **state)
     assert_int_equal(gd_grid_from_source(f.job, f.src, &grid), GD_OK);
     assert_int_equal(gd_sensor_apply(f.job, f.src, "before", GD_SENSOR_NONE, 0, 0, f.bands,
                                      f.idx, 1), GD_OK);
-    GDALDatasetH owned[2];
-    assert_int_equal(gd_mask_attach(f.job, grid, f.src, "before", NULL, f.bands, 1, owned), GD_OK);
+    GDALDatasetH owned[3];
+    assert_int_equal(gd_mask_attach(f.job, grid, f.src, "before", NULL, NULL, NULL, f.bands, 1, owned), GD_OK);
     assert_null(owned[0]);
     assert_null(owned[1]);
     assert_int_equal(f.bands[0].mask_kind, GD_MASK_SCL);
@@ -369,7 +369,7 @@ static void test_mask_band_in_image(void **state)
     assert_int_equal(GDALRasterIO(GDALGetRasterBand(ds, 1), GF_Write, 1, 1, 1, 1, &one, 1, 1,
                                   GDT_Byte, 0, 0), CE_None);
     GDALClose(ds);
-    assert_int_equal(gd_mask_attach(f.job, grid, f.src, "before", mpath, f.bands, 1, owned), GD_OK);
+    assert_int_equal(gd_mask_attach(f.job, grid, f.src, "before", mpath, NULL, NULL, f.bands, 1, owned), GD_OK);
     assert_non_null(owned[0]);
     assert_int_equal(f.bands[0].mask_kind, GD_MASK_NONZERO);
     assert_int_equal(gd_band_read(f.job, &f.bands[0], 2, 0, 2, v), GD_OK);
@@ -415,8 +415,8 @@ static void test_mask_other_grid(void **state)
     open_fx(&f, path, 1);
     gd_grid *grid = NULL;
     assert_int_equal(gd_grid_from_source(f.job, f.src, &grid), GD_OK);
-    GDALDatasetH owned[2];
-    assert_int_equal(gd_mask_attach(f.job, grid, f.src, "before", mpath, f.bands, 1, owned), GD_OK);
+    GDALDatasetH owned[3];
+    assert_int_equal(gd_mask_attach(f.job, grid, f.src, "before", mpath, NULL, NULL, f.bands, 1, owned), GD_OK);
     assert_non_null(owned[0]);
     assert_non_null(owned[1]); /* the warped VRT */
     float v[16];
@@ -426,6 +426,49 @@ static void test_mask_other_grid(void **state)
             assert_int_equal(isnan(v[y * 4 + x]), x < 2 && y < 2);
     GDALClose(owned[1]);
     GDALClose(owned[0]);
+    VSIUnlink(mpath);
+    gd_grid_destroy(grid);
+    close_fx(&f, path);
+}
+
+/* A co-registered date's mask moves with its pixels: a displacement of +2 px in x (a
+ * feature at reference x shows at target x + 2) brings the masked target pixel (5, 3) to
+ * reference pixel (3, 3); the masked pixels are counted in the auto record. */
+static void test_mask_follows_coreg(void **state)
+{
+    (void)state;
+    const char *path = "/vsimem/c8.tif", *mpath = "/vsimem/c8-mask.tif";
+    make_geo(path, 8, 8, 10.0, 100);
+    make_geo(mpath, 8, 8, 10.0, 0);
+    GDALDatasetH ds = GDALOpen(mpath, GA_Update);
+    uint8_t one = 1;
+    assert_int_equal(GDALRasterIO(GDALGetRasterBand(ds, 1), GF_Write, 5, 3, 1, 1, &one, 1, 1,
+                                  GDT_Byte, 0, 0), CE_None);
+    GDALClose(ds);
+    struct fx f;
+    open_fx(&f, path, 1);
+    gd_grid *grid = NULL;
+    assert_int_equal(gd_grid_from_source(f.job, f.src, &grid), GD_OK);
+    assert_int_equal(gd_sensor_apply(f.job, f.src, "after", GD_SENSOR_NONE, 0, 0, f.bands,
+                                     f.idx, 1), GD_OK);
+    const double field[6] = {2.0, 0, 0, 0, 0, 0};
+    GDALDatasetH owned[3];
+    assert_int_equal(gd_mask_attach(f.job, grid, f.src, "after", mpath, f.src->ds, field,
+                                    f.bands, 1, owned), GD_OK);
+    assert_non_null(owned[0]);
+    assert_non_null(owned[2]); /* the shifted VRT */
+    float v[64];
+    assert_int_equal(gd_band_read(f.job, &f.bands[0], 8, 0, 8, v), GD_OK);
+    for (int y = 0; y < 8; y++)
+        for (int x = 0; x < 8; x++)
+            assert_int_equal(isnan(v[y * 8 + x]) != 0, x == 3 && y == 3);
+    json_t *m = json_object_get(json_object_get(json_object_get(gd_job_auto(f.job), "sensor"),
+                                                "after"), "mask");
+    assert_true(json_is_true(json_object_get(m, "coreg_shifted")));
+    assert_int_equal(json_integer_value(json_object_get(m, "masked_pixels")), 1);
+    for (int i = 2; i >= 0; i--)
+        if (owned[i])
+            GDALClose(owned[i]);
     VSIUnlink(mpath);
     gd_grid_destroy(grid);
     close_fx(&f, path);
@@ -458,8 +501,8 @@ static void test_mask_in_engine(void **state)
     gd_grid *grid = NULL;
     assert_int_equal(gd_grid_from_source(f.job, f.src, &grid), GD_OK);
     gd_band after = f.bands[0];
-    GDALDatasetH owned[2];
-    assert_int_equal(gd_mask_attach(f.job, grid, f.src, "before", NULL, f.bands, 1, owned), GD_OK);
+    GDALDatasetH owned[3];
+    assert_int_equal(gd_mask_attach(f.job, grid, f.src, "before", NULL, NULL, NULL, f.bands, 1, owned), GD_OK);
     assert_non_null(f.bands[0].mask);
     gd_score sc = {0};
     assert_int_equal(gd_detect_score(f.job, gd_method_find("logratio"), grid, &f.bands[0],
@@ -496,6 +539,7 @@ int main(void)
         cmocka_unit_test(test_mask_rules),
         cmocka_unit_test(test_mask_band_in_image),
         cmocka_unit_test(test_mask_other_grid),
+        cmocka_unit_test(test_mask_follows_coreg),
         cmocka_unit_test(test_mask_in_engine),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

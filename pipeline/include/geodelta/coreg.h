@@ -69,6 +69,10 @@ json_t *gd_coreg_result_json(const gd_coreg_result *r, int with_points);
  * close it before tgt. */
 int gd_coreg_apply(gd_job *job, GDALDatasetH ref, GDALDatasetH tgt, const gd_coreg_result *r,
                    GDALDatasetH *out);
+/* The same for a displacement field d(x, y) (gd_coreg_result.affine); nearest != 0
+ * resamples by nearest neighbour (class bands: cloud masks) instead of cubic. */
+int gd_coreg_apply_field(gd_job *job, GDALDatasetH ref, GDALDatasetH tgt, const double affine[6],
+                         int nearest, GDALDatasetH *out);
 
 /* Detect-chain hook, right after the after image is aligned: p->coreg is "none",
  * "global", "local" or NULL (default: global for optical methods on georeferenced
@@ -77,11 +81,12 @@ int gd_coreg_apply(gd_job *job, GDALDatasetH ref, GDALDatasetH tgt, const gd_cor
  * replaces *ads (taking over its ownership when *owned) by the corrected VRT. When no
  * reliable shift is found, a warning says so and *ads is left as it is; a shift below
  * GD_COREG_MIN_APPLY_PX everywhere is recorded but not applied (a resampling for nothing).
- * *applied_px (may be NULL) receives the largest displacement applied, 0 when none. */
+ * *applied_px (may be NULL) receives the largest displacement applied, 0 when none, and
+ * applied_field (may be NULL) the field applied (all 0 when none), for the cloud mask. */
 #define GD_COREG_MIN_APPLY_PX 0.05
 int gd_coreg_chain(gd_job *job, const gd_detect_params *p, const gd_method *m,
                    const gd_source *bs, const gd_source *as, GDALDatasetH *ads, int *owned,
-                   double *applied_px);
+                   double *applied_px, double applied_field[6]);
 
 #ifdef __cplusplus
 }

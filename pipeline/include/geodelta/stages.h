@@ -197,10 +197,14 @@ int gd_sensor_sar_db(gd_job *job, const gd_source *src, const char *label, gd_ba
 
 /* Attaches the cloud mask of one date to bands[0..nb): file (--mask-before/after, any
  * value but 0 masks; any grid, nearest neighbour) or else the image's own band described
- * "SCL" or "QA_PIXEL". Datasets to GDALClose after detection go to owned[0..1] (NULL
- * when none). Records the mask in auto.sensor[label].mask. */
+ * "SCL" or "QA_PIXEL". When the date was co-registered (coreg_field: the field applied,
+ * gd_coreg_chain; NULL or all 0 when none) the mask is shifted with it (nearest
+ * neighbour, onto coreg_ref's grid). Datasets to GDALClose after detection go to
+ * owned[0..2], to be closed from the last (NULL when none). Counts the masked pixels
+ * and records the mask in auto.sensor[label].mask. */
 int gd_mask_attach(gd_job *job, const gd_grid *grid, const gd_source *src, const char *label,
-                   const char *file, gd_band *bands, size_t nb, GDALDatasetH owned[2]);
+                   const char *file, GDALDatasetH coreg_ref, const double *coreg_field,
+                   gd_band *bands, size_t nb, GDALDatasetH owned[3]);
 
 /* ---- threshold ------------------------------------------------------------------- */
 /* Otsu on the score histogram (of |score| when two_sided). */
