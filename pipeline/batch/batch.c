@@ -229,8 +229,8 @@ static void check_job(gd_batch *b, const char *base, const json_t *defaults, jso
     gd_detect_params_init(p);
     p->overwrite = 1;
 
-    const char *fields[] = {"before", "after", "zones"};
-    for (int f = 0; f < 3; f++) {
+    const char *fields[] = {"before", "after", "zones", "aoi"};
+    for (int f = 0; f < 4; f++) {
         json_t *fv = json_object_get(spec, fields[f]);
         if (!fv) {
             if (f < 2)
@@ -245,7 +245,7 @@ static void check_job(gd_batch *b, const char *base, const json_t *defaults, jso
         const char *path = json_string_value(json_object_get(spec, fields[f]));
         if (strncmp(path, "/vsi", 4) != 0 && access(path, R_OK) != 0)
             add_error(b, who, "field %s: %s cannot be read: %s", fields[f], path, strerror(errno));
-        *(f == 0 ? &p->before : f == 1 ? &p->after : &p->zones) = path;
+        *(f == 0 ? &p->before : f == 1 ? &p->after : f == 2 ? &p->zones : &p->aoi) = path;
     }
     json_t *mv = json_object_get(spec, "method");
     const gd_method *m = NULL;
@@ -256,9 +256,6 @@ static void check_job(gd_batch *b, const char *base, const json_t *defaults, jso
                   json_string_value(mv));
     else
         p->method = json_string_value(mv);
-    if (json_object_get(spec, "aoi"))
-        add_error(b, who, "field aoi: not supported yet (geodelta detect has no --aoi in this "
-                  "build)");
     json_t *zf = json_object_get(spec, "zone_field"), *za = json_object_get(spec, "zones_all_touched");
     if (zf && !json_is_string(zf))
         add_error(b, who, "field zone_field: must be a string");

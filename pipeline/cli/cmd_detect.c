@@ -18,7 +18,8 @@ static void usage(FILE *f)
         "\n"
         "Finds change between two images and writes change.tif (COG), change.geojson\n"
         "(RFC 7946), summary.json, map.png, manifest.json and run.log into OUTDIR.\n"
-        "The after image is warped onto the before image's grid when they differ.\n"
+        "The after image is warped onto the before image's grid when they differ\n"
+        "(or both onto the grid of --aoi, --t-srs, --res).\n"
         "\n"
         "Required:\n"
         "  -b, --before FILE        earlier image (any raster GDAL reads, /vsis3/ too)\n"
@@ -26,6 +27,15 @@ static void usage(FILE *f)
         "  -m, --method NAME        ndvi, nbr, ndwi, flood, logratio, pcakmeans, cva, irmad\n"
         "                           (geodelta methods)\n"
         "  -o, --output DIR         output folder (created if missing)\n"
+        "\n"
+        "Grid:\n"
+        "      --aoi FILE           analyse only inside these polygons (any OGR vector,\n"
+        "                           first layer): the grid is cut to their extent and the\n"
+        "                           pixels outside are nodata (also drawn on the map)\n"
+        "      --t-srs CRS          grid CRS (EPSG:32633, WKT, PROJ): both dates warped\n"
+        "                           (bilinear); default: the before image's\n"
+        "      --res R              grid pixel size in --t-srs units (default: the\n"
+        "                           before image's)\n"
         "\n"
         "Detection:\n",
         f);
@@ -114,7 +124,8 @@ enum { OPT_BB = 256, OPT_BA, OPT_MMU, OPT_NOMAP, OPT_TITLE, OPT_CREDIT, OPT_MAPW
        OPT_KEEP, OPT_OVER, OPT_SIGN, OPT_COREG, OPT_AREA, OPT_CAVEAT, OPT_LAYOUT, OPT_MAPBANDS,
        OPT_STRETCH, OPT_DPI, OPT_OVERLAY, OPT_OVERLAY_FIELD, OPT_MMUPX, OPT_SPECKLE, OPT_SPECKLEW,
        OPT_SMOOTH, OPT_PCAB, OPT_THREADS, OPT_MEM, OPT_ZONES, OPT_ZFIELD, OPT_ZALL, OPT_ALERTS, OPT_COREGW,
-       OPT_AOI, OPT_NBRC, OPT_SENSOR, OPT_S2OFF, OPT_MASKB, OPT_MASKA };
+       OPT_AOI, OPT_NBRC, OPT_SENSOR, OPT_S2OFF, OPT_MASKB, OPT_MASKA, OPT_GAOI, OPT_TSRS,
+       OPT_RES };
 
 int gd_cmd_detect(int argc, char **argv)
 {
@@ -151,6 +162,9 @@ int gd_cmd_detect(int argc, char **argv)
         {"dpi", required_argument, NULL, OPT_DPI},
         {"map-overlay", required_argument, NULL, OPT_OVERLAY},
         {"map-aoi", required_argument, NULL, OPT_AOI},
+        {"aoi", required_argument, NULL, OPT_GAOI},
+        {"t-srs", required_argument, NULL, OPT_TSRS},
+        {"res", required_argument, NULL, OPT_RES},
         {"map-overlay-field", required_argument, NULL, OPT_OVERLAY_FIELD},
         {"keep-score", no_argument, NULL, OPT_KEEP},
         {"overwrite", no_argument, NULL, OPT_OVER},
@@ -182,6 +196,14 @@ int gd_cmd_detect(int argc, char **argv)
         case OPT_SENSOR: p.sensor = optarg; break;
         case OPT_MASKB: p.mask_before = optarg; break;
         case OPT_MASKA: p.mask_after = optarg; break;
+        case OPT_GAOI: p.aoi = optarg; break;
+        case OPT_TSRS: p.t_srs = optarg; break;
+        case OPT_RES:
+            if (gd_cli_parse_double(optarg, 1e-12, 1e12, &p.res) != 0) {
+                fprintf(stderr, "geodelta detect: --res '%s' is not a pixel size > 0\n", optarg);
+                return 1;
+            }
+            break;
         case OPT_S2OFF:
             if (gd_cli_parse_double(optarg, -100000.0, 100000.0, &p.s2_offset) != 0) {
                 fprintf(stderr, "geodelta detect: --s2-offset '%s' is not a number of digital "
@@ -353,6 +375,10 @@ int gd_cmd_detect(int argc, char **argv)
     }
     if (p.map_aoi && strncmp(p.map_aoi, "/vsi", 4) != 0 && access(p.map_aoi, R_OK) != 0) {
         fprintf(stderr, "geodelta: map AOI %s: %s\n", p.map_aoi, strerror(errno));
+        return 2;
+    }
+    if (p.aoi && strncmp(p.aoi, "/vsi", 4) != 0 && access(p.aoi, R_OK) != 0) {
+        fprintf(stderr, "geodelta: AOI %s: %s\n", p.aoi, strerror(errno));
         return 2;
     }
     p.argc = argc;

@@ -216,8 +216,9 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
     int st = GD_OK;
     gd_source *bs = NULL, *as = NULL;
     gd_grid *grid = NULL;
-    GDALDatasetH ads = NULL, ads_uncorrected = NULL;
-    int ads_owned = 0;
+    GDALDatasetH ads = NULL, ads_uncorrected = NULL, bds = NULL;
+    GDALDatasetH bfull = NULL, afull = NULL; /* with --aoi: the dates on the grid, uncut */
+    int ads_owned = 0, bds_owned = 0, bfull_owned = 0, afull_owned = 0;
     double coreg_px = 0.0, coreg_field[6] = {0, 0, 0, 0, 0, 0};
     gd_band bb[64], ab[64];
     float weights[64];
@@ -313,6 +314,9 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
     }
     json_object_set_new(params, "sensor", json_string(gd_sensor_name(sensor)));
     json_object_set_new(params, "s2_offset", p->has_s2_offset ? json_real(p->s2_offset) : json_null());
+    json_object_set_new(params, "aoi", p->aoi ? json_string(p->aoi) : json_null());
+    json_object_set_new(params, "t_srs", p->t_srs ? json_string(p->t_srs) : json_null());
+    json_object_set_new(params, "res", p->res > 0.0 ? json_real(p->res) : json_null());
     json_object_set_new(params, "mask_before", p->mask_before ? json_string(p->mask_before) : json_null());
     json_object_set_new(params, "mask_after", p->mask_after ? json_string(p->mask_after) : json_null());
     if (m->kind == GD_KIND_PCAKMEANS)
@@ -322,13 +326,31 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
     gd_job_progress_range(job, 0.0, 0.02);
     if ((st = gd_source_open(job, p->before, "before", &bs)) != GD_OK ||
         (st = gd_source_open(job, p->after, "after", &as)) != GD_OK ||
-        (st = gd_grid_from_source(job, bs, &grid)) != GD_OK ||
+        (st = (p->aoi || p->t_srs || p->res > 0.0)
+                  ? gd_grid_build(job, bs, p->aoi, p->t_srs, p->res, &grid)
+                  : gd_grid_from_source(job, bs, &grid)) != GD_OK ||
+        (st = gd_grid_align(job, grid, bs, &bds, &bds_owned)) != GD_OK ||
         (st = gd_grid_align(job, grid, as, &ads, &ads_owned)) != GD_OK)
         goto done;
     /* the after image on the grid before co-registration: the corrected VRT keeps it open */
     ads_uncorrected = ads;
-    if ((st = gd_coreg_chain(job, p, m, bs, as, &ads, &ads_owned, &coreg_px, coreg_field)) != GD_OK)
+    if ((st = gd_coreg_chain(job, p, m, bs, as, bds, &ads, &ads_owned, &coreg_px,
+                             coreg_field)) != GD_OK)
         goto done;
+    if (grid->cutline) {
+        /* detection sees the dates cut to the AOI; co-registration (above) and the map
+         * see them whole, as the cut leaves no whole window to match */
+        bfull = bds, bfull_owned = bds_owned;
+        afull = ads, afull_owned = ads_owned;
+        bds = ads = NULL;
+        bds_owned = ads_owned = 0;
+        if ((st = gd_grid_cut(job, grid, bfull, &bds)) != GD_OK)
+            goto done;
+        bds_owned = 1;
+        if ((st = gd_grid_cut(job, grid, afull, &ads)) != GD_OK)
+            goto done;
+        ads_owned = 1;
+    }
     if (!grid->wkt)
         gd_job_warn(job, "neither image has a CRS: comparing them pixel for pixel (%dx%d); "
                          "areas are given in pixels", grid->width, grid->height);
@@ -375,14 +397,18 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
     }
     json_t *bands_used = json_array();
     for (size_t k = 0; k < nb; k++) {
-        gd_band tmp;
-        if ((st = gd_band_from(job, bs->ds, bidx[k], &bb[k])) != GD_OK ||
+        gd_band tmp, btmp;
+        if ((st = gd_band_from(job, bds, bidx[k], &bb[k])) != GD_OK ||
+            (st = gd_band_from(job, bs->ds, bidx[k], &btmp)) != GD_OK ||
             (st = gd_band_from(job, ads, aidx[k], &ab[k])) != GD_OK ||
             (st = gd_band_from(job, as->ds, aidx[k], &tmp)) != GD_OK) {
             json_decref(bands_used);
             goto done;
         }
         /* a warped VRT does not carry the source's scale and offset */
+        bb[k].scale = btmp.scale;
+        bb[k].offset = btmp.offset;
+        bb[k].name = btmp.name;
         ab[k].scale = tmp.scale;
         ab[k].offset = tmp.offset;
         ab[k].name = tmp.name;
@@ -403,7 +429,7 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
     /* clouds and shadows become nodata where the rows are read */
     if ((st = gd_mask_attach(job, grid, bs, "before", p->mask_before, NULL, NULL, bb, nb,
                              mask_own[0])) != GD_OK ||
-        (st = gd_mask_attach(job, grid, as, "after", p->mask_after, bs->ds, coreg_field, ab, nb,
+        (st = gd_mask_attach(job, grid, as, "after", p->mask_after, bds, coreg_field, ab, nb,
                              mask_own[1])) != GD_OK)
         goto done;
     if (m->kind == GD_KIND_CVA) {
@@ -549,6 +575,7 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
         if ((st = gd_map_pick_bands(job, bs, "before", bspec, p->map_bands, sar, bidx[0], &mb)) != GD_OK ||
             (st = gd_map_pick_bands(job, as, "after", aspec, p->map_bands, sar, aidx[0], &ma)) != GD_OK)
             goto done;
+        mb.ds = bfull ? bfull : bds; /* the before date on the grid, uncut */
         if (sar) { /* images already in dB are shown as they are */
             mb.db = !bb[0].db_to_linear;
             ma.db = !ab[0].db_to_linear;
@@ -574,7 +601,7 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
         }
         spec.zones = p->map_overlay;
         spec.zone_field = p->map_overlay_field;
-        spec.aoi = p->map_aoi;
+        spec.aoi = p->map_aoi ? p->map_aoi : p->aoi;
         json_t *mj = gd_map_spec_json(&spec);
         json_object_set_new(mj, "bands", json_string(ma.names));
         json_object_set_new(gd_job_params(job), "map", mj);
@@ -680,7 +707,7 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
             double map_w = spec.width > 0 ? spec.width : spec.dpi * 297.0 / 25.4;
             double panel_w = spec.layout == GD_MAP_SINGLE ? map_w : map_w / 3.0;
             double scale = panel_w / grid->width;
-            ma.ds = coreg_px * scale >= 0.5 ? ads : ads_uncorrected;
+            ma.ds = coreg_px * scale >= 0.5 ? (afull ? afull : ads) : ads_uncorrected;
         }
         spec.run_id = run_id;
         gd_path_join(path, sizeof path, p->outdir, "map.png");
@@ -774,6 +801,12 @@ done:
                 GDALClose(mask_own[d][i]);
     if (ads && ads_owned)
         GDALClose(ads);
+    if (bds && bds_owned)
+        GDALClose(bds);
+    if (afull && afull_owned)
+        GDALClose(afull);
+    if (bfull && bfull_owned)
+        GDALClose(bfull);
     gd_grid_destroy(grid);
     gd_source_destroy(as);
     gd_source_destroy(bs);

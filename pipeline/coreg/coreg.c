@@ -668,8 +668,8 @@ static int chain_band(gd_job *job, const gd_source *s, const char *label, const 
 }
 
 int gd_coreg_chain(gd_job *job, const gd_detect_params *dp, const gd_method *method,
-                   const gd_source *bs, const gd_source *as, GDALDatasetH *tgt, int *owned,
-                   double *applied_px, double applied_field[6])
+                   const gd_source *bs, const gd_source *as, GDALDatasetH ref, GDALDatasetH *tgt,
+                   int *owned, double *applied_px, double applied_field[6])
 {
     int m, st;
     const char *mode = dp->coreg;
@@ -677,7 +677,6 @@ int gd_coreg_chain(gd_job *job, const gd_detect_params *dp, const gd_method *met
         *applied_px = 0.0;
     if (applied_field)
         memset(applied_field, 0, 6 * sizeof(double));
-    GDALDatasetH ref = bs->ds;
     int sar = method->kind == GD_KIND_LOGRATIO || method->kind == GD_KIND_PCAKMEANS;
     if (method->kind == GD_KIND_FLOOD) {
         /* flood is SAR unless both water-index bands are there (as gd_flood_bands decides) */
@@ -725,6 +724,13 @@ int gd_coreg_chain(gd_job *job, const gd_detect_params *dp, const gd_method *met
                         dp->coreg_window > 0 ? json_integer(dp->coreg_window) : json_null());
     p.ref_band = ref_band;
     p.tgt_band = tgt_band;
+    if (dp->coreg_window <= 0 && m == GD_COREG_GLOBAL) {
+        /* a small grid (an AOI) gets the largest power-of-two window that fits */
+        int side = GDALGetRasterXSize(ref) < GDALGetRasterYSize(ref) ? GDALGetRasterXSize(ref)
+                                                                     : GDALGetRasterYSize(ref);
+        while (p.window > 64 && p.window > side)
+            p.window /= 2;
+    }
     gd_coreg_result r;
     st = gd_coreg_estimate(job, ref, *tgt, &p, &r);
     if (st != GD_OK && st != GD_ECANCEL && st != GD_EUSAGE && !r.read_failed) {

@@ -2,6 +2,9 @@
 #include "geodelta/stages.h"
 
 #include <cpl_conv.h>
+#include <gdal_alg.h>
+#include <jansson.h>
+#include <ogr_api.h>
 #include <cpl_string.h>
 #include <gdal_utils.h>
 #include <geodesic.h>
@@ -42,28 +45,15 @@ static void pix2geo(const double gt[6], double px, double py, double *x, double 
     *y = gt[3] + px * gt[4] + py * gt[5];
 }
 
-int gd_grid_from_source(gd_job *job, const gd_source *ref, gd_grid **out)
+/* The geodesic area of one pixel per row of g (g->wkt set); what names the CRS's
+ * owner in messages. */
+static int row_areas(gd_job *job, gd_grid *g, const char *what)
 {
     int st = GD_OK;
-    OGRCoordinateTransformationH ct = NULL;
-    gd_grid *g = calloc(1, sizeof *g);
-    *out = NULL;
-    if (!g)
-        return gd_job_error(job, GD_EPROC, "out of memory");
-    g->width = ref->width;
-    g->height = ref->height;
-    memcpy(g->gt, ref->gt, sizeof g->gt);
-    if (!ref->has_crs) {
-        *out = g;
-        return GD_OK;
-    }
-    g->wkt = strdup(ref->wkt);
-    ct = to_wgs84(ref->wkt);
-    if (!ct) {
-        st = gd_job_error_gdal(job, GD_EINPUT, "CRS of %s cannot be transformed to WGS84",
-                               ref->path);
-        goto done;
-    }
+    OGRCoordinateTransformationH ct = to_wgs84(g->wkt);
+    if (!ct)
+        return gd_job_error_gdal(job, GD_EINPUT, "CRS of %s cannot be transformed to WGS84",
+                                 what);
     g->row_area_m2 = malloc(sizeof(double) * (size_t)g->height);
     if (!g->row_area_m2) {
         st = gd_job_error(job, GD_EPROC, "out of memory");
@@ -82,18 +72,260 @@ int gd_grid_from_source(gd_job *job, const gd_source *ref, gd_grid **out)
         if (!OCTTransform(ct, 4, x, y, z)) {
             st = gd_job_error(job, GD_EINPUT,
                               "pixel corners of row %d of %s cannot be transformed to WGS84",
-                              r, ref->path);
+                              r, what);
             goto done;
         }
         double area = 0, perim = 0;
         geod_polygonarea(&geod, y, x, 4, &area, &perim);
         g->row_area_m2[r] = fabs(area);
     }
+done:
+    OCTDestroyCoordinateTransformation(ct);
+    return st;
+}
+
+int gd_grid_from_source(gd_job *job, const gd_source *ref, gd_grid **out)
+{
+    int st = GD_OK;
+    gd_grid *g = calloc(1, sizeof *g);
+    *out = NULL;
+    if (!g)
+        return gd_job_error(job, GD_EPROC, "out of memory");
+    g->width = ref->width;
+    g->height = ref->height;
+    memcpy(g->gt, ref->gt, sizeof g->gt);
+    if (!ref->has_crs) {
+        *out = g;
+        return GD_OK;
+    }
+    if (!(g->wkt = strdup(ref->wkt))) {
+        st = gd_job_error(job, GD_EPROC, "out of memory");
+        goto done;
+    }
+    if ((st = row_areas(job, g, ref->path)) != GD_OK)
+        goto done;
     *out = g;
     g = NULL;
 done:
+    gd_grid_destroy(g);
+    return st;
+}
+
+/* Bounds (minx, miny, maxx, maxy) in the CRS t of a box given in the CRS s. */
+static int bounds_to(OGRSpatialReferenceH s, OGRSpatialReferenceH t, const double in[4],
+                     double out[4])
+{
+    if (OSRIsSame(s, t)) {
+        memcpy(out, in, 4 * sizeof(double));
+        return 1;
+    }
+    OGRCoordinateTransformationH ct = OCTNewCoordinateTransformation(s, t);
+    int ok = ct && OCTTransformBounds(ct, in[0], in[1], in[2], in[3], &out[0], &out[1], &out[2],
+                                      &out[3], 21);
     if (ct)
         OCTDestroyCoordinateTransformation(ct);
+    return ok;
+}
+
+/* Extent of the first layer of the AOI file in the CRS tgt. */
+static int aoi_bounds(gd_job *job, const char *aoi, OGRSpatialReferenceH tgt, double b[4],
+                      long long *features)
+{
+    int st = GD_OK;
+    CPLErrorReset();
+    GDALDatasetH ds = GDALOpenEx(aoi, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL);
+    if (!ds)
+        return gd_job_error_gdal(job, GD_EINPUT, "cannot open the AOI %s as vector data", aoi);
+    OGRLayerH lyr = GDALDatasetGetLayerCount(ds) > 0 ? GDALDatasetGetLayer(ds, 0) : NULL;
+    OGREnvelope e;
+    if (!lyr) {
+        st = gd_job_error(job, GD_EINPUT, "the AOI %s has no layer", aoi);
+        goto done;
+    }
+    if (GDALDatasetGetLayerCount(ds) > 1)
+        gd_job_warn(job, "the AOI %s has %d layers: only the first (%s) is used", aoi,
+                    GDALDatasetGetLayerCount(ds), OGR_L_GetName(lyr));
+    *features = (long long)OGR_L_GetFeatureCount(lyr, TRUE);
+    if (*features <= 0 || OGR_L_GetExtent(lyr, &e, TRUE) != OGRERR_NONE) {
+        st = gd_job_error(job, GD_EINPUT, "the AOI %s has no feature with a geometry", aoi);
+        goto done;
+    }
+    OGRSpatialReferenceH s = OGR_L_GetSpatialRef(lyr);
+    if (!s) {
+        st = gd_job_error(job, GD_EINPUT,
+                          "the AOI %s has no CRS (hint: GeoJSON is WGS84 longitude/latitude; "
+                          "other formats need their .prj or an embedded CRS)", aoi);
+        goto done;
+    }
+    OGRSpatialReferenceH sc = OSRClone(s);
+    OSRSetAxisMappingStrategy(sc, OAMS_TRADITIONAL_GIS_ORDER);
+    double in[4] = {e.MinX, e.MinY, e.MaxX, e.MaxY};
+    int ok = bounds_to(sc, tgt, in, b);
+    OSRDestroySpatialReference(sc);
+    if (!ok)
+        st = gd_job_error_gdal(job, GD_EINPUT,
+                               "the extent of the AOI %s cannot be transformed into the grid's "
+                               "CRS", aoi);
+done:
+    GDALClose(ds);
+    return st;
+}
+
+int gd_grid_build(gd_job *job, const gd_source *ref, const char *aoi, const char *t_srs,
+                  double res, gd_grid **out)
+{
+    int st = GD_OK;
+    gd_grid *g = calloc(1, sizeof *g);
+    OGRSpatialReferenceH rs = NULL, ts = NULL;
+    void *tr = NULL;
+    long long features = 0;
+    *out = NULL;
+    if (!g)
+        return gd_job_error(job, GD_EPROC, "out of memory");
+    if (!ref->has_crs) {
+        st = gd_job_error(job, GD_EINPUT,
+                          "--aoi, --t-srs and --res need georeferenced images: %s has no CRS",
+                          ref->path);
+        goto done;
+    }
+    if (!(rs = srs_from_wkt(ref->wkt))) {
+        st = gd_job_error_gdal(job, GD_EINPUT, "the CRS of %s cannot be read", ref->path);
+        goto done;
+    }
+    if (t_srs) {
+        ts = OSRNewSpatialReference(NULL);
+        CPLErrorReset();
+        if (OSRSetFromUserInput(ts, t_srs) != OGRERR_NONE) {
+            st = gd_job_error_gdal(job, GD_EUSAGE,
+                                   "--t-srs '%s' is not a CRS (e.g. EPSG:32633, a WKT or "
+                                   "PROJ string)", t_srs);
+            goto done;
+        }
+        OSRSetAxisMappingStrategy(ts, OAMS_TRADITIONAL_GIS_ORDER);
+    } else {
+        ts = OSRClone(rs);
+        OSRSetAxisMappingStrategy(ts, OAMS_TRADITIONAL_GIS_ORDER);
+    }
+    const int same_crs = OSRIsSame(rs, ts);
+    char *wkt = NULL;
+    const char *wopts[] = {"FORMAT=WKT2_2019", NULL};
+    if (OSRExportToWktEx(ts, &wkt, wopts) != OGRERR_NONE || !wkt) {
+        CPLFree(wkt);
+        st = gd_job_error_gdal(job, GD_EINPUT, "the grid's CRS cannot be written as WKT");
+        goto done;
+    }
+    g->wkt = same_crs ? strdup(ref->wkt) : strdup(wkt);
+    CPLFree(wkt);
+    if (!g->wkt) {
+        st = gd_job_error(job, GD_EPROC, "out of memory");
+        goto done;
+    }
+
+    /* the before image's footprint in the grid's CRS, and GDAL's suggested pixel size */
+    double rb[4], fb[4], rx, ry;
+    {
+        double x[4], y[4];
+        pix2geo(ref->gt, 0, 0, &x[0], &y[0]);
+        pix2geo(ref->gt, ref->width, 0, &x[1], &y[1]);
+        pix2geo(ref->gt, ref->width, ref->height, &x[2], &y[2]);
+        pix2geo(ref->gt, 0, ref->height, &x[3], &y[3]);
+        rb[0] = fmin(fmin(x[0], x[1]), fmin(x[2], x[3]));
+        rb[2] = fmax(fmax(x[0], x[1]), fmax(x[2], x[3]));
+        rb[1] = fmin(fmin(y[0], y[1]), fmin(y[2], y[3]));
+        rb[3] = fmax(fmax(y[0], y[1]), fmax(y[2], y[3]));
+    }
+    if (!bounds_to(rs, ts, rb, fb)) {
+        st = gd_job_error_gdal(job, GD_EINPUT,
+                               "the extent of %s cannot be transformed into the grid's CRS",
+                               ref->path);
+        goto done;
+    }
+    const int north_up = ref->gt[2] == 0.0 && ref->gt[4] == 0.0;
+    if (same_crs && north_up) {
+        rx = fabs(ref->gt[1]);
+        ry = fabs(ref->gt[5]);
+    } else {
+        tr = GDALCreateGenImgProjTransformer(ref->ds, ref->wkt, NULL, g->wkt, FALSE, 0.0, 0);
+        double sgt[6], ext[4];
+        int sw = 0, sh = 0;
+        if (!tr || GDALSuggestedWarpOutput2(ref->ds, GDALGenImgProjTransform, tr, sgt, &sw, &sh,
+                                            ext, 0) != CE_None) {
+            st = gd_job_error_gdal(job, GD_EINPUT, "cannot work out %s's pixel size in the "
+                                   "grid's CRS", ref->path);
+            goto done;
+        }
+        rx = ry = fabs(sgt[1]);
+    }
+    if (res > 0.0)
+        rx = ry = res;
+    /* the lattice: the before image's own when it is kept, else multiples of the size */
+    const int lattice = same_crs && north_up && fabs(rx - fabs(ref->gt[1])) <= 1e-9 * rx &&
+                        fabs(ry - fabs(ref->gt[5])) <= 1e-9 * ry;
+    const double ox = lattice ? ref->gt[0] : 0.0, oy = lattice ? ref->gt[3] : 0.0;
+
+    double b[4];
+    memcpy(b, fb, sizeof b);
+    if (aoi) {
+        double ab[4];
+        if ((st = aoi_bounds(job, aoi, ts, ab, &features)) != GD_OK)
+            goto done;
+        b[0] = fmax(fb[0], ab[0]);
+        b[1] = fmax(fb[1], ab[1]);
+        b[2] = fmin(fb[2], ab[2]);
+        b[3] = fmin(fb[3], ab[3]);
+        if (!(b[0] < b[2] && b[1] < b[3])) {
+            st = gd_job_error(job, GD_EINPUT,
+                              "the AOI %s does not overlap the before image %s (AOI %.6g %.6g "
+                              "%.6g %.6g, image %.6g %.6g %.6g %.6g in the grid's CRS)",
+                              aoi, ref->path, ab[0], ab[1], ab[2], ab[3], fb[0], fb[1], fb[2],
+                              fb[3]);
+            goto done;
+        }
+        if (!(g->cutline = strdup(aoi))) {
+            st = gd_job_error(job, GD_EPROC, "out of memory");
+            goto done;
+        }
+    }
+    /* outward to whole pixels of the lattice (a tiny tolerance keeps exact edges) */
+    double x0 = ox + floor((b[0] - ox) / rx + 1e-9) * rx;
+    double x1 = ox + ceil((b[2] - ox) / rx - 1e-9) * rx;
+    double y1 = oy - floor((oy - b[3]) / ry + 1e-9) * ry;
+    double y0 = oy - ceil((oy - b[1]) / ry - 1e-9) * ry;
+    double w = round((x1 - x0) / rx), h = round((y1 - y0) / ry);
+    if (w < 1 || h < 1 || w > 1e6 || h > 1e6 || w * h > 4e10) {
+        st = gd_job_error(job, GD_EUSAGE,
+                          "the grid would be %.0fx%.0f pixels (pixel size %g x %g): check --res "
+                          "and --t-srs", w, h, rx, ry);
+        goto done;
+    }
+    g->width = (int)w;
+    g->height = (int)h;
+    g->gt[0] = x0;
+    g->gt[1] = rx;
+    g->gt[2] = 0.0;
+    g->gt[3] = y1;
+    g->gt[4] = 0.0;
+    g->gt[5] = -ry;
+    if ((st = row_areas(job, g, "the grid")) != GD_OK)
+        goto done;
+    gd_job_info(job, "grid: %dx%d px of %g x %g, origin %.10g %.10g%s%s%s", g->width, g->height,
+                rx, ry, x0, y1, lattice ? " (the before image's pixels)" : "",
+                t_srs ? ", CRS " : "", t_srs ? t_srs : "");
+    json_object_set_new(gd_job_auto(job), "grid",
+                        json_pack("{s:i, s:i, s:[f,f,f,f,f,f], s:b, s:b, s:o}", "width", g->width,
+                                  "height", g->height, "geotransform", g->gt[0], g->gt[1],
+                                  g->gt[2], g->gt[3], g->gt[4], g->gt[5], "before_lattice",
+                                  lattice, "reprojected", !same_crs, "aoi_features",
+                                  aoi ? json_integer(features) : json_null()));
+    *out = g;
+    g = NULL;
+done:
+    if (tr)
+        GDALDestroyGenImgProjTransformer(tr);
+    if (rs)
+        OSRDestroySpatialReference(rs);
+    if (ts)
+        OSRDestroySpatialReference(ts);
     gd_grid_destroy(g);
     return st;
 }
@@ -104,6 +336,7 @@ void gd_grid_destroy(gd_grid *grid)
         return;
     free(grid->wkt);
     free(grid->row_area_m2);
+    free(grid->cutline);
     free(grid);
 }
 
@@ -191,8 +424,9 @@ static int align(gd_job *job, const gd_grid *grid, const gd_source *src, int nea
     if (b[2] <= fmin(gx0, gx1) || b[0] >= fmax(gx0, gx1) || b[3] <= fmin(gy0, gy1) ||
         b[1] >= fmax(gy0, gy1))
         return gd_job_error(job, GD_EINPUT,
-                            "the two dates do not overlap: %s lies outside the before image's "
-                            "extent (hint: check that both images cover the same area)",
+                            "the two dates do not overlap: %s lies outside the analysis grid "
+                            "(the before image's extent, or the AOI) (hint: check that both "
+                            "images cover the same area)",
                             src->path);
 
     char te[4][64], ts[2][32];
@@ -220,7 +454,7 @@ static int align(gd_job *job, const gd_grid *grid, const gd_source *src, int nea
     if (!vrt)
         return gd_job_error_gdal(job, GD_EPROC, "cannot warp %s onto the before image's grid",
                                  src->path);
-    gd_job_info(job, "%s warped onto the before grid (%dx%d, %s)", src->path,
+    gd_job_info(job, "%s warped onto the analysis grid (%dx%d, %s)", src->path,
                 grid->width, grid->height, nearest ? "nearest" : "bilinear");
     *out = vrt;
     *owned = 1;
@@ -237,4 +471,35 @@ int gd_grid_align_nearest(gd_job *job, const gd_grid *grid, const gd_source *src
                           GDALDatasetH *out, int *owned)
 {
     return align(job, grid, src, 1, out, owned);
+}
+
+int gd_grid_cut(gd_job *job, const gd_grid *grid, GDALDatasetH ds, GDALDatasetH *out)
+{
+    *out = NULL;
+    char te[4][64], ts[2][32];
+    double x0 = grid->gt[0], y1 = grid->gt[3];
+    double x1 = x0 + grid->width * grid->gt[1], y0 = y1 + grid->height * grid->gt[5];
+    snprintf(te[0], sizeof te[0], "%.17g", x0);
+    snprintf(te[1], sizeof te[1], "%.17g", y0);
+    snprintf(te[2], sizeof te[2], "%.17g", x1);
+    snprintf(te[3], sizeof te[3], "%.17g", y1);
+    snprintf(ts[0], sizeof ts[0], "%d", grid->width);
+    snprintf(ts[1], sizeof ts[1], "%d", grid->height);
+    /* same grid, nearest: every pixel inside the polygons is copied as it is */
+    char *argv[] = {"-of", "VRT", "-te", te[0], te[1], te[2], te[3], "-ts", ts[0], ts[1],
+                    "-r", "near", "-ot", "Float32", "-dstnodata", "nan", "-cutline",
+                    grid->cutline, NULL};
+    GDALWarpAppOptions *opts = GDALWarpAppOptionsNew(argv, NULL);
+    if (!opts)
+        return gd_job_error_gdal(job, GD_EPROC, "cannot set up the AOI cut (%s)", grid->cutline);
+    GDALDatasetH srcs[1] = {ds};
+    int usage_error = 0;
+    CPLErrorReset();
+    GDALDatasetH vrt = GDALWarp("", NULL, 1, srcs, opts, &usage_error);
+    GDALWarpAppOptionsFree(opts);
+    if (!vrt)
+        return gd_job_error_gdal(job, GD_EINPUT, "cannot cut the images to the AOI %s",
+                                 grid->cutline);
+    *out = vrt;
+    return GD_OK;
 }

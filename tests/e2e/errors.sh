@@ -56,6 +56,13 @@ expect "unwritable output folder" 4 "$W/afile/sub" -- detect -b "$B" -a "$A" -m 
 expect "constant images" 2 "threshold" -- detect -b "$W/const.tif" -a "$W/const.tif" -m ndvi --bands-before red=3,nir=4 --coreg none -o OUT
 expect "no CRS, different sizes" 2 "$W/nocrs_b.tif" -- detect -b "$W/nocrs_a.tif" -a "$W/nocrs_b.tif" -m logratio -o OUT
 expect "missing --map-aoi file" 2 "$W/no_aoi.geojson" -- detect -b "$B" -a "$A" -m ndvi --map-aoi "$W/no_aoi.geojson" -o OUT
+expect "missing --aoi file" 2 "$W/no_aoi.geojson" -- detect -b "$B" -a "$A" -m ndvi --aoi "$W/no_aoi.geojson" -o OUT
+expect "bad --res" 1 "--res" -- detect -b "$B" -a "$A" -m ndvi --res 0 -o OUT
+expect "bad --t-srs" 1 "--t-srs EPSG:999999" -- detect -b "$B" -a "$A" -m ndvi --t-srs EPSG:999999 -o OUT
+printf '%s\n' '{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {},' \
+    '"geometry": {"type": "Polygon", "coordinates": [[[13, 52], [14, 52], [14, 53], [13, 52]]]}}]}' \
+    > "$W/aoi.geojson"
+expect "--aoi without CRS" 2 "--aoi CRS" -- detect -b "$W/nocrs_a.tif" -a "$W/nocrs_a.tif" -m logratio --aoi "$W/aoi.geojson" -o OUT
 
 # existing outputs without --overwrite: exit 4 and the existing files untouched
 EX="$W/existing"

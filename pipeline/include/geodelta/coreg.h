@@ -74,7 +74,8 @@ int gd_coreg_apply(gd_job *job, GDALDatasetH ref, GDALDatasetH tgt, const gd_cor
 int gd_coreg_apply_field(gd_job *job, GDALDatasetH ref, GDALDatasetH tgt, const double affine[6],
                          int nearest, GDALDatasetH *out);
 
-/* Detect-chain hook, right after the after image is aligned: p->coreg is "none",
+/* Detect-chain hook, right after the after image is aligned (bds: the before image on
+ * the grid, the reference; ads: the after one): p->coreg is "none",
  * "global", "local" or NULL (default: global for optical methods on georeferenced
  * grids, none for SAR log-ratio and bare pixel grids). Matches the red band (or band
  * 1) of before and after, records the outcome under "coreg" in the job's auto record and
@@ -85,8 +86,8 @@ int gd_coreg_apply_field(gd_job *job, GDALDatasetH ref, GDALDatasetH tgt, const 
  * applied_field (may be NULL) the field applied (all 0 when none), for the cloud mask. */
 #define GD_COREG_MIN_APPLY_PX 0.05
 int gd_coreg_chain(gd_job *job, const gd_detect_params *p, const gd_method *m,
-                   const gd_source *bs, const gd_source *as, GDALDatasetH *ads, int *owned,
-                   double *applied_px, double applied_field[6]);
+                   const gd_source *bs, const gd_source *as, GDALDatasetH bds, GDALDatasetH *ads,
+                   int *owned, double *applied_px, double applied_field[6]);
 
 #ifdef __cplusplus
 }

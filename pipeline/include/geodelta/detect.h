@@ -41,7 +41,10 @@ typedef struct gd_detect_params {
     const char *area, *caveat;              /* map subtitle and caveat; NULL: default */
     const char *map_overlay;                /* zones drawn on the map; NULL: none */
     const char *map_overlay_field;          /* their label field; NULL: first string */
-    const char *map_aoi;                    /* AOI outline drawn on the map; NULL: none */
+    const char *map_aoi;                    /* AOI outline drawn on the map; NULL: --aoi */
+    const char *aoi;                        /* analysis cut to these polygons; NULL: none */
+    const char *t_srs;                      /* grid CRS; NULL: the before image's */
+    double res;                             /* grid pixel size (CRS units); 0: default */
     const char *zones, *zone_field;         /* zonal summaries (pipeline/summary/) */
     int zones_all_touched;                  /* ALL_TOUCHED rasterization of the zones */
     const char *alerts;                     /* alert levels: JSON text or file */

@@ -42,10 +42,21 @@ typedef struct gd_grid {
     double gt[6];
     char *wkt;            /* NULL for a bare pixel grid */
     double *row_area_m2;  /* geodesic area of one pixel for each row; NULL on pixel grids */
+    char *cutline;        /* AOI file: pixels outside its polygons are nodata for the
+                             detection (gd_grid_cut); NULL: none */
 } gd_grid;
 
 /* The analysis grid: the before image's own grid. */
 int gd_grid_from_source(gd_job *job, const gd_source *ref, gd_grid **out);
+/* A grid of its own (--aoi, --t-srs, --res; NULL/0 = from the before image ref): CRS
+ * t_srs (any PROJ/GDAL definition) or ref's; pixel size res (target CRS units) or
+ * ref's own (same CRS) or GDAL's suggestion (reprojection); extent the AOI's (first
+ * layer, all features) cut to ref's footprint, or ref's footprint. On ref's CRS and
+ * pixel size the grid keeps ref's pixel lattice, so the before image is cropped, not
+ * resampled; otherwise pixels are aligned on multiples of the pixel size. With an AOI
+ * the grid's cutline is set. Records "grid" in the job's auto record. */
+int gd_grid_build(gd_job *job, const gd_source *ref, const char *aoi, const char *t_srs,
+                  double res, gd_grid **out);
 void gd_grid_destroy(gd_grid *grid);
 /* A dataset showing src on grid: src->ds itself when the grids already agree
  * (*owned = 0), else a warped VRT (*owned = 1, close with GDALClose). Disjoint
@@ -55,6 +66,9 @@ int gd_grid_align(gd_job *job, const gd_grid *grid, const gd_source *src,
 /* Same with nearest-neighbour resampling in the source's data type (masks, classes). */
 int gd_grid_align_nearest(gd_job *job, const gd_grid *grid, const gd_source *src,
                           GDALDatasetH *out, int *owned);
+/* ds (on grid) with the pixels outside grid->cutline's polygons set to nodata (NaN,
+ * Float32; a warped VRT holding a reference on ds: close it first). */
+int gd_grid_cut(gd_job *job, const gd_grid *grid, GDALDatasetH ds, GDALDatasetH *out);
 /* Total pixel area in m² of the pixels counted per row (counts[row]); -1 on pixel grids. */
 double gd_grid_pixel_area(const gd_grid *grid, int row);
 
