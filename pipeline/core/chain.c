@@ -40,10 +40,11 @@ void gd_detect_params_init(gd_detect_params *p)
 
 /* SAR defaults (logratio, pcakmeans), chosen from the accuracy suite: see README */
 #define SAR_SPECKLE GD_SPECKLE_REFINED_LEE
-#define SAR_SPECKLE_WINDOW 7
+#define SAR_SPECKLE_WINDOW 9      /* logratio, pcakmeans (with the MRF: sweep_sar.sh) */
+#define FLOOD_SPECKLE_WINDOW 7    /* flood's SAR ratio rule was measured with 7 */
 #define SAR_SMOOTH_WINDOW 3      /* logratio; pcakmeans's blocks already average */
 #define PCA_BLOCK 3
-#define SAR_MRF_BETA 3.0         /* logratio, pcakmeans: Potts weight (sweep: README) */
+#define SAR_MRF_BETA 3.5         /* logratio, pcakmeans: Potts weight (sweep: README) */
 #define IRMAD_MAX_ITER 50
 #define IRMAD_P 0.01
 #define FLOOD_MIN_PX 8           /* UN-SPIDER: drop patches of fewer than 8 connected px */
@@ -62,7 +63,9 @@ static int sar_params(gd_job *job, const gd_detect_params *p, gd_sar_params *sp)
                                 "--speckle '%s' is not none, lee, refined-lee or gamma-map",
                                 p->speckle);
     }
-    sp->speckle_window = p->speckle_window > 0 ? p->speckle_window : SAR_SPECKLE_WINDOW;
+    sp->speckle_window = p->speckle_window > 0 ? p->speckle_window
+                       : gd_method_find(p->method)->kind == GD_KIND_FLOOD ? FLOOD_SPECKLE_WINDOW
+                                                                          : SAR_SPECKLE_WINDOW;
     sp->smooth_window = p->smooth_window >= 0 ? p->smooth_window
                       : (gd_method_find(p->method)->kind == GD_KIND_PCAKMEANS ? 0 : SAR_SMOOTH_WINDOW);
     if (sp->speckle_window < 3 || sp->speckle_window % 2 == 0 || sp->speckle_window > 31)
