@@ -90,6 +90,22 @@ void gd_k_box_mean(const float *restrict in, int w, int h, int win, int y0, int 
 int gd_k_kmeans(const float *restrict x, size_t n, int d, int k, int max_iter,
                 double *restrict centres, uint8_t *restrict labels);
 
+/* Two-class statistics of the finite values of x (|x| when absval) split at t (class 1:
+ * >= t): the class means mu[0], mu[1] and the pooled within-class standard deviation, i.e.
+ * the homoscedastic Gaussian mixture whose maximum-likelihood split is Otsu's threshold
+ * (Kurita, Otsu & Abdelmalek 1992). Returns 0, or -1 when a class is empty or sigma is 0. */
+int gd_k_split_stats(const float *restrict x, size_t n, int absval, double t, double mu[2],
+                     double *sigma);
+/* Binary MRF relabelling by ICM (Besag 1986) on a w x h grid: labels (0/1; 255 = nodata,
+ * kept and not counted as a neighbour) are updated in place, row by row, to the class
+ * minimising (v - mu_k)^2 / (2 sigma^2) + beta * (8-neighbours labelled otherwise), with v
+ * = |x| when absval (a Potts prior; ties keep the label). Stops after a sweep that changes
+ * nothing or after max_iter sweeps; returns the sweeps run (-1 on bad arguments) and the
+ * total relabellings in *flips (if not NULL). */
+int gd_k_icm_potts(const float *restrict x, int w, int h, int absval, const double mu[2],
+                   double sigma, double beta, int max_iter, uint8_t *restrict labels,
+                   size_t *flips);
+
 /* Classes: NaN -> 255; two_sided: score <= -t -> 1, score >= t -> 2, else 0;
  * one-sided: score >= t -> 1, else 0. */
 void gd_k_classify(const float *restrict score, size_t n, float t, int two_sided,

@@ -60,10 +60,13 @@ static void usage(FILE *f)
         "      --mmu-px N           minimum mapping unit in pixels (overrides --mmu-ha)\n"
         "      --speckle F          logratio/pcakmeans speckle filter: refined-lee\n"
         "                           (default), lee, gamma-map, none\n"
-        "      --speckle-window N   speckle filter window, odd (default 7)\n"
+        "      --speckle-window N   speckle filter window, odd (default 9; 7 for flood)\n"
         "      --smooth N           mean over N x N of the log-ratio, odd; 0 = none\n"
         "                           (default 3 for logratio, 0 for pcakmeans)\n"
         "      --pca-block H        pcakmeans block size (default 3)\n"
+        "      --mrf-beta B         logratio/pcakmeans: after the threshold, relabel\n"
+        "                           change / no change by an MRF (Potts prior of weight\n"
+        "                           B over 8 neighbours, ICM); 0 = off (default 3.5)\n"
         "      --nbr-classes C      nbr: usgs (USGS burn-severity classes from fixed\n"
         "                           dNBR breaks, default unless -t is given) or binary\n"
         "                           (regrowth / burned at the threshold)\n"
@@ -122,7 +125,7 @@ static void usage(FILE *f)
 
 enum { OPT_BB = 256, OPT_BA, OPT_MMU, OPT_NOMAP, OPT_TITLE, OPT_CREDIT, OPT_MAPW,
        OPT_KEEP, OPT_OVER, OPT_SIGN, OPT_COREG, OPT_AREA, OPT_CAVEAT, OPT_LAYOUT, OPT_MAPBANDS,
-       OPT_STRETCH, OPT_DPI, OPT_OVERLAY, OPT_OVERLAY_FIELD, OPT_MMUPX, OPT_SPECKLE, OPT_SPECKLEW,
+       OPT_STRETCH, OPT_DPI, OPT_OVERLAY, OPT_OVERLAY_FIELD, OPT_MMUPX, OPT_SPECKLE, OPT_SPECKLEW, OPT_MRFB,
        OPT_SMOOTH, OPT_PCAB, OPT_THREADS, OPT_MEM, OPT_ZONES, OPT_ZFIELD, OPT_ZALL, OPT_ALERTS, OPT_COREGW,
        OPT_AOI, OPT_NBRC, OPT_SENSOR, OPT_S2OFF, OPT_MASKB, OPT_MASKA, OPT_GAOI, OPT_TSRS,
        OPT_RES };
@@ -146,6 +149,7 @@ int gd_cmd_detect(int argc, char **argv)
         {"speckle-window", required_argument, NULL, OPT_SPECKLEW},
         {"smooth", required_argument, NULL, OPT_SMOOTH},
         {"pca-block", required_argument, NULL, OPT_PCAB},
+        {"mrf-beta", required_argument, NULL, OPT_MRFB},
         {"nbr-classes", required_argument, NULL, OPT_NBRC},
         {"sensor", required_argument, NULL, OPT_SENSOR},
         {"s2-offset", required_argument, NULL, OPT_S2OFF},
@@ -211,6 +215,12 @@ int gd_cmd_detect(int argc, char **argv)
                 return 1;
             }
             p.has_s2_offset = 1;
+            break;
+        case OPT_MRFB:
+            if (gd_cli_parse_double(optarg, 0.0, 1e3, &p.mrf_beta) != 0) {
+                fprintf(stderr, "geodelta detect: --mrf-beta '%s' is not a number from 0 to 1000\n", optarg);
+                return 1;
+            }
             break;
         case OPT_MMU:
             if (gd_cli_parse_double(optarg, 0.0, 1e9, &p.mmu_ha) != 0) {

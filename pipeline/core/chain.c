@@ -35,13 +35,16 @@ void gd_detect_params_init(gd_detect_params *p)
     p->mmu_ha = -1.0;
     p->mmu_px = -1;
     p->smooth_window = -1;
+    p->mrf_beta = -1.0;
 }
 
 /* SAR defaults (logratio, pcakmeans), chosen from the accuracy suite: see README */
 #define SAR_SPECKLE GD_SPECKLE_REFINED_LEE
-#define SAR_SPECKLE_WINDOW 7
+#define SAR_SPECKLE_WINDOW 9      /* logratio, pcakmeans (with the MRF: sweep_sar.sh) */
+#define FLOOD_SPECKLE_WINDOW 7    /* flood's SAR ratio rule was measured with 7 */
 #define SAR_SMOOTH_WINDOW 3      /* logratio; pcakmeans's blocks already average */
 #define PCA_BLOCK 3
+#define SAR_MRF_BETA 3.5         /* logratio, pcakmeans: Potts weight (sweep: README) */
 #define IRMAD_MAX_ITER 50
 #define IRMAD_P 0.01
 #define FLOOD_MIN_PX 8           /* UN-SPIDER: drop patches of fewer than 8 connected px */
@@ -60,7 +63,9 @@ static int sar_params(gd_job *job, const gd_detect_params *p, gd_sar_params *sp)
                                 "--speckle '%s' is not none, lee, refined-lee or gamma-map",
                                 p->speckle);
     }
-    sp->speckle_window = p->speckle_window > 0 ? p->speckle_window : SAR_SPECKLE_WINDOW;
+    sp->speckle_window = p->speckle_window > 0 ? p->speckle_window
+                       : gd_method_find(p->method)->kind == GD_KIND_FLOOD ? FLOOD_SPECKLE_WINDOW
+                                                                          : SAR_SPECKLE_WINDOW;
     sp->smooth_window = p->smooth_window >= 0 ? p->smooth_window
                       : (gd_method_find(p->method)->kind == GD_KIND_PCAKMEANS ? 0 : SAR_SMOOTH_WINDOW);
     if (sp->speckle_window < 3 || sp->speckle_window % 2 == 0 || sp->speckle_window > 31)
@@ -319,6 +324,8 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
     json_object_set_new(params, "res", p->res > 0.0 ? json_real(p->res) : json_null());
     json_object_set_new(params, "mask_before", p->mask_before ? json_string(p->mask_before) : json_null());
     json_object_set_new(params, "mask_after", p->mask_after ? json_string(p->mask_after) : json_null());
+    if (m->kind == GD_KIND_LOGRATIO || m->kind == GD_KIND_PCAKMEANS)
+        json_object_set_new(params, "mrf_beta", p->mrf_beta >= 0 ? json_real(p->mrf_beta) : json_null());
     if (m->kind == GD_KIND_PCAKMEANS)
         json_object_set_new(params, "pca_block", p->pca_block > 0 ? json_integer(p->pca_block) : json_null());
 
@@ -550,6 +557,10 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
     if ((st = m->kind == GD_KIND_FLOOD ? gd_flood_classify(job, &score, water, t, &classes)
               : ctab ? gd_classify_table(job, &score, ctab, &classes)
                    : gd_classify(job, &score, t, m->two_sided, &classes)) != GD_OK)
+        goto done;
+    if ((m->kind == GD_KIND_LOGRATIO || m->kind == GD_KIND_PCAKMEANS) &&
+        (st = gd_sar_mrf(job, p->mrf_beta >= 0 ? p->mrf_beta : SAR_MRF_BETA, &score, t,
+                         m->two_sided, classes)) != GD_OK)
         goto done;
     double mmu = p->mmu_ha >= 0 ? p->mmu_ha : (grid->wkt && m->kind != GD_KIND_FLOOD ? 0.1 : 0.0);
     int min_px = 0;

@@ -1,4 +1,5 @@
-/* sar.c: the SAR log-ratio score with speckle filtering and smoothing of the ratio. */
+/* sar.c: the SAR log-ratio score with speckle filtering and smoothing of the ratio, and the
+ * MRF relabelling of its classes. */
 #include "geodelta/stages.h"
 
 #include <gd_kernels.h>
@@ -74,4 +75,59 @@ done:
     if (st != GD_OK)
         gd_score_free(out);
     return st;
+}
+
+/* ICM stops long before this on the SAR pairs (2 to 19 sweeps); a cap keeps the time
+ * bounded on an image that oscillates */
+#define MRF_MAX_ITER 30
+
+int gd_sar_mrf(gd_job *job, double beta, const gd_score *s, double t, int two_sided,
+               uint8_t *classes)
+{
+    if (!(beta > 0.0)) {
+        json_object_set_new(gd_job_auto(job), "mrf", json_pack("{s:f}", "beta", 0.0));
+        return GD_OK;
+    }
+    if (!s->data)
+        return gd_job_error(job, GD_EPROC, "the MRF needs the score in memory");
+    size_t n = (size_t)s->width * (size_t)s->height;
+    double mu[2], sigma;
+    /* class statistics of the threshold's split (|score| when two-sided) */
+    if (gd_k_split_stats(s->data, n, two_sided, t, mu, &sigma) != 0) {
+        gd_job_warn(job, "MRF skipped: the threshold %g leaves one class empty or without "
+                         "spread", t);
+        json_object_set_new(gd_job_auto(job), "mrf",
+                            json_pack("{s:f, s:b}", "beta", beta, "skipped", 1));
+        return GD_OK;
+    }
+    uint8_t *lab = malloc(n);
+    if (!lab)
+        return gd_job_error(job, GD_EPROC, "out of memory for the MRF labels");
+    for (size_t i = 0; i < n; i++)
+        lab[i] = classes[i] == 255 ? 255 : classes[i] != 0;
+    size_t flips = 0;
+    int it = gd_k_icm_potts(s->data, s->width, s->height, two_sided, mu, sigma, beta,
+                            MRF_MAX_ITER, lab, &flips);
+    if (it < 0) {
+        free(lab);
+        return gd_job_error(job, GD_EPROC, "MRF: invalid model (sigma %g, beta %g)", sigma,
+                            beta);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (lab[i] == 255)
+            continue;
+        /* two-sided: the side of a pixel the MRF made change is its score's sign */
+        classes[i] = lab[i] == 0 ? 0 : !two_sided ? 1 : s->data[i] < 0.0f ? 1 : 2;
+    }
+    free(lab);
+    gd_job_say(job, "MRF (beta %g): class means %.4g / %.4g, sigma %.4g; %zu pixels "
+                    "relabelled in %d ICM sweeps", beta, mu[0], mu[1], sigma, flips, it);
+    json_object_set_new(gd_job_auto(job), "mrf",
+                        json_pack("{s:f, s:s, s:f, s:f, s:f, s:b, s:i, s:i, s:I}", "beta", beta,
+                                  "model", "homoscedastic gaussian from the threshold split",
+                                  "mean_no_change", mu[0], "mean_change", mu[1], "sigma", sigma,
+                                  "on_abs_score", two_sided, "iterations", it,
+                                  "max_iterations", MRF_MAX_ITER, "relabelled",
+                                  (json_int_t)flips));
+    return GD_OK;
 }

@@ -1,4 +1,5 @@
-/* test_filters.c: cmocka tests of the speckle filters, box mean, KI threshold and k-means. */
+/* test_filters.c: cmocka tests of the speckle filters, box mean, KI threshold, k-means
+ * and the MRF (split statistics, ICM). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -208,6 +209,83 @@ static void test_kmeans_two_clusters(void **state)
     assert_float_equal(centres[3], -5.0, 0.1);
 }
 
+/* a known homoscedastic mixture: the split at the midpoint gives back its parameters */
+static void test_split_stats_known_mixture(void **state)
+{
+    (void)state;
+    enum { N = 20000 };
+    float *x = malloc(sizeof(float) * N);
+    assert_non_null(x);
+    lcg_state = 7;
+    for (int i = 0; i < N; i++) {
+        int c = i % 5 < 2; /* 40 % change */
+        double v = (c ? 1.0 : 0.2) + 0.1 * lcg_gauss();
+        /* the sign is thrown away with absval: a two-sided score */
+        x[i] = (float)(i % 2 ? -v : v);
+    }
+    x[3] = NAN;
+    x[11] = -INFINITY;
+    double mu[2], sigma;
+    assert_int_equal(gd_k_split_stats(x, N, 1, 0.6, mu, &sigma), 0);
+    assert_float_equal(mu[0], 0.2, 0.005);
+    assert_float_equal(mu[1], 1.0, 0.005);
+    assert_float_equal(sigma, 0.1, 0.005);
+    /* one-sided: the negative half falls into class 0 and widens it */
+    assert_int_equal(gd_k_split_stats(x, N, 0, 0.6, mu, &sigma), 0);
+    assert_true(mu[0] < 0.0 && sigma > 0.3);
+    /* nothing above t: no second class */
+    assert_int_equal(gd_k_split_stats(x, N, 1, 5.0, mu, &sigma), -1);
+    free(x);
+}
+
+/* a noisy disc on a background: ICM with a Potts prior recovers the regions much better
+ * than the per-pixel decision, which it equals with beta 0; nodata stays nodata */
+static void test_icm_recovers_regions(void **state)
+{
+    (void)state;
+    enum { W = 96, H = 80, N = W * H };
+    float *x = malloc(sizeof(float) * N);
+    uint8_t *truth = malloc(N), *lab = malloc(N), *pix = malloc(N);
+    assert_true(x && truth && lab && pix);
+    lcg_state = 11;
+    for (int y = 0; y < H; y++)
+        for (int i = 0; i < W; i++) {
+            size_t k = (size_t)y * W + (size_t)i;
+            truth[k] = (i - 40) * (i - 40) + (y - 40) * (y - 40) < 25 * 25;
+            x[k] = (float)(truth[k] + 0.45 * lcg_gauss()); /* ~13 % wrong per pixel */
+        }
+    x[5 * W + 5] = NAN;
+    double mu[2], sigma;
+    assert_int_equal(gd_k_split_stats(x, N, 0, 0.5, mu, &sigma), 0);
+    for (size_t k = 0; k < N; k++)
+        pix[k] = isfinite(x[k]) ? (double)x[k] >= 0.5 * (mu[0] + mu[1]) : 255;
+    memcpy(lab, pix, N);
+    size_t flips = 99;
+    assert_int_equal(gd_k_icm_potts(x, W, H, 0, mu, sigma, 0.0, 30, lab, &flips), 1);
+    assert_int_equal(flips, 0);
+    assert_memory_equal(lab, pix, N);
+    int it = gd_k_icm_potts(x, W, H, 0, mu, sigma, 1.0, 30, lab, &flips);
+    assert_true(it >= 2 && it <= 30);
+    assert_true(flips > 0);
+    assert_int_equal(lab[5 * W + 5], 255);
+    int err_pix = 0, err_icm = 0;
+    for (size_t k = 0; k < N; k++) {
+        if (k == 5 * W + 5)
+            continue;
+        err_pix += pix[k] != truth[k];
+        err_icm += lab[k] != truth[k];
+    }
+    assert_true(err_pix > N / 12);
+    assert_true(err_icm * 10 < err_pix);
+    /* bad arguments */
+    assert_int_equal(gd_k_icm_potts(x, W, H, 0, mu, 0.0, 1.0, 30, lab, NULL), -1);
+    assert_int_equal(gd_k_icm_potts(x, W, H, 0, mu, sigma, -1.0, 30, lab, NULL), -1);
+    free(x);
+    free(truth);
+    free(lab);
+    free(pix);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -219,6 +297,8 @@ int main(void)
         cmocka_unit_test(test_box_mean_values),
         cmocka_unit_test(test_kittler_unequal_classes),
         cmocka_unit_test(test_kmeans_two_clusters),
+        cmocka_unit_test(test_split_stats_known_mixture),
+        cmocka_unit_test(test_icm_recovers_regions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,6 +21,8 @@ typedef struct gd_detect_params {
     int speckle_window;                     /* <= 0: default */
     int smooth_window;                      /* < 0: default; 0 or 1: no smoothing */
     int pca_block;                          /* pcakmeans block size; <= 0: default */
+    double mrf_beta;                        /* logratio/pcakmeans: Potts MRF weight after
+                                               the threshold; < 0: default, 0: off */
     const char *nbr_classes;                /* nbr: "usgs" (USGS severity classes, the
                                                default with -t auto) or "binary" (the
                                                threshold's 2 classes); NULL = default */

@@ -174,6 +174,12 @@ typedef struct gd_sar_params {
 } gd_sar_params;
 int gd_detect_sar(gd_job *job, const gd_sar_params *sp, const gd_grid *grid,
                   const gd_band *before, const gd_band *after, float eps, gd_score *out);
+/* Spatial-contextual decision on the classes of an in-memory score thresholded at t: a
+ * two-class homoscedastic Gaussian model from the threshold's split and a Potts MRF of
+ * weight beta solved by ICM relabel change / no change in place (two-sided: class by the
+ * score's sign). beta <= 0: classes untouched. Records "mrf" in the job's auto record. */
+int gd_sar_mrf(gd_job *job, double beta, const gd_score *s, double t, int two_sided,
+               uint8_t *classes);
 /* Holds the whole score in memory: PCA-kmeans (Celik 2009) of |score| in h x h blocks;
  * replaces the score with d(no-change centre) - d(change centre), so change is >= 0. */
 int gd_detect_pcakmeans(gd_job *job, int block, gd_score *score);
