@@ -251,6 +251,9 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
                             p->method ? p->method : "");
     double fixed_t = NAN;
     int use_ki = p->threshold && strcmp(p->threshold, "ki") == 0;
+    /* urban: Kittler-Illingworth is its automatic threshold (README Accuracy, OSCD) */
+    if (m->kind == GD_KIND_URBAN && (!p->threshold || strcmp(p->threshold, "auto") == 0))
+        use_ki = 1;
     if (p->threshold && strcmp(p->threshold, "auto") != 0 && strcmp(p->threshold, "otsu") != 0 &&
         !use_ki) {
         char *endp = NULL;

@@ -46,7 +46,7 @@ static const gd_method methods[] = {
     {"irmad", "IR-MAD (Nielsen 2007) chi-square over all common bands: change where the no-change p-value < 0.01",
      GD_KIND_IRMAD, {NULL, NULL}, 1.0f, 0,
      {NULL, "change", NULL}, {{0, 0, 0}, VERMILLION, {0, 0, 0}}, NULL},
-    {"urban", "built-up change (new construction / demolition): after normalised to before on invariant pixels, change vector of blue, green, red, nir (+ swir1, swir2), 3x3 mean, Otsu",
+    {"urban", "built-up change (new construction / demolition): after normalised to before on invariant pixels, change vector of blue, green, red, nir (+ swir1, swir2), Kittler-Illingworth",
      GD_KIND_URBAN, {NULL, NULL}, 1.0f, 0,
      {NULL, "change", NULL}, {{0, 0, 0}, VERMILLION, {0, 0, 0}}, NULL},
     {"cva", "change-vector magnitude over all common bands, each scaled by its spread",

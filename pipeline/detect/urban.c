@@ -32,9 +32,9 @@ int gd_urban_bands(gd_job *job, const gd_detect_params *p, const gd_source *bs,
             return st;
         if (r < 4 && (!b || !a))
             return gd_job_error(job, GD_EINPUT,
-                                "urban needs the %s band in both images: none found in the %s "
-                                "image (hint: --bands-before b=N,g=N,r=N,n=N[,s1=N,s2=N])",
-                                roles[r], b ? "after" : "before");
+                                "urban needs a %s band in both images: none found in %s "
+                                "(hint: --bands-before b=N,g=N,r=N,n=N[,s1=N,s2=N])",
+                                roles[r], b ? as->path : bs->path);
         /* SWIR (built-up surfaces, bare soil) is used where both dates have it */
         if (b && a) {
             bidx[*nb] = b;

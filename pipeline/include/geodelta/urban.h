@@ -11,9 +11,11 @@ extern "C" {
 
 struct gd_detect_params;
 
-/* Default mean window over the score (--smooth): the ~1 px residual misregistration of
- * Sentinel-2 pairs turns every edge into a thin line of change that this removes. */
-#define GD_URBAN_SMOOTH 3
+/* Default mean window over the score (--smooth): none. A 3x3 mean (which removes the
+ * thin lines of change left along edges by a residual sub-pixel misregistration) scored
+ * better on OSCD with Otsu, but worse than no mean with the default Kittler-Illingworth
+ * threshold (README Accuracy). */
+#define GD_URBAN_SMOOTH 0
 
 /* Bands: blue, green, red, nir (all four needed on both dates), then swir1 and swir2
  * where both dates have them; *nb = 4..6, roles in this order (names[k], static
