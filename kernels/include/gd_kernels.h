@@ -57,6 +57,15 @@ int gd_k_otsu(const uint64_t *bins, size_t nbins, double lo, double hi, double *
  * histogram is empty or has a single populated bin. */
 int gd_k_kittler(const uint64_t *bins, size_t nbins, double lo, double hi, double *threshold);
 
+/* Relative radiometric normalisation of one band: the reduced-major-axis (geometric mean)
+ * line before ~ gain * after + offset over the pixels where both values are finite and,
+ * when sel is not NULL, sel[i] <= cut (NaN in sel excludes the pixel): gain = sd(before) /
+ * sd(after), offset = mean(before) - gain * mean(after). Symmetric in the two dates, unlike
+ * least squares, which shrinks the gain by the noise of the after image. Returns the number
+ * of pixels used, or -1 (gain 1, offset 0) when fewer than 2 or either spread is 0. */
+long gd_k_rma_fit(const float *restrict before, const float *restrict after,
+                  const float *restrict sel, float cut, size_t n, double *gain, double *offset);
+
 /* ---- filters (kernels/filter) ---- */
 typedef enum {
     GD_SPECKLE_NONE = 0,

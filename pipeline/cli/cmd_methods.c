@@ -22,6 +22,8 @@ int gd_cmd_methods(int argc, char **argv)
             snprintf(bands, sizeof bands, "%s, %s", m->roles[0], m->roles[1]);
         else if (m->kind == GD_KIND_FLOOD)
             snprintf(bands, sizeof bands, "green, swir1|nir or sar");
+        else if (m->kind == GD_KIND_URBAN)
+            snprintf(bands, sizeof bands, "b g r n s1 s2");
         else if (m->kind == GD_KIND_LOGRATIO)
             snprintf(bands, sizeof bands, "sar (or 1)");
         else

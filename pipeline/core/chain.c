@@ -5,6 +5,7 @@
 #include "geodelta/limits.h"
 #include "geodelta/provenance.h"
 #include "geodelta/stages.h"
+#include "geodelta/urban.h"
 #include "geodelta/util.h"
 
 #include <cpl_conv.h>
@@ -256,6 +257,9 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
                             p->method ? p->method : "");
     double fixed_t = NAN;
     int use_ki = p->threshold && strcmp(p->threshold, "ki") == 0;
+    /* urban: Kittler-Illingworth is its automatic threshold (README Accuracy, OSCD) */
+    if (m->kind == GD_KIND_URBAN && (!p->threshold || strcmp(p->threshold, "auto") == 0))
+        use_ki = 1;
     if (p->threshold && strcmp(p->threshold, "auto") != 0 && strcmp(p->threshold, "otsu") != 0 &&
         !use_ki) {
         char *endp = NULL;
@@ -311,6 +315,8 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
         json_object_set_new(params, "speckle_window", p->speckle_window > 0 ? json_integer(p->speckle_window) : json_null());
         json_object_set_new(params, "smooth", p->smooth_window >= 0 ? json_integer(p->smooth_window) : json_null());
     }
+    if (m->kind == GD_KIND_URBAN)
+        json_object_set_new(params, "smooth", p->smooth_window >= 0 ? json_integer(p->smooth_window) : json_null());
     int sensor = gd_sensor_parse(p->sensor ? p->sensor : "auto");
     if (sensor < 0) {
         st = gd_job_error(job, GD_EUSAGE, "--sensor '%s' is not auto, none, s2l2a, s2l1c, "
@@ -364,6 +370,7 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
 
     /* ---- bands ---- */
     int bidx[64], aidx[64];
+    const char *urban_names[6] = {NULL};
     if (m->kind == GD_KIND_NDIFF) {
         for (int r = 0; r < 2; r++) {
             if ((st = need_role(job, bs, "before", p->bands_before, m->name, m->roles[r], &bidx[r])) != GD_OK ||
@@ -387,6 +394,9 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
         if ((st = gd_flood_bands(job, p, bs, as, bidx, aidx, &nb, &flood_index)) != GD_OK)
             goto done;
         json_object_set_new(gd_job_auto(job), "flood_index", json_string(idx_names[flood_index]));
+    } else if (m->kind == GD_KIND_URBAN) {
+        if ((st = gd_urban_bands(job, p, bs, as, bidx, aidx, urban_names, &nb)) != GD_OK)
+            goto done;
     } else {
         for (int b = 1; b <= bs->nbands && nb < 64; b++) {
             int k = match_band(bs, as, b);
@@ -492,6 +502,8 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
         }
         if (m->kind == GD_KIND_IRMAD)
             per_px = 8u * (uint64_t)nb + 14u;
+        if (m->kind == GD_KIND_URBAN) /* both dates, the change and the score */
+            per_px = 8u * (uint64_t)nb + 14u;
         if (m->kind == GD_KIND_FLOOD)
             per_px = sar_path ? 22u : 11u;
         if ((st = gd_limits_check_memory(job, what, per_px * px + strips)) != GD_OK)
@@ -514,6 +526,11 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
             goto done;
     } else if (m->kind == GD_KIND_IRMAD) {
         if ((st = gd_detect_irmad(job, grid, bb, ab, nb, IRMAD_MAX_ITER, &score)) != GD_OK)
+            goto done;
+    } else if (m->kind == GD_KIND_URBAN) {
+        if ((st = gd_detect_urban(job, grid, bb, ab, urban_names, nb,
+                                  p->smooth_window >= 0 ? p->smooth_window : GD_URBAN_SMOOTH,
+                                  &score)) != GD_OK)
             goto done;
     } else if ((st = gd_detect_score(job, m, grid, bb, ab, nb, weights, eps, &score)) != GD_OK) {
         goto done;

@@ -53,6 +53,7 @@ expect "bad --mmu-ha" 1 "--mmu-ha" -- detect -b "$B" -a "$A" -m ndvi --mmu-ha ab
 expect "negative --mmu-ha" 1 "--mmu-ha" -- detect -b "$B" -a "$A" -m ndvi --mmu-ha -1 -o OUT
 expect "bad --threshold" 1 "--threshold" -- detect -b "$B" -a "$A" -m ndvi --threshold xyz -o OUT
 expect "unwritable output folder" 4 "$W/afile/sub" -- detect -b "$B" -a "$A" -m ndvi -o "$W/afile/sub"
+expect "urban without band roles" 2 "$W/const.tif urban" -- detect -b "$W/const.tif" -a "$W/const.tif" -m urban --coreg none -o OUT
 expect "constant images" 2 "threshold" -- detect -b "$W/const.tif" -a "$W/const.tif" -m ndvi --bands-before red=3,nir=4 --coreg none -o OUT
 expect "no CRS, different sizes" 2 "$W/nocrs_b.tif" -- detect -b "$W/nocrs_a.tif" -a "$W/nocrs_b.tif" -m logratio -o OUT
 expect "missing --map-aoi file" 2 "$W/no_aoi.geojson" -- detect -b "$B" -a "$A" -m ndvi --map-aoi "$W/no_aoi.geojson" -o OUT

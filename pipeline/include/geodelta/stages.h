@@ -74,7 +74,7 @@ double gd_grid_pixel_area(const gd_grid *grid, int row);
 
 /* ---- methods ---------------------------------------------------------------------- */
 enum { GD_KIND_NDIFF, GD_KIND_LOGRATIO, GD_KIND_CVA, GD_KIND_PCAKMEANS, GD_KIND_IRMAD,
-       GD_KIND_FLOOD };
+       GD_KIND_FLOOD, GD_KIND_URBAN };
 
 /* Class values 0..GD_MAX_CLASSES-1 (0 = no change / unburned, 255 = nodata). */
 #define GD_MAX_CLASSES 8
