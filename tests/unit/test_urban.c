@@ -172,7 +172,7 @@ static void test_detect_urban(void **state)
         assert_int_equal(gd_band_from(job, ads, k + 1, &ab[k]), GD_OK);
     }
     const char *names[NB] = {"blue", "green", "red", "nir", "swir1", "swir2"};
-    gd_grid grid = {W, H, {0, 1, 0, 0, 0, -1}, NULL, NULL};
+    gd_grid grid = {.width = W, .height = H, .gt = {0, 1, 0, 0, 0, -1}};
     gd_score s;
     assert_int_equal(gd_detect_urban(job, &grid, bb, ab, names, NB, 3, &s), GD_OK);
     assert_int_equal((int)s.valid, W * H);
