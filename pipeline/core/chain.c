@@ -453,12 +453,12 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
         /* each band scaled by its spread so that no band dominates by its units */
         json_t *wj = json_array();
         for (size_t k = 0; k < nb; k++) {
-            double mn, mx, mean, sd = NAN;
-            CPLErrorReset();
-            if (GDALComputeRasterStatistics(bb[k].band, TRUE, &mn, &mx, &mean, &sd, NULL, NULL) == CE_None)
-                sd *= fabs(bb[k].scale);
-            /* GDAL's statistics count +-Inf pixels (nodata here) and overflow near FLT_MAX */
-            if (!isfinite(sd) && (st = gd_band_finite_stats(job, &bb[k], &mean, &sd)) != GD_OK) {
+            double mean, sd = NAN;
+            /* our own sample (<= 1 Mpx, decimated read), not GDALComputeRasterStatistics:
+             * that one writes the statistics into an .aux.xml beside the input (inputs are
+             * evidence and may be read-only), counts +-Inf pixels and overflows near
+             * FLT_MAX */
+            if ((st = gd_band_finite_stats(job, &bb[k], &mean, &sd)) != GD_OK) {
                 json_decref(wj);
                 goto done;
             }
