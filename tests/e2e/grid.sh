@@ -2,7 +2,7 @@
 # grid.sh: --aoi cuts the analysis to a polygon (grid = its extent on the before image's
 # pixels, nodata outside, co-registration still applied), --t-srs/--res reproject both
 # dates (geodesic areas unchanged), a batch job's aoi does the same, an AOI that misses
-# the scene is an input error.
+# the scene is an input error; no method writes beside its inputs (.aux.xml).
 # usage: grid.sh GEODELTA GD_MAKE_SAMPLES EVAL_CHANGE WORKDIR
 set -eu
 G=$1 gen=$2 eval=$3 W=$4
@@ -74,4 +74,9 @@ rc=$?
 set -e
 [ $rc = 2 ] || fail "AOI outside the scene: exit $rc, expected 2"
 grep -q "does not overlap" "$W/far.err" || fail "AOI outside the scene: $(cat "$W/far.err")"
+# inputs are evidence: no method writes beside them (GDAL's .aux.xml statistics)
+for m in cva irmad urban; do
+    "$G" detect -b "$W/s/before.tif" -a "$W/s/after.tif" -m $m -o "$W/ro-$m" -q --no-map
+done
+ls "$W/s/"*.aux.xml >/dev/null 2>&1 && fail "a run wrote beside its inputs: $(ls "$W/s/"*.aux.xml)"
 echo "grid: all cases passed"
