@@ -35,6 +35,7 @@ void gd_detect_params_init(gd_detect_params *p)
     p->mmu_ha = -1.0;
     p->mmu_px = -1;
     p->smooth_window = -1;
+    p->max_slope = -1.0;
 }
 
 /* SAR defaults (logratio, pcakmeans), chosen from the accuracy suite: see README */
@@ -236,6 +237,8 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
     gd_hasher *hasher = NULL;
     gd_signer *signer = NULL;
     char *in_abs[2] = {NULL, NULL};
+    gd_aux_inputs aux = {0};            /* --dem, --permanent-water, masks, zones, overlay */
+    gd_flood_aux *faux = NULL;          /* flood: slope and permanent-water masks */
     char run_id[65] = "";
     gd_map_image mb, ma;
     gd_map_spec spec;
@@ -261,6 +264,8 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
     }
     if ((st = gd_severity_choose(job, p, &m, &mt, &ctab)) != GD_OK)
         return st;
+    if ((p->dem || p->permanent_water) && m->kind != GD_KIND_FLOOD)
+        return gd_job_error(job, GD_EUSAGE, "--dem and --permanent-water are options of -m flood");
     /* a bad key is found before any work is done */
     if (p->sign_key && (st = gd_signer_create(job, p->sign_key, &signer)) != GD_OK)
         return st;
@@ -278,8 +283,15 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
         st = gd_job_error(job, GD_EPROC, "out of memory");
         goto done;
     }
-    if ((st = gd_hasher_start(job, (const char *const *)in_abs, 2, &hasher)) != GD_OK)
+    if ((st = gd_aux_collect(job, p, &aux)) != GD_OK)
         goto done;
+    {
+        const char *hp[2 + GD_AUX_MAX] = {in_abs[0], in_abs[1]};
+        for (size_t i = 0; i < aux.n; i++)
+            hp[2 + i] = aux.path[i];
+        if ((st = gd_hasher_start(job, hp, 2 + aux.n, &hasher)) != GD_OK)
+            goto done;
+    }
     gd_job_set_workdir(job, p->outdir); /* the engine's temporary score, if any */
     gd_engine_configure(job);
 
@@ -315,6 +327,8 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
     json_object_set_new(params, "s2_offset", p->has_s2_offset ? json_real(p->s2_offset) : json_null());
     json_object_set_new(params, "mask_before", p->mask_before ? json_string(p->mask_before) : json_null());
     json_object_set_new(params, "mask_after", p->mask_after ? json_string(p->mask_after) : json_null());
+    if (p->dem) /* only when given: runs without a DEM keep their run ids */
+        json_object_set_new(params, "max_slope", json_real(p->max_slope >= 0 ? p->max_slope : 5.0));
     if (m->kind == GD_KIND_PCAKMEANS)
         json_object_set_new(params, "pca_block", p->pca_block > 0 ? json_integer(p->pca_block) : json_null());
 
@@ -358,6 +372,8 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
         if ((st = gd_flood_bands(job, p, bs, as, bidx, aidx, &nb, &flood_index)) != GD_OK)
             goto done;
         json_object_set_new(gd_job_auto(job), "flood_index", json_string(idx_names[flood_index]));
+        if ((st = gd_flood_aux_load(job, p, grid, &faux)) != GD_OK)
+            goto done;
     } else {
         for (int b = 1; b <= bs->nbands && nb < 64; b++) {
             int k = match_band(bs, as, b);
@@ -458,7 +474,7 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
         if (m->kind == GD_KIND_IRMAD)
             per_px = 8u * (uint64_t)nb + 14u;
         if (m->kind == GD_KIND_FLOOD)
-            per_px = sar_path ? 22u : 11u;
+            per_px = (sar_path ? 22u + 13u : 11u) + (p->dem ? 1u : 0u) + (p->permanent_water ? 1u : 0u);
         if ((st = gd_limits_check_memory(job, what, per_px * px + strips)) != GD_OK)
             goto done;
     }
@@ -469,6 +485,9 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
         gd_sar_params sp;
         if ((st = sar_params(job, p, &sp)) != GD_OK ||
             (st = gd_detect_sar(job, &sp, grid, &bb[0], &ab[0], eps, &score)) != GD_OK)
+            goto done;
+        if (flood_index == GD_FLOOD_SAR &&
+            (st = gd_flood_sar_water(job, &sp, grid, &bb[0], &ab[0], eps, &water)) != GD_OK)
             goto done;
         if (m->kind == GD_KIND_PCAKMEANS &&
             (st = gd_detect_pcakmeans(job, p->pca_block > 0 ? p->pca_block : PCA_BLOCK,
@@ -519,9 +538,11 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
 
     /* ---- classify and clean ---- */
     gd_job_progress_range(job, 0.60, 0.66);
-    if ((st = m->kind == GD_KIND_FLOOD ? gd_flood_classify(job, &score, water, t, &classes)
+    if ((st = m->kind == GD_KIND_FLOOD ? gd_flood_classify(job, &score, water, flood_index, t, &classes)
               : ctab ? gd_classify_table(job, &score, ctab, &classes)
                    : gd_classify(job, &score, t, m->two_sided, &classes)) != GD_OK)
+        goto done;
+    if ((st = gd_flood_aux_apply(job, faux, classes, (size_t)grid->width * (size_t)grid->height)) != GD_OK)
         goto done;
     double mmu = p->mmu_ha >= 0 ? p->mmu_ha : (grid->wkt && m->kind != GD_KIND_FLOOD ? 0.1 : 0.0);
     int min_px = 0;
@@ -586,8 +607,13 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
     if ((st = gd_hasher_join(job, hasher)) != GD_OK)
         goto done;
     {
-        const char *hx[2] = {gd_hasher_hex(hasher, 0), gd_hasher_hex(hasher, 1)};
-        if ((st = gd_run_id(job, hx, 2, params, run_id)) != GD_OK)
+        const char *hx[2 + GD_AUX_MAX] = {gd_hasher_hex(hasher, 0), gd_hasher_hex(hasher, 1)};
+        char auxid[GD_AUX_MAX][GD_AUX_ID_LEN];
+        for (size_t i = 0; i < aux.n; i++) {
+            gd_aux_run_id_entry(aux.role[i], gd_hasher_hex(hasher, 2 + i), auxid[i]);
+            hx[2 + i] = auxid[i];
+        }
+        if ((st = gd_run_id(job, hx, 2 + aux.n, params, run_id)) != GD_OK)
             goto done;
         hash_s = gd_hasher_seconds(hasher, &hash_wait);
         gd_job_set_run_id(job, run_id);
@@ -731,6 +757,8 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
             json_array_append_new(inputs, gd_manifest_input(srcs[i], in_abs[i], roles[i],
                                                             gd_hasher_hex(hasher, (size_t)i),
                                                             gd_hasher_size(hasher, (size_t)i)));
+        if (aux.n) /* absent without auxiliary files: such manifests stay as they were */
+            json_object_set_new(manifest, "auxiliary_inputs", gd_aux_json(&aux, hasher, 2));
         for (size_t i = 0; i < sizeof outputs / sizeof outputs[0]; i++) {
             if (strncmp(outputs[i], "manifest.", 9) == 0)
                 continue;
@@ -761,6 +789,8 @@ done:
     gd_signer_destroy(signer);
     free(in_abs[0]);
     free(in_abs[1]);
+    gd_aux_free(&aux);
+    gd_flood_aux_destroy(faux);
     json_decref(summary);
     json_decref(manifest);
     free(classes);

@@ -305,13 +305,26 @@ int gd_manifest_verify(gd_job *job, const char *manifest_path, int check_inputs,
      * claim other inputs or settings no longer matches the id embedded in the outputs */
     const char *rid = json_string_value(json_object_get(doc, "run_id"));
     json_t *ins = json_object_get(doc, "inputs"), *params = json_object_get(doc, "parameters");
+    json_t *aux = json_object_get(doc, "auxiliary_inputs");
     if (rid && json_is_array(ins) && json_is_object(params)) {
-        const char *hx[4];
+        const char *hx[4 + GD_AUX_MAX];
+        char auxid[GD_AUX_MAX][GD_AUX_ID_LEN];
         size_t n = json_array_size(ins) < 4 ? json_array_size(ins) : 4;
-        int complete = 1;
+        int complete = json_array_size(aux) <= GD_AUX_MAX;
         for (size_t i = 0; i < n; i++)
             complete &= (hx[i] = json_string_value(
                              json_object_get(json_array_get(ins, i), "sha256"))) != NULL;
+        /* auxiliary files enter the id as "role:sha256", after the images */
+        for (size_t i = 0; complete && i < json_array_size(aux); i++) {
+            json_t *e = json_array_get(aux, i);
+            const char *role = json_string_value(json_object_get(e, "role"));
+            const char *sha = json_string_value(json_object_get(e, "sha256"));
+            complete &= role && sha;
+            if (complete) {
+                gd_aux_run_id_entry(role, sha, auxid[i]);
+                hx[n++] = auxid[i];
+            }
+        }
         char want[65];
         if (!complete || gd_run_id(job, hx, n, params, want) != GD_OK ||
             strcmp(want, rid) != 0) {
@@ -323,8 +336,11 @@ int gd_manifest_verify(gd_job *job, const char *manifest_path, int check_inputs,
     char *copy = strdup(manifest_path);
     const char *base = dirname(copy);
     check_list(job, outputs, base, "output", bad);
-    if (check_inputs)
+    if (check_inputs) {
         check_list(job, json_object_get(doc, "inputs"), base, "input", bad);
+        if (json_is_array(aux))
+            check_list(job, aux, base, "auxiliary input", bad);
+    }
     free(copy);
     json_decref(doc);
     return GD_OK;
