@@ -128,3 +128,28 @@ gdalwarp -q -r near -t_srs EPSG:32633 -te 400000 5794880 405120 5800000 -tr 10 1
 g1=$(count "$W/geo_utm.tif" 124 206 1)
 [ "$g1" -eq 0 ] || fail "geographic grid: $g1 px of new water on the ramp"
 echo "ok: geographic grid: no new water on the ramp"
+
+# a manifest edited to claim another DEM no longer matches its run id
+mkdir -p "$W/edited"
+cp "$W/dem/"* "$W/edited/"
+awk '/"auxiliary_inputs"/ { aux = 1 }
+     aux && /"sha256"/ { sub(/"[0-9a-f]+"/, "\"" sprintf("%064d", 0) "\""); aux = 0 }
+     { print }' "$W/dem/manifest.json" > "$W/edited/manifest.json"
+cmp -s "$W/dem/manifest.json" "$W/edited/manifest.json" && fail "the manifest edit did nothing"
+if "$G" verify "$W/edited/manifest.json" 2> "$W/edited.err"; then
+    fail "verify accepted a manifest whose auxiliary_inputs hash was edited"
+fi
+grep -q "run_id .* does not follow" "$W/edited.err" || fail "message: $(cat "$W/edited.err")"
+echo "ok: an edited auxiliary_inputs hash breaks the run id check"
+
+# the documented schema describes the new member (when python3-jsonschema is there)
+SCHEMA="$(dirname "$0")/../../docs/manifest.schema.json"
+if python3 -c 'import jsonschema' 2>/dev/null; then
+    python3 - "$SCHEMA" "$W/dem/manifest.json" "$W/pw/manifest.json" <<'PY' || fail "manifest.json does not follow docs/manifest.schema.json"
+import json, sys, jsonschema
+schema = json.load(open(sys.argv[1]))
+for m in sys.argv[2:]:
+    jsonschema.validate(json.load(open(m)), schema, cls=jsonschema.Draft202012Validator)
+PY
+    echo "ok: manifests with auxiliary_inputs follow docs/manifest.schema.json"
+fi
