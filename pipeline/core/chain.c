@@ -463,7 +463,9 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
         snprintf(what, sizeof what, "the %dx%d grid of %s", grid->width, grid->height, p->before);
         /* the SAR filters, PCA-kmeans and IR-MAD hold whole images: SAR 16 bytes/pixel
          * (both dates, a work buffer, the score), PCA-kmeans another 4 per feature
-         * (block^2) and 1 for the labels, IR-MAD 8 per band pair + 8 */
+         * (block^2) and 1 for the labels, IR-MAD 8 per band pair + 8; SAR flood 13 more
+         * for its water masks, --dem 5 (the float slope and the steep mask),
+         * --permanent-water 1 */
         uint64_t per_px = 10u;
         if (m->kind == GD_KIND_LOGRATIO || m->kind == GD_KIND_PCAKMEANS)
             per_px = 22u;
@@ -474,7 +476,7 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
         if (m->kind == GD_KIND_IRMAD)
             per_px = 8u * (uint64_t)nb + 14u;
         if (m->kind == GD_KIND_FLOOD)
-            per_px = (sar_path ? 22u + 13u : 11u) + (p->dem ? 1u : 0u) + (p->permanent_water ? 1u : 0u);
+            per_px = (sar_path ? 22u + 13u : 11u) + (p->dem ? 5u : 0u) + (p->permanent_water ? 1u : 0u);
         if ((st = gd_limits_check_memory(job, what, per_px * px + strips)) != GD_OK)
             goto done;
     }
