@@ -78,8 +78,9 @@ ring=$(printf '400000 5797600\n405120 5797600\n405120 5796900\n400000 5796900\n4
        awk '{ printf "%s[%.9f,%.9f]", (NR > 1 ? "," : ""), $1, $2 }')
 printf '{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},"geometry":{"type":"Polygon","coordinates":[[%s]]}}]}\n' \
     "$ring" > "$W/pw.geojson"
+cp "$W/pw.geojson" "$W/zones.geojson"
 "$G" detect -b "$S/before.tif" -a "$S/after.tif" -m flood -o "$W/pw" -q --no-map \
-    --permanent-water "$W/pw.geojson"
+    --permanent-water "$W/pw.geojson" --zones "$W/zones.geojson"
 n1=$(count "$W/pw/change.tif" 241 309 1)
 n2=$(count "$W/pw/change.tif" 241 309 2)
 p1=$(count "$W/plain/change.tif" 241 309 1)
@@ -87,6 +88,15 @@ p1=$(count "$W/plain/change.tif" 241 309 1)
 [ "$n1" -eq 0 ] || fail "$n1 px of new water inside the permanent-water polygon"
 [ "$n2" -eq $((68 * 512)) ] || fail "$n2 px of class 2 inside the polygon, want $((68 * 512))"
 echo "ok: --permanent-water polygon: new water $p1 -> $n1 px, class 2 on all $n2 px"
+# the zones file is an auxiliary input too: listed after the mask, checked by verify
+grep -q '"role": "zones"' "$W/pw/manifest.json" || fail "zones not in auxiliary_inputs"
+"$G" verify --inputs -q "$W/pw/manifest.json" || fail "clean run with zones does not verify"
+printf ' ' >> "$W/zones.geojson"
+if "$G" verify --inputs "$W/pw/manifest.json" 2> "$W/verify_z.err"; then
+    fail "verify --inputs missed the altered zones file"
+fi
+grep -q "zones.geojson has been altered" "$W/verify_z.err" || fail "message: $(cat "$W/verify_z.err")"
+echo "ok: verify --inputs catches an altered zones file"
 # the same mask as a raster (non-zero = water) gives the same classes
 awk 'BEGIN { print "ncols 512"; print "nrows 512"; print "xllcorner 400000";
              print "yllcorner 5794880"; print "cellsize 10";
