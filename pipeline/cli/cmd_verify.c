@@ -19,7 +19,7 @@ static void usage(FILE *f)
         "input with --inputs) and names each file that is missing or altered.\n"
         "\n"
         "  -i, --inputs          also re-hash the input images and auxiliary files (DEM,\n"
-        "                        masks, zones, overlay; absolute paths or /vsi)\n"
+        "                        masks, zones, map overlay and AOI; absolute paths or /vsi)\n"
         "  -k, --pubkey PUB.pem  also check manifest.sig (next to the manifest) against\n"
         "                        this Ed25519 public key; a missing or non-matching\n"
         "                        signature fails the verification\n"

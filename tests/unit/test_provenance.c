@@ -153,12 +153,14 @@ static void test_aux_inputs(void **state)
     p.map_overlay = "/vsimem/o.geojson";
     p.dem = "/vsimem/dem.tif";
     p.mask_after = "/vsimem/m.tif";
+    p.map_aoi = "/vsimem/aoi.geojson";
     assert_int_equal(gd_aux_collect(job, &p, &aux), GD_OK);
-    assert_int_equal(aux.n, 4);
+    assert_int_equal(aux.n, 5);
     assert_string_equal(aux.role[0], "dem");
     assert_string_equal(aux.role[1], "mask_after");
     assert_string_equal(aux.role[2], "zones");
     assert_string_equal(aux.role[3], "map_overlay");
+    assert_string_equal(aux.role[4], "map_aoi");
     assert_string_equal(aux.path[0], "/vsimem/dem.tif");
     gd_aux_free(&aux);
     p.no_map = 1;

@@ -50,7 +50,7 @@ int gd_run_id(gd_job *job, const char *const *input_sha256, size_t n, json_t *pa
 /* ---- background hashing of the inputs ---- */
 typedef struct gd_hasher gd_hasher;
 /* Starts hashing up to GD_HASHER_MAX files (local or /vsi) in a background thread. */
-#define GD_HASHER_MAX 8
+#define GD_HASHER_MAX 12
 int gd_hasher_start(gd_job *job, const char *const *paths, size_t n, gd_hasher **out);
 /* Waits for the thread; the first error (unreadable file) goes into job. */
 int gd_hasher_join(gd_job *job, gd_hasher *h);
@@ -64,8 +64,8 @@ void gd_hasher_destroy(gd_hasher *h);
 
 /* ---- auxiliary inputs (auxiliary.c) ----
  * Files besides the two images that change the result: --dem, --permanent-water,
- * --mask-before, --mask-after, --zones, --map-overlay (unless --no-map). */
-#define GD_AUX_MAX 6
+ * --mask-before, --mask-after, --zones, --map-overlay and --map-aoi (unless --no-map). */
+#define GD_AUX_MAX 7
 #define GD_AUX_ID_LEN 96
 struct gd_detect_params;
 typedef struct gd_aux_inputs {
