@@ -78,6 +78,11 @@ static void usage(FILE *f)
         "      --mask-before FILE   cloud mask of the before image, non-zero = masked\n"
         "                           (default: its own SCL or QA_PIXEL band, if any)\n"
         "      --mask-after FILE    same for the after image\n"
+        "      --dem FILE           flood: DEM (any GDAL raster, metres): no new water\n"
+        "                           where the slope is >= --max-slope\n"
+        "      --max-slope DEG      flood: slope limit in degrees (default 5)\n"
+        "      --permanent-water F  flood: permanent water, raster (non-zero = water) or\n"
+        "                           vector polygons: class 2, never new water\n"
         "\n"
         "Map:\n"
         "      --no-map             do not render map.png\n",
@@ -129,7 +134,7 @@ enum { OPT_BB = 256, OPT_BA, OPT_MMU, OPT_NOMAP, OPT_TITLE, OPT_CREDIT, OPT_MAPW
        OPT_STRETCH, OPT_DPI, OPT_OVERLAY, OPT_OVERLAY_FIELD, OPT_MMUPX, OPT_SPECKLE, OPT_SPECKLEW, OPT_MRFB,
        OPT_SMOOTH, OPT_PCAB, OPT_THREADS, OPT_MEM, OPT_ZONES, OPT_ZFIELD, OPT_ZALL, OPT_ALERTS, OPT_COREGW,
        OPT_AOI, OPT_NBRC, OPT_SENSOR, OPT_S2OFF, OPT_MASKB, OPT_MASKA, OPT_GAOI, OPT_TSRS,
-       OPT_RES };
+       OPT_RES, OPT_DEM, OPT_MAXSLOPE, OPT_PERMW };
 
 int gd_cmd_detect(int argc, char **argv)
 {
@@ -156,6 +161,9 @@ int gd_cmd_detect(int argc, char **argv)
         {"s2-offset", required_argument, NULL, OPT_S2OFF},
         {"mask-before", required_argument, NULL, OPT_MASKB},
         {"mask-after", required_argument, NULL, OPT_MASKA},
+        {"dem", required_argument, NULL, OPT_DEM},
+        {"max-slope", required_argument, NULL, OPT_MAXSLOPE},
+        {"permanent-water", required_argument, NULL, OPT_PERMW},
         {"title", required_argument, NULL, OPT_TITLE},
         {"credit", required_argument, NULL, OPT_CREDIT},
         {"map-width", required_argument, NULL, OPT_MAPW},
@@ -206,6 +214,15 @@ int gd_cmd_detect(int argc, char **argv)
         case OPT_RES:
             if (gd_cli_parse_double(optarg, 1e-12, 1e12, &p.res) != 0) {
                 fprintf(stderr, "geodelta detect: --res '%s' is not a pixel size > 0\n", optarg);
+                return 1;
+            }
+            break;
+        case OPT_DEM: p.dem = optarg; break;
+        case OPT_PERMW: p.permanent_water = optarg; break;
+        case OPT_MAXSLOPE:
+            if (gd_cli_parse_double(optarg, 0.0, 90.0, &p.max_slope) != 0) {
+                fprintf(stderr, "geodelta detect: --max-slope '%s' is not a number of degrees "
+                                "from 0 to 90\n", optarg);
                 return 1;
             }
             break;
@@ -373,6 +390,10 @@ int gd_cmd_detect(int argc, char **argv)
                         : !p.method ? "-m METHOD" : !p.outdir ? "-o OUTDIR" : NULL;
     if (missing) {
         fprintf(stderr, "geodelta detect: %s is required (see geodelta detect --help)\n", missing);
+        return 1;
+    }
+    if (p.max_slope >= 0 && !p.dem) {
+        fprintf(stderr, "geodelta detect: --max-slope needs --dem FILE\n");
         return 1;
     }
     if ((p.zone_field || p.zones_all_touched) && !p.zones) {

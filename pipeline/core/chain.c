@@ -37,6 +37,7 @@ void gd_detect_params_init(gd_detect_params *p)
     p->mmu_px = -1;
     p->smooth_window = -1;
     p->mrf_beta = -1.0;
+    p->max_slope = -1.0;
 }
 
 /* SAR defaults (logratio, pcakmeans), chosen from the accuracy suite: see README */
@@ -243,6 +244,8 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
     gd_hasher *hasher = NULL;
     gd_signer *signer = NULL;
     char *in_abs[2] = {NULL, NULL};
+    gd_aux_inputs aux = {0};            /* --dem, --permanent-water, masks, zones, overlay */
+    gd_flood_aux *faux = NULL;          /* flood: slope and permanent-water masks */
     char run_id[65] = "";
     gd_map_image mb, ma;
     gd_map_spec spec;
@@ -271,6 +274,8 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
     }
     if ((st = gd_severity_choose(job, p, &m, &mt, &ctab)) != GD_OK)
         return st;
+    if ((p->dem || p->permanent_water) && m->kind != GD_KIND_FLOOD)
+        return gd_job_error(job, GD_EUSAGE, "--dem and --permanent-water are options of -m flood");
     /* a bad key is found before any work is done */
     if (p->sign_key && (st = gd_signer_create(job, p->sign_key, &signer)) != GD_OK)
         return st;
@@ -288,8 +293,15 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
         st = gd_job_error(job, GD_EPROC, "out of memory");
         goto done;
     }
-    if ((st = gd_hasher_start(job, (const char *const *)in_abs, 2, &hasher)) != GD_OK)
+    if ((st = gd_aux_collect(job, p, &aux)) != GD_OK)
         goto done;
+    {
+        const char *hp[2 + GD_AUX_MAX] = {in_abs[0], in_abs[1]};
+        for (size_t i = 0; i < aux.n; i++)
+            hp[2 + i] = aux.path[i];
+        if ((st = gd_hasher_start(job, hp, 2 + aux.n, &hasher)) != GD_OK)
+            goto done;
+    }
     gd_job_set_workdir(job, p->outdir); /* the engine's temporary score, if any */
     gd_engine_configure(job);
 
@@ -332,6 +344,8 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
     json_object_set_new(params, "mask_after", p->mask_after ? json_string(p->mask_after) : json_null());
     if (m->kind == GD_KIND_LOGRATIO || m->kind == GD_KIND_PCAKMEANS)
         json_object_set_new(params, "mrf_beta", p->mrf_beta >= 0 ? json_real(p->mrf_beta) : json_null());
+    if (p->dem) /* only when given: runs without a DEM keep their run ids */
+        json_object_set_new(params, "max_slope", json_real(p->max_slope >= 0 ? p->max_slope : 5.0));
     if (m->kind == GD_KIND_PCAKMEANS)
         json_object_set_new(params, "pca_block", p->pca_block > 0 ? json_integer(p->pca_block) : json_null());
 
@@ -394,6 +408,8 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
         if ((st = gd_flood_bands(job, p, bs, as, bidx, aidx, &nb, &flood_index)) != GD_OK)
             goto done;
         json_object_set_new(gd_job_auto(job), "flood_index", json_string(idx_names[flood_index]));
+        if ((st = gd_flood_aux_load(job, p, grid, &faux)) != GD_OK)
+            goto done;
     } else if (m->kind == GD_KIND_URBAN) {
         if ((st = gd_urban_bands(job, p, bs, as, bidx, aidx, urban_names, &nb)) != GD_OK)
             goto done;
@@ -492,7 +508,9 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
         snprintf(what, sizeof what, "the %dx%d grid of %s", grid->width, grid->height, p->before);
         /* the SAR filters, PCA-kmeans and IR-MAD hold whole images: SAR 16 bytes/pixel
          * (both dates, a work buffer, the score), PCA-kmeans another 4 per feature
-         * (block^2) and 1 for the labels, IR-MAD 8 per band pair + 8 */
+         * (block^2) and 1 for the labels, IR-MAD 8 per band pair + 8; SAR flood 13 more
+         * for its water masks, --dem 5 (the float slope and the steep mask),
+         * --permanent-water 1 */
         uint64_t per_px = 10u;
         if (m->kind == GD_KIND_LOGRATIO || m->kind == GD_KIND_PCAKMEANS)
             per_px = 22u;
@@ -505,7 +523,7 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
         if (m->kind == GD_KIND_URBAN) /* both dates, the change and the score */
             per_px = 8u * (uint64_t)nb + 14u;
         if (m->kind == GD_KIND_FLOOD)
-            per_px = sar_path ? 22u : 11u;
+            per_px = (sar_path ? 22u + 13u : 11u) + (p->dem ? 5u : 0u) + (p->permanent_water ? 1u : 0u);
         if ((st = gd_limits_check_memory(job, what, per_px * px + strips)) != GD_OK)
             goto done;
     }
@@ -516,6 +534,9 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
         gd_sar_params sp;
         if ((st = sar_params(job, p, &sp)) != GD_OK ||
             (st = gd_detect_sar(job, &sp, grid, &bb[0], &ab[0], eps, &score)) != GD_OK)
+            goto done;
+        if (flood_index == GD_FLOOD_SAR &&
+            (st = gd_flood_sar_water(job, &sp, grid, &bb[0], &ab[0], eps, &water)) != GD_OK)
             goto done;
         if (m->kind == GD_KIND_PCAKMEANS &&
             (st = gd_detect_pcakmeans(job, p->pca_block > 0 ? p->pca_block : PCA_BLOCK,
@@ -571,13 +592,15 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
 
     /* ---- classify and clean ---- */
     gd_job_progress_range(job, 0.60, 0.66);
-    if ((st = m->kind == GD_KIND_FLOOD ? gd_flood_classify(job, &score, water, t, &classes)
+    if ((st = m->kind == GD_KIND_FLOOD ? gd_flood_classify(job, &score, water, flood_index, t, &classes)
               : ctab ? gd_classify_table(job, &score, ctab, &classes)
                    : gd_classify(job, &score, t, m->two_sided, &classes)) != GD_OK)
         goto done;
     if ((m->kind == GD_KIND_LOGRATIO || m->kind == GD_KIND_PCAKMEANS) &&
         (st = gd_sar_mrf(job, p->mrf_beta >= 0 ? p->mrf_beta : SAR_MRF_BETA, &score, t,
                          m->two_sided, classes)) != GD_OK)
+        goto done;
+    if ((st = gd_flood_aux_apply(job, faux, classes, (size_t)grid->width * (size_t)grid->height)) != GD_OK)
         goto done;
     double mmu = p->mmu_ha >= 0 ? p->mmu_ha : (grid->wkt && m->kind != GD_KIND_FLOOD ? 0.1 : 0.0);
     int min_px = 0;
@@ -643,8 +666,13 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
     if ((st = gd_hasher_join(job, hasher)) != GD_OK)
         goto done;
     {
-        const char *hx[2] = {gd_hasher_hex(hasher, 0), gd_hasher_hex(hasher, 1)};
-        if ((st = gd_run_id(job, hx, 2, params, run_id)) != GD_OK)
+        const char *hx[2 + GD_AUX_MAX] = {gd_hasher_hex(hasher, 0), gd_hasher_hex(hasher, 1)};
+        char auxid[GD_AUX_MAX][GD_AUX_ID_LEN];
+        for (size_t i = 0; i < aux.n; i++) {
+            gd_aux_run_id_entry(aux.role[i], gd_hasher_hex(hasher, 2 + i), auxid[i]);
+            hx[2 + i] = auxid[i];
+        }
+        if ((st = gd_run_id(job, hx, 2 + aux.n, params, run_id)) != GD_OK)
             goto done;
         hash_s = gd_hasher_seconds(hasher, &hash_wait);
         gd_job_set_run_id(job, run_id);
@@ -788,6 +816,8 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
             json_array_append_new(inputs, gd_manifest_input(srcs[i], in_abs[i], roles[i],
                                                             gd_hasher_hex(hasher, (size_t)i),
                                                             gd_hasher_size(hasher, (size_t)i)));
+        if (aux.n) /* absent without auxiliary files: such manifests stay as they were */
+            json_object_set_new(manifest, "auxiliary_inputs", gd_aux_json(&aux, hasher, 2));
         for (size_t i = 0; i < sizeof outputs / sizeof outputs[0]; i++) {
             if (strncmp(outputs[i], "manifest.", 9) == 0)
                 continue;
@@ -818,6 +848,8 @@ done:
     gd_signer_destroy(signer);
     free(in_abs[0]);
     free(in_abs[1]);
+    gd_aux_free(&aux);
+    gd_flood_aux_destroy(faux);
     json_decref(summary);
     json_decref(manifest);
     free(classes);

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_FILES 4
+#define MAX_FILES GD_HASHER_MAX
 
 struct gd_hasher {
     pthread_t thread;

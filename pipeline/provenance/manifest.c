@@ -167,8 +167,8 @@ static const struct {
     {"cva", "Landsat Nanjing", 0.9149, 0.719, 0.770},
     {"irmad", "Landsat Taizhou", 0.6518, 0.340, 0.531},
     {"irmad", "Landsat Nanjing", 0.5730, 0.236, 0.429},
-    {"flood", "SAR Bern (SAR ratio rule)", 0.9008, 0.186, 0.204},
-    {"flood", "SAR Yellow River A (SAR ratio rule)", 0.9352, 0.796, 0.836},
+    {"flood", "SAR Bern (SAR ratio rule, KI permanent water; new water scored)", 0.9027, 0.189, 0.208},
+    {"flood", "SAR Yellow River A (SAR ratio rule, KI permanent water; new water scored)", 0.9418, 0.814, 0.850},
     {"cva", "OSCD abudhabi", 0.7939, 0.112, 0.168},
     {"cva", "OSCD beihai", 0.8802, 0.180, 0.214},
     {"cva", "OSCD beirut", 0.7678, 0.100, 0.143},
@@ -318,13 +318,26 @@ int gd_manifest_verify(gd_job *job, const char *manifest_path, int check_inputs,
      * claim other inputs or settings no longer matches the id embedded in the outputs */
     const char *rid = json_string_value(json_object_get(doc, "run_id"));
     json_t *ins = json_object_get(doc, "inputs"), *params = json_object_get(doc, "parameters");
+    json_t *aux = json_object_get(doc, "auxiliary_inputs");
     if (rid && json_is_array(ins) && json_is_object(params)) {
-        const char *hx[4];
+        const char *hx[4 + GD_AUX_MAX];
+        char auxid[GD_AUX_MAX][GD_AUX_ID_LEN];
         size_t n = json_array_size(ins) < 4 ? json_array_size(ins) : 4;
-        int complete = 1;
+        int complete = json_array_size(aux) <= GD_AUX_MAX;
         for (size_t i = 0; i < n; i++)
             complete &= (hx[i] = json_string_value(
                              json_object_get(json_array_get(ins, i), "sha256"))) != NULL;
+        /* auxiliary files enter the id as "role:sha256", after the images */
+        for (size_t i = 0; complete && i < json_array_size(aux); i++) {
+            json_t *e = json_array_get(aux, i);
+            const char *role = json_string_value(json_object_get(e, "role"));
+            const char *sha = json_string_value(json_object_get(e, "sha256"));
+            complete &= role && sha;
+            if (complete) {
+                gd_aux_run_id_entry(role, sha, auxid[i]);
+                hx[n++] = auxid[i];
+            }
+        }
         char want[65];
         if (!complete || gd_run_id(job, hx, n, params, want) != GD_OK ||
             strcmp(want, rid) != 0) {
@@ -336,8 +349,11 @@ int gd_manifest_verify(gd_job *job, const char *manifest_path, int check_inputs,
     char *copy = strdup(manifest_path);
     const char *base = dirname(copy);
     check_list(job, outputs, base, "output", bad);
-    if (check_inputs)
+    if (check_inputs) {
         check_list(job, json_object_get(doc, "inputs"), base, "input", bad);
+        if (json_is_array(aux))
+            check_list(job, aux, base, "auxiliary input", bad);
+    }
     free(copy);
     json_decref(doc);
     return GD_OK;

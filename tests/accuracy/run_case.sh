@@ -13,4 +13,5 @@ fi
 "$geodelta" detect -b "$data/$before" -a "$data/$after" -m "$method" -o "$out" \
     --overwrite --no-map -q "$@"
 "$eval" "$out/change.tif" "$data/$gt" --name "$(basename "$out")" --gt-change-min "$gtmin" \
-    --min-pcc "$pcc" --min-kappa "$kappa" --min-f1 "$f1" ${GT_IGNORE:+--gt-ignore "$GT_IGNORE"}
+    --min-pcc "$pcc" --min-kappa "$kappa" --min-f1 "$f1" ${GT_IGNORE:+--gt-ignore "$GT_IGNORE"} \
+    ${CHANGE_MAX:+--change-max "$CHANGE_MAX"}

@@ -30,6 +30,7 @@ in=$(gdallocationinfo -valonly "$W/aoi/change.tif" 10 290)
 [ "$in" != 255 ] || fail "pixel (10, 290) inside the triangle is nodata"
 grep -q '"applied": true' "$W/aoi/manifest.json" || fail "no co-registration applied with --aoi"
 grep -q '"aoi_features": 1' "$W/aoi/manifest.json" || fail "auto.grid does not record the AOI"
+grep -q '"role": "aoi"' "$W/aoi/manifest.json" || fail "the AOI file is not in auxiliary_inputs"
 # valid area = the triangle's 300 ha (pixel-centre rule, within 1 %)
 ha=$(sed -n 's/.*"valid_ha": *\([0-9.]*\).*/\1/p' "$W/aoi/summary.json")
 awk -v h="$ha" 'BEGIN { exit (h > 297 && h < 303) ? 0 : 1 }' || fail "valid area $ha ha, expected ~300"

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "geodelta/detect.h"
 #include "geodelta/provenance.h"
 #include "geodelta/util.h"
 
@@ -135,6 +136,46 @@ static void test_run_id(void **state)
     gd_job_destroy(job);
 }
 
+static void test_aux_inputs(void **state)
+{
+    (void)state;
+    gd_job *job = NULL;
+    assert_int_equal(gd_job_create(&job), GD_OK);
+    gd_detect_params p;
+    gd_detect_params_init(&p);
+    gd_aux_inputs aux;
+    /* none given: nothing to hash, the run id's inputs stay the two images */
+    assert_int_equal(gd_aux_collect(job, &p, &aux), GD_OK);
+    assert_int_equal(aux.n, 0);
+    gd_aux_free(&aux);
+    /* a fixed role order whatever the options' order; the overlay only with a map */
+    p.zones = "/vsimem/z.geojson";
+    p.map_overlay = "/vsimem/o.geojson";
+    p.dem = "/vsimem/dem.tif";
+    p.mask_after = "/vsimem/m.tif";
+    p.map_aoi = "/vsimem/aoi.geojson";
+    assert_int_equal(gd_aux_collect(job, &p, &aux), GD_OK);
+    assert_int_equal(aux.n, 5);
+    assert_string_equal(aux.role[0], "dem");
+    assert_string_equal(aux.role[1], "mask_after");
+    assert_string_equal(aux.role[2], "zones");
+    assert_string_equal(aux.role[3], "map_overlay");
+    assert_string_equal(aux.role[4], "map_aoi");
+    assert_string_equal(aux.path[0], "/vsimem/dem.tif");
+    gd_aux_free(&aux);
+    p.no_map = 1;
+    assert_int_equal(gd_aux_collect(job, &p, &aux), GD_OK);
+    assert_int_equal(aux.n, 3);
+    gd_aux_free(&aux);
+    /* the role is part of the id entry: the same file as DEM or as mask differs */
+    char a[GD_AUX_ID_LEN], b[GD_AUX_ID_LEN];
+    gd_aux_run_id_entry("dem", ABC_SHA256, a);
+    gd_aux_run_id_entry("permanent_water", ABC_SHA256, b);
+    assert_string_equal(a, "dem:" ABC_SHA256);
+    assert_string_not_equal(a, b);
+    gd_job_destroy(job);
+}
+
 static void test_error_rate(void **state)
 {
     (void)state;
@@ -220,7 +261,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sha256_vectors), cmocka_unit_test(test_hasher),
         cmocka_unit_test(test_run_id),         cmocka_unit_test(test_error_rate),
-        cmocka_unit_test(test_sign_roundtrip),
+        cmocka_unit_test(test_sign_roundtrip), cmocka_unit_test(test_aux_inputs),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     char cmd[300];

@@ -31,6 +31,10 @@ typedef struct gd_detect_params {
     double s2_offset;                       /* Sentinel-2 DN offset (e.g. -1000) */
     const char *mask_before, *mask_after;   /* cloud mask files (non-zero = masked);
                                                NULL: the image's SCL/QA_PIXEL band */
+    const char *dem;                        /* flood: DEM for the slope mask; NULL = none */
+    double max_slope;                       /* flood: degrees, < 0: default 5 */
+    const char *permanent_water;            /* flood: raster (non-zero) or vector mask of
+                                               permanent water (class 2); NULL = none */
     int no_map, overwrite, keep_score;
     const char *title, *credit;
     int map_width;                          /* 0: default */

@@ -49,7 +49,8 @@ int gd_run_id(gd_job *job, const char *const *input_sha256, size_t n, json_t *pa
 
 /* ---- background hashing of the inputs ---- */
 typedef struct gd_hasher gd_hasher;
-/* Starts hashing up to 4 files (local or /vsi) in a background thread. */
+/* Starts hashing up to GD_HASHER_MAX files (local or /vsi) in a background thread. */
+#define GD_HASHER_MAX 12
 int gd_hasher_start(gd_job *job, const char *const *paths, size_t n, gd_hasher **out);
 /* Waits for the thread; the first error (unreadable file) goes into job. */
 int gd_hasher_join(gd_job *job, gd_hasher *h);
@@ -61,8 +62,31 @@ double gd_hasher_seconds(const gd_hasher *h, double *waited);
 /* Cancels (when not joined yet), joins and frees; NULL is a no-op. */
 void gd_hasher_destroy(gd_hasher *h);
 
+/* ---- auxiliary inputs (auxiliary.c) ----
+ * Files besides the two images that change the result: --dem, --permanent-water,
+ * --mask-before, --mask-after, --zones, --map-overlay and --map-aoi (unless --no-map),
+ * --aoi. */
+#define GD_AUX_MAX 8
+#define GD_AUX_ID_LEN 96
+struct gd_detect_params;
+typedef struct gd_aux_inputs {
+    size_t n;
+    const char *role[GD_AUX_MAX]; /* "dem", "permanent_water", "mask_before", ... */
+    char *path[GD_AUX_MAX];       /* absolute (or the /vsi path) */
+} gd_aux_inputs;
+/* The auxiliary files given in p, in a fixed role order. Free with gd_aux_free. */
+int gd_aux_collect(gd_job *job, const struct gd_detect_params *p, gd_aux_inputs *aux);
+void gd_aux_free(gd_aux_inputs *aux);
+/* The run id's input entry of an auxiliary file: "role:sha256" (the images' entries are
+ * their bare sha256, so the ids of runs without auxiliary files do not change). */
+void gd_aux_run_id_entry(const char *role, const char *sha256, char out[GD_AUX_ID_LEN]);
+/* The manifest's "auxiliary_inputs": [{role, path, sha256, size}], hashes from h
+ * starting at index first. */
+json_t *gd_aux_json(const gd_aux_inputs *aux, const gd_hasher *h, size_t first);
+
 /* ---- verification ---- */
-/* Re-hashes every output listed in the manifest (and every input with check_inputs);
+/* Re-hashes every output listed in the manifest (and every input and auxiliary input
+ * with check_inputs);
  * *bad receives the number of missing or altered files, each also reported through
  * the job's warnings. Returns GD_OK when the check ran (even with mismatches). */
 int gd_manifest_verify(gd_job *job, const char *manifest_path, int check_inputs, int *bad);

@@ -263,9 +263,38 @@ int gd_flood_optical(gd_job *job, const gd_grid *grid, const gd_band *before,
 int gd_flood_threshold(gd_job *job, const gd_score *s, int index, double fixed, int ki,
                        double *t, const char **mode);
 /* Classes: optical 2 permanent water (water both dates), 1 new water (water after only
- * and score >= t), else 0; SAR (water NULL): 1 where log-ratio < t; NaN -> 255. */
-int gd_flood_classify(gd_job *job, const gd_score *s, const uint8_t *water, double t,
-                      uint8_t **classes);
+ * and score >= t), else 0; SAR (index GD_FLOOD_SAR): 2 where water == 3 (low backscatter
+ * on both dates, water may be NULL), else 1 where log-ratio < t; NaN -> 255. */
+int gd_flood_classify(gd_job *job, const gd_score *s, const uint8_t *water, int index,
+                      double t, uint8_t **classes);
+/* SAR: water on each date = speckle-filtered backscatter in dB below one threshold,
+ * Kittler-Illingworth on the before date's dB histogram (auto.sar_water); water[i] bit 0 before, bit 1 after, as
+ * gd_flood_optical (malloc'd). Reads and filters both dates again (as gd_detect_sar). */
+int gd_flood_sar_water(gd_job *job, const gd_sar_params *sp, const gd_grid *grid,
+                       const gd_band *before, const gd_band *after, float eps, uint8_t **water);
+/* --dem slope mask and --permanent-water mask on the grid (flood/masks.c). */
+typedef struct gd_flood_aux gd_flood_aux;
+/* Loads what p asks for (*out stays NULL when neither option is given): the DEM's slope
+ * in degrees (gdaldem on the grid when projected, on a local transverse Mercator when
+ * geographic) and the permanent-water raster or vector, both on the grid. A DEM that
+ * covers no pixel of the grid is GD_EINPUT. */
+int gd_flood_aux_load(gd_job *job, const struct gd_detect_params *p, const gd_grid *grid,
+                      gd_flood_aux **out);
+/* Applies the masks to the classes (gd_flood_mask_classes) and records the counts in
+ * auto.flood_masks. NULL a is a no-op. */
+int gd_flood_aux_apply(gd_job *job, const gd_flood_aux *a, uint8_t *classes, size_t n);
+void gd_flood_aux_destroy(gd_flood_aux *a);
+typedef struct gd_flood_mask_counts {
+    uint64_t steep_excluded;        /* new water (1) set to 0: slope >= the maximum */
+    uint64_t no_dem;                /* valid pixels without a slope (DEM nodata/extent) */
+    uint64_t permanent;             /* valid pixels set to 2 by the permanent-water mask */
+    uint64_t new_water_to_permanent; /* of which were new water */
+} gd_flood_mask_counts;
+/* Pure rule: steep[i] == 1 turns class 1 into 0 (steep terrain is radar shadow or
+ * layover, not flood); perm[i] != 0 makes any valid class 2; 255 (nodata) stays; steep
+ * or perm may be NULL. */
+void gd_flood_mask_classes(uint8_t *classes, const uint8_t *steep, const uint8_t *perm,
+                           size_t n, gd_flood_mask_counts *c);
 /* Minimum mapping unit with GDALSieveFilter (4-connected); min_pixels <= 1 is a no-op. */
 int gd_clean_sieve(gd_job *job, const gd_grid *grid, uint8_t *classes, int min_pixels);
 /* Wraps a buffer as a one-band MEM dataset on the grid (no copy). */
