@@ -220,7 +220,7 @@ json_t *gd_method_error_rate(const char *method, int otsu)
                      "benchmarks in ../shared/data)",
                      "conditions", "default settings and automatic threshold (Otsu; k-means "
                      "for pcakmeans; chi-square p < 0.01 for irmad; Kittler-Illingworth for "
-                     "urban, whose Landsat rows had the band roles given), all "
+                     "urban), all "
                      "labelled pixels scored; PCC = overall accuracy, error_rate = 1 - PCC, "
                      "kappa = Cohen's kappa, F1 of the change class",
                      "caveat", "figures from benchmark scenes, not from this scene: the "

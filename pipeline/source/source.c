@@ -189,26 +189,103 @@ static int role_from_spec(gd_job *job, const gd_source *src, const char *label,
     return st;
 }
 
-static int desc_matches(const char *desc, const char *role)
+/* The first word of a band description ("B04 (red)" -> "B04"). */
+static void first_word(const char *desc, char *word, size_t len)
 {
-    /* Sentinel-2 band names (also as "B4", "B04 (red)", "SR_B4" is Landsat: skipped) */
-    static const char *s2[][2] = {{"B02", "blue"},  {"B2", "blue"},   {"B03", "green"},
-                                  {"B3", "green"},  {"B04", "red"},   {"B4", "red"},
-                                  {"B08", "nir"},   {"B8", "nir"},    {"B11", "swir1"},
-                                  {"B12", "swir2"}, {"VV", "sar"},    {"VH", "sar"},
-                                  {"HH", "sar"},    {"HV", "sar"}};
-    char word[64];
     size_t n = 0;
-    while (desc[n] && n + 1 < sizeof word && (isalnum((unsigned char)desc[n]) || desc[n] == '_'))
+    while (desc[n] && n + 1 < len && (isalnum((unsigned char)desc[n]) || desc[n] == '_'))
         n++;
     memcpy(word, desc, n);
     word[n] = '\0';
+}
+
+/* "B04", "B4", "SR_B4" -> 4 (*padded when written with a leading zero, *sr with SR_);
+ * "B8A" -> 0 with *is_8a; 0 when not a band number. */
+static int band_number(const char *word, int *padded, int *sr, int *is_8a)
+{
+    *padded = *sr = *is_8a = 0;
+    if (strncasecmp(word, "SR_", 3) == 0) {
+        *sr = 1;
+        word += 3;
+    }
+    if (toupper((unsigned char)word[0]) != 'B' || !isdigit((unsigned char)word[1]))
+        return 0;
+    if (strcasecmp(word + 1, "8A") == 0) {
+        *is_8a = 1;
+        return 0;
+    }
+    *padded = word[1] == '0';
+    char *end = NULL;
+    long v = strtol(word + 1, &end, 10);
+    return end && !*end && v > 0 && v < 100 ? (int)v : 0;
+}
+
+/* Which numbering the band names follow: Sentinel-2 (B02 ... B12, B8A), Landsat 8/9 OLI
+ * (B2 blue ... B7 swir2) or Landsat 4-7 TM/ETM+ (B1 blue ... B5 swir1, B7 swir2). The
+ * same "B2" is blue on Sentinel-2 and OLI but green on TM, so the whole set decides:
+ * zero-padded names, B8A or B12 are Sentinel-2; SR_B names are Landsat Collection 2
+ * (OLI when SR_B6 is there, TM/ETM+ otherwise, whose band 6 is thermal); plain names
+ * with B7 but neither B6 nor B8 are a TM/ETM+ reflective stack; anything else plain is
+ * read as Sentinel-2. */
+enum { NAMES_S2, NAMES_OLI, NAMES_TM };
+
+static int name_family(const gd_source *src)
+{
+    int s2 = 0, sr = 0, srb6 = 0, b6 = 0, b7 = 0, b8 = 0;
+    for (int b = 1; b <= src->nbands; b++) {
+        const char *d = GDALGetDescription(GDALGetRasterBand(src->ds, b));
+        char word[64];
+        int padded, is_sr, is_8a;
+        if (!d)
+            continue;
+        first_word(d, word, sizeof word);
+        int v = band_number(word, &padded, &is_sr, &is_8a);
+        s2 |= padded || is_8a || (v == 12 && !is_sr);
+        sr |= is_sr && v > 0;
+        srb6 |= is_sr && v == 6;
+        b6 |= !is_sr && v == 6;
+        b7 |= !is_sr && v == 7;
+        b8 |= !is_sr && v == 8;
+    }
+    if (s2)
+        return NAMES_S2;
+    if (sr)
+        return srb6 ? NAMES_OLI : NAMES_TM;
+    if (b7 && !b6 && !b8)
+        return NAMES_TM;
+    return NAMES_S2;
+}
+
+static int desc_matches(const char *desc, int family, const char *role)
+{
+    /* band number -> role, per numbering (index = band number) */
+    static const char *const s2[13] = {NULL, NULL, "blue", "green", "red", NULL, NULL, NULL,
+                                       "nir", NULL, NULL, "swir1", "swir2"};
+    static const char *const oli[8] = {NULL, NULL, "blue", "green", "red", "nir", "swir1",
+                                       "swir2"};
+    static const char *const tm[8] = {NULL, "blue", "green", "red", "nir", "swir1", NULL,
+                                      "swir2"};
+    static const char *const sar[] = {"VV", "VH", "HH", "HV"};
+    char word[64];
+    first_word(desc, word, sizeof word);
     if (strcasecmp(word, role) == 0)
         return 1;
-    for (size_t i = 0; i < sizeof s2 / sizeof s2[0]; i++)
-        if (strcasecmp(word, s2[i][0]) == 0 && strcmp(s2[i][1], role) == 0)
-            return 1;
-    return 0;
+    if (strcmp(role, "sar") == 0) {
+        for (size_t i = 0; i < sizeof sar / sizeof sar[0]; i++)
+            if (strcasecmp(word, sar[i]) == 0)
+                return 1;
+        return 0;
+    }
+    int padded, is_sr, is_8a;
+    int v = band_number(word, &padded, &is_sr, &is_8a);
+    const char *r = NULL;
+    if (family == NAMES_S2 && !is_sr && v > 0 && v < 13)
+        r = s2[v];
+    else if (family == NAMES_OLI && v > 0 && v < 8)
+        r = oli[v];
+    else if (family == NAMES_TM && v > 0 && v < 8)
+        r = tm[v];
+    return r && strcmp(r, role) == 0;
 }
 
 int gd_source_find_role(gd_job *job, const gd_source *src, const char *label,
@@ -222,15 +299,16 @@ int gd_source_find_role(gd_job *job, const gd_source *src, const char *label,
         if (r > 0)
             return GD_OK;
     }
+    const int family = name_family(src);
     for (int b = 1; b <= src->nbands; b++) {
         const char *d = GDALGetDescription(GDALGetRasterBand(src->ds, b));
-        if (d && *d && desc_matches(d, role)) {
+        if (d && *d && desc_matches(d, family, role)) {
             *band = b;
             return GD_OK;
         }
     }
     /* B8A is the narrow NIR band: a fallback when B08 is absent */
-    if (strcmp(role, "nir") == 0)
+    if (strcmp(role, "nir") == 0 && family == NAMES_S2)
         for (int b = 1; b <= src->nbands; b++) {
             const char *d = GDALGetDescription(GDALGetRasterBand(src->ds, b));
             if (d && strncasecmp(d, "B8A", 3) == 0) {

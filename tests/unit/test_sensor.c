@@ -431,6 +431,47 @@ static void test_mask_other_grid(void **state)
     close_fx(&f, path);
 }
 
+/* Band names decide the roles as a set: the same "B2" is blue on Sentinel-2 and Landsat
+ * OLI, green on TM/ETM+. */
+static void expect_roles(const char *const *descs, int nb, const int want[6])
+{
+    static const char *const roles[6] = {"blue", "green", "red", "nir", "swir1", "swir2"};
+    const char *path = "/vsimem/roles.tif";
+    make_raster(path, GDT_UInt16, nb, descs, 100, NULL);
+    struct fx f;
+    open_fx(&f, path, 0);
+    for (int r = 0; r < 6; r++) {
+        int band = -1;
+        assert_int_equal(gd_source_find_role(f.job, f.src, "before", NULL, roles[r], &band), GD_OK);
+        if (band != want[r])
+            fail_msg("%s (%s ...): %s is band %d, expected %d", descs[0], descs[1], roles[r],
+                     band, want[r]);
+    }
+    close_fx(&f, path);
+}
+
+static void test_band_name_families(void **state)
+{
+    (void)state;
+    /* Sentinel-2, padded */
+    static const char *const s2[] = {"B01", "B02", "B03", "B04", "B05", "B06", "B07",
+                                     "B08", "B8A", "B09", "B10", "B11", "B12"};
+    expect_roles(s2, 13, (const int[]){2, 3, 4, 8, 12, 13});
+    /* a plain 10 m Sentinel-2 stack */
+    static const char *const s2p[] = {"B2", "B3", "B4", "B8"};
+    expect_roles(s2p, 4, (const int[]){1, 2, 3, 4, 0, 0});
+    /* TM/ETM+ reflective stack (the Landsat benchmark pairs): B6 is thermal, left out */
+    static const char *const tm[] = {"B1", "B2", "B3", "B4", "B5", "B7"};
+    expect_roles(tm, 6, (const int[]){1, 2, 3, 4, 5, 6});
+    /* Landsat 8/9 Collection 2 */
+    static const char *const oli[] = {"SR_B1", "SR_B2", "SR_B3", "SR_B4", "SR_B5", "SR_B6",
+                                      "SR_B7", "QA_PIXEL"};
+    expect_roles(oli, 8, (const int[]){2, 3, 4, 5, 6, 7});
+    /* Landsat 5/7 Collection 2 (no SR_B6) */
+    static const char *const etm[] = {"SR_B1", "SR_B2", "SR_B3", "SR_B4", "SR_B5", "SR_B7"};
+    expect_roles(etm, 6, (const int[]){1, 2, 3, 4, 5, 6});
+}
+
 /* A co-registered date's mask moves with its pixels: a displacement of +2 px in x (a
  * feature at reference x shows at target x + 2) brings the masked target pixel (5, 3) to
  * reference pixel (3, 3); the masked pixels are counted in the auto record. */
@@ -540,6 +581,7 @@ int main(void)
         cmocka_unit_test(test_mask_band_in_image),
         cmocka_unit_test(test_mask_other_grid),
         cmocka_unit_test(test_mask_follows_coreg),
+        cmocka_unit_test(test_band_name_families),
         cmocka_unit_test(test_mask_in_engine),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -31,8 +31,8 @@ void gd_source_destroy(gd_source *src);
 
 /* Band roles: red green blue nir swir1 swir2 sar. Looks the role up in spec
  * ("red=3,nir=4", short keys r g b n s1 s2 also accepted), then in band descriptions
- * (Sentinel-2 names B02 B03 B04 B08 B8A B11 B12, role names, VV/VH), then colour
- * interpretation. *band = 1-based index or 0 when not found. GD_EUSAGE on a bad spec. */
+ * (role names, VV/VH/HH/HV, band names read as a set: Sentinel-2, Landsat OLI or
+ * TM/ETM+ numbering, see source.c name_family), then colour interpretation. *band = 1-based index or 0 when not found. GD_EUSAGE on a bad spec. */
 int gd_source_find_role(gd_job *job, const gd_source *src, const char *label,
                         const char *spec, const char *role, int *band);
 
