@@ -384,6 +384,36 @@ static int src_bounds_in_grid(const gd_grid *grid, const gd_source *src, double 
     return ok;
 }
 
+/* A warped VRT of src on grid's extent and size (gdalwarp -of VRT -te -ts) plus the
+ * options args (NULL-terminated); NULL with the CPL error set. */
+static GDALDatasetH warp_to_grid(const gd_grid *grid, GDALDatasetH src, const char *const *args)
+{
+    char te[4][64], ts[2][32];
+    double gx0 = grid->gt[0], gy0 = grid->gt[3];
+    double gx1 = grid->gt[0] + grid->width * grid->gt[1] + grid->height * grid->gt[2];
+    double gy1 = grid->gt[3] + grid->width * grid->gt[4] + grid->height * grid->gt[5];
+    snprintf(te[0], sizeof te[0], "%.17g", fmin(gx0, gx1));
+    snprintf(te[1], sizeof te[1], "%.17g", fmin(gy0, gy1));
+    snprintf(te[2], sizeof te[2], "%.17g", fmax(gx0, gx1));
+    snprintf(te[3], sizeof te[3], "%.17g", fmax(gy0, gy1));
+    snprintf(ts[0], sizeof ts[0], "%d", grid->width);
+    snprintf(ts[1], sizeof ts[1], "%d", grid->height);
+    char *argv[32] = {"-of", "VRT", "-te", te[0], te[1], te[2], te[3], "-ts", ts[0], ts[1]};
+    size_t n = 10;
+    for (size_t i = 0; args[i] && n + 1 < sizeof argv / sizeof argv[0]; i++)
+        argv[n++] = (char *)args[i];
+    argv[n] = NULL;
+    CPLErrorReset();
+    GDALWarpAppOptions *opts = GDALWarpAppOptionsNew(argv, NULL);
+    if (!opts)
+        return NULL;
+    GDALDatasetH srcs[1] = {src};
+    int usage_error = 0;
+    GDALDatasetH vrt = GDALWarp("", NULL, 1, srcs, opts, &usage_error);
+    GDALWarpAppOptionsFree(opts);
+    return vrt;
+}
+
 static int align(gd_job *job, const gd_grid *grid, const gd_source *src, int nearest,
                  GDALDatasetH *out, int *owned)
 {
@@ -429,30 +459,15 @@ static int align(gd_job *job, const gd_grid *grid, const gd_source *src, int nea
                             "images cover the same area)",
                             src->path);
 
-    char te[4][64], ts[2][32];
-    snprintf(te[0], sizeof te[0], "%.17g", fmin(gx0, gx1));
-    snprintf(te[1], sizeof te[1], "%.17g", fmin(gy0, gy1));
-    snprintf(te[2], sizeof te[2], "%.17g", fmax(gx0, gx1));
-    snprintf(te[3], sizeof te[3], "%.17g", fmax(gy0, gy1));
-    snprintf(ts[0], sizeof ts[0], "%d", grid->width);
-    snprintf(ts[1], sizeof ts[1], "%d", grid->height);
-    char *argv[] = {"-of", "VRT", "-t_srs", grid->wkt, "-te", te[0], te[1], te[2], te[3],
-                    "-ts", ts[0], ts[1], "-r", "bilinear", "-ot", "Float32",
-                    "-dstnodata", "nan", NULL};
+    const char *args[] = {"-t_srs", grid->wkt, "-r", "bilinear", "-ot", "Float32",
+                          "-dstnodata", "nan", NULL};
     if (nearest) { /* class and bit-flag rasters: never interpolated, keep their type */
-        argv[13] = "near";
-        argv[14] = NULL;
+        args[3] = "near";
+        args[4] = NULL;
     }
-    GDALWarpAppOptions *opts = GDALWarpAppOptionsNew(argv, NULL);
-    if (!opts)
-        return gd_job_error_gdal(job, GD_EPROC, "cannot set up the warp of %s", src->path);
-    GDALDatasetH srcs[1] = {src->ds};
-    int usage_error = 0;
-    CPLErrorReset();
-    GDALDatasetH vrt = GDALWarp("", NULL, 1, srcs, opts, &usage_error);
-    GDALWarpAppOptionsFree(opts);
+    GDALDatasetH vrt = warp_to_grid(grid, src->ds, args);
     if (!vrt)
-        return gd_job_error_gdal(job, GD_EPROC, "cannot warp %s onto the before image's grid",
+        return gd_job_error_gdal(job, GD_EPROC, "cannot warp %s onto the analysis grid",
                                  src->path);
     gd_job_info(job, "%s warped onto the analysis grid (%dx%d, %s)", src->path,
                 grid->width, grid->height, nearest ? "nearest" : "bilinear");
@@ -475,31 +490,11 @@ int gd_grid_align_nearest(gd_job *job, const gd_grid *grid, const gd_source *src
 
 int gd_grid_cut(gd_job *job, const gd_grid *grid, GDALDatasetH ds, GDALDatasetH *out)
 {
-    *out = NULL;
-    char te[4][64], ts[2][32];
-    double x0 = grid->gt[0], y1 = grid->gt[3];
-    double x1 = x0 + grid->width * grid->gt[1], y0 = y1 + grid->height * grid->gt[5];
-    snprintf(te[0], sizeof te[0], "%.17g", x0);
-    snprintf(te[1], sizeof te[1], "%.17g", y0);
-    snprintf(te[2], sizeof te[2], "%.17g", x1);
-    snprintf(te[3], sizeof te[3], "%.17g", y1);
-    snprintf(ts[0], sizeof ts[0], "%d", grid->width);
-    snprintf(ts[1], sizeof ts[1], "%d", grid->height);
     /* same grid, nearest: every pixel inside the polygons is copied as it is */
-    char *argv[] = {"-of", "VRT", "-te", te[0], te[1], te[2], te[3], "-ts", ts[0], ts[1],
-                    "-r", "near", "-ot", "Float32", "-dstnodata", "nan", "-cutline",
-                    grid->cutline, NULL};
-    GDALWarpAppOptions *opts = GDALWarpAppOptionsNew(argv, NULL);
-    if (!opts)
-        return gd_job_error_gdal(job, GD_EPROC, "cannot set up the AOI cut (%s)", grid->cutline);
-    GDALDatasetH srcs[1] = {ds};
-    int usage_error = 0;
-    CPLErrorReset();
-    GDALDatasetH vrt = GDALWarp("", NULL, 1, srcs, opts, &usage_error);
-    GDALWarpAppOptionsFree(opts);
-    if (!vrt)
+    const char *args[] = {"-r", "near", "-ot", "Float32", "-dstnodata", "nan", "-cutline",
+                          grid->cutline, NULL};
+    if (!(*out = warp_to_grid(grid, ds, args)))
         return gd_job_error_gdal(job, GD_EINPUT, "cannot cut the images to the AOI %s",
                                  grid->cutline);
-    *out = vrt;
     return GD_OK;
 }
