@@ -39,10 +39,11 @@ struct gd_batch {
 
 static const char *const job_keys[] = {"id", "before", "after", "method", "aoi", "zones",
                                        "zone_field", "zones_all_touched", "alerts", "params",
-                                       NULL};
+                                       "dem", "permanent_water", NULL};
 static const char *const param_keys[] = {"threshold", "mmu_ha", "bands_before", "bands_after",
                                          "title", "credit", "no_map", "map_width", "keep_score",
-                                         "nbr_classes", "sensor", "s2_offset", NULL};
+                                         "nbr_classes", "sensor", "s2_offset", "max_slope",
+                                         NULL};
 
 static int in_list(const char *k, const char *const *list)
 {
@@ -111,7 +112,8 @@ static void check_params(gd_batch *b, const char *who, json_t *params, gd_detect
     json_object_foreach(params, key, v) {
         if (!in_list(key, param_keys)) {
             add_error(b, who, "params: unknown field '%s' (fields: threshold mmu_ha bands_before "
-                      "bands_after title credit no_map map_width keep_score nbr_classes sensor s2_offset)", key);
+                      "bands_after title credit no_map map_width keep_score nbr_classes sensor s2_offset "
+                      "max_slope)", key);
             continue;
         }
         if (strcmp(key, "threshold") == 0) {
@@ -138,6 +140,11 @@ static void check_params(gd_batch *b, const char *who, json_t *params, gd_detect
                 add_error(b, who, "params.map_width: must be an integer in [64, 20000]");
             else
                 p->map_width = (int)json_integer_value(v);
+        } else if (strcmp(key, "max_slope") == 0) {
+            if (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > 90)
+                add_error(b, who, "params.max_slope: must be a number of degrees from 0 to 90");
+            else
+                p->max_slope = json_number_value(v);
         } else if (strcmp(key, "s2_offset") == 0) {
             if (!json_is_number(v) || fabs(json_number_value(v)) > 100000.0)
                 add_error(b, who, "params.s2_offset: must be a number (e.g. -1000)");
@@ -208,7 +215,7 @@ static void check_job(gd_batch *b, const char *base, const json_t *defaults, jso
     json_object_foreach(raw, key, v)
         if (!in_list(key, job_keys))
             add_error(b, who, "unknown field '%s' (fields: id before after method aoi zones "
-                      "zone_field zones_all_touched alerts params)", key);
+                      "zone_field zones_all_touched alerts params dem permanent_water)", key);
     /* job fields override defaults; params merge key by key */
     json_t *spec = json_object();
     if (defaults)
@@ -229,8 +236,10 @@ static void check_job(gd_batch *b, const char *base, const json_t *defaults, jso
     gd_detect_params_init(p);
     p->overwrite = 1;
 
-    const char *fields[] = {"before", "after", "zones", "aoi"};
-    for (int f = 0; f < 4; f++) {
+    const char *fields[] = {"before", "after", "zones", "aoi", "dem", "permanent_water"};
+    const char **dst[] = {&p->before, &p->after, &p->zones, &p->aoi, &p->dem,
+                          &p->permanent_water};
+    for (int f = 0; f < 6; f++) {
         json_t *fv = json_object_get(spec, fields[f]);
         if (!fv) {
             if (f < 2)
@@ -245,7 +254,7 @@ static void check_job(gd_batch *b, const char *base, const json_t *defaults, jso
         const char *path = json_string_value(json_object_get(spec, fields[f]));
         if (strncmp(path, "/vsi", 4) != 0 && access(path, R_OK) != 0)
             add_error(b, who, "field %s: %s cannot be read: %s", fields[f], path, strerror(errno));
-        *(f == 0 ? &p->before : f == 1 ? &p->after : f == 2 ? &p->zones : &p->aoi) = path;
+        *dst[f] = path;
     }
     json_t *mv = json_object_get(spec, "method");
     const gd_method *m = NULL;

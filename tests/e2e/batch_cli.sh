@@ -22,7 +22,9 @@ cat > "$work/in/bad.json" <<'JSON'
   {"id": "bad/id", "before": "a/before.tif", "after": "a/after.tif", "colour": "red"},
   {"id": "alerts", "before": "a/before.tif", "after": "a/after.tif",
    "alerts": {"purple": {"changed_ha": 1}}},
-  {"id": "thr", "before": "a/before.tif", "after": "a/after.tif", "params": {"threshold": "high"}}
+  {"id": "thr", "before": "a/before.tif", "after": "a/after.tif", "params": {"threshold": "high"}},
+  {"id": "slope", "before": "a/before.tif", "after": "a/after.tif", "method": "flood",
+   "dem": "a/no_dem.tif", "params": {"max_slope": 100}}
  ]}
 JSON
 run "$gd" batch "$work/in/bad.json" -o "$work/bad-out" 2> "$work/bad.err"
@@ -36,6 +38,8 @@ for want in 'job "ok1" (#1): field id: duplicate of job #0' \
             "job \"bad/id\" (#5): unknown field 'colour'" \
             'job "alerts" (#6): field alerts: unknown alert level' \
             'job "thr" (#7): params.threshold' \
+            'job "slope" (#8): field dem: ' \
+            'job "slope" (#8): params.max_slope' \
             'job "ok1" (#0): params.mmu_ha'; do
     grep -qF "$want" "$work/bad.err" || { cat "$work/bad.err"; fail "missing error: $want"; }
 done
