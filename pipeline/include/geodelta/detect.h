@@ -23,6 +23,13 @@ typedef struct gd_detect_params {
     int pca_block;                          /* pcakmeans block size; <= 0: default */
     double mrf_beta;                        /* logratio/pcakmeans: Potts MRF weight after
                                                the threshold; < 0: default, 0: off */
+    const char *sar_score;                  /* logratio/pcakmeans: "ratio" (log-ratio, the
+                                               default) or "nr" (neighbourhood ratio) */
+    int nr_window;                          /* nr: window, odd; <= 0: 3 */
+    const char *sar_decision;               /* logratio/pcakmeans: "threshold" (default),
+                                               "hysteresis" or "flicm"; then the MRF */
+    double hyst_low;                        /* hysteresis: low threshold as a fraction of
+                                               the threshold; < 0: default 0.7 */
     const char *nbr_classes;                /* nbr: "usgs" (USGS severity classes, the
                                                default with -t auto) or "binary" (the
                                                threshold's 2 classes); NULL = default */
