@@ -114,6 +114,11 @@ int gd_k_split_stats(const float *restrict x, size_t n, int absval, double t, do
 int gd_k_icm_potts(const float *restrict x, int w, int h, int absval, const double mu[2],
                    double sigma, double beta, int max_iter, uint8_t *restrict labels,
                    size_t *flips);
+/* gd_k_icm_potts with bias added to the change energy (the -log of a prior ratio
+ * P(no change) / P(change): > 0 favours no change); bias 0 is gd_k_icm_potts. */
+int gd_k_icm_potts_bias(const float *restrict x, int w, int h, int absval, const double mu[2],
+                        double sigma, double beta, double bias, int max_iter,
+                        uint8_t *restrict labels, size_t *flips);
 
 /* FLICM (Krinidis & Chatzis 2010): two-class fuzzy local-information c-means (fuzzifier
  * m = 2, 8-neighbourhood, spatial weight 1 / (distance + 1)) of the finite values of x (|x|

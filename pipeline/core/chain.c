@@ -378,6 +378,8 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
         json_object_set_new(params, "nr_window", json_integer(p->nr_window));
     if ((m->kind == GD_KIND_LOGRATIO || m->kind == GD_KIND_PCAKMEANS) && p->sar_decision)
         json_object_set_new(params, "sar_decision", json_string(p->sar_decision));
+    if ((m->kind == GD_KIND_LOGRATIO || m->kind == GD_KIND_PCAKMEANS) && p->mrf_bias != 0.0)
+        json_object_set_new(params, "mrf_bias", json_real(p->mrf_bias));
     if ((m->kind == GD_KIND_LOGRATIO || m->kind == GD_KIND_PCAKMEANS) && p->hyst_low >= 0)
         json_object_set_new(params, "hyst_low", json_real(p->hyst_low));
     if (p->dem) /* only when given: runs without a DEM keep their run ids */
@@ -639,7 +641,7 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
          (st = gd_sar_decide(job, sar_dec, hyst_low, &score, t, m->two_sided, classes)) != GD_OK))
         goto done;
     if ((m->kind == GD_KIND_LOGRATIO || m->kind == GD_KIND_PCAKMEANS) &&
-        (st = gd_sar_mrf(job, p->mrf_beta >= 0 ? p->mrf_beta : SAR_MRF_BETA, &score, t,
+        (st = gd_sar_mrf(job, p->mrf_beta >= 0 ? p->mrf_beta : SAR_MRF_BETA, p->mrf_bias, &score, t,
                          m->two_sided, classes)) != GD_OK)
         goto done;
     if ((st = gd_flood_aux_apply(job, faux, classes, (size_t)grid->width * (size_t)grid->height)) != GD_OK)

@@ -154,7 +154,7 @@ done:
  * bounded on an image that oscillates */
 #define MRF_MAX_ITER 30
 
-int gd_sar_mrf(gd_job *job, double beta, const gd_score *s, double t, int two_sided,
+int gd_sar_mrf(gd_job *job, double beta, double bias, const gd_score *s, double t, int two_sided,
                uint8_t *classes)
 {
     if (!(beta > 0.0)) {
@@ -179,8 +179,8 @@ int gd_sar_mrf(gd_job *job, double beta, const gd_score *s, double t, int two_si
     for (size_t i = 0; i < n; i++)
         lab[i] = classes[i] == 255 ? 255 : classes[i] != 0;
     size_t flips = 0;
-    int it = gd_k_icm_potts(s->data, s->width, s->height, two_sided, mu, sigma, beta,
-                            MRF_MAX_ITER, lab, &flips);
+    int it = gd_k_icm_potts_bias(s->data, s->width, s->height, two_sided, mu, sigma, beta,
+                                 bias, MRF_MAX_ITER, lab, &flips);
     if (it < 0) {
         free(lab);
         return gd_job_error(job, GD_EPROC, "MRF: invalid model (sigma %g, beta %g)", sigma,
@@ -196,7 +196,8 @@ int gd_sar_mrf(gd_job *job, double beta, const gd_score *s, double t, int two_si
     gd_job_say(job, "MRF (beta %g): class means %.4g / %.4g, sigma %.4g; %zu pixels "
                     "relabelled in %d ICM sweeps", beta, mu[0], mu[1], sigma, flips, it);
     json_object_set_new(gd_job_auto(job), "mrf",
-                        json_pack("{s:f, s:s, s:f, s:f, s:f, s:b, s:i, s:i, s:I}", "beta", beta,
+                        json_pack("{s:f, s:f, s:s, s:f, s:f, s:f, s:b, s:i, s:i, s:I}", "beta",
+                                  beta, "bias", bias,
                                   "model", "homoscedastic gaussian from the threshold split",
                                   "mean_no_change", mu[0], "mean_change", mu[1], "sigma", sigma,
                                   "on_abs_score", two_sided, "iterations", it,

@@ -277,7 +277,21 @@ static void test_icm_recovers_regions(void **state)
     }
     assert_true(err_pix > N / 12);
     assert_true(err_icm * 10 < err_pix);
+    /* a bias for no change: fewer change pixels than without, one against: more */
+    size_t n_plain = 0, n_less = 0, n_more = 0;
+    for (size_t k = 0; k < N; k++)
+        n_plain += lab[k] == 1;
+    memcpy(lab, pix, N);
+    assert_true(gd_k_icm_potts_bias(x, W, H, 0, mu, sigma, 1.0, 2.0, 30, lab, NULL) >= 1);
+    for (size_t k = 0; k < N; k++)
+        n_less += lab[k] == 1;
+    memcpy(lab, pix, N);
+    assert_true(gd_k_icm_potts_bias(x, W, H, 0, mu, sigma, 1.0, -2.0, 30, lab, NULL) >= 1);
+    for (size_t k = 0; k < N; k++)
+        n_more += lab[k] == 1;
+    assert_true(n_less < n_plain && n_plain < n_more);
     /* bad arguments */
+    assert_int_equal(gd_k_icm_potts_bias(x, W, H, 0, mu, sigma, 1.0, NAN, 30, lab, NULL), -1);
     assert_int_equal(gd_k_icm_potts(x, W, H, 0, mu, 0.0, 1.0, 30, lab, NULL), -1);
     assert_int_equal(gd_k_icm_potts(x, W, H, 0, mu, sigma, -1.0, 30, lab, NULL), -1);
     free(x);

@@ -23,6 +23,8 @@ typedef struct gd_detect_params {
     int pca_block;                          /* pcakmeans block size; <= 0: default */
     double mrf_beta;                        /* logratio/pcakmeans: Potts MRF weight after
                                                the threshold; < 0: default, 0: off */
+    double mrf_bias;                        /* added to the MRF's change energy (an
+                                               asymmetric class prior); 0: none */
     const char *sar_score;                  /* logratio/pcakmeans: "ratio" (log-ratio, the
                                                default) or "nr" (neighbourhood ratio) */
     int nr_window;                          /* nr: window, odd; <= 0: 3 */

@@ -179,8 +179,9 @@ int gd_detect_sar(gd_job *job, const gd_sar_params *sp, const gd_grid *grid,
 /* Spatial-contextual decision on the classes of an in-memory score thresholded at t: a
  * two-class homoscedastic Gaussian model from the threshold's split and a Potts MRF of
  * weight beta solved by ICM relabel change / no change in place (two-sided: class by the
- * score's sign). beta <= 0: classes untouched. Records "mrf" in the job's auto record. */
-int gd_sar_mrf(gd_job *job, double beta, const gd_score *s, double t, int two_sided,
+ * score's sign). bias is added to the change energy (> 0: fewer changes). beta <= 0:
+ * classes untouched. Records "mrf" in the job's auto record. */
+int gd_sar_mrf(gd_job *job, double beta, double bias, const gd_score *s, double t, int two_sided,
                uint8_t *classes);
 /* The SAR decision before the MRF (detect/sar.c), in place on the classes of gd_classify
  * at t: GD_SAR_THRESHOLD keeps them; GD_SAR_HYSTERESIS keeps the change of |score| >= t
