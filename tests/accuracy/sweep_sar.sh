@@ -10,7 +10,7 @@
 #   BLOCKS (pcakmeans) [3 5]  BETAS (--mrf-beta) [0 1 2 3 4 5 6 8]  MMUS (px) [0 10]
 #   SCORES (--sar-score; nr:N = --nr-window N) [ratio]
 #   DECISIONS (--sar-decision; hysteresis:F = --hyst-low F) [threshold]
-#   SPECKLES (--speckle) [refined-lee]
+#   SPECKLES (--speckle) [refined-lee]  BIASES (--mrf-bias) [0]
 set -eu
 geodelta=$1 eval=$2 data=$3/sar
 out=${4:-${TMPDIR:-/tmp}/geodelta-sweep-sar}
@@ -56,13 +56,15 @@ for m in ${METHODS:-logratio pcakmeans}; do
             if [ "$m" = logratio ]; then inner=${SMOOTHS:-0 3 5}; else inner=${BLOCKS:-3 5}; fi
             for s in $inner; do
                 for b in ${BETAS:-0 1 2 3 4 5 6 8}; do
+                  for bi in ${BIASES:-0}; do
                     for u in ${MMUS:-0 10}; do
                         if [ "$m" = logratio ]; then opt="--smooth $s"; else opt="--pca-block $s"; fi
                         # shellcheck disable=SC2086
-                        run "$m" "$sp$w/$sc/$d/$(echo "$opt" | tr -d ' -')/beta$b/mmu$u" \
+                        run "$m" "$sp$w/$sc/$d/$(echo "$opt" | tr -d ' -')/beta$b/bias$bi/mmu$u" \
                             --speckle "$sp" --speckle-window "$w" $opt --mrf-beta "$b" \
-                            --mmu-px "$u" $(score_opt "$sc") $(decision_opt "$d")
+                            --mrf-bias "$bi" --mmu-px "$u" $(score_opt "$sc") $(decision_opt "$d")
                     done
+                  done
                 done
             done
         done
