@@ -150,7 +150,7 @@ done:
     return st;
 }
 
-/* ICM stops long before this on the SAR pairs (2 to 19 sweeps); a cap keeps the time
+/* ICM stops long before this on the SAR pairs (2 to 20 sweeps); a cap keeps the time
  * bounded on an image that oscillates */
 #define MRF_MAX_ITER 30
 
