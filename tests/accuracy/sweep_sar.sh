@@ -59,7 +59,8 @@ for m in ${METHODS:-logratio pcakmeans}; do
                   for bi in ${BIASES:-0}; do
                     for u in ${MMUS:-0 10}; do
                         if [ "$m" = logratio ]; then opt="--smooth $s"; else opt="--pca-block $s"; fi
-                        # shellcheck disable=SC2086
+                        # word splitting wanted: each helper prints several options
+                        # shellcheck disable=SC2086,SC2046
                         run "$m" "$sp$w/$sc/$d/$(echo "$opt" | tr -d ' -')/beta$b/bias$bi/mmu$u" \
                             --speckle "$sp" --speckle-window "$w" $opt --mrf-beta "$b" \
                             --mrf-bias "$bi" --mmu-px "$u" $(score_opt "$sc") $(decision_opt "$d")
