@@ -36,7 +36,14 @@ int gd_k_icm_potts(const float *restrict x, int w, int h, int absval, const doub
                    double sigma, double beta, int max_iter, uint8_t *restrict labels,
                    size_t *flips)
 {
-    if (w < 1 || h < 1 || !(sigma > 0.0) || !(beta >= 0.0))
+    return gd_k_icm_potts_bias(x, w, h, absval, mu, sigma, beta, 0.0, max_iter, labels, flips);
+}
+
+int gd_k_icm_potts_bias(const float *restrict x, int w, int h, int absval, const double mu[2],
+                        double sigma, double beta, double bias, int max_iter,
+                        uint8_t *restrict labels, size_t *flips)
+{
+    if (w < 1 || h < 1 || !(sigma > 0.0) || !(beta >= 0.0) || !isfinite(bias))
         return -1;
     const double k2 = 1.0 / (2.0 * sigma * sigma);
     size_t total = 0;
@@ -68,7 +75,7 @@ int gd_k_icm_potts(const float *restrict x, int w, int h, int absval, const doub
                 }
                 double v = absval ? fabs((double)x[i]) : (double)x[i];
                 double d0 = v - mu[0], d1 = v - mu[1];
-                double u0 = d0 * d0 * k2 + beta * n1, u1 = d1 * d1 * k2 + beta * (nn - n1);
+                double u0 = d0 * d0 * k2 + beta * n1, u1 = d1 * d1 * k2 + beta * (nn - n1) + bias;
                 uint8_t l = u1 < u0 ? 1 : u0 < u1 ? 0 : labels[i];
                 if (l != labels[i]) {
                     labels[i] = l;

@@ -114,6 +114,35 @@ int gd_k_split_stats(const float *restrict x, size_t n, int absval, double t, do
 int gd_k_icm_potts(const float *restrict x, int w, int h, int absval, const double mu[2],
                    double sigma, double beta, int max_iter, uint8_t *restrict labels,
                    size_t *flips);
+/* gd_k_icm_potts with bias added to the change energy (the -log of a prior ratio
+ * P(no change) / P(change): > 0 favours no change); bias 0 is gd_k_icm_potts. */
+int gd_k_icm_potts_bias(const float *restrict x, int w, int h, int absval, const double mu[2],
+                        double sigma, double beta, double bias, int max_iter,
+                        uint8_t *restrict labels, size_t *flips);
+
+/* FLICM (Krinidis & Chatzis 2010): two-class fuzzy local-information c-means (fuzzifier
+ * m = 2, 8-neighbourhood, spatial weight 1 / (distance + 1)) of the finite values of x (|x|
+ * when absval) on a w x h grid. v: initial centres, v[0] < v[1], receive the final ones.
+ * u1, tmp: n floats of work space, u1 receives the membership of class 1 (NaN where x is
+ * not finite). labels: 1 where u1 > 0.5, else 0, 255 for non-finite x. Memberships are
+ * updated all at once per sweep (scan-order free); stops when no membership moves by
+ * tol or more, or after max_iter sweeps. Returns the sweeps run, -1 on bad arguments. */
+int gd_k_flicm(const float *restrict x, int w, int h, int absval, double v[2], int max_iter,
+               double tol, float *restrict u1, float *restrict tmp, uint8_t *restrict labels);
+/* Hysteresis: labels 1 where v >= t_hi (v = |x| when absval) and where v >= t_lo in an
+ * 8-connected run of such pixels reaching one, else 0 (255 for non-finite x). stack: n
+ * size_t of work space. Returns the number of pixels grown from the seeds. */
+size_t gd_k_hysteresis(const float *restrict x, int w, int h, int absval, double t_lo,
+                       double t_hi, uint8_t *restrict labels, size_t *restrict stack);
+/* Neighbourhood ratio (Gong, Cao & Wu 2012) of two co-registered amplitude images over a
+ * win x win window: NR = theta * min/max of the pixel + (1 - theta) * sum(min) / sum(max)
+ * of the window, theta = coefficient of variation of the window's values of both dates
+ * (clamped to 1; the pixel ratio weighs more where the window is heterogeneous). Values
+ * below 0 count as 0, eps is added to every value. out = -ln NR (>= 0, 0 = no change),
+ * negative where after < before as the log-ratio; NaN where either date is not finite;
+ * non-finite neighbours are left out of the window sums. */
+void gd_k_nratio(const float *restrict before, const float *restrict after, int w, int h,
+                 int win, float eps, float *restrict out);
 
 /* Classes: NaN -> 255; two_sided: score <= -t -> 1, score >= t -> 2, else 0;
  * one-sided: score >= t -> 1, else 0. */

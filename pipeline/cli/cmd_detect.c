@@ -68,6 +68,16 @@ static void usage(FILE *f)
         "      --mrf-beta B         logratio/pcakmeans: after the threshold, relabel\n"
         "                           change / no change by an MRF (Potts prior of weight\n"
         "                           B over 8 neighbours, ICM); 0 = off (default 3.5)\n"
+        "      --mrf-bias P         added to the MRF's change energy: > 0 fewer,\n"
+        "                           < 0 more change pixels (default 0)\n"
+        "      --sar-score S        logratio/pcakmeans score: ratio (log-ratio, default)\n"
+        "                           or nr (neighbourhood ratio, Gong et al. 2012)\n"
+        "      --nr-window N        nr: neighbourhood window, odd (default 3)\n"
+        "      --sar-decision D     logratio/pcakmeans, before the MRF: threshold\n"
+        "                           (default), hysteresis (change grown from the\n"
+        "                           threshold into --hyst-low x threshold) or flicm\n"
+        "                           (FLICM fuzzy clustering, Krinidis & Chatzis 2010)\n"
+        "      --hyst-low F         hysteresis low threshold fraction (default 0.7)\n"
         "      --nbr-classes C      nbr: usgs (USGS burn-severity classes from fixed\n"
         "                           dNBR breaks, default unless -t is given) or binary\n"
         "                           (regrowth / burned at the threshold)\n"
@@ -132,6 +142,7 @@ static void usage(FILE *f)
 enum { OPT_BB = 256, OPT_BA, OPT_MMU, OPT_NOMAP, OPT_TITLE, OPT_CREDIT, OPT_MAPW,
        OPT_KEEP, OPT_OVER, OPT_SIGN, OPT_COREG, OPT_AREA, OPT_CAVEAT, OPT_LAYOUT, OPT_MAPBANDS,
        OPT_STRETCH, OPT_DPI, OPT_OVERLAY, OPT_OVERLAY_FIELD, OPT_MMUPX, OPT_SPECKLE, OPT_SPECKLEW, OPT_MRFB,
+       OPT_SARSCORE, OPT_MRFBIAS, OPT_NRW, OPT_SARDEC, OPT_HYSTLOW,
        OPT_SMOOTH, OPT_PCAB, OPT_THREADS, OPT_MEM, OPT_ZONES, OPT_ZFIELD, OPT_ZALL, OPT_ALERTS, OPT_COREGW,
        OPT_AOI, OPT_NBRC, OPT_SENSOR, OPT_S2OFF, OPT_MASKB, OPT_MASKA, OPT_GAOI, OPT_TSRS,
        OPT_RES, OPT_DEM, OPT_MAXSLOPE, OPT_PERMW };
@@ -156,6 +167,11 @@ int gd_cmd_detect(int argc, char **argv)
         {"smooth", required_argument, NULL, OPT_SMOOTH},
         {"pca-block", required_argument, NULL, OPT_PCAB},
         {"mrf-beta", required_argument, NULL, OPT_MRFB},
+        {"sar-score", required_argument, NULL, OPT_SARSCORE},
+        {"mrf-bias", required_argument, NULL, OPT_MRFBIAS},
+        {"nr-window", required_argument, NULL, OPT_NRW},
+        {"sar-decision", required_argument, NULL, OPT_SARDEC},
+        {"hyst-low", required_argument, NULL, OPT_HYSTLOW},
         {"nbr-classes", required_argument, NULL, OPT_NBRC},
         {"sensor", required_argument, NULL, OPT_SENSOR},
         {"s2-offset", required_argument, NULL, OPT_S2OFF},
@@ -237,6 +253,27 @@ int gd_cmd_detect(int argc, char **argv)
         case OPT_MRFB:
             if (gd_cli_parse_double(optarg, 0.0, 1e3, &p.mrf_beta) != 0) {
                 fprintf(stderr, "geodelta detect: --mrf-beta '%s' is not a number from 0 to 1000\n", optarg);
+                return 1;
+            }
+            break;
+        case OPT_SARSCORE: p.sar_score = optarg; break;
+        case OPT_MRFBIAS:
+            if (gd_cli_parse_double(optarg, -100.0, 100.0, &p.mrf_bias) != 0) {
+                fprintf(stderr, "geodelta detect: --mrf-bias '%s' is not a number from -100 to 100\n", optarg);
+                return 1;
+            }
+            break;
+        case OPT_SARDEC: p.sar_decision = optarg; break;
+        case OPT_NRW:
+            if (gd_cli_parse_int(optarg, 3, 31, &lv) != 0 || lv % 2 == 0) {
+                fprintf(stderr, "geodelta detect: --nr-window '%s' is not an odd number from 3 to 31\n", optarg);
+                return 1;
+            }
+            p.nr_window = (int)lv;
+            break;
+        case OPT_HYSTLOW:
+            if (gd_cli_parse_double(optarg, 0.0, 1.0, &p.hyst_low) != 0) {
+                fprintf(stderr, "geodelta detect: --hyst-low '%s' is not a number from 0 to 1\n", optarg);
                 return 1;
             }
             break;

@@ -37,16 +37,25 @@ void gd_detect_params_init(gd_detect_params *p)
     p->mmu_px = -1;
     p->smooth_window = -1;
     p->mrf_beta = -1.0;
+    p->hyst_low = -1.0;
+    p->mrf_bias = NAN;
     p->max_slope = -1.0;
 }
 
 /* SAR defaults (logratio, pcakmeans), chosen from the accuracy suite: see README */
 #define SAR_SPECKLE GD_SPECKLE_REFINED_LEE
-#define SAR_SPECKLE_WINDOW 9      /* logratio, pcakmeans (with the MRF: sweep_sar.sh) */
+#define SAR_SPECKLE_WINDOW 9      /* pcakmeans (with the MRF: sweep_sar.sh) */
+/* logratio: Lee 7, FLICM, then the MRF with a prior towards change; the one setting of
+ * sweep_sar.sh meeting the four issue-6 targets (README, SAR MRF) */
+#define LOGRATIO_SPECKLE_WINDOW 7
+#define LOGRATIO_DECISION GD_SAR_FLICM
+#define LOGRATIO_MRF_BIAS -1.5
 #define FLOOD_SPECKLE_WINDOW 7    /* flood's SAR ratio rule was measured with 7 */
 #define SAR_SMOOTH_WINDOW 3      /* logratio; pcakmeans's blocks already average */
 #define PCA_BLOCK 3
 #define SAR_MRF_BETA 3.5         /* logratio, pcakmeans: Potts weight (sweep: README) */
+#define SAR_NR_WINDOW 3          /* --sar-score nr: Gong, Cao & Wu (2012) use 3x3 */
+#define SAR_HYST_LOW 0.7         /* --sar-decision hysteresis: low threshold / threshold */
 #define IRMAD_MAX_ITER 50
 #define IRMAD_P 0.01
 #define FLOOD_MIN_PX 8           /* UN-SPIDER: drop patches of fewer than 8 connected px */
@@ -65,9 +74,11 @@ static int sar_params(gd_job *job, const gd_detect_params *p, gd_sar_params *sp)
                                 "--speckle '%s' is not none, lee, refined-lee or gamma-map",
                                 p->speckle);
     }
+    int kind = gd_method_find(p->method)->kind;
     sp->speckle_window = p->speckle_window > 0 ? p->speckle_window
-                       : gd_method_find(p->method)->kind == GD_KIND_FLOOD ? FLOOD_SPECKLE_WINDOW
-                                                                          : SAR_SPECKLE_WINDOW;
+                       : kind == GD_KIND_FLOOD    ? FLOOD_SPECKLE_WINDOW
+                       : kind == GD_KIND_LOGRATIO ? LOGRATIO_SPECKLE_WINDOW
+                                                  : SAR_SPECKLE_WINDOW;
     sp->smooth_window = p->smooth_window >= 0 ? p->smooth_window
                       : (gd_method_find(p->method)->kind == GD_KIND_PCAKMEANS ? 0 : SAR_SMOOTH_WINDOW);
     if (sp->speckle_window < 3 || sp->speckle_window % 2 == 0 || sp->speckle_window > 31)
@@ -76,6 +87,33 @@ static int sar_params(gd_job *job, const gd_detect_params *p, gd_sar_params *sp)
     if (sp->smooth_window > 1 && (sp->smooth_window % 2 == 0 || sp->smooth_window > 31))
         return gd_job_error(job, GD_EUSAGE, "--smooth %d is not 0, 1 or an odd number up to 31",
                             sp->smooth_window);
+    sp->nr_window = 0;
+    if (p->sar_score && strcmp(p->sar_score, "nr") == 0) {
+        sp->nr_window = p->nr_window > 0 ? p->nr_window : SAR_NR_WINDOW;
+        if (sp->nr_window < 3 || sp->nr_window % 2 == 0 || sp->nr_window > 31)
+            return gd_job_error(job, GD_EUSAGE, "--nr-window %d is not an odd number from 3 "
+                                "to 31", sp->nr_window);
+    } else if (p->sar_score && strcmp(p->sar_score, "ratio") != 0) {
+        return gd_job_error(job, GD_EUSAGE, "--sar-score '%s' is not ratio or nr", p->sar_score);
+    }
+    return GD_OK;
+}
+
+/* --sar-decision: the decision of logratio/pcakmeans before the MRF */
+static int sar_decision(gd_job *job, const gd_detect_params *p, int *decision, double *low)
+{
+    static const char *const names[] = {"threshold", "hysteresis", "flicm"};
+    *decision = -1;
+    if (!p->sar_decision)
+        *decision = gd_method_find(p->method)->kind == GD_KIND_LOGRATIO ? LOGRATIO_DECISION
+                                                                       : GD_SAR_THRESHOLD;
+    for (int k = 0; k < 3 && p->sar_decision; k++)
+        if (strcmp(p->sar_decision, names[k]) == 0)
+            *decision = k;
+    if (*decision < 0)
+        return gd_job_error(job, GD_EUSAGE, "--sar-decision '%s' is not threshold, hysteresis "
+                            "or flicm", p->sar_decision);
+    *low = p->hyst_low >= 0 ? p->hyst_low : SAR_HYST_LOW;
     return GD_OK;
 }
 
@@ -344,6 +382,17 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
     json_object_set_new(params, "mask_after", p->mask_after ? json_string(p->mask_after) : json_null());
     if (m->kind == GD_KIND_LOGRATIO || m->kind == GD_KIND_PCAKMEANS)
         json_object_set_new(params, "mrf_beta", p->mrf_beta >= 0 ? json_real(p->mrf_beta) : json_null());
+    /* only when given: runs with the defaults keep their run ids */
+    if ((m->kind == GD_KIND_LOGRATIO || m->kind == GD_KIND_PCAKMEANS) && p->sar_score)
+        json_object_set_new(params, "sar_score", json_string(p->sar_score));
+    if ((m->kind == GD_KIND_LOGRATIO || m->kind == GD_KIND_PCAKMEANS) && p->nr_window > 0)
+        json_object_set_new(params, "nr_window", json_integer(p->nr_window));
+    if ((m->kind == GD_KIND_LOGRATIO || m->kind == GD_KIND_PCAKMEANS) && p->sar_decision)
+        json_object_set_new(params, "sar_decision", json_string(p->sar_decision));
+    if ((m->kind == GD_KIND_LOGRATIO || m->kind == GD_KIND_PCAKMEANS) && !isnan(p->mrf_bias))
+        json_object_set_new(params, "mrf_bias", json_real(p->mrf_bias));
+    if ((m->kind == GD_KIND_LOGRATIO || m->kind == GD_KIND_PCAKMEANS) && p->hyst_low >= 0)
+        json_object_set_new(params, "hyst_low", json_real(p->hyst_low));
     if (p->dem) /* only when given: runs without a DEM keep their run ids */
         json_object_set_new(params, "max_slope", json_real(p->max_slope >= 0 ? p->max_slope : 5.0));
     if (m->kind == GD_KIND_PCAKMEANS)
@@ -596,8 +645,15 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
               : ctab ? gd_classify_table(job, &score, ctab, &classes)
                    : gd_classify(job, &score, t, m->two_sided, &classes)) != GD_OK)
         goto done;
+    int sar_dec = GD_SAR_THRESHOLD;
+    double hyst_low = SAR_HYST_LOW;
     if ((m->kind == GD_KIND_LOGRATIO || m->kind == GD_KIND_PCAKMEANS) &&
-        (st = gd_sar_mrf(job, p->mrf_beta >= 0 ? p->mrf_beta : SAR_MRF_BETA, &score, t,
+        ((st = sar_decision(job, p, &sar_dec, &hyst_low)) != GD_OK ||
+         (st = gd_sar_decide(job, sar_dec, hyst_low, &score, t, m->two_sided, classes)) != GD_OK))
+        goto done;
+    if ((m->kind == GD_KIND_LOGRATIO || m->kind == GD_KIND_PCAKMEANS) &&
+        (st = gd_sar_mrf(job, p->mrf_beta >= 0 ? p->mrf_beta : SAR_MRF_BETA, !isnan(p->mrf_bias) ? p->mrf_bias
+                         : m->kind == GD_KIND_LOGRATIO ? LOGRATIO_MRF_BIAS : 0.0, &score, t,
                          m->two_sided, classes)) != GD_OK)
         goto done;
     if ((st = gd_flood_aux_apply(job, faux, classes, (size_t)grid->width * (size_t)grid->height)) != GD_OK)

@@ -50,17 +50,22 @@ int gd_detect_sar(gd_job *job, const gd_sar_params *sp, const gd_grid *grid,
     if ((st = read_filtered(job, sp, after, w, h, ab, tmp, "after", cu2)) != GD_OK)
         goto done;
     gd_job_progress(job, 0.8);
-    if (sp->smooth_window > 1) {
-        gd_k_logratio(bb, ab, eps, tmp, n);
+    /* the score: log-ratio or neighbourhood ratio, then the optional mean */
+    float *raw = sp->smooth_window > 1 ? tmp : out->data;
+    if (sp->nr_window > 1)
+        gd_k_nratio(bb, ab, w, h, sp->nr_window, eps, raw);
+    else
+        gd_k_logratio(bb, ab, eps, raw, n);
+    if (sp->smooth_window > 1)
         gd_k_box_mean(tmp, w, h, sp->smooth_window, 0, h, out->data);
-    } else {
-        gd_k_logratio(bb, ab, eps, out->data, n);
-    }
     out->valid = gd_k_minmax(out->data, n, &out->min, &out->max);
     json_object_set_new(gd_job_auto(job), "sar",
-                        json_pack("{s:s, s:i, s:o, s:i}", "speckle", speckle_names[sp->speckle],
-                                  "speckle_window", sp->speckle_window, "speckle_cu2", cu2,
-                                  "smooth_window", sp->smooth_window > 1 ? sp->smooth_window : 1));
+                        json_pack("{s:s, s:i, s:o, s:s, s:i, s:i}", "speckle",
+                                  speckle_names[sp->speckle], "speckle_window",
+                                  sp->speckle_window, "speckle_cu2", cu2, "score",
+                                  sp->nr_window > 1 ? "nr" : "ratio", "nr_window",
+                                  sp->nr_window > 1 ? sp->nr_window : 0, "smooth_window",
+                                  sp->smooth_window > 1 ? sp->smooth_window : 1));
     cu2 = NULL;
     if (out->valid == 0)
         st = gd_job_error(job, GD_EINPUT,
@@ -77,11 +82,79 @@ done:
     return st;
 }
 
-/* ICM stops long before this on the SAR pairs (2 to 19 sweeps); a cap keeps the time
+#define FLICM_MAX_ITER 100
+#define FLICM_TOL 1e-3
+
+int gd_sar_decide(gd_job *job, int decision, double low, const gd_score *s, double t,
+                  int two_sided, uint8_t *classes)
+{
+    json_t *rec = NULL;
+    if (decision == GD_SAR_THRESHOLD) {
+        json_object_set_new(gd_job_auto(job), "sar_decision",
+                            json_pack("{s:s}", "mode", "threshold"));
+        return GD_OK;
+    }
+    if (!s->data)
+        return gd_job_error(job, GD_EPROC, "the SAR decision needs the score in memory");
+    size_t n = (size_t)s->width * (size_t)s->height;
+    uint8_t *lab = malloc(n);
+    if (!lab)
+        return gd_job_error(job, GD_EPROC, "out of memory for the SAR decision");
+    int st = GD_OK;
+    if (decision == GD_SAR_HYSTERESIS) {
+        size_t *stack = malloc(sizeof(size_t) * n);
+        if (!stack) {
+            st = gd_job_error(job, GD_EPROC, "out of memory for the hysteresis");
+            goto done;
+        }
+        size_t grown = gd_k_hysteresis(s->data, s->width, s->height, two_sided, low * t, t,
+                                       lab, stack);
+        free(stack);
+        gd_job_say(job, "hysteresis: %zu pixels grown from the change above %g into %g", grown,
+                   t, low * t);
+        rec = json_pack("{s:s, s:f, s:f, s:f, s:I}", "mode", "hysteresis", "low_fraction", low,
+                        "high", t, "low", low * t, "grown", (json_int_t)grown);
+    } else {
+        double mu[2], sigma;
+        float *u1 = malloc(sizeof(float) * n), *tmp = malloc(sizeof(float) * n);
+        int it = -1;
+        if (u1 && tmp && gd_k_split_stats(s->data, n, two_sided, t, mu, &sigma) == 0) {
+            double v[2] = {mu[0], mu[1]};
+            it = gd_k_flicm(s->data, s->width, s->height, two_sided, v, FLICM_MAX_ITER,
+                            FLICM_TOL, u1, tmp, lab);
+            if (it >= 0) {
+                gd_job_say(job, "FLICM: centres %.4g / %.4g after %d sweeps", v[0], v[1], it);
+                rec = json_pack("{s:s, s:f, s:f, s:f, s:f, s:i, s:i, s:f, s:i}", "mode",
+                                "flicm", "init_no_change", mu[0], "init_change", mu[1],
+                                "centre_no_change", v[0], "centre_change", v[1], "iterations",
+                                it, "max_iterations", FLICM_MAX_ITER, "tolerance", FLICM_TOL,
+                                "fuzzifier", 2);
+            }
+        }
+        free(u1);
+        free(tmp);
+        if (it < 0) {
+            /* one class empty: nothing to cluster, the threshold's classes stay */
+            gd_job_warn(job, "FLICM skipped: the threshold %g leaves one class empty", t);
+            json_object_set_new(gd_job_auto(job), "sar_decision",
+                                json_pack("{s:s, s:b}", "mode", "flicm", "skipped", 1));
+            goto done;
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        if (lab[i] != 255)
+            classes[i] = lab[i] == 0 ? 0 : !two_sided ? 1 : s->data[i] < 0.0f ? 1 : 2;
+    json_object_set_new(gd_job_auto(job), "sar_decision", rec);
+done:
+    free(lab);
+    return st;
+}
+
+/* ICM stops long before this on the SAR pairs (2 to 20 sweeps); a cap keeps the time
  * bounded on an image that oscillates */
 #define MRF_MAX_ITER 30
 
-int gd_sar_mrf(gd_job *job, double beta, const gd_score *s, double t, int two_sided,
+int gd_sar_mrf(gd_job *job, double beta, double bias, const gd_score *s, double t, int two_sided,
                uint8_t *classes)
 {
     if (!(beta > 0.0)) {
@@ -106,8 +179,8 @@ int gd_sar_mrf(gd_job *job, double beta, const gd_score *s, double t, int two_si
     for (size_t i = 0; i < n; i++)
         lab[i] = classes[i] == 255 ? 255 : classes[i] != 0;
     size_t flips = 0;
-    int it = gd_k_icm_potts(s->data, s->width, s->height, two_sided, mu, sigma, beta,
-                            MRF_MAX_ITER, lab, &flips);
+    int it = gd_k_icm_potts_bias(s->data, s->width, s->height, two_sided, mu, sigma, beta,
+                                 bias, MRF_MAX_ITER, lab, &flips);
     if (it < 0) {
         free(lab);
         return gd_job_error(job, GD_EPROC, "MRF: invalid model (sigma %g, beta %g)", sigma,
@@ -123,7 +196,8 @@ int gd_sar_mrf(gd_job *job, double beta, const gd_score *s, double t, int two_si
     gd_job_say(job, "MRF (beta %g): class means %.4g / %.4g, sigma %.4g; %zu pixels "
                     "relabelled in %d ICM sweeps", beta, mu[0], mu[1], sigma, flips, it);
     json_object_set_new(gd_job_auto(job), "mrf",
-                        json_pack("{s:f, s:s, s:f, s:f, s:f, s:b, s:i, s:i, s:I}", "beta", beta,
+                        json_pack("{s:f, s:f, s:s, s:f, s:f, s:f, s:b, s:i, s:i, s:I}", "beta",
+                                  beta, "bias", bias,
                                   "model", "homoscedastic gaussian from the threshold split",
                                   "mean_no_change", mu[0], "mean_change", mu[1], "sigma", sigma,
                                   "on_abs_score", two_sided, "iterations", it,

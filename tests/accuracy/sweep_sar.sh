@@ -8,6 +8,9 @@
 # The grid comes from the environment (space-separated lists), defaults in brackets:
 #   METHODS [logratio pcakmeans]  WINDOWS (speckle) [5 7 9]  SMOOTHS (logratio) [0 3 5]
 #   BLOCKS (pcakmeans) [3 5]  BETAS (--mrf-beta) [0 1 2 3 4 5 6 8]  MMUS (px) [0 10]
+#   SCORES (--sar-score; nr:N = --nr-window N) [ratio]
+#   DECISIONS (--sar-decision; hysteresis:F = --hyst-low F) [threshold]
+#   SPECKLES (--speckle) [refined-lee]  BIASES (--mrf-bias) [0]
 set -eu
 geodelta=$1 eval=$2 data=$3/sar
 out=${4:-${TMPDIR:-/tmp}/geodelta-sweep-sar}
@@ -39,20 +42,36 @@ run() { # method label options...
     }' | tee -a "$results"
 }
 
+# a list item "name:value" is the option's name plus one option for its parameter
+score_opt() { case $1 in nr:*) echo "--sar-score nr --nr-window ${1#nr:}" ;;
+                         *) echo "--sar-score $1" ;; esac; }
+decision_opt() { case $1 in hysteresis:*) echo "--sar-decision hysteresis --hyst-low ${1#*:}" ;;
+                            *) echo "--sar-decision $1" ;; esac; }
+
 for m in ${METHODS:-logratio pcakmeans}; do
-    for w in ${WINDOWS:-5 7 9}; do
-        if [ "$m" = logratio ]; then inner=${SMOOTHS:-0 3 5}; else inner=${BLOCKS:-3 5}; fi
-        for s in $inner; do
-            for b in ${BETAS:-0 1 2 3 4 5 6 8}; do
-                for u in ${MMUS:-0 10}; do
-                    if [ "$m" = logratio ]; then opt="--smooth $s"; else opt="--pca-block $s"; fi
-                    # shellcheck disable=SC2086
-                    run "$m" "lee$w/$(echo "$opt" | tr -d ' -')/beta$b/mmu$u" \
-                        --speckle-window "$w" $opt --mrf-beta "$b" --mmu-px "$u"
+  for sp in ${SPECKLES:-refined-lee}; do
+    for sc in ${SCORES:-ratio}; do
+      for d in ${DECISIONS:-threshold}; do
+        for w in ${WINDOWS:-5 7 9}; do
+            if [ "$m" = logratio ]; then inner=${SMOOTHS:-0 3 5}; else inner=${BLOCKS:-3 5}; fi
+            for s in $inner; do
+                for b in ${BETAS:-0 1 2 3 4 5 6 8}; do
+                  for bi in ${BIASES:-0}; do
+                    for u in ${MMUS:-0 10}; do
+                        if [ "$m" = logratio ]; then opt="--smooth $s"; else opt="--pca-block $s"; fi
+                        # word splitting wanted: each helper prints several options
+                        # shellcheck disable=SC2086,SC2046
+                        run "$m" "$sp$w/$sc/$d/$(echo "$opt" | tr -d ' -')/beta$b/bias$bi/mmu$u" \
+                            --speckle "$sp" --speckle-window "$w" $opt --mrf-beta "$b" \
+                            --mrf-bias "$bi" --mmu-px "$u" $(score_opt "$sc") $(decision_opt "$d")
+                    done
+                  done
                 done
             done
         done
+      done
     done
+  done
 done
 rm -rf "$out/run"
 echo "---- ranked (targets met, then mean kappa); all rows in $results"

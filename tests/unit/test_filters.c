@@ -277,13 +277,147 @@ static void test_icm_recovers_regions(void **state)
     }
     assert_true(err_pix > N / 12);
     assert_true(err_icm * 10 < err_pix);
+    /* a bias for no change: fewer change pixels than without, one against: more */
+    size_t n_plain = 0, n_less = 0, n_more = 0;
+    for (size_t k = 0; k < N; k++)
+        n_plain += lab[k] == 1;
+    memcpy(lab, pix, N);
+    assert_true(gd_k_icm_potts_bias(x, W, H, 0, mu, sigma, 1.0, 2.0, 30, lab, NULL) >= 1);
+    for (size_t k = 0; k < N; k++)
+        n_less += lab[k] == 1;
+    memcpy(lab, pix, N);
+    assert_true(gd_k_icm_potts_bias(x, W, H, 0, mu, sigma, 1.0, -2.0, 30, lab, NULL) >= 1);
+    for (size_t k = 0; k < N; k++)
+        n_more += lab[k] == 1;
+    assert_true(n_less < n_plain && n_plain < n_more);
     /* bad arguments */
+    assert_int_equal(gd_k_icm_potts_bias(x, W, H, 0, mu, sigma, 1.0, NAN, 30, lab, NULL), -1);
     assert_int_equal(gd_k_icm_potts(x, W, H, 0, mu, 0.0, 1.0, 30, lab, NULL), -1);
     assert_int_equal(gd_k_icm_potts(x, W, H, 0, mu, sigma, -1.0, 30, lab, NULL), -1);
     free(x);
     free(truth);
     free(lab);
     free(pix);
+}
+
+/* the neighbourhood ratio by hand on a 3x3 pair: window sums of min/max, theta the pooled
+ * coefficient of variation; equal dates give 0, the sign follows after - before, NaN
+ * stays NaN and is left out of its neighbours' windows */
+static void test_nratio_values(void **state)
+{
+    (void)state;
+    float b[9] = {1, 1, 1, 1, 1, 1, 1, 1, 1}, a[9] = {1, 1, 1, 1, 4, 1, 1, 1, 1}, out[9];
+    gd_k_nratio(b, b, 3, 3, 3, 0.0f, out);
+    for (int i = 0; i < 9; i++)
+        assert_float_equal(out[i], 0.0f, 1e-7);
+    gd_k_nratio(b, a, 3, 3, 3, 0.0f, out);
+    /* centre: values 1 x 17 and 4 once: mean 21/18, variance 33/18 - (21/18)^2 */
+    double mean = 21.0 / 18.0, theta = sqrt(33.0 / 18.0 - mean * mean) / mean;
+    double nr = theta * 0.25 + (1.0 - theta) * 9.0 / 12.0;
+    assert_float_equal(out[4], (float)-log(nr), 1e-5);
+    assert_true(out[4] > 0.0f);
+    /* corner (window of 4 pixels, 8 values: 7 ones and a 4): pixel ratio 1 */
+    mean = 11.0 / 8.0;
+    theta = sqrt(23.0 / 8.0 - mean * mean) / mean;
+    nr = theta * 1.0 + (1.0 - theta) * 4.0 / 7.0;
+    assert_float_equal(out[0], (float)-log(nr), 1e-5);
+    gd_k_nratio(a, b, 3, 3, 3, 0.0f, out);
+    assert_true(out[4] < 0.0f); /* decrease: negative as the log-ratio */
+    b[0] = NAN;
+    gd_k_nratio(b, a, 3, 3, 3, 0.0f, out);
+    assert_true(isnan(out[0]));
+    mean = 19.0 / 16.0; /* centre without the NaN pixel: 15 ones and a 4 */
+    theta = sqrt(31.0 / 16.0 - mean * mean) / mean;
+    nr = theta * 0.25 + (1.0 - theta) * 8.0 / 11.0;
+    assert_float_equal(out[4], (float)-log(nr), 1e-5);
+}
+
+/* a disc of change in noise: FLICM from rough centres finds the class means and beats the
+ * per-pixel decision at the midpoint; nodata gives 255; bad centres are refused */
+static void test_flicm_recovers_regions(void **state)
+{
+    (void)state;
+    enum { W = 96, H = 80, N = W * H };
+    float *x = malloc(sizeof(float) * N), *u1 = malloc(sizeof(float) * N);
+    float *tmp = malloc(sizeof(float) * N);
+    uint8_t *truth = malloc(N), *lab = malloc(N);
+    assert_true(x && u1 && tmp && truth && lab);
+    lcg_state = 17;
+    for (int y = 0; y < H; y++)
+        for (int i = 0; i < W; i++) {
+            size_t k = (size_t)y * W + (size_t)i;
+            truth[k] = (i - 40) * (i - 40) + (y - 40) * (y - 40) < 25 * 25;
+            x[k] = (float)(truth[k] + 0.45 * lcg_gauss());
+        }
+    x[3 * W + 7] = NAN;
+    double v[2] = {0.2, 0.7};
+    int it = gd_k_flicm(x, W, H, 0, v, 100, 1e-4, u1, tmp, lab);
+    assert_true(it >= 2 && it <= 100);
+    assert_float_equal(v[0], 0.0, 0.1);
+    assert_float_equal(v[1], 1.0, 0.1);
+    assert_int_equal(lab[3 * W + 7], 255);
+    assert_true(isnan(u1[3 * W + 7]));
+    int err_pix = 0, err_fl = 0;
+    for (size_t k = 0; k < N; k++) {
+        if (k == 3 * W + 7)
+            continue;
+        assert_true(u1[k] >= 0.0f && u1[k] <= 1.0f);
+        err_pix += (x[k] >= 0.5f) != truth[k];
+        err_fl += lab[k] != truth[k];
+    }
+    assert_true(err_pix > N / 12);
+    assert_true(err_fl * 3 < err_pix);
+    /* absval: clustering -x on |x| is clustering |x| */
+    float *ax = malloc(sizeof(float) * N);
+    uint8_t *lab2 = malloc(N);
+    assert_true(ax && lab2);
+    for (size_t k = 0; k < N; k++) {
+        ax[k] = fabsf(x[k]);
+        x[k] = -x[k];
+    }
+    double v1[2] = {0.2, 0.7}, v2[2] = {0.2, 0.7};
+    it = gd_k_flicm(ax, W, H, 0, v1, 100, 1e-4, u1, tmp, lab);
+    assert_int_equal(gd_k_flicm(x, W, H, 1, v2, 100, 1e-4, u1, tmp, lab2), it);
+    assert_memory_equal(lab, lab2, N);
+    assert_float_equal(v1[1], v2[1], 1e-12);
+    free(ax);
+    double bad[2] = {0.7, 0.2};
+    assert_int_equal(gd_k_flicm(x, W, H, 1, bad, 100, 1e-4, u1, tmp, lab2), -1);
+    free(lab2);
+    free(x);
+    free(u1);
+    free(tmp);
+    free(truth);
+    free(lab);
+}
+
+/* hysteresis: seeds >= t_hi grow through 8-connected pixels >= t_lo only; a weak run not
+ * touching a seed stays 0; |x| when absval; NaN -> 255 and blocks the growth */
+static void test_hysteresis_growth(void **state)
+{
+    (void)state;
+    enum { W = 7, H = 3, N = W * H };
+    const float x[N] = {0.9f, 0.6f, 0.0f, 0.6f, 0.6f, 0.0f, 0.0f,
+                        0.0f, 0.0f, 0.6f, 0.0f, 0.0f, NAN,  0.6f,
+                        0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.9f};
+    const uint8_t want[N] = {1, 1, 0, 1, 1, 0, 0,
+                             0, 0, 1, 0, 0, 255, 1,
+                             0, 0, 0, 0, 0, 0, 1};
+    uint8_t lab[N];
+    size_t stack[N];
+    assert_int_equal(gd_k_hysteresis(x, W, H, 0, 0.5, 0.8, lab, stack), 5);
+    assert_memory_equal(lab, want, N);
+    float xn[N];
+    for (int i = 0; i < N; i++)
+        xn[i] = -x[i];
+    assert_int_equal(gd_k_hysteresis(xn, W, H, 1, 0.5, 0.8, lab, stack), 5);
+    assert_memory_equal(lab, want, N);
+    /* one-sided: negative values are no change */
+    assert_int_equal(gd_k_hysteresis(xn, W, H, 0, 0.5, 0.8, lab, stack), 0);
+    /* t_lo == t_hi: the plain threshold */
+    assert_int_equal(gd_k_hysteresis(x, W, H, 0, 0.8, 0.8, lab, stack), 0);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(lab[i], isnan(x[i]) ? 255 : x[i] >= 0.8f);
 }
 
 int main(void)
@@ -299,6 +433,9 @@ int main(void)
         cmocka_unit_test(test_kmeans_two_clusters),
         cmocka_unit_test(test_split_stats_known_mixture),
         cmocka_unit_test(test_icm_recovers_regions),
+        cmocka_unit_test(test_nratio_values),
+        cmocka_unit_test(test_flicm_recovers_regions),
+        cmocka_unit_test(test_hysteresis_growth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

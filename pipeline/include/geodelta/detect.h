@@ -23,6 +23,16 @@ typedef struct gd_detect_params {
     int pca_block;                          /* pcakmeans block size; <= 0: default */
     double mrf_beta;                        /* logratio/pcakmeans: Potts MRF weight after
                                                the threshold; < 0: default, 0: off */
+    double mrf_bias;                        /* added to the MRF's change energy (an
+                                               asymmetric class prior); NaN: default */
+    const char *sar_score;                  /* logratio/pcakmeans: "ratio" (log-ratio, the
+                                               default) or "nr" (neighbourhood ratio) */
+    int nr_window;                          /* nr: window, odd; <= 0: 3 */
+    const char *sar_decision;               /* logratio/pcakmeans: "threshold",
+                                               "hysteresis" or "flicm", then the MRF; NULL:
+                                               flicm (logratio), threshold (pcakmeans) */
+    double hyst_low;                        /* hysteresis: low threshold as a fraction of
+                                               the threshold; < 0: default 0.7 */
     const char *nbr_classes;                /* nbr: "usgs" (USGS severity classes, the
                                                default with -t auto) or "binary" (the
                                                threshold's 2 classes); NULL = default */

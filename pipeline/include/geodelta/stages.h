@@ -171,15 +171,26 @@ typedef struct gd_sar_params {
     int speckle;          /* gd_speckle from gd_kernels.h */
     int speckle_window;   /* odd >= 3 */
     int smooth_window;    /* odd; <= 1: no smoothing of the log-ratio */
+    int nr_window;        /* > 1: neighbourhood ratio (gd_k_nratio) of this window instead
+                             of the log-ratio (then smoothed the same way) */
 } gd_sar_params;
 int gd_detect_sar(gd_job *job, const gd_sar_params *sp, const gd_grid *grid,
                   const gd_band *before, const gd_band *after, float eps, gd_score *out);
 /* Spatial-contextual decision on the classes of an in-memory score thresholded at t: a
  * two-class homoscedastic Gaussian model from the threshold's split and a Potts MRF of
  * weight beta solved by ICM relabel change / no change in place (two-sided: class by the
- * score's sign). beta <= 0: classes untouched. Records "mrf" in the job's auto record. */
-int gd_sar_mrf(gd_job *job, double beta, const gd_score *s, double t, int two_sided,
+ * score's sign). bias is added to the change energy (> 0: fewer changes). beta <= 0:
+ * classes untouched. Records "mrf" in the job's auto record. */
+int gd_sar_mrf(gd_job *job, double beta, double bias, const gd_score *s, double t, int two_sided,
                uint8_t *classes);
+/* The SAR decision before the MRF (detect/sar.c), in place on the classes of gd_classify
+ * at t: GD_SAR_THRESHOLD keeps them; GD_SAR_HYSTERESIS keeps the change of |score| >= t
+ * (two-sided) and grows it over 8-connected pixels >= low * t; GD_SAR_FLICM replaces them
+ * by FLICM fuzzy clustering started from the threshold's class means. Two-sided: the side
+ * of a change pixel is its score's sign. Records "sar_decision" in the auto record. */
+enum { GD_SAR_THRESHOLD = 0, GD_SAR_HYSTERESIS = 1, GD_SAR_FLICM = 2 };
+int gd_sar_decide(gd_job *job, int decision, double low, const gd_score *s, double t,
+                  int two_sided, uint8_t *classes);
 /* Holds the whole score in memory: PCA-kmeans (Celik 2009) of |score| in h x h blocks;
  * replaces the score with d(no-change centre) - d(change centre), so change is >= 0. */
 int gd_detect_pcakmeans(gd_job *job, int block, gd_score *score);

@@ -1,0 +1,123 @@
+/* flicm.c: two-class decisions of a change score beyond a single threshold: FLICM fuzzy
+ * clustering (Krinidis & Chatzis 2010) and hysteresis growth of change seeds. */
+#include "gd_kernels.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+static inline double val(const float *x, size_t i, int absval)
+{
+    return absval ? fabs((double)x[i]) : (double)x[i];
+}
+
+int gd_k_flicm(const float *restrict x, int w, int h, int absval, double v[2], int max_iter,
+               double tol, float *restrict u1, float *restrict tmp, uint8_t *restrict labels)
+{
+    if (w < 1 || h < 1 || !(v[0] < v[1]) || max_iter < 1)
+        return -1;
+    const size_t n = (size_t)w * (size_t)h;
+    /* start from the hard split at the midpoint of the initial centres */
+    for (size_t i = 0; i < n; i++)
+        u1[i] = isfinite(x[i]) ? (float)(val(x, i, absval) >= 0.5 * (v[0] + v[1])) : NAN;
+    int it = 0;
+    while (it < max_iter) {
+        it++;
+        double dmax = 0.0;
+        for (int y = 0; y < h; y++) {
+            for (int xx = 0; xx < w; xx++) {
+                size_t i = (size_t)y * (size_t)w + (size_t)xx;
+                if (!isfinite(x[i])) {
+                    tmp[i] = NAN;
+                    continue;
+                }
+                /* fuzzy factor G_k: neighbours' distance to centre k weighted by their
+                 * membership of the other class and by 1 / (spatial distance + 1) (m = 2) */
+                double g0 = 0.0, g1 = 0.0;
+                for (int dy = -1; dy <= 1; dy++) {
+                    int yy = y + dy;
+                    if (yy < 0 || yy >= h)
+                        continue;
+                    for (int dx = -1; dx <= 1; dx++) {
+                        int x2 = xx + dx;
+                        if ((dx == 0 && dy == 0) || x2 < 0 || x2 >= w)
+                            continue;
+                        size_t j = (size_t)yy * (size_t)w + (size_t)x2;
+                        if (!isfinite(x[j]))
+                            continue;
+                        double wd = 1.0 / ((dx && dy ? M_SQRT2 : 1.0) + 1.0);
+                        double q = val(x, j, absval), p1 = u1[j], p0 = 1.0 - p1;
+                        g0 += wd * p1 * p1 * (q - v[0]) * (q - v[0]);
+                        g1 += wd * p0 * p0 * (q - v[1]) * (q - v[1]);
+                    }
+                }
+                double q = val(x, i, absval);
+                double d0 = (q - v[0]) * (q - v[0]) + g0, d1 = (q - v[1]) * (q - v[1]) + g1;
+                double m1 = d0 + d1 > 0.0 ? d0 / (d0 + d1) : 0.5;
+                tmp[i] = (float)m1;
+                double dd = fabs(m1 - (double)u1[i]);
+                if (dd > dmax)
+                    dmax = dd;
+            }
+        }
+        /* centres from the new memberships (Jacobi update: the result does not depend on
+         * the scan order) */
+        double s0 = 0.0, c0 = 0.0, s1 = 0.0, c1 = 0.0;
+        for (size_t i = 0; i < n; i++) {
+            u1[i] = tmp[i];
+            if (!isfinite(tmp[i]))
+                continue;
+            double p1 = tmp[i], p0 = 1.0 - p1, q = val(x, i, absval);
+            s0 += p0 * p0 * q;
+            c0 += p0 * p0;
+            s1 += p1 * p1 * q;
+            c1 += p1 * p1;
+        }
+        if (c0 > 0.0)
+            v[0] = s0 / c0;
+        if (c1 > 0.0)
+            v[1] = s1 / c1;
+        if (dmax < tol)
+            break;
+    }
+    for (size_t i = 0; i < n; i++)
+        labels[i] = isfinite(u1[i]) ? u1[i] > 0.5f : 255;
+    return it;
+}
+
+size_t gd_k_hysteresis(const float *restrict x, int w, int h, int absval, double t_lo,
+                       double t_hi, uint8_t *restrict labels, size_t *restrict stack)
+{
+    const size_t n = (size_t)w * (size_t)h;
+    size_t top = 0, grown = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(x[i])) {
+            labels[i] = 255;
+            continue;
+        }
+        labels[i] = val(x, i, absval) >= t_hi;
+        if (labels[i])
+            stack[top++] = i;
+    }
+    /* every pixel enters the stack at most once: when it is labelled 1 */
+    while (top > 0) {
+        size_t i = stack[--top];
+        int y = (int)(i / (size_t)w), xx = (int)(i % (size_t)w);
+        for (int dy = -1; dy <= 1; dy++) {
+            int yy = y + dy;
+            if (yy < 0 || yy >= h)
+                continue;
+            for (int dx = -1; dx <= 1; dx++) {
+                int x2 = xx + dx;
+                if (x2 < 0 || x2 >= w)
+                    continue;
+                size_t j = (size_t)yy * (size_t)w + (size_t)x2;
+                if (labels[j] != 0 || val(x, j, absval) < t_lo)
+                    continue;
+                labels[j] = 1;
+                grown++;
+                stack[top++] = j;
+            }
+        }
+    }
+    return grown;
+}
