@@ -12,19 +12,7 @@
 
 #include "gd_kernels.h"
 
-static uint32_t lcg_state;
-static double lcg_uniform(void)
-{
-    lcg_state = lcg_state * 1664525u + 1013904223u;
-    return (double)(lcg_state >> 8) / 16777216.0;
-}
-static double lcg_gauss(void)
-{
-    double s = 0.0;
-    for (int i = 0; i < 12; i++)
-        s += lcg_uniform();
-    return s - 6.0;
-}
+#include "test_rng.h"
 
 /* gamma-like speckle: a mean of 4 exponentials, times the scene value */
 static float speckled(double scene)

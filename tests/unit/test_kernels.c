@@ -17,25 +17,7 @@
 /* written past the end of outputs to catch overruns */
 #define GUARD -12345.0f
 
-/* deterministic pseudo-random numbers so failures reproduce */
-static uint32_t lcg_state;
-
-static void lcg_seed(uint32_t s) { lcg_state = s; }
-
-static double lcg_uniform(void)
-{
-    lcg_state = lcg_state * 1664525u + 1013904223u;
-    return (double)(lcg_state >> 8) / 16777216.0;
-}
-
-/* Irwin-Hall approximation of a standard normal */
-static double lcg_gauss(void)
-{
-    double s = 0.0;
-    for (int i = 0; i < 12; i++)
-        s += lcg_uniform();
-    return s - 6.0;
-}
+#include "test_rng.h" /* deterministic pseudo-random numbers so failures reproduce */
 
 /* ---- dispatch ------------------------------------------------------------------ */
 

@@ -399,22 +399,31 @@ static void make_geo(const char *path, int w, int h, double res, int v)
     GDALClose(ds);
 }
 
+/* An n x n image of 100 at res (opened into f, grid returned) and an m x m mask at mres
+ * of 0 with one masked pixel (mx, my). */
+static gd_grid *mask_fixture(struct fx *f, const char *path, int n, double res,
+                             const char *mpath, int m, double mres, int mx, int my)
+{
+    make_geo(path, n, n, res, 100);
+    make_geo(mpath, m, m, mres, 0);
+    GDALDatasetH ds = GDALOpen(mpath, GA_Update);
+    uint8_t one = 1;
+    assert_int_equal(GDALRasterIO(GDALGetRasterBand(ds, 1), GF_Write, mx, my, 1, 1, &one, 1, 1,
+                                  GDT_Byte, 0, 0), CE_None);
+    GDALClose(ds);
+    open_fx(f, path, 1);
+    gd_grid *grid = NULL;
+    assert_int_equal(gd_grid_from_source(f->job, f->src, &grid), GD_OK);
+    return grid;
+}
+
 /* A mask on a coarser grid is put on the analysis grid by nearest neighbour. */
 static void test_mask_other_grid(void **state)
 {
     (void)state;
     const char *path = "/vsimem/g4.tif", *mpath = "/vsimem/g4-mask.tif";
-    make_geo(path, 4, 4, 10.0, 100);
-    make_geo(mpath, 2, 2, 20.0, 0);
-    GDALDatasetH ds = GDALOpen(mpath, GA_Update);
-    uint8_t one = 1;
-    assert_int_equal(GDALRasterIO(GDALGetRasterBand(ds, 1), GF_Write, 0, 0, 1, 1, &one, 1, 1,
-                                  GDT_Byte, 0, 0), CE_None);
-    GDALClose(ds);
     struct fx f;
-    open_fx(&f, path, 1);
-    gd_grid *grid = NULL;
-    assert_int_equal(gd_grid_from_source(f.job, f.src, &grid), GD_OK);
+    gd_grid *grid = mask_fixture(&f, path, 4, 10.0, mpath, 2, 20.0, 0, 0);
     GDALDatasetH owned[3];
     assert_int_equal(gd_mask_attach(f.job, grid, f.src, "before", mpath, NULL, NULL, f.bands, 1, owned), GD_OK);
     assert_non_null(owned[0]);
@@ -479,17 +488,8 @@ static void test_mask_follows_coreg(void **state)
 {
     (void)state;
     const char *path = "/vsimem/c8.tif", *mpath = "/vsimem/c8-mask.tif";
-    make_geo(path, 8, 8, 10.0, 100);
-    make_geo(mpath, 8, 8, 10.0, 0);
-    GDALDatasetH ds = GDALOpen(mpath, GA_Update);
-    uint8_t one = 1;
-    assert_int_equal(GDALRasterIO(GDALGetRasterBand(ds, 1), GF_Write, 5, 3, 1, 1, &one, 1, 1,
-                                  GDT_Byte, 0, 0), CE_None);
-    GDALClose(ds);
     struct fx f;
-    open_fx(&f, path, 1);
-    gd_grid *grid = NULL;
-    assert_int_equal(gd_grid_from_source(f.job, f.src, &grid), GD_OK);
+    gd_grid *grid = mask_fixture(&f, path, 8, 10.0, mpath, 8, 10.0, 5, 3);
     assert_int_equal(gd_sensor_apply(f.job, f.src, "after", GD_SENSOR_NONE, 0, 0, f.bands,
                                      f.idx, 1), GD_OK);
     const double field[6] = {2.0, 0, 0, 0, 0, 0};

@@ -17,21 +17,7 @@
 #include "geodelta/stages.h"
 #include "geodelta/urban.h"
 
-static uint32_t lcg_state;
-
-static double lcg_uniform(void)
-{
-    lcg_state = lcg_state * 1664525u + 1013904223u;
-    return (double)(lcg_state >> 8) / 16777216.0;
-}
-
-static double lcg_gauss(void)
-{
-    double s = 0.0;
-    for (int i = 0; i < 12; i++)
-        s += lcg_uniform();
-    return s - 6.0;
-}
+#include "test_rng.h"
 
 /* before = 2 after + 1 exactly: the fit recovers the line; NaN and +-Inf anywhere are
  * skipped without changing it */
