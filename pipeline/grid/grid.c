@@ -45,6 +45,32 @@ static void pix2geo(const double gt[6], double px, double py, double *x, double 
     *y = gt[3] + px * gt[4] + py * gt[5];
 }
 
+/* Bounds (minx, miny, maxx, maxy) of the four corners of a w x h raster with geotransform gt. */
+static void gt_bounds(const double gt[6], int w, int h, double b[4])
+{
+    double x[4], y[4];
+    pix2geo(gt, 0, 0, &x[0], &y[0]);
+    pix2geo(gt, w, 0, &x[1], &y[1]);
+    pix2geo(gt, w, h, &x[2], &y[2]);
+    pix2geo(gt, 0, h, &x[3], &y[3]);
+    b[0] = fmin(fmin(x[0], x[1]), fmin(x[2], x[3]));
+    b[1] = fmin(fmin(y[0], y[1]), fmin(y[2], y[3]));
+    b[2] = fmax(fmax(x[0], x[1]), fmax(x[2], x[3]));
+    b[3] = fmax(fmax(y[0], y[1]), fmax(y[2], y[3]));
+}
+
+/* The grid's box (minx, miny, maxx, maxy) from its origin and far corner: gdalwarp's -te. */
+static void grid_box(const gd_grid *grid, double b[4])
+{
+    double gx0 = grid->gt[0], gy0 = grid->gt[3];
+    double gx1 = grid->gt[0] + grid->width * grid->gt[1] + grid->height * grid->gt[2];
+    double gy1 = grid->gt[3] + grid->width * grid->gt[4] + grid->height * grid->gt[5];
+    b[0] = fmin(gx0, gx1);
+    b[1] = fmin(gy0, gy1);
+    b[2] = fmax(gx0, gx1);
+    b[3] = fmax(gy0, gy1);
+}
+
 /* The geodesic area of one pixel per row of g (g->wkt set); what names the CRS's
  * owner in messages. */
 static int row_areas(gd_job *job, gd_grid *g, const char *what)
@@ -223,17 +249,7 @@ int gd_grid_build(gd_job *job, const gd_source *ref, const char *aoi, const char
 
     /* the before image's footprint in the grid's CRS, and GDAL's suggested pixel size */
     double rb[4], fb[4], rx, ry;
-    {
-        double x[4], y[4];
-        pix2geo(ref->gt, 0, 0, &x[0], &y[0]);
-        pix2geo(ref->gt, ref->width, 0, &x[1], &y[1]);
-        pix2geo(ref->gt, ref->width, ref->height, &x[2], &y[2]);
-        pix2geo(ref->gt, 0, ref->height, &x[3], &y[3]);
-        rb[0] = fmin(fmin(x[0], x[1]), fmin(x[2], x[3]));
-        rb[2] = fmax(fmax(x[0], x[1]), fmax(x[2], x[3]));
-        rb[1] = fmin(fmin(y[0], y[1]), fmin(y[2], y[3]));
-        rb[3] = fmax(fmax(y[0], y[1]), fmax(y[2], y[3]));
-    }
+    gt_bounds(ref->gt, ref->width, ref->height, rb);
     if (!bounds_to(rs, ts, rb, fb)) {
         st = gd_job_error_gdal(job, GD_EINPUT,
                                "the extent of %s cannot be transformed into the grid's CRS",
@@ -361,22 +377,10 @@ static int same_crs(const char *a, const char *b)
 /* Bounds of src in the grid's CRS; 0 when they cannot be computed. */
 static int src_bounds_in_grid(const gd_grid *grid, const gd_source *src, double b[4])
 {
-    double x[4], y[4];
-    pix2geo(src->gt, 0, 0, &x[0], &y[0]);
-    pix2geo(src->gt, src->width, 0, &x[1], &y[1]);
-    pix2geo(src->gt, src->width, src->height, &x[2], &y[2]);
-    pix2geo(src->gt, 0, src->height, &x[3], &y[3]);
-    double minx = fmin(fmin(x[0], x[1]), fmin(x[2], x[3]));
-    double maxx = fmax(fmax(x[0], x[1]), fmax(x[2], x[3]));
-    double miny = fmin(fmin(y[0], y[1]), fmin(y[2], y[3]));
-    double maxy = fmax(fmax(y[0], y[1]), fmax(y[2], y[3]));
+    double sb[4];
+    gt_bounds(src->gt, src->width, src->height, sb);
     OGRSpatialReferenceH s = srs_from_wkt(src->wkt), t = srs_from_wkt(grid->wkt);
-    OGRCoordinateTransformationH ct = (s && t) ? OCTNewCoordinateTransformation(s, t) : NULL;
-    int ok = 0;
-    if (ct)
-        ok = OCTTransformBounds(ct, minx, miny, maxx, maxy, &b[0], &b[1], &b[2], &b[3], 21);
-    if (ct)
-        OCTDestroyCoordinateTransformation(ct);
+    int ok = s && t && bounds_to(s, t, sb, b);
     if (s)
         OSRDestroySpatialReference(s);
     if (t)
@@ -389,13 +393,10 @@ static int src_bounds_in_grid(const gd_grid *grid, const gd_source *src, double 
 static GDALDatasetH warp_to_grid(const gd_grid *grid, GDALDatasetH src, const char *const *args)
 {
     char te[4][64], ts[2][32];
-    double gx0 = grid->gt[0], gy0 = grid->gt[3];
-    double gx1 = grid->gt[0] + grid->width * grid->gt[1] + grid->height * grid->gt[2];
-    double gy1 = grid->gt[3] + grid->width * grid->gt[4] + grid->height * grid->gt[5];
-    snprintf(te[0], sizeof te[0], "%.17g", fmin(gx0, gx1));
-    snprintf(te[1], sizeof te[1], "%.17g", fmin(gy0, gy1));
-    snprintf(te[2], sizeof te[2], "%.17g", fmax(gx0, gx1));
-    snprintf(te[3], sizeof te[3], "%.17g", fmax(gy0, gy1));
+    double gb[4];
+    grid_box(grid, gb);
+    for (int i = 0; i < 4; i++)
+        snprintf(te[i], sizeof te[i], "%.17g", gb[i]);
     snprintf(ts[0], sizeof ts[0], "%d", grid->width);
     snprintf(ts[1], sizeof ts[1], "%d", grid->height);
     char *argv[32] = {"-of", "VRT", "-te", te[0], te[1], te[2], te[3], "-ts", ts[0], ts[1]};
@@ -443,16 +444,13 @@ static int align(gd_job *job, const gd_grid *grid, const gd_source *src, int nea
         return GD_OK;
     }
     /* extents must overlap */
-    double b[4];
-    double gx0 = grid->gt[0], gy0 = grid->gt[3];
-    double gx1 = grid->gt[0] + grid->width * grid->gt[1] + grid->height * grid->gt[2];
-    double gy1 = grid->gt[3] + grid->width * grid->gt[4] + grid->height * grid->gt[5];
+    double b[4], gb[4];
+    grid_box(grid, gb);
     if (!src_bounds_in_grid(grid, src, b))
         return gd_job_error_gdal(job, GD_EINPUT,
                                  "the extent of %s cannot be transformed into the before "
                                  "image's CRS", src->path);
-    if (b[2] <= fmin(gx0, gx1) || b[0] >= fmax(gx0, gx1) || b[3] <= fmin(gy0, gy1) ||
-        b[1] >= fmax(gy0, gy1))
+    if (b[2] <= gb[0] || b[0] >= gb[2] || b[3] <= gb[1] || b[1] >= gb[3])
         return gd_job_error(job, GD_EINPUT,
                             "the two dates do not overlap: %s lies outside the analysis grid "
                             "(the before image's extent, or the AOI) (hint: check that both "
