@@ -49,23 +49,12 @@ void gd_flood_mask_classes(uint8_t *classes, const uint8_t *steep, const uint8_t
     }
 }
 
-static void grid_extent(const gd_grid *g, char te[4][64])
-{
-    double x0 = g->gt[0], y0 = g->gt[3];
-    double x1 = g->gt[0] + g->width * g->gt[1] + g->height * g->gt[2];
-    double y1 = g->gt[3] + g->width * g->gt[4] + g->height * g->gt[5];
-    snprintf(te[0], 64, "%.17g", fmin(x0, x1));
-    snprintf(te[1], 64, "%.17g", fmin(y0, y1));
-    snprintf(te[2], 64, "%.17g", fmax(x0, x1));
-    snprintf(te[3], 64, "%.17g", fmax(y0, y1));
-}
-
-/* GDALWarp with the given arguments into a VRT (or MEM when mem); NULL on failure. */
-static GDALDatasetH warp(gd_job *job, GDALDatasetH src, char **argv, int mem, const char *what)
+/* GDALWarp with the given arguments into a VRT; NULL on failure. */
+static GDALDatasetH warp(gd_job *job, GDALDatasetH src, char **argv, const char *what)
 {
     char **args = CSLDuplicate(argv);
     args = CSLAddString(args, "-of");
-    args = CSLAddString(args, mem ? "MEM" : "VRT");
+    args = CSLAddString(args, "VRT");
     GDALWarpAppOptions *opts = GDALWarpAppOptionsNew(args, NULL);
     CSLDestroy(args);
     if (!opts) {
@@ -82,18 +71,17 @@ static GDALDatasetH warp(gd_job *job, GDALDatasetH src, char **argv, int mem, co
     return out;
 }
 
-/* The grid's corners as "-te" arguments, its size as "-ts", in its CRS. */
-static char **onto_grid(const gd_grid *g, const char *resampling, char te[4][64], char ts[2][32])
+/* src onto the grid (its CRS, extent and size), float32 with nodata, by resampling. */
+static GDALDatasetH onto_grid(gd_job *job, const gd_grid *g, GDALDatasetH src,
+                              const char *resampling, const char *nodata, const char *what)
 {
-    grid_extent(g, te);
-    snprintf(ts[0], 32, "%d", g->width);
-    snprintf(ts[1], 32, "%d", g->height);
-    char **a = NULL;
-    const char *v[] = {"-t_srs", g->wkt, "-te", te[0], te[1], te[2], te[3], "-ts", ts[0],
-                       ts[1], "-r", resampling, "-ot", "Float32", NULL};
-    for (int i = 0; v[i]; i++)
-        a = CSLAddString(a, v[i]);
-    return a;
+    const char *args[] = {"-t_srs", g->wkt, "-r", resampling, "-ot", "Float32",
+                          "-dstnodata", nodata, NULL};
+    CPLErrorReset();
+    GDALDatasetH out = gd_grid_warp(g, src, args);
+    if (!out)
+        gd_job_error_gdal(job, GD_EINPUT, "cannot warp %s onto the grid", what);
+    return out;
 }
 
 static GDALDatasetH slope_of(gd_job *job, GDALDatasetH dem, double scale, const char *what)
@@ -126,7 +114,6 @@ static int load_slope(gd_job *job, const gd_grid *g, const char *path, gd_flood_
     GDALDatasetH dem = NULL, on = NULL, slope = NULL, back = NULL;
     OGRSpatialReferenceH srs = NULL;
     float *row = NULL;
-    char te[4][64], ts[2][32];
     char **args = NULL;
     if (!g->wkt)
         return gd_job_error(job, GD_EINPUT, "--dem %s: the images have no CRS, so the DEM "
@@ -149,10 +136,8 @@ static int load_slope(gd_job *job, const gd_grid *g, const char *path, gd_flood_
     if (!OSRIsGeographic(srs)) {
         /* gdaldem's scale: vertical units (metres) per horizontal unit of the grid */
         double scale = OSRGetLinearUnits(srs, NULL);
-        args = onto_grid(g, "bilinear", te, ts);
-        args = CSLAddString(args, "-dstnodata");
-        args = CSLAddString(args, DEM_NODATA);
-        if (!(on = warp(job, dem, args, 0, path)) || !(slope = slope_of(job, on, scale, path))) {
+        if (!(on = onto_grid(job, g, dem, "bilinear", DEM_NODATA, path)) ||
+            !(slope = slope_of(job, on, scale, path))) {
             st = gd_job_status(job);
             goto done;
         }
@@ -172,25 +157,22 @@ static int load_slope(gd_job *job, const gd_grid *g, const char *path, gd_flood_
         snprintf(tr, sizeof tr, "%.17g", res > 0 ? res : 1.0);
         /* two pixels of margin so that the slope at the scene's edge has neighbours */
         double mx = 2.0 * fabs(g->gt[1]), my = 2.0 * fabs(g->gt[5]);
-        grid_extent(g, te);
-        snprintf(mte[0], 64, "%.17g", atof(te[0]) - mx);
-        snprintf(mte[1], 64, "%.17g", atof(te[1]) - my);
-        snprintf(mte[2], 64, "%.17g", atof(te[2]) + mx);
-        snprintf(mte[3], 64, "%.17g", atof(te[3]) + my);
+        double gb[4];
+        gd_grid_box(g, gb);
+        snprintf(mte[0], 64, "%.17g", gb[0] - mx);
+        snprintf(mte[1], 64, "%.17g", gb[1] - my);
+        snprintf(mte[2], 64, "%.17g", gb[2] + mx);
+        snprintf(mte[3], 64, "%.17g", gb[3] + my);
         const char *v[] = {"-t_srs", tm, "-te", mte[0], mte[1], mte[2], mte[3], "-te_srs",
                            g->wkt, "-tr", tr, tr, "-r", "bilinear", "-ot", "Float32",
                            "-dstnodata", DEM_NODATA, NULL};
         for (int i = 0; v[i]; i++)
             args = CSLAddString(args, v[i]);
-        if (!(on = warp(job, dem, args, 0, path)) || !(slope = slope_of(job, on, 1.0, path))) {
+        if (!(on = warp(job, dem, args, path)) || !(slope = slope_of(job, on, 1.0, path))) {
             st = gd_job_status(job);
             goto done;
         }
-        CSLDestroy(args);
-        args = onto_grid(g, "bilinear", te, ts);
-        args = CSLAddString(args, "-dstnodata");
-        args = CSLAddString(args, "nan");
-        if (!(back = warp(job, slope, args, 0, "the DEM's slope"))) {
+        if (!(back = onto_grid(job, g, slope, "bilinear", "nan", "the DEM's slope"))) {
             st = gd_job_status(job);
             goto done;
         }
@@ -247,9 +229,7 @@ static int load_permanent(gd_job *job, const gd_grid *g, const char *path, gd_fl
     int st = GD_OK;
     size_t n = (size_t)g->width * (size_t)g->height;
     GDALDatasetH ds = NULL, on = NULL, mem = NULL;
-    char **args = NULL;
     float *row = NULL;
-    char te[4][64], ts[2][32];
     CPLErrorReset();
     ds = GDALOpenEx(path, GDAL_OF_RASTER | GDAL_OF_VECTOR | GDAL_OF_VERBOSE_ERROR, NULL, NULL,
                     NULL);
@@ -273,10 +253,7 @@ static int load_permanent(gd_job *job, const gd_grid *g, const char *path, gd_fl
             }
             on = ds;
         } else {
-            args = onto_grid(g, "near", te, ts);
-            args = CSLAddString(args, "-dstnodata");
-            args = CSLAddString(args, "nan");
-            if (!(on = warp(job, ds, args, 0, path))) {
+            if (!(on = onto_grid(job, g, ds, "near", "nan", path))) {
                 st = gd_job_status(job);
                 goto done;
             }
@@ -332,7 +309,6 @@ static int load_permanent(gd_job *job, const gd_grid *g, const char *path, gd_fl
     }
 done:
     free(row);
-    CSLDestroy(args);
     if (mem)
         GDALClose(mem);
     if (on && on != ds)

@@ -59,8 +59,7 @@ static void gt_bounds(const double gt[6], int w, int h, double b[4])
     b[3] = fmax(fmax(y[0], y[1]), fmax(y[2], y[3]));
 }
 
-/* The grid's box (minx, miny, maxx, maxy) from its origin and far corner: gdalwarp's -te. */
-static void grid_box(const gd_grid *grid, double b[4])
+void gd_grid_box(const gd_grid *grid, double b[4])
 {
     double gx0 = grid->gt[0], gy0 = grid->gt[3];
     double gx1 = grid->gt[0] + grid->width * grid->gt[1] + grid->height * grid->gt[2];
@@ -388,13 +387,11 @@ static int src_bounds_in_grid(const gd_grid *grid, const gd_source *src, double 
     return ok;
 }
 
-/* A warped VRT of src on grid's extent and size (gdalwarp -of VRT -te -ts) plus the
- * options args (NULL-terminated); NULL with the CPL error set. */
-static GDALDatasetH warp_to_grid(const gd_grid *grid, GDALDatasetH src, const char *const *args)
+GDALDatasetH gd_grid_warp(const gd_grid *grid, GDALDatasetH src, const char *const *args)
 {
     char te[4][64], ts[2][32];
     double gb[4];
-    grid_box(grid, gb);
+    gd_grid_box(grid, gb);
     for (int i = 0; i < 4; i++)
         snprintf(te[i], sizeof te[i], "%.17g", gb[i]);
     snprintf(ts[0], sizeof ts[0], "%d", grid->width);
@@ -445,7 +442,7 @@ static int align(gd_job *job, const gd_grid *grid, const gd_source *src, int nea
     }
     /* extents must overlap */
     double b[4], gb[4];
-    grid_box(grid, gb);
+    gd_grid_box(grid, gb);
     if (!src_bounds_in_grid(grid, src, b))
         return gd_job_error_gdal(job, GD_EINPUT,
                                  "the extent of %s cannot be transformed into the before "
@@ -463,7 +460,7 @@ static int align(gd_job *job, const gd_grid *grid, const gd_source *src, int nea
         args[3] = "near";
         args[4] = NULL;
     }
-    GDALDatasetH vrt = warp_to_grid(grid, src->ds, args);
+    GDALDatasetH vrt = gd_grid_warp(grid, src->ds, args);
     if (!vrt)
         return gd_job_error_gdal(job, GD_EPROC, "cannot warp %s onto the analysis grid",
                                  src->path);
@@ -491,7 +488,7 @@ int gd_grid_cut(gd_job *job, const gd_grid *grid, GDALDatasetH ds, GDALDatasetH 
     /* same grid, nearest: every pixel inside the polygons is copied as it is */
     const char *args[] = {"-r", "near", "-ot", "Float32", "-dstnodata", "nan", "-cutline",
                           grid->cutline, NULL};
-    if (!(*out = warp_to_grid(grid, ds, args)))
+    if (!(*out = gd_grid_warp(grid, ds, args)))
         return gd_job_error_gdal(job, GD_EINPUT, "cannot cut the images to the AOI %s",
                                  grid->cutline);
     return GD_OK;

@@ -66,6 +66,12 @@ int gd_grid_align(gd_job *job, const gd_grid *grid, const gd_source *src,
 /* Same with nearest-neighbour resampling in the source's data type (masks, classes). */
 int gd_grid_align_nearest(gd_job *job, const gd_grid *grid, const gd_source *src,
                           GDALDatasetH *out, int *owned);
+/* The grid's box (minx, miny, maxx, maxy) from its origin and far corner: gdalwarp's -te. */
+void gd_grid_box(const gd_grid *grid, double b[4]);
+/* A warped VRT of src on grid's extent and size (gdalwarp -of VRT -te -ts) with the
+ * further gdalwarp options args (NULL-terminated: -t_srs, -r, -ot, -dstnodata...); NULL
+ * with the CPL error set. Close it before src. */
+GDALDatasetH gd_grid_warp(const gd_grid *grid, GDALDatasetH src, const char *const *args);
 /* ds (on grid) with the pixels outside grid->cutline's polygons set to nodata (NaN,
  * Float32; a warped VRT holding a reference on ds: close it first). */
 int gd_grid_cut(gd_job *job, const gd_grid *grid, GDALDatasetH ds, GDALDatasetH *out);
