@@ -139,25 +139,6 @@ int gd_sensor_detect(const gd_source *src, char *why, size_t len)
     return GD_SENSOR_NONE;
 }
 
-/* "B04", "B4", "SR_B4", "B8A" -> number (8A -> 8, *is_8a set); 0 when not a band name. */
-static int band_number(const char *desc, int *is_8a)
-{
-    *is_8a = 0;
-    if (!desc)
-        return 0;
-    if (has_prefix_ci(desc, "SR_"))
-        desc += 3;
-    if (toupper((unsigned char)desc[0]) != 'B' || !isdigit((unsigned char)desc[1]))
-        return 0;
-    char *end = NULL;
-    long n = strtol(desc + 1, &end, 10);
-    if (toupper((unsigned char)*end) == 'A' && n == 8) {
-        *is_8a = 1;
-        end++;
-    }
-    return *end == '\0' && n > 0 && n < 100 ? (int)n : 0;
-}
-
 /* A metadata value as a number; 0 when absent or not a number. */
 static int md_number(char **md, const char *key, double *out)
 {
@@ -181,7 +162,7 @@ static int s2_band_offset(GDALDatasetH ds, GDALRasterBandH band, const char *pre
                           double *off, char *key, size_t len)
 {
     char **bmd = GDALGetMetadata(band, NULL), **md = GDALGetMetadata(ds, NULL);
-    int is_8a = 0, n = band_number(GDALGetDescription(band), &is_8a);
+    int is_8a = 0, n = gd_band_name_number(GDALGetDescription(band), &is_8a, NULL, NULL);
     char cand[4][64];
     int nc = 0;
     if (n > 0) {
@@ -290,7 +271,7 @@ static void apply_landsat(const gd_source *src, gd_band *bands, const int *idx, 
     char **md = GDALGetMetadata(src->ds, NULL);
     json_t *arr = json_array();
     for (size_t k = 0; k < nb; k++) {
-        int is_8a = 0, n = band_number(GDALGetDescription(src_band(src, idx[k])), &is_8a);
+        int is_8a = 0, n = gd_band_name_number(GDALGetDescription(src_band(src, idx[k])), &is_8a, NULL, NULL);
         double sc = LANDSAT_C2L2_SCALE, of = LANDSAT_C2L2_OFFSET;
         char why[160] = "Collection 2 Level-2 constants";
         char km[64], ka[64];

@@ -199,25 +199,32 @@ static void first_word(const char *desc, char *word, size_t len)
     word[n] = '\0';
 }
 
-/* "B04", "B4", "SR_B4" -> 4 (*padded when written with a leading zero, *sr with SR_);
- * "B8A" -> 0 with *is_8a; 0 when not a band number. */
-static int band_number(const char *word, int *padded, int *sr, int *is_8a)
+int gd_band_name_number(const char *name, int *is_8a, int *padded, int *sr)
 {
-    *padded = *sr = *is_8a = 0;
-    if (strncasecmp(word, "SR_", 3) == 0) {
-        *sr = 1;
-        word += 3;
+    int p = 0, r = 0;
+    *is_8a = 0;
+    if (name && strncasecmp(name, "SR_", 3) == 0) {
+        r = 1;
+        name += 3;
     }
-    if (toupper((unsigned char)word[0]) != 'B' || !isdigit((unsigned char)word[1]))
+    if (padded)
+        *padded = 0;
+    if (sr)
+        *sr = r;
+    if (!name || toupper((unsigned char)name[0]) != 'B' || !isdigit((unsigned char)name[1]))
         return 0;
-    if (strcasecmp(word + 1, "8A") == 0) {
-        *is_8a = 1;
-        return 0;
-    }
-    *padded = word[1] == '0';
+    p = name[1] == '0';
     char *end = NULL;
-    long v = strtol(word + 1, &end, 10);
-    return end && !*end && v > 0 && v < 100 ? (int)v : 0;
+    long n = strtol(name + 1, &end, 10);
+    if (toupper((unsigned char)*end) == 'A' && n == 8) {
+        *is_8a = 1;
+        end++;
+    }
+    if (*end != '\0' || n <= 0 || n >= 100)
+        return 0;
+    if (padded)
+        *padded = p;
+    return (int)n;
 }
 
 /* Which numbering the band names follow: Sentinel-2 (B02 ... B12, B8A), Landsat 8/9 OLI
@@ -239,7 +246,7 @@ static int name_family(const gd_source *src)
         if (!d)
             continue;
         first_word(d, word, sizeof word);
-        int v = band_number(word, &padded, &is_sr, &is_8a);
+        int v = gd_band_name_number(word, &is_8a, &padded, &is_sr);
         s2 |= padded || is_8a || (v == 12 && !is_sr);
         sr |= is_sr && v > 0;
         srb6 |= is_sr && v == 6;
@@ -277,8 +284,10 @@ static int desc_matches(const char *desc, int family, const char *role)
         return 0;
     }
     int padded, is_sr, is_8a;
-    int v = band_number(word, &padded, &is_sr, &is_8a);
+    int v = gd_band_name_number(word, &is_8a, &padded, &is_sr);
     const char *r = NULL;
+    if (is_8a) /* the narrow NIR: only a fallback when B08 is absent (below) */
+        return 0;
     if (family == NAMES_S2 && !is_sr && v > 0 && v < 13)
         r = s2[v];
     else if (family == NAMES_OLI && v > 0 && v < 8)

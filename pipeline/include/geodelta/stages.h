@@ -36,6 +36,11 @@ void gd_source_destroy(gd_source *src);
 int gd_source_find_role(gd_job *job, const gd_source *src, const char *label,
                         const char *spec, const char *role, int *band);
 
+/* A band name's number: "B04", "B4", "SR_B4" -> 4, "B8A" -> 8 with *is_8a; 0 when name
+ * is not a band name. *padded (written with a leading zero) and *sr (Landsat "SR_"
+ * prefix) may be NULL. */
+int gd_band_name_number(const char *name, int *is_8a, int *padded, int *sr);
+
 /* ---- grid ------------------------------------------------------------------------- */
 typedef struct gd_grid {
     int width, height;
