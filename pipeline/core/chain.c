@@ -380,19 +380,20 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
     json_object_set_new(params, "res", p->res > 0.0 ? json_real(p->res) : json_null());
     json_object_set_new(params, "mask_before", p->mask_before ? json_string(p->mask_before) : json_null());
     json_object_set_new(params, "mask_after", p->mask_after ? json_string(p->mask_after) : json_null());
-    if (m->kind == GD_KIND_LOGRATIO || m->kind == GD_KIND_PCAKMEANS)
+    if (m->kind == GD_KIND_LOGRATIO || m->kind == GD_KIND_PCAKMEANS) {
         json_object_set_new(params, "mrf_beta", p->mrf_beta >= 0 ? json_real(p->mrf_beta) : json_null());
-    /* only when given: runs with the defaults keep their run ids */
-    if ((m->kind == GD_KIND_LOGRATIO || m->kind == GD_KIND_PCAKMEANS) && p->sar_score)
-        json_object_set_new(params, "sar_score", json_string(p->sar_score));
-    if ((m->kind == GD_KIND_LOGRATIO || m->kind == GD_KIND_PCAKMEANS) && p->nr_window > 0)
-        json_object_set_new(params, "nr_window", json_integer(p->nr_window));
-    if ((m->kind == GD_KIND_LOGRATIO || m->kind == GD_KIND_PCAKMEANS) && p->sar_decision)
-        json_object_set_new(params, "sar_decision", json_string(p->sar_decision));
-    if ((m->kind == GD_KIND_LOGRATIO || m->kind == GD_KIND_PCAKMEANS) && !isnan(p->mrf_bias))
-        json_object_set_new(params, "mrf_bias", json_real(p->mrf_bias));
-    if ((m->kind == GD_KIND_LOGRATIO || m->kind == GD_KIND_PCAKMEANS) && p->hyst_low >= 0)
-        json_object_set_new(params, "hyst_low", json_real(p->hyst_low));
+        /* only when given: runs with the defaults keep their run ids */
+        if (p->sar_score)
+            json_object_set_new(params, "sar_score", json_string(p->sar_score));
+        if (p->nr_window > 0)
+            json_object_set_new(params, "nr_window", json_integer(p->nr_window));
+        if (p->sar_decision)
+            json_object_set_new(params, "sar_decision", json_string(p->sar_decision));
+        if (!isnan(p->mrf_bias))
+            json_object_set_new(params, "mrf_bias", json_real(p->mrf_bias));
+        if (p->hyst_low >= 0)
+            json_object_set_new(params, "hyst_low", json_real(p->hyst_low));
+    }
     if (p->dem) /* only when given: runs without a DEM keep their run ids */
         json_object_set_new(params, "max_slope", json_real(p->max_slope >= 0 ? p->max_slope : 5.0));
     if (m->kind == GD_KIND_PCAKMEANS)
