@@ -10,6 +10,7 @@
     X(ndvi)           \
     X(nbr)            \
     X(ndwi)           \
+    X(ndmi)           \
     X(flood)          \
     X(logratio)       \
     X(pcakmeans)      \
