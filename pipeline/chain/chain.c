@@ -116,6 +116,7 @@ static int chain_params(gd_chain *c)
     json_object_set_new(params, "res", p->res > 0.0 ? json_real(p->res) : json_null());
     json_object_set_new(params, "mask_before", p->mask_before ? json_string(p->mask_before) : json_null());
     json_object_set_new(params, "mask_after", p->mask_after ? json_string(p->mask_after) : json_null());
+    gd_chain_exposure_params(c);
     c->run.m = c->m;
     c->run.p = p;
     return c->m->ops->configure ? c->m->ops->configure(job, &c->run, params) : GD_OK;
@@ -356,6 +357,8 @@ static int chain_map_spec(gd_chain *c)
     spec->zones = p->map_overlay;
     spec->zone_field = p->map_overlay_field;
     spec->aoi = p->map_aoi ? p->map_aoi : p->aoi;
+    spec->population = p->population;
+    spec->exposure = p->exposure;
     json_t *mj = gd_map_spec_json(spec);
     json_object_set_new(mj, "bands", json_string(c->ma.names));
     json_object_set_new(gd_job_params(job), "map", mj);
@@ -395,10 +398,12 @@ static int chain_outputs(gd_chain *c)
     int st;
     gd_job_progress_range(job, 0.66, 0.78);
     gd_path_join(path, sizeof path, p->outdir, "change.tif");
-    if ((st = gd_write_change_cog(job, c->grid, c->classes, c->m, c->t, path)) != GD_OK)
+    if ((st = gd_write_change_cog(job, c->grid, c->classes, c->m, c->t, path)) != GD_OK ||
+        (st = gd_chain_exposure(c)) != GD_OK)
         return st;
     gd_path_join(path, sizeof path, p->outdir, "change.geojson");
-    if ((st = gd_vectorize(job, c->grid, c->classes, &c->score, c->m, path, c->totals)) != GD_OK ||
+    if ((st = gd_vectorize(job, c->grid, c->classes, &c->score, c->m, c->people, path,
+                           c->totals)) != GD_OK ||
         (st = gd_chain_summary(c)) != GD_OK)
         return st;
     gd_job_progress_range(job, 0.90, 0.97);
@@ -433,6 +438,7 @@ static void chain_free(gd_chain *c)
     free(c->in_abs[0]);
     free(c->in_abs[1]);
     gd_aux_free(&c->aux);
+    gd_chain_exposure_free(c);
     free(c->classes);
     gd_score_free(&c->score);
     for (int d = 0; d < 2; d++)

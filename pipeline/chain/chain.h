@@ -53,6 +53,11 @@ typedef struct gd_chain {
     gd_class_total totals[GD_MAX_CLASSES];
     gd_map_image mb, ma;
     gd_map_spec spec;
+
+    /* exposure (exposure.c): --population, --exposure */
+    float *people;                   /* people per grid pixel; NULL: none */
+    double people_on_grid, people_source_total;
+    struct gd_exposure *expo;
 } gd_chain;
 
 /* outdir.c */
@@ -66,5 +71,11 @@ char *gd_chain_abs_path(const char *p);
 int gd_chain_write_score(gd_job *job, const gd_grid *grid, gd_score *s, const char *path);
 int gd_chain_summary(gd_chain *c);
 int gd_chain_manifest(gd_chain *c);
+
+/* exposure.c */
+void gd_chain_exposure_params(gd_chain *c);
+int gd_chain_exposure(gd_chain *c);
+void gd_chain_exposure_json(gd_chain *c, json_t *summary);
+void gd_chain_exposure_free(gd_chain *c);
 
 #endif

@@ -11,7 +11,8 @@
 
 const char *const gd_chain_outputs[] = {"change.tif", "change.geojson", "summary.json",
                                       "map.png", "manifest.json", "manifest.sig", "run.log",
-                                      "score.tif", "zones.csv", "zones.geojson"};
+                                      "score.tif", "zones.csv", "zones.geojson",
+                                      "exposure.csv"};
 
 const size_t gd_chain_noutputs = sizeof gd_chain_outputs / sizeof gd_chain_outputs[0];
 

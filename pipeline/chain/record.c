@@ -1,6 +1,7 @@
 /* record.c: what a detect run records: summary.json, score.tif, and manifest.json last. */
 #include "chain.h"
 
+#include "geodelta/exposure.h"
 #include "geodelta/limits.h"
 #include "geodelta/util.h"
 
@@ -129,7 +130,9 @@ int gd_chain_summary(gd_chain *c)
     if (!summary)
         return gd_job_error(job, GD_EPROC, "cannot build summary.json");
     gd_job_progress_range(job, 0.78, 0.90);
-    if ((st = gd_summary_zones(job, p, grid, classes, m, summary)) != GD_OK ||
+    gd_chain_exposure_json(c, summary);
+    gd_exposure_in ex = {c->people, p->population, c->people_source_total, c->expo};
+    if ((st = gd_summary_zones(job, p, grid, classes, m, summary, &ex)) != GD_OK ||
         (st = gd_json_write_atomic(job, summary, path)) != GD_OK) {
         json_decref(summary);
         return st;

@@ -122,6 +122,13 @@ static void usage(FILE *f)
         "                           pixels whose centre lies in the zone)\n"
         "      --alerts SPEC        alert levels, JSON text or file, e.g.\n"
         "                           '{\"amber\":{\"changed_ha\":5},\"red\":{\"changed_pct\":10}}'\n"
+        /* ---- feat/deliver: exposure options (move to pipeline/options/ when it lands) ---- */
+        "      --population RASTER  people per pixel (any grid and CRS): people per change\n"
+        "                           class, per zone, on polygons and the map legend\n"
+        "      --exposure VECTOR    features (buildings, sites...) counted per change class\n"
+        "                           and zone; the affected ones listed in exposure.csv\n"
+        "      --exposure-field NAME  attribute identifying the features (default: FID)\n"
+        /* ---- end feat/deliver ---- */
         "      --overwrite          replace existing outputs in OUTDIR\n"
         "      --sign-key KEY.pem   sign manifest.json with this Ed25519 private key into\n"
         "                           manifest.sig (make one with geodelta keygen)\n"
@@ -145,7 +152,9 @@ enum { OPT_BB = 256, OPT_BA, OPT_MMU, OPT_NOMAP, OPT_TITLE, OPT_CREDIT, OPT_MAPW
        OPT_SARSCORE, OPT_MRFBIAS, OPT_NRW, OPT_SARDEC, OPT_HYSTLOW,
        OPT_SMOOTH, OPT_PCAB, OPT_THREADS, OPT_MEM, OPT_ZONES, OPT_ZFIELD, OPT_ZALL, OPT_ALERTS, OPT_COREGW,
        OPT_AOI, OPT_NBRC, OPT_SENSOR, OPT_S2OFF, OPT_MASKB, OPT_MASKA, OPT_GAOI, OPT_TSRS,
-       OPT_RES, OPT_DEM, OPT_MAXSLOPE, OPT_PERMW };
+       OPT_RES, OPT_DEM, OPT_MAXSLOPE, OPT_PERMW,
+       /* ---- feat/deliver: exposure options ---- */
+       OPT_DELIVER_POP, OPT_DELIVER_EXPO, OPT_DELIVER_EXPOF };
 
 int gd_cmd_detect(int argc, char **argv)
 {
@@ -204,6 +213,11 @@ int gd_cmd_detect(int argc, char **argv)
         {"zone-field", required_argument, NULL, OPT_ZFIELD},
         {"zones-all-touched", no_argument, NULL, OPT_ZALL},
         {"alerts", required_argument, NULL, OPT_ALERTS},
+        /* ---- feat/deliver: exposure options ---- */
+        {"population", required_argument, NULL, OPT_DELIVER_POP},
+        {"exposure", required_argument, NULL, OPT_DELIVER_EXPO},
+        {"exposure-field", required_argument, NULL, OPT_DELIVER_EXPOF},
+        /* ---- end feat/deliver ---- */
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
@@ -408,6 +422,11 @@ int gd_cmd_detect(int argc, char **argv)
         case OPT_ZFIELD: p.zone_field = optarg; break;
         case OPT_ZALL: p.zones_all_touched = 1; break;
         case OPT_ALERTS: p.alerts = optarg; break;
+        /* ---- feat/deliver: exposure options ---- */
+        case OPT_DELIVER_POP: p.population = optarg; break;
+        case OPT_DELIVER_EXPO: p.exposure = optarg; break;
+        case OPT_DELIVER_EXPOF: p.exposure_field = optarg; break;
+        /* ---- end feat/deliver ---- */
         case 'q': quiet = 1; break;
         case 'h': usage(stdout); return 0;
         case ':':
@@ -433,6 +452,12 @@ int gd_cmd_detect(int argc, char **argv)
         fprintf(stderr, "geodelta detect: --max-slope needs --dem FILE\n");
         return 1;
     }
+    /* ---- feat/deliver: exposure options ---- */
+    if (p.exposure_field && !p.exposure) {
+        fprintf(stderr, "geodelta detect: --exposure-field needs --exposure FILE\n");
+        return 1;
+    }
+    /* ---- end feat/deliver ---- */
     if ((p.zone_field || p.zones_all_touched) && !p.zones) {
         fprintf(stderr, "geodelta detect: --zone-field and --zones-all-touched need --zones FILE\n");
         return 1;

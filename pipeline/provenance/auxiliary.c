@@ -26,10 +26,11 @@ int gd_aux_collect(gd_job *job, const gd_detect_params *p, gd_aux_inputs *aux)
     const char *files[GD_AUX_MAX] = {p->dem, p->permanent_water, p->mask_before,
                                      p->mask_after, p->zones,
                                      p->no_map ? NULL : p->map_overlay,
-                                     p->no_map ? NULL : p->map_aoi, p->aoi};
+                                     p->no_map ? NULL : p->map_aoi, p->aoi, p->population,
+                                     p->exposure};
     static const char *const roles[GD_AUX_MAX] = {"dem", "permanent_water", "mask_before",
                                                   "mask_after", "zones", "map_overlay",
-                                                  "map_aoi", "aoi"};
+                                                  "map_aoi", "aoi", "population", "exposure"};
     static_assert(2 + GD_AUX_MAX <= GD_HASHER_MAX, "the hasher takes the images and all");
     memset(aux, 0, sizeof *aux);
     for (size_t i = 0; i < GD_AUX_MAX; i++) {

@@ -1,6 +1,7 @@
 /* render.c: the print map: before | after | change panels with cartographic furniture
  * (scale bar, north arrow, graticule, legend, provenance), Cairo -> libpng. */
 #include "geodelta/stages.h"
+#include "geodelta/exposure.h"
 #include "geodelta/util.h"
 
 #include <cairo.h>
@@ -1347,6 +1348,12 @@ int gd_render_map(gd_job *job, const gd_grid *grid, const gd_map_image *before,
                      (unsigned long long)totals[c].pixels);
         else
             snprintf(label, sizeof label, "%s: %.2f ha", m->class_names[c], totals[c].area_ha);
+        if (totals[c].has_people) {
+            char ppl[64];
+            gd_people_text(totals[c].people, ppl, sizeof ppl);
+            size_t used = strlen(label);
+            snprintf(label + used, sizeof label - used, ", %s", ppl);
+        }
         cairo_rectangle(cr, x, y - 7.5 * u, 14 * u, 9 * u);
         cairo_set_source_rgb(cr, m->class_rgb[c][0] / 255.0, m->class_rgb[c][1] / 255.0,
                              m->class_rgb[c][2] / 255.0);
@@ -1385,12 +1392,16 @@ int gd_render_map(gd_job *job, const gd_grid *grid, const gd_map_image *before,
     cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
     show(cr, M, ly, fs, 0, 0, maxw, proj);
     snprintf(line, sizeof line,
-             "Imagery: %s, %g" ENDASH "%g %% stretch%s" MIDDOT "Data: %s%s%s%s%s",
+             "Imagery: %s, %g" ENDASH "%g %% stretch%s" MIDDOT "Data: %s%s%s%s%s%s%s%s%s",
              after->names, spec->stretch_lo, spec->stretch_hi,
              triptych ? " shared by both dates" : "",
              spec->before_path ? CPLGetFilename(spec->before_path) : "",
              spec->before_path && spec->after_path ? ", " : "",
              spec->after_path ? CPLGetFilename(spec->after_path) : "",
+             spec->population ? "; population: " : "",
+             spec->population ? CPLGetFilename(spec->population) : "",
+             spec->exposure ? "; exposure: " : "",
+             spec->exposure ? CPLGetFilename(spec->exposure) : "",
              spec->credit ? MIDDOT "Credit: " : "", spec->credit ? spec->credit : "");
     ly += 11 * u;
     show(cr, M, ly, fs, 0, 0, maxw, line);

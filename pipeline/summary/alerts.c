@@ -24,7 +24,7 @@ int gd_alert_from_name(const char *name)
 
 /* Criteria; NaN = not set. */
 typedef struct rule {
-    double ha, pct, px;
+    double ha, pct, px, people; /* people: in the changed pixels (--population) */
 } rule;
 
 typedef struct class_rule {
@@ -61,7 +61,7 @@ const json_t *gd_alerts_spec(const gd_alerts *a) { return a ? a->spec : NULL; }
 
 static int parse_rule(gd_job *job, const json_t *o, const char *what, const char *where, rule *r)
 {
-    r->ha = r->pct = r->px = NAN;
+    r->ha = r->pct = r->px = r->people = NAN;
     if (!json_is_object(o))
         return gd_job_error(job, GD_EUSAGE, "%s: %s must be an object such as "
                             "{\"changed_ha\": 5}", what, where);
@@ -73,10 +73,11 @@ static int parse_rule(gd_job *job, const json_t *o, const char *what, const char
             continue;
         double *dst = strcmp(key, "changed_ha") == 0 ? &r->ha
                     : strcmp(key, "changed_pct") == 0 ? &r->pct
-                    : strcmp(key, "changed_pixels") == 0 ? &r->px : NULL;
+                    : strcmp(key, "changed_pixels") == 0 ? &r->px
+                    : strcmp(key, "people") == 0 ? &r->people : NULL;
         if (!dst)
             return gd_job_error(job, GD_EUSAGE, "%s: %s has unknown criterion '%s' (use "
-                                "changed_ha, changed_pct, changed_pixels or classes)",
+                                "changed_ha, changed_pct, changed_pixels, people or classes)",
                                 what, where, key);
         if (!json_is_number(v) || json_number_value(v) < 0)
             return gd_job_error(job, GD_EUSAGE, "%s: %s.%s must be a number >= 0", what,
@@ -172,9 +173,11 @@ int gd_alerts_parse(gd_job *job, const char *text, gd_alerts **out)
     return st;
 }
 
-static int meets(const rule *r, uint64_t px, double ha, double pct)
+/* people is NaN without --population: a people criterion is then never met */
+static int meets(const rule *r, uint64_t px, double ha, double pct, double people)
 {
-    return (isfinite(r->px) && (double)px >= r->px) ||
+    return (isfinite(r->people) && isfinite(people) && people >= r->people) ||
+           (isfinite(r->px) && (double)px >= r->px) ||
            (isfinite(r->ha) && isfinite(ha) && ha >= r->ha) ||
            (isfinite(r->pct) && pct >= r->pct);
 }
@@ -194,6 +197,7 @@ static int class_of(const char *key, const gd_method *m)
 
 int gd_zones_apply_alerts(gd_zones *zs, const gd_alerts *a, const gd_method *m)
 {
+    double nan = NAN;
     int top = GD_ALERT_GREEN;
     for (size_t i = 0; i < zs->n; i++) {
         gd_zone *z = &zs->z[i];
@@ -203,13 +207,15 @@ int gd_zones_apply_alerts(gd_zones *zs, const gd_alerts *a, const gd_method *m)
             if (!L->set)
                 continue;
             int hit = meets(&L->all, gd_zone_changed_px(z), gd_zone_changed_ha(z),
-                            gd_zone_changed_pct(z));
+                            gd_zone_changed_pct(z),
+                            zs->has_people ? gd_zone_changed_people(z) : nan);
             for (size_t k = 0; k < L->ncls && !hit; k++) {
                 int c = class_of(L->cls[k].key, m);
                 if (c < 0)
                     continue;
                 double pc = z->valid ? 100.0 * (double)z->class_px[c] / (double)z->valid : 0.0;
-                hit = meets(&L->cls[k].r, z->class_px[c], z->class_ha[c], pc);
+                hit = meets(&L->cls[k].r, z->class_px[c], z->class_ha[c], pc,
+                            zs->has_people && c < GD_MAX_CLASSES ? z->class_people[c] : nan);
             }
             if (hit)
                 z->level = l;

@@ -1,5 +1,6 @@
 /* summary.c: the summarise stage of the chain: zones and alert levels into the outputs. */
 #include "geodelta/detect.h"
+#include "geodelta/exposure.h"
 #include "geodelta/summary.h"
 #include "geodelta/util.h"
 
@@ -33,8 +34,10 @@ int gd_summary_params(gd_job *job, const gd_detect_params *p, const gd_method *m
 }
 
 int gd_summary_zones(gd_job *job, const gd_detect_params *p, const gd_grid *grid,
-                     const unsigned char *classes, const gd_method *m, json_t *summary)
+                     const unsigned char *classes, const gd_method *m, json_t *summary,
+                     const gd_exposure_in *ex)
 {
+    const float *people = ex ? ex->people : NULL;
     int st = GD_OK;
     gd_alerts *alerts = NULL;
     gd_zones *zs = NULL;
@@ -47,7 +50,7 @@ int gd_summary_zones(gd_job *job, const gd_detect_params *p, const gd_grid *grid
     if (st != GD_OK || (alerts && (st = gd_alerts_check(job, alerts, m, "alerts")) != GD_OK))
         goto done;
     if (p->zones) {
-        gd_zone_opts zo = {p->zones, p->zone_field, p->zones_all_touched};
+        gd_zone_opts zo = {p->zones, p->zone_field, p->zones_all_touched, people};
         if ((st = gd_zones_compute(job, grid, classes, &zo, &zs)) != GD_OK)
             goto done;
         /* zones wholly outside the images say nothing: left out of the outputs */
@@ -74,12 +77,19 @@ int gd_summary_zones(gd_job *job, const gd_detect_params *p, const gd_grid *grid
         zs->z = z;
         zs->n = 1;
         z->name = strdup("all");
+        zs->has_people = people != NULL;
         for (int r = 0; r < grid->height; r++) {
             double px_ha = grid->row_area_m2 ? grid->row_area_m2[r] / 1e4 : NAN;
             const unsigned char *c = classes + (size_t)r * (size_t)grid->width;
             for (int x = 0; x < grid->width; x++) {
                 z->pixels++;
                 z->area_ha += px_ha;
+                if (people) {
+                    float pp = people[(size_t)r * (size_t)grid->width + (size_t)x];
+                    z->people += pp;
+                    if (c[x] < GD_MAX_CLASSES)
+                        z->class_people[c[x]] += pp;
+                }
                 if (c[x] != 255) {
                     z->valid++;
                     z->valid_ha += px_ha;
@@ -91,6 +101,8 @@ int gd_summary_zones(gd_job *job, const gd_detect_params *p, const gd_grid *grid
     }
     if (!zs)
         goto done;
+    if (p->zones && ex && ex->features)
+        gd_zones_add_exposure(zs, ex->features);
     int top = gd_zones_apply_alerts(zs, alerts, m);
     size_t at[GD_ALERT_NLEVELS] = {0};
     for (size_t i = 0; i < zs->n; i++)

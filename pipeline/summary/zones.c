@@ -1,4 +1,5 @@
 /* zones.c: zonal summaries: zone polygons rasterized on the analysis grid, class tallies. */
+#include "geodelta/exposure.h"
 #include "geodelta/summary.h"
 #include "geodelta/util.h"
 
@@ -49,6 +50,39 @@ double gd_zone_changed_pct(const gd_zone *z)
     return z->valid ? 100.0 * (double)gd_zone_changed_px(z) / (double)z->valid : 0.0;
 }
 
+double gd_zone_changed_people(const gd_zone *z)
+{
+    double p = 0.0;
+    for (int k = 1; k < GD_MAX_CLASSES; k++)
+        p += z->class_people[k];
+    return p;
+}
+
+/* A feature counts in every zone that holds its point (zones may overlap), once. */
+void gd_zones_add_exposure(gd_zones *zs, const gd_exposure *e)
+{
+    zs->has_features = 1;
+    OGRGeometryH pt = OGR_G_CreateGeometry(wkbPoint);
+    for (size_t j = 0; j < e->n; j++) {
+        const gd_exposed_feature *f = &e->f[j];
+        if (!isfinite(f->lon))
+            continue;
+        OGR_G_SetPoint_2D(pt, 0, f->lon, f->lat);
+        for (size_t i = 0; i < zs->n; i++) {
+            if (!zs->geoms || !zs->geoms[i] || !OGR_G_Contains((OGRGeometryH)zs->geoms[i], pt))
+                continue;
+            gd_zone *z = &zs->z[i];
+            z->features++;
+            for (int k = 1; k < GD_MAX_CLASSES; k++)
+                if (f->hit[k]) {
+                    z->class_features[k]++;
+                    z->class_feature_ha[k] += f->area_ha[k];
+                }
+        }
+    }
+    OGR_G_DestroyGeometry(pt);
+}
+
 /* Pixel window [x0,x1)×[y0,y1) of the grid covering envelope e; 0 when empty. */
 static int window_of(const gd_grid *g, const OGREnvelope *e, int w[4])
 {
@@ -71,7 +105,7 @@ static int window_of(const gd_grid *g, const OGREnvelope *e, int w[4])
 
 /* Burns geometry geom (grid CRS) into a window mask and tallies the classes under it. */
 static int tally_zone(gd_job *job, const gd_grid *g, const uint8_t *classes, OGRGeometryH geom,
-                      int all_touched, gd_zone *z)
+                      int all_touched, const float *people, gd_zone *z)
 {
     OGREnvelope env;
     int w[4], st = GD_OK;
@@ -121,6 +155,15 @@ static int tally_zone(gd_job *job, const gd_grid *g, const uint8_t *classes, OGR
             }
         if (!n)
             continue;
+        if (people) {
+            const float *pp = people + (size_t)row * (size_t)g->width + (size_t)w[0];
+            for (int x = 0; x < ww; x++)
+                if (m[x]) {
+                    z->people += pp[x];
+                    if (c[x] < GD_MAX_CLASSES)
+                        z->class_people[c[x]] += pp[x];
+                }
+        }
         z->pixels += n;
         z->area_ha += (double)n * px_ha;
         for (int k = 0; k < 255; k++)
@@ -164,6 +207,7 @@ int gd_zones_compute(gd_job *job, const gd_grid *grid, const uint8_t *classes,
     if (!zs)
         return gd_job_error(job, GD_EPROC, "out of memory");
     zs->all_touched = opts->all_touched;
+    zs->has_people = opts->people != NULL;
     zs->field = opts->field ? strdup(opts->field) : NULL;
     if (!grid->wkt) {
         st = gd_job_error(job, GD_EINPUT, "--zones %s: the images have no CRS, so zones "
@@ -255,7 +299,7 @@ int gd_zones_compute(gd_job *job, const gd_grid *grid, const uint8_t *classes,
         }
         zs->geoms[zs->n - 1] = gw;
         OGR_F_Destroy(f);
-        st = z->name ? tally_zone(job, grid, classes, gg, opts->all_touched, z)
+        st = z->name ? tally_zone(job, grid, classes, gg, opts->all_touched, opts->people, z)
                      : gd_job_error(job, GD_EPROC, "out of memory");
         OGR_G_DestroyGeometry(gg);
         if (st != GD_OK)
@@ -332,9 +376,16 @@ json_t *gd_zones_json(const gd_zones *zs, const gd_method *m)
         json_t *cls = json_array();
         for (int j = 0; j < nc; j++) {
             int k = list[j];
-            json_array_append_new(cls, json_pack("{s:i, s:s, s:I, s:o, s:f}", "class", k,
+            json_t *co = json_pack("{s:i, s:s, s:I, s:o, s:f}", "class", k,
                 "name", class_name(m, k, buf), "pixels", (json_int_t)z->class_px[k],
-                "ha", num_or_null(z->class_ha[k]), "pct", pct(z->class_px[k], z->valid)));
+                "ha", num_or_null(z->class_ha[k]), "pct", pct(z->class_px[k], z->valid));
+            if (zs->has_people)
+                json_object_set_new(co, "people", json_real(k < GD_MAX_CLASSES ? z->class_people[k] : 0.0));
+            if (zs->has_features && k < GD_MAX_CLASSES) {
+                json_object_set_new(co, "features", json_integer((json_int_t)z->class_features[k]));
+                json_object_set_new(co, "features_ha", json_real(z->class_feature_ha[k]));
+            }
+            json_array_append_new(cls, co);
         }
         json_array_append_new(arr, json_pack("{s:s, s:I, s:o, s:I, s:o, s:I, s:o, s:f, s:o, s:s}",
             "zone", z->name, "pixels", (json_int_t)z->pixels, "area_ha", num_or_null(z->area_ha),
@@ -343,6 +394,13 @@ json_t *gd_zones_json(const gd_zones *zs, const gd_method *m)
             "changed_ha", num_or_null(gd_zone_changed_ha(z)),
             "changed_pct", gd_zone_changed_pct(z), "classes", cls,
             "alert", gd_alert_name(z->level)));
+        json_t *zo = json_array_get(arr, json_array_size(arr) - 1);
+        if (zs->has_people) {
+            json_object_set_new(zo, "people", json_real(z->people));
+            json_object_set_new(zo, "changed_people", json_real(gd_zone_changed_people(z)));
+        }
+        if (zs->has_features)
+            json_object_set_new(zo, "exposed_features", json_integer((json_int_t)z->features));
     }
     return arr;
 }
@@ -368,7 +426,19 @@ int gd_zones_write_csv(gd_job *job, const gd_zones *zs, const gd_method *m, cons
     fputs("zone,pixels,area_ha,valid_pixels,valid_ha,changed_pixels,changed_ha,changed_pct", f);
     for (int j = 0; j < nc; j++)
         fprintf(f, ",class%d_pixels,class%d_ha,class%d_pct", list[j], list[j], list[j]);
-    fputs(",alert\n", f);
+    fputs(",alert", f);
+    /* exposure columns come last: readers of the columns above keep their positions */
+    if (zs->has_people) {
+        fputs(",people,changed_people", f);
+        for (int j = 0; j < nc; j++)
+            fprintf(f, ",class%d_people", list[j]);
+    }
+    if (zs->has_features) {
+        fputs(",exposed_features", f);
+        for (int j = 0; j < nc; j++)
+            fprintf(f, ",class%d_features,class%d_features_ha", list[j], list[j]);
+    }
+    fputs("\n", f);
     (void)buf;
     for (size_t i = 0; i < zs->n; i++) {
         const gd_zone *z = &zs->z[i];
@@ -386,7 +456,22 @@ int gd_zones_write_csv(gd_job *job, const gd_zones *zs, const gd_method *m, cons
             csv_num(f, z->class_ha[k]);
             csv_num(f, pct(z->class_px[k], z->valid));
         }
-        fprintf(f, ",%s\n", gd_alert_name(z->level));
+        fprintf(f, ",%s", gd_alert_name(z->level));
+        if (zs->has_people) {
+            csv_num(f, z->people);
+            csv_num(f, gd_zone_changed_people(z));
+            for (int j = 0; j < nc; j++)
+                csv_num(f, list[j] < GD_MAX_CLASSES ? z->class_people[list[j]] : 0.0);
+        }
+        if (zs->has_features) {
+            fprintf(f, ",%llu", (unsigned long long)z->features);
+            for (int j = 0; j < nc; j++) {
+                int k = list[j] < GD_MAX_CLASSES ? list[j] : 0;
+                fprintf(f, ",%llu", (unsigned long long)(k ? z->class_features[k] : 0));
+                csv_num(f, k ? z->class_feature_ha[k] : 0.0);
+            }
+        }
+        fputc('\n', f);
     }
     if (fclose(f) != 0) {
         remove(tmp);
@@ -457,6 +542,35 @@ int gd_zones_write_geojson(gd_job *job, const gd_zones *zs, const gd_method *m, 
     OGRFieldDefnH fd = OGR_Fld_Create("alert", OFTString);
     OGR_L_CreateField(lyr, fd, TRUE);
     OGR_Fld_Destroy(fd);
+    if (zs->has_people) {
+        const char *pn[2] = {"people", "changed_people"};
+        for (int i = 0; i < 2; i++) {
+            fd = OGR_Fld_Create(pn[i], OFTReal);
+            OGR_L_CreateField(lyr, fd, TRUE);
+            OGR_Fld_Destroy(fd);
+        }
+        for (int j = 0; j < nc; j++) {
+            snprintf(nm, sizeof nm, "class%d_people", list[j]);
+            fd = OGR_Fld_Create(nm, OFTReal);
+            OGR_L_CreateField(lyr, fd, TRUE);
+            OGR_Fld_Destroy(fd);
+        }
+    }
+    if (zs->has_features) {
+        fd = OGR_Fld_Create("exposed_features", OFTInteger64);
+        OGR_L_CreateField(lyr, fd, TRUE);
+        OGR_Fld_Destroy(fd);
+        for (int j = 0; j < nc; j++) {
+            snprintf(nm, sizeof nm, "class%d_features", list[j]);
+            fd = OGR_Fld_Create(nm, OFTInteger64);
+            OGR_L_CreateField(lyr, fd, TRUE);
+            OGR_Fld_Destroy(fd);
+            snprintf(nm, sizeof nm, "class%d_features_ha", list[j]);
+            fd = OGR_Fld_Create(nm, OFTReal);
+            OGR_L_CreateField(lyr, fd, TRUE);
+            OGR_Fld_Destroy(fd);
+        }
+    }
     for (size_t i = 0; i < zs->n; i++) {
         const gd_zone *z = &zs->z[i];
         OGRFeatureH f = OGR_F_Create(OGR_L_GetLayerDefn(lyr));
@@ -478,6 +592,24 @@ int gd_zones_write_geojson(gd_job *job, const gd_zones *zs, const gd_method *m, 
             set_real(f, nm, pct(z->class_px[k], z->valid));
         }
         OGR_F_SetFieldString(f, OGR_F_GetFieldIndex(f, "alert"), gd_alert_name(z->level));
+        if (zs->has_people) {
+            set_real(f, "people", z->people);
+            set_real(f, "changed_people", gd_zone_changed_people(z));
+            for (int j = 0; j < nc; j++) {
+                snprintf(nm, sizeof nm, "class%d_people", list[j]);
+                set_real(f, nm, list[j] < GD_MAX_CLASSES ? z->class_people[list[j]] : 0.0);
+            }
+        }
+        if (zs->has_features) {
+            set_int(f, "exposed_features", z->features);
+            for (int j = 0; j < nc; j++) {
+                int k = list[j] < GD_MAX_CLASSES ? list[j] : 0;
+                snprintf(nm, sizeof nm, "class%d_features", list[j]);
+                set_int(f, nm, k ? z->class_features[k] : 0);
+                snprintf(nm, sizeof nm, "class%d_features_ha", list[j]);
+                set_real(f, nm, k ? z->class_feature_ha[k] : 0.0);
+            }
+        }
         OGR_F_SetGeometry(f, (OGRGeometryH)zs->geoms[i]);
         OGRErr e = OGR_L_CreateFeature(lyr, f);
         OGR_F_Destroy(f);

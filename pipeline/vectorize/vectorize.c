@@ -61,9 +61,10 @@ static double polygon_area_m2(const struct geod_geodesic *g, OGRGeometryH poly)
 }
 
 int gd_vectorize(gd_job *job, const gd_grid *grid, const uint8_t *classes,
-                 const gd_score *score, const gd_method *m, const char *path,
-                 gd_class_total totals[GD_MAX_CLASSES])
+                 const gd_score *score, const gd_method *m, const float *people,
+                 const char *path, gd_class_total totals[GD_MAX_CLASSES])
 {
+    double *psum = NULL;
     int st = GD_OK;
     size_t n = (size_t)grid->width * (size_t)grid->height;
     char tmp[4096];
@@ -77,7 +78,9 @@ int gd_vectorize(gd_job *job, const gd_grid *grid, const uint8_t *classes,
     char **lopts = NULL;
     struct geod_geodesic geod;
     geod_init(&geod, 6378137.0, 1.0 / 298.257223563);
-    memset(totals, 0, 3 * sizeof *totals);
+    /* the figures this stage counts; people (the exposure step's) stay as they are */
+    for (int c = 0; c < GD_MAX_CLASSES; c++)
+        totals[c].pixels = totals[c].polygons = 0, totals[c].area_ha = 0.0;
 
     if ((st = gd_tmp_name(job, path, tmp, sizeof tmp)) != GD_OK)
         return st;
@@ -144,7 +147,8 @@ int gd_vectorize(gd_job *job, const gd_grid *grid, const uint8_t *classes,
     }
     sum = calloc((size_t)nfeat + 1, sizeof *sum);
     cnt = calloc((size_t)nfeat + 1, sizeof *cnt);
-    if (!sum || !cnt) {
+    psum = people ? calloc((size_t)nfeat + 1, sizeof *psum) : NULL;
+    if (!sum || !cnt || (people && !psum)) {
         st = gd_job_error(job, GD_EPROC, "out of memory");
         goto done;
     }
@@ -201,6 +205,12 @@ int gd_vectorize(gd_job *job, const gd_grid *grid, const uint8_t *classes,
                 goto done;
             }
             const int32_t *pr = pid;
+            if (people) {
+                const float *pp = people + (size_t)y0 * (size_t)w;
+                for (size_t i = 0; i < (size_t)w * (size_t)nr; i++)
+                    if (pr[i] > 0 && pr[i] <= nfeat)
+                        psum[pr[i]] += pp[i];
+            }
             for (size_t i = 0; i < (size_t)w * (size_t)nr; i++) {
                 int32_t p = pr[i];
                 if (p > 0 && p <= nfeat && !isnan(sr[i])) {
@@ -261,6 +271,11 @@ int gd_vectorize(gd_job *job, const gd_grid *grid, const uint8_t *classes,
         OGR_L_CreateField(ol, f, TRUE);
         OGR_Fld_Destroy(f);
     }
+    if (people) { /* only with --population: other runs keep their bytes */
+        f = OGR_Fld_Create("people", OFTReal);
+        OGR_L_CreateField(ol, f, TRUE);
+        OGR_Fld_Destroy(f);
+    }
     gd_job_progress_range(job, 0.84, 0.90);
     OGR_L_ResetReading(ml);
     k = 0;
@@ -282,6 +297,8 @@ int gd_vectorize(gd_job *job, const gd_grid *grid, const uint8_t *classes,
         OGR_F_SetFieldInteger64(of, 4, p > 0 && p <= nfeat ? (GIntBig)cnt[p] : 0);
         if (p > 0 && p <= nfeat && cnt[p] > 0)
             OGR_F_SetFieldDouble(of, 5, sum[p] / (double)cnt[p]);
+        if (people)
+            OGR_F_SetFieldDouble(of, 6, p > 0 && p <= nfeat ? psum[p] : 0.0);
         OGR_F_SetGeometry(of, geom);
         if (cls >= 1 && cls < GD_MAX_CLASSES)
             totals[cls].polygons++;
@@ -334,5 +351,6 @@ done:
     free(pid);
     free(sum);
     free(cnt);
+    free(psum);
     return st;
 }

@@ -62,7 +62,7 @@ static double render_once(const char *scene, const char *out, const uint8_t *cla
     gd_grid *grid = NULL;
     gd_map_image im;
     gd_map_spec spec;
-    gd_class_total totals[GD_MAX_CLASSES] = {{0, 0, 0}};
+    gd_class_total totals[GD_MAX_CLASSES] = {{0, 0, 0, 0, 0.0}};
     double t = -1;
     gd_job_create(&job);
     gd_job_set_quiet(job, 1);

@@ -106,7 +106,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     gd_job_set_quiet(job, 1);
     const gd_method *m = gd_method_find("ndvi");
     for (int all = 0; all < 2; all++) {
-        gd_zone_opts o = {path, all ? "name" : NULL, all};
+        gd_zone_opts o = {path, all ? "name" : NULL, all, NULL};
         int st = gd_zones_compute(job, grid, classes, &o, &zs);
         if (st != GD_OK) {
             const char *msg = gd_job_message(job);

@@ -225,8 +225,8 @@ static void fixture_open(fixture *fx)
             else if (y > 250)
                 *c = 255;
         }
-    fx->totals[1] = (gd_class_total){2821, 112.84, 1};
-    fx->totals[2] = (gd_class_total){1131, 45.24, 1};
+    fx->totals[1] = (gd_class_total){2821, 112.84, 1, 0, 0.0};
+    fx->totals[2] = (gd_class_total){1131, 45.24, 1, 0, 0.0};
     assert_int_equal(gd_map_pick_bands(fx->job, fx->bs, "before", NULL, GD_MAP_TRUE_COLOUR, 0, 1,
                                        &fx->mb), GD_OK);
     assert_int_equal(gd_map_pick_bands(fx->job, fx->as, "after", NULL, GD_MAP_TRUE_COLOUR, 0, 1,

@@ -54,7 +54,7 @@ static gd_zones *zones_of(const gd_grid *grid, const uint8_t *classes, const cha
     gd_zones *zs = NULL;
     assert_int_equal(gd_job_create(&job), GD_OK);
     gd_job_set_quiet(job, 1);
-    gd_zone_opts o = {vec, field, all_touched};
+    gd_zone_opts o = {vec, field, all_touched, NULL};
     int st = gd_zones_compute(job, grid, classes, &o, &zs);
     if (st != GD_OK)
         fprintf(stderr, "%s\n", gd_job_message(job));

@@ -64,6 +64,8 @@ typedef struct gd_detect_params {
     const char *zones, *zone_field;         /* zonal summaries (pipeline/summary/) */
     int zones_all_touched;                  /* ALL_TOUCHED rasterization of the zones */
     const char *alerts;                     /* alert levels: JSON text or file */
+    const char *population;                 /* people per pixel raster; NULL: none */
+    const char *exposure, *exposure_field;  /* features to count (any OGR vector) */
     const json_t *alerts_json;              /* same, already parsed (batch files) */
     int argc;                               /* the command line, for the manifest */
     char **argv;
@@ -81,8 +83,11 @@ struct gd_method;
  * "zone_field" and "zones_all_touched" in the job's parameters (part of the run id, so
  * called before it is computed). */
 int gd_summary_params(gd_job *job, const gd_detect_params *p, const struct gd_method *m);
+/* ex: people per pixel and exposed features for the zones' figures (NULL: none). */
+struct gd_exposure_in;
 int gd_summary_zones(gd_job *job, const gd_detect_params *p, const struct gd_grid *grid,
-                     const unsigned char *classes, const struct gd_method *m, json_t *summary);
+                     const unsigned char *classes, const struct gd_method *m, json_t *summary,
+                     const struct gd_exposure_in *ex);
 
 #ifdef __cplusplus
 }

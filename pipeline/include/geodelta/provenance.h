@@ -65,8 +65,8 @@ void gd_hasher_destroy(gd_hasher *h);
 /* ---- auxiliary inputs (auxiliary.c) ----
  * Files besides the two images that change the result: --dem, --permanent-water,
  * --mask-before, --mask-after, --zones, --map-overlay and --map-aoi (unless --no-map),
- * --aoi. */
-#define GD_AUX_MAX 8
+ * --aoi, --population, --exposure. */
+#define GD_AUX_MAX 10
 #define GD_AUX_ID_LEN 96
 struct gd_detect_params;
 typedef struct gd_aux_inputs {

@@ -330,14 +330,17 @@ typedef struct gd_class_total {
     uint64_t pixels;
     double area_ha;   /* NaN on pixel grids */
     uint64_t polygons;
+    int has_people;   /* --population given: */
+    double people;    /* people in the class's pixels */
 } gd_class_total;
 
 /* Polygons of classes 1..GD_MAX_CLASSES-1 with class, class_name, area_ha (geodesic) and
- * mean_score, written as RFC 7946 GeoJSON (atomically). totals[GD_MAX_CLASSES] receives
- * per-class figures. */
+ * mean_score (and people, when people per pixel is given; NULL: no such property),
+ * written as RFC 7946 GeoJSON (atomically). totals[GD_MAX_CLASSES] receives per-class
+ * figures. */
 int gd_vectorize(gd_job *job, const gd_grid *grid, const uint8_t *classes,
-                 const gd_score *score, const gd_method *m, const char *path,
-                 gd_class_total totals[GD_MAX_CLASSES]);
+                 const gd_score *score, const gd_method *m, const float *people,
+                 const char *path, gd_class_total totals[GD_MAX_CLASSES]);
 
 /* ---- render ---------------------------------------------------------------------- */
 enum { GD_MAP_TRIPTYCH = 0, GD_MAP_SINGLE = 1 };              /* gd_map_spec.layout */
@@ -362,6 +365,8 @@ typedef struct gd_map_spec {
     const char *zones;        /* vector file of zones drawn with labels; NULL: none */
     const char *zone_field;   /* label attribute; NULL: the first string field */
     const char *aoi;          /* vector file drawn as the AOI outline; NULL: none */
+    const char *population;   /* population raster named on the data line; NULL: none */
+    const char *exposure;     /* exposure features named on the data line; NULL: none */
 } gd_map_spec;
 
 /* Defaults: triptych, A4 at 300 dpi, 2-98 % stretch, compression 2, nothing else. */

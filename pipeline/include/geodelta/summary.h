@@ -22,7 +22,8 @@ typedef struct gd_alerts gd_alerts;
 
 /* Parses an alert specification: a JSON object such as
  *   {"amber": {"changed_ha": 5}, "red": {"changed_pct": 10, "classes": {"2": {"changed_ha": 1}}}}
- * Each level holds criteria (changed_ha, changed_pct, changed_pixels) on all change
+ * Each level holds criteria (changed_ha, changed_pct, changed_pixels, people: people in
+ * the changed pixels, with --population) on all change
  * classes together and optionally per class (key = class value or class name); the level
  * is reached when any criterion is met (>=). `what` names the source in messages. */
 int gd_alerts_from_json(gd_job *job, const json_t *spec, const char *what, gd_alerts **out);
@@ -45,6 +46,12 @@ typedef struct gd_zone {
     uint64_t class_px[GD_ZONE_NCLASS]; /* valid pixels per class value */
     double class_ha[GD_ZONE_NCLASS];
     int level;                         /* GD_ALERT_* */
+    /* exposure (only with --population / --exposure; see gd_zones.has_*) */
+    double people;                     /* people in the zone's pixels */
+    double class_people[GD_MAX_CLASSES];
+    uint64_t class_features[GD_MAX_CLASSES]; /* exposed features placed in the zone */
+    double class_feature_ha[GD_MAX_CLASSES];
+    uint64_t features;                 /* of which reached by any change class */
 } gd_zone;
 
 typedef struct gd_zones {
@@ -53,12 +60,14 @@ typedef struct gd_zones {
     char *field;
     int all_touched;
     void **geoms;                      /* OGRGeometryH in WGS84 lon/lat, for zones.geojson */
+    int has_people, has_features;      /* people / feature columns in the outputs */
 } gd_zones;
 
 typedef struct gd_zone_opts {
     const char *path;       /* any vector GDAL/OGR reads */
     const char *field;      /* attribute naming each zone; NULL: the feature id */
     int all_touched;        /* GDAL ALL_TOUCHED=TRUE instead of the pixel-centre rule */
+    const float *people;    /* people per grid pixel (--population); NULL: none */
 } gd_zone_opts;
 
 /* Rasterizes every zone polygon on the grid (GDALRasterizeGeometries, one zone at a
@@ -75,6 +84,12 @@ int gd_zones_apply_alerts(gd_zones *zs, const gd_alerts *a, const gd_method *m);
 uint64_t gd_zone_changed_px(const gd_zone *z);
 double gd_zone_changed_ha(const gd_zone *z);
 double gd_zone_changed_pct(const gd_zone *z);
+/* people in the change classes (1..GD_MAX_CLASSES-1) of a zone */
+double gd_zone_changed_people(const gd_zone *z);
+/* Places each exposed feature (struct gd_exposure, geodelta/exposure.h) in the zones
+ * whose polygon holds its point and counts it per change class. */
+struct gd_exposure;
+void gd_zones_add_exposure(gd_zones *zs, const struct gd_exposure *e);
 
 /* The "zones" array for summary.json; m names the classes (NULL: "class N"). */
 json_t *gd_zones_json(const gd_zones *zs, const gd_method *m);
