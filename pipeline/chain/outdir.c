@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-const char *const gd_chain_outputs[] = {"change.tif", "change.geojson", "summary.json",
+const char *const gd_chain_outputs[] = {"change.tif", "change.tif.aux.xml", "change.geojson", "summary.json",
                                       "map.png", "manifest.json", "manifest.sig", "run.log",
                                       "score.tif", "zones.csv", "zones.geojson",
                                       "exposure.csv"};

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* table NULL: the threshold classes of gd_k_classify */
 static int classify(gd_job *job, const gd_score *s, double t, int two_sided,
@@ -104,9 +105,58 @@ done:
     return st;
 }
 
+/* Category names and a raster attribute table (value, pixel count, class name, colour)
+ * where QGIS and ArcGIS read them. GeoTIFF has no tag for either: GDAL keeps them in the
+ * PAM sidecar <file>.aux.xml, which the COG driver writes next to the file it creates,
+ * so the .tif's own bytes stay as they were. */
+static int set_categories(GDALRasterBandH b, const gd_method *m, const uint8_t *classes,
+                          size_t n)
+{
+    uint64_t count[256] = {0};
+    for (size_t i = 0; i < n; i++)
+        count[classes[i]]++;
+    int top = 0;
+    for (int c = 0; c < GD_MAX_CLASSES; c++)
+        if (m->class_names[c])
+            top = c;
+    char **names = NULL;
+    for (int c = 0; c <= top; c++)
+        names = CSLAddString(names, m->class_names[c] ? m->class_names[c]
+                                    : c == 0 ? "no change" : "");
+    GDALSetRasterCategoryNames(b, names);
+    CSLDestroy(names);
+    GDALRasterAttributeTableH rat = GDALCreateRasterAttributeTable();
+    GDALRATSetTableType(rat, GRTT_THEMATIC);
+    GDALRATCreateColumn(rat, "Value", GFT_Integer, GFU_MinMax);
+    GDALRATCreateColumn(rat, "Count", GFT_Real, GFU_PixelCount);
+    GDALRATCreateColumn(rat, "Class", GFT_String, GFU_Name);
+    GDALRATCreateColumn(rat, "Red", GFT_Integer, GFU_Red);
+    GDALRATCreateColumn(rat, "Green", GFT_Integer, GFU_Green);
+    GDALRATCreateColumn(rat, "Blue", GFT_Integer, GFU_Blue);
+    int row = 0;
+    for (int c = 0; c <= top; c++) {
+        if (c > 0 && !m->class_names[c])
+            continue;
+        int rgb[3] = {200, 200, 200};
+        if (c > 0)
+            for (int k = 0; k < 3; k++)
+                rgb[k] = m->class_rgb[c][k];
+        GDALRATSetValueAsInt(rat, row, 0, c);
+        GDALRATSetValueAsDouble(rat, row, 1, (double)count[c]);
+        GDALRATSetValueAsString(rat, row, 2, m->class_names[c] ? m->class_names[c] : "no change");
+        for (int k = 0; k < 3; k++)
+            GDALRATSetValueAsInt(rat, row, 3 + k, rgb[k]);
+        row++;
+    }
+    CPLErr e = GDALSetDefaultRAT(b, rat);
+    GDALDestroyRasterAttributeTable(rat);
+    return e == CE_None ? 0 : -1;
+}
+
 int gd_write_change_cog(gd_job *job, const gd_grid *grid, const uint8_t *classes,
                         const gd_method *m, double threshold, const char *path)
 {
+    char aux_tmp[4200], aux[4200];
     int st = GD_OK;
     char tmp[4096], buf[64];
     GDALDatasetH mem = NULL, out = NULL;
@@ -117,6 +167,8 @@ int gd_write_change_cog(gd_job *job, const gd_grid *grid, const uint8_t *classes
         return gd_job_error(job, GD_EPROC, "GDAL has no COG driver (GDAL >= 3.1 needed)");
     if ((st = gd_tmp_name(job, path, tmp, sizeof tmp)) != GD_OK)
         return st;
+    snprintf(aux_tmp, sizeof aux_tmp, "%s.aux.xml", tmp);
+    snprintf(aux, sizeof aux, "%s.aux.xml", path);
     /* the COG driver only reads the source: casting away const is safe */
     if ((st = gd_mem_dataset(job, grid, (void *)classes, GDT_Byte, &mem)) != GD_OK)
         return st;
@@ -133,8 +185,11 @@ int gd_write_change_cog(gd_job *job, const gd_grid *grid, const uint8_t *classes
         GDALSetColorEntry(ct, c, &e);
     }
     GDALSetRasterColorTable(b, ct);
-    /* no category names: GeoTIFF keeps them only in a .aux.xml sidecar; the class
-     * names travel as GEODELTA_CLASS_n metadata items instead */
+    /* the class names also travel as GEODELTA_CLASS_n metadata items, inside the .tif */
+    if (set_categories(b, m, classes, (size_t)grid->width * (size_t)grid->height) != 0) {
+        st = gd_job_error_gdal(job, GD_EPROC, "cannot set the class names of %s", path);
+        goto done;
+    }
     GDALSetMetadataItem(mem, "GEODELTA_METHOD", m->name, NULL);
     if (!isnan(threshold)) {
         snprintf(buf, sizeof buf, "%.9g", threshold);
@@ -167,10 +222,22 @@ int gd_write_change_cog(gd_job *job, const gd_grid *grid, const uint8_t *classes
     if (!out) {
         st = gd_job_error_gdal(job, GD_EOUTPUT, "cannot write %s", path);
         VSIUnlink(tmp);
+        VSIUnlink(aux_tmp);
         goto done;
     }
     GDALClose(out);
     out = NULL;
+    /* the sidecar first: change.tif never stands without its class names */
+    if (access(aux_tmp, F_OK) != 0) {
+        st = gd_job_error(job, GD_EOUTPUT, "GDAL wrote no %s (class names and attribute "
+                          "table)", aux);
+        VSIUnlink(tmp);
+        goto done;
+    }
+    if ((st = gd_commit_file(job, aux_tmp, aux)) != GD_OK) {
+        VSIUnlink(tmp);
+        goto done;
+    }
     st = gd_commit_file(job, tmp, path);
 done:
     if (mem)
