@@ -59,6 +59,8 @@ static int chain_start(gd_chain *c)
     if ((st = parse_threshold(job, p, c->m, &c->treq)) != GD_OK ||
         (st = gd_severity_choose(job, p, &c->m, &c->mt, &c->ctab)) != GD_OK)
         return st;
+    if ((st = gd_chain_deliver_parse(job, p->without, &c->deliver_off)) != GD_OK)
+        return st;
     if ((p->dem || p->permanent_water) && !c->m->ops->takes_water_masks)
         return gd_job_error(job, GD_EUSAGE, "--dem and --permanent-water are options of -m flood");
     /* a bad key is found before any work is done */
@@ -426,7 +428,7 @@ static int chain_outputs(gd_chain *c)
         if ((st = gd_chain_write_score(job, c->grid, &c->score, path)) != GD_OK)
             return st;
     }
-    return GD_OK;
+    return gd_chain_deliver(c);
 }
 
 static void chain_free(gd_chain *c)

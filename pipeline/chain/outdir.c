@@ -12,7 +12,8 @@
 const char *const gd_chain_outputs[] = {"change.tif", "change.tif.aux.xml", "change.geojson", "summary.json",
                                       "map.png", "manifest.json", "manifest.sig", "run.log",
                                       "score.tif", "zones.csv", "zones.geojson",
-                                      "exposure.csv"};
+                                      "exposure.csv", "change.qml", "change.sld",
+                                      "change.gpkg"};
 
 const size_t gd_chain_noutputs = sizeof gd_chain_outputs / sizeof gd_chain_outputs[0];
 

@@ -128,6 +128,8 @@ static void usage(FILE *f)
         "      --exposure VECTOR    features (buildings, sites...) counted per change class\n"
         "                           and zone; the affected ones listed in exposure.csv\n"
         "      --exposure-field NAME  attribute identifying the features (default: FID)\n"
+        "      --without LIST       deliverables not to write (comma-separated): styles\n"
+        "                           (change.qml/.sld), gpkg, pdf, kmz, stac, report; all\n"
         /* ---- end feat/deliver ---- */
         "      --overwrite          replace existing outputs in OUTDIR\n"
         "      --sign-key KEY.pem   sign manifest.json with this Ed25519 private key into\n"
@@ -154,7 +156,8 @@ enum { OPT_BB = 256, OPT_BA, OPT_MMU, OPT_NOMAP, OPT_TITLE, OPT_CREDIT, OPT_MAPW
        OPT_AOI, OPT_NBRC, OPT_SENSOR, OPT_S2OFF, OPT_MASKB, OPT_MASKA, OPT_GAOI, OPT_TSRS,
        OPT_RES, OPT_DEM, OPT_MAXSLOPE, OPT_PERMW,
        /* ---- feat/deliver: exposure options ---- */
-       OPT_DELIVER_POP, OPT_DELIVER_EXPO, OPT_DELIVER_EXPOF };
+       OPT_DELIVER_POP, OPT_DELIVER_EXPO, OPT_DELIVER_EXPOF,
+       OPT_DELIVER_WITHOUT };
 
 int gd_cmd_detect(int argc, char **argv)
 {
@@ -217,6 +220,7 @@ int gd_cmd_detect(int argc, char **argv)
         {"population", required_argument, NULL, OPT_DELIVER_POP},
         {"exposure", required_argument, NULL, OPT_DELIVER_EXPO},
         {"exposure-field", required_argument, NULL, OPT_DELIVER_EXPOF},
+        {"without", required_argument, NULL, OPT_DELIVER_WITHOUT},
         /* ---- end feat/deliver ---- */
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
@@ -426,6 +430,7 @@ int gd_cmd_detect(int argc, char **argv)
         case OPT_DELIVER_POP: p.population = optarg; break;
         case OPT_DELIVER_EXPO: p.exposure = optarg; break;
         case OPT_DELIVER_EXPOF: p.exposure_field = optarg; break;
+        case OPT_DELIVER_WITHOUT: p.without = optarg; break;
         /* ---- end feat/deliver ---- */
         case 'q': quiet = 1; break;
         case 'h': usage(stdout); return 0;
