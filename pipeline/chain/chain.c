@@ -418,6 +418,11 @@ static int chain_outputs(gd_chain *c)
         double scale = panel_w / c->grid->width;
         c->ma.ds = c->coreg_px * scale >= 0.5 ? (c->afull ? c->afull : c->ads) : c->ads_uncorrected;
         c->spec.run_id = c->run_id;
+        char pdf[4096];
+        gd_path_join(pdf, sizeof pdf, p->outdir, "map.pdf");
+        c->spec.pdf_path = gd_chain_deliver_on(c, "pdf") ? pdf : NULL;
+        c->spec.pdf_a3 = p->pdf_a3;
+        c->spec.frame = &c->frame;
         gd_path_join(path, sizeof path, p->outdir, "map.png");
         if ((st = gd_render_map(job, c->grid, &c->mb, &c->ma, c->classes, c->m, c->totals,
                                 &c->spec, path)) != GD_OK)

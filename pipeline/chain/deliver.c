@@ -191,6 +191,12 @@ int gd_chain_deliver(gd_chain *c)
         return st;
     if (gd_chain_deliver_on(c, "gpkg") && (st = write_gpkg(c)) != GD_OK)
         return st;
+    if (gd_chain_deliver_on(c, "pdf") && !c->p->no_map) {
+        char path[4096];
+        gd_path_join(path, sizeof path, c->p->outdir, "map.pdf");
+        if ((st = gd_pdf_georeference(c->job, path, &c->frame, c->grid)) != GD_OK)
+            return st;
+    }
     gd_job_info(c->job, "deliverables written in %.3f s", gd_now() - t0);
     return GD_OK;
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "geodelta/detect.h"
@@ -130,6 +131,7 @@ static void usage(FILE *f)
         "      --exposure-field NAME  attribute identifying the features (default: FID)\n"
         "      --without LIST       deliverables not to write (comma-separated): styles\n"
         "                           (change.qml/.sld), gpkg, pdf, kmz, stac, report; all\n"
+        "      --pdf-size S         map.pdf page: a4 (default) or a3, landscape\n"
         /* ---- end feat/deliver ---- */
         "      --overwrite          replace existing outputs in OUTDIR\n"
         "      --sign-key KEY.pem   sign manifest.json with this Ed25519 private key into\n"
@@ -157,7 +159,7 @@ enum { OPT_BB = 256, OPT_BA, OPT_MMU, OPT_NOMAP, OPT_TITLE, OPT_CREDIT, OPT_MAPW
        OPT_RES, OPT_DEM, OPT_MAXSLOPE, OPT_PERMW,
        /* ---- feat/deliver: exposure options ---- */
        OPT_DELIVER_POP, OPT_DELIVER_EXPO, OPT_DELIVER_EXPOF,
-       OPT_DELIVER_WITHOUT };
+       OPT_DELIVER_WITHOUT, OPT_DELIVER_PDFSIZE };
 
 int gd_cmd_detect(int argc, char **argv)
 {
@@ -221,6 +223,7 @@ int gd_cmd_detect(int argc, char **argv)
         {"exposure", required_argument, NULL, OPT_DELIVER_EXPO},
         {"exposure-field", required_argument, NULL, OPT_DELIVER_EXPOF},
         {"without", required_argument, NULL, OPT_DELIVER_WITHOUT},
+        {"pdf-size", required_argument, NULL, OPT_DELIVER_PDFSIZE},
         /* ---- end feat/deliver ---- */
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
@@ -431,6 +434,13 @@ int gd_cmd_detect(int argc, char **argv)
         case OPT_DELIVER_EXPO: p.exposure = optarg; break;
         case OPT_DELIVER_EXPOF: p.exposure_field = optarg; break;
         case OPT_DELIVER_WITHOUT: p.without = optarg; break;
+        case OPT_DELIVER_PDFSIZE:
+            if (strcasecmp(optarg, "a4") != 0 && strcasecmp(optarg, "a3") != 0) {
+                fprintf(stderr, "geodelta detect: --pdf-size '%s' is not a4 or a3\n", optarg);
+                return 1;
+            }
+            p.pdf_a3 = strcasecmp(optarg, "a3") == 0;
+            break;
         /* ---- end feat/deliver ---- */
         case 'q': quiet = 1; break;
         case 'h': usage(stdout); return 0;

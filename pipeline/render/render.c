@@ -352,6 +352,27 @@ static void *panel_thread(void *arg)
     return NULL;
 }
 
+/* map.pdf is written from the recording while the PNG is encoded from the pixels: the
+ * two share no Cairo object but the recording's read-only panel images */
+typedef struct pdf_task {
+    gd_job *job;
+    cairo_surface_t *rec;
+    int W, H, st;
+    const gd_map_spec *spec;
+    const char *title, *subject;
+    const double *panel;
+    double seconds;
+} pdf_task;
+
+static void *pdf_thread(void *arg)
+{
+    pdf_task *t = arg;
+    double t0 = gd_now();
+    t->st = gd_render_pdf(t->job, t->rec, t->W, t->H, t->spec, t->title, t->subject, t->panel);
+    t->seconds = gd_now() - t0;
+    return NULL;
+}
+
 static int cmp_float(const void *a, const void *b)
 {
     float x = *(const float *)a, y = *(const float *)b;
@@ -1189,7 +1210,8 @@ int gd_render_map(gd_job *job, const gd_grid *grid, const gd_map_image *before,
 
     panel_img ib = {0}, ia = {0};
     uint8_t *pcls = NULL;
-    cairo_surface_t *ps[3] = {NULL, NULL, NULL}, *surf = NULL;
+    cairo_surface_t *ps[3] = {NULL, NULL, NULL}, *surf = NULL, *rec = NULL;
+    double change_panel[4] = {0, 0, 0, 0};
     cairo_t *cr = NULL;
     georef gr;
     int have_geo = georef_init(grid, &gr) == GD_OK;
@@ -1249,8 +1271,11 @@ int gd_render_map(gd_job *job, const gd_grid *grid, const gd_map_image *before,
             goto done;
         }
 
-    surf = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, W, H);
-    cr = cairo_create(surf);
+    /* drawn once on a recording surface, replayed onto the PNG's pixels and, with
+     * spec->pdf_path, onto a PDF page as vectors and text */
+    rec = cairo_recording_surface_create(CAIRO_CONTENT_COLOR_ALPHA,
+                                         &(cairo_rectangle_t){0, 0, W, H});
+    cr = cairo_create(rec);
     if (cairo_status(cr) != CAIRO_STATUS_SUCCESS) {
         st = gd_job_error(job, GD_EPROC, "cannot create a %dx%d map", W, H);
         goto done;
@@ -1319,6 +1344,10 @@ int gd_render_map(gd_job *job, const gd_grid *grid, const gd_map_image *before,
             if (o->n)
                 draw_overlay(cr, o, have_geo ? gr.inv : (double[6]){0, 1, 0, 0, 0, 1}, &pg, k,
                              u);
+        }
+        if (i == npan - 1) { /* the change panel (or the single one) */
+            change_panel[0] = pg.x, change_panel[1] = pg.y;
+            change_panel[2] = pg.w, change_panel[3] = pg.h;
         }
         cairo_rectangle(cr, pg.x, pg.y, pg.w, pg.h);
         cairo_set_source_rgb(cr, 0.15, 0.15, 0.15);
@@ -1416,8 +1445,16 @@ int gd_render_map(gd_job *job, const gd_grid *grid, const gd_map_image *before,
     cairo_set_source_rgb(cr, 0.4, 0.4, 0.4);
     show(cr, M, ly, 6.5 * u, 0, 0, maxw, line);
 
+    surf = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, W, H);
+    {
+        cairo_t *ic = cairo_create(surf);
+        cairo_set_source_surface(ic, rec, 0, 0);
+        cairo_paint(ic);
+        cairo_destroy(ic);
+    }
     cairo_surface_flush(surf);
-    if (cairo_status(cr) != CAIRO_STATUS_SUCCESS) {
+    if (cairo_status(cr) != CAIRO_STATUS_SUCCESS ||
+        cairo_surface_status(surf) != CAIRO_STATUS_SUCCESS) {
         st = gd_job_error(job, GD_EPROC, "drawing the map failed: %s",
                           cairo_status_to_string(cairo_status(cr)));
         goto done;
@@ -1459,12 +1496,31 @@ int gd_render_map(gd_job *job, const gd_grid *grid, const gd_map_image *before,
                            {"Disclaimer", spec->caveat ? spec->caveat : DEFAULT_CAVEAT},
                            {"RunID", spec->run_id}};
         double t1 = gd_now();
+        pdf_task pt = {NULL, rec, W, H, GD_OK, spec, title, desc, change_panel, 0.0};
+        pthread_t pth;
+        int pdf_threaded = spec->pdf_path && gd_job_create(&pt.job) == GD_OK &&
+                           pthread_create(&pth, NULL, pdf_thread, &pt) == 0;
         st = write_png(job, surf, path, meta, (int)(sizeof meta / sizeof meta[0]), dpi,
                        spec->compression);
+        if (pdf_threaded) {
+            pthread_join(pth, NULL);
+            if (st == GD_OK && pt.st != GD_OK)
+                st = gd_job_error(job, pt.st, "%s", gd_job_message(pt.job));
+            else if (pt.st == GD_OK)
+                gd_job_info(job, "map.pdf written in %.2f s (beside the PNG)", pt.seconds);
+        } else if (st == GD_OK && spec->pdf_path) {
+            gd_job_destroy(pt.job); /* no thread: the PDF after the PNG, on this job */
+            pt.job = job;
+            pdf_thread(&pt);
+            pt.job = NULL;
+            st = pt.st;
+        }
+        gd_job_destroy(pt.job);
         if (st == GD_OK)
             gd_job_info(job, "map %dx%d px (%d px panels read at %dx%d): read in %.2f s, "
                              "drawn in %.2f s, encoded in %.2f s", W, H, pw, rw, rh, t_read,
                         t1 - t0 - t_read, gd_now() - t1);
+
     }
 done:
     CPLFree(desc);
@@ -1472,6 +1528,8 @@ done:
         cairo_destroy(cr);
     if (surf)
         cairo_surface_destroy(surf);
+    if (rec)
+        cairo_surface_destroy(rec);
     for (int i = 0; i < 3; i++)
         if (ps[i])
             cairo_surface_destroy(ps[i]);

@@ -50,6 +50,13 @@ int gd_gpkg_write(gd_job *job, const char *path, const gd_gpkg_layer *layers, si
 int gd_gpkg_add_style(gd_job *job, void *ds, const char *table, const char *geom_col,
                       const char *qml, const char *sld);
 
+/* ---- map.pdf georeferencing (pdfgeo.c) ------------------------------------------- */
+/* Appends to path (a PDF written by gd_render_pdf) the Geospatial PDF viewport of the
+ * change panel fr showing the whole grid, as an incremental update (atomically). A grid
+ * without CRS or an invalid frame leaves the file as it is. */
+int gd_pdf_georeference(gd_job *job, const char *path, const gd_map_frame *fr,
+                        const gd_grid *grid);
+
 #ifdef __cplusplus
 }
 #endif

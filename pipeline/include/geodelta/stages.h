@@ -367,7 +367,19 @@ typedef struct gd_map_spec {
     const char *aoi;          /* vector file drawn as the AOI outline; NULL: none */
     const char *population;   /* population raster named on the data line; NULL: none */
     const char *exposure;     /* exposure features named on the data line; NULL: none */
+    /* the print map as vector PDF (Cairo's PDF surface, same layout, text as text) */
+    const char *pdf_path;     /* NULL: no PDF */
+    int pdf_a3;               /* A3 landscape instead of A4 */
+    struct gd_map_frame *frame; /* out (may be NULL): where the change panel lies */
 } gd_map_spec;
+
+/* Where the change panel lies on the PDF page (points from the top left) and the
+ * grid window it shows, for the Geospatial PDF georeferencing. */
+typedef struct gd_map_frame {
+    int valid;
+    double page_w, page_h;    /* page size in points */
+    double x, y, w, h;        /* change panel on the page, points, y down */
+} gd_map_frame;
 
 /* Defaults: triptych, A4 at 300 dpi, 2-98 % stretch, compression 2, nothing else. */
 void gd_map_spec_init(gd_map_spec *spec);
@@ -392,6 +404,11 @@ int gd_map_pick_bands(gd_job *job, const gd_source *src, const char *label, cons
  * title, subtitle, legend with hectares, scale bar, north arrow, graticule labels,
  * projection, source, credit, caveat, footer; Cairo, then libpng (atomically). before
  * may be NULL for the single layout. */
+/* The map drawn on a Cairo recording surface (W x H map pixels) as a PDF page of A4 or
+ * A3 landscape, scaled to fit; written atomically (render/pdf.c). */
+int gd_render_pdf(gd_job *job, void *recording, int W, int H, const gd_map_spec *spec,
+                  const char *title, const char *subject, const double panel[4]);
+
 int gd_render_map(gd_job *job, const gd_grid *grid, const gd_map_image *before,
                   const gd_map_image *after, const uint8_t *classes, const gd_method *m,
                   const gd_class_total totals[GD_MAX_CLASSES], const gd_map_spec *spec,
