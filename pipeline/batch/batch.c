@@ -510,7 +510,8 @@ static json_t *job_record(const bjob *j, const char *outroot)
         snprintf(map, sizeof map, "%s/map.png", j->id);
         gd_path_join(mpath, sizeof mpath, outroot, map);
         json_object_set_new(rec, "map", access(mpath, F_OK) == 0 ? json_string(map) : json_null());
-        json_object_set(rec, "seconds", json_object_get(man, "seconds"));
+        /* the run's own duration: the manifest keeps it under timing */
+        json_object_set(rec, "seconds", json_object_get(json_object_get(man, "timing"), "seconds"));
         json_object_set_new(rec, "error", json_null());
     } else if ((fail = load_json(dir, "failed.json")) != NULL) {
         json_object_set_new(rec, "status", json_string("failed"));
