@@ -77,7 +77,7 @@ int gd_vectorize(gd_job *job, const gd_grid *grid, const uint8_t *classes,
     char **lopts = NULL;
     struct geod_geodesic geod;
     geod_init(&geod, 6378137.0, 1.0 / 298.257223563);
-    memset(totals, 0, 3 * sizeof *totals);
+    memset(totals, 0, GD_MAX_CLASSES * sizeof *totals);
 
     if ((st = gd_tmp_name(job, path, tmp, sizeof tmp)) != GD_OK)
         return st;
