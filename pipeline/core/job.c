@@ -96,7 +96,8 @@ static int verror(gd_job *job, int code, const char *gdal_msg, const char *fmt, 
             size_t used = strlen(job->message);
             snprintf(job->message + used, sizeof job->message - used, " (%s)", gdal_msg);
         }
-        log_line(job, "ERROR", job->message);
+        /* not logged yet: a stage may still recover from it (gd_job_clear_error); the
+         * log gets the error that is still there when it is closed */
     }
     return code;
 }
@@ -141,6 +142,9 @@ int gd_job_open_log(gd_job *job, const char *path)
 void gd_job_close_log(gd_job *job)
 {
     if (job->log) {
+        /* the error is final now: the run ends with it */
+        if (job->status != GD_OK)
+            log_line(job, "ERROR", job->message);
         fclose(job->log);
         job->log = NULL;
     }

@@ -28,7 +28,9 @@ void gd_job_destroy(gd_job *job);
 /* Exit code for a status (0 for GD_OK). */
 int gd_status_exit_code(int status);
 
-/* Records an error (the first one wins: it is the root cause) and returns code. */
+/* Records an error (the first one wins: it is the root cause) and returns code. The
+ * error reaches run.log only if it is still there when the log is closed: an error a
+ * stage recovers from (gd_job_clear_error) is never logged as an ERROR. */
 int gd_job_error(gd_job *job, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Like gd_job_error, appending GDAL's last error message when there is one. */
