@@ -743,7 +743,10 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
     if ((st = gd_write_change_cog(job, grid, classes, m, t, path)) != GD_OK)
         goto done;
     gd_path_join(path, sizeof path, p->outdir, "change.geojson");
-    if ((st = gd_vectorize(job, grid, classes, &score, m, path, totals)) != GD_OK)
+    gd_job_progress_push(job, 0.78, 0.90); /* vectorize reports 0..1 of this slot */
+    st = gd_vectorize(job, grid, classes, &score, m, path, totals);
+    gd_job_progress_pop(job);
+    if (st != GD_OK)
         goto done;
 
     /* ---- summary ---- */

@@ -8,12 +8,16 @@
 #include <string.h>
 #include <time.h>
 
+#define PROGRESS_DEPTH 8
+
 struct gd_job {
     int status;
     char message[2048];
     int quiet;
     FILE *log;
     double range_lo, range_hi;
+    struct { double lo, hi; } slot[PROGRESS_DEPTH]; /* nested stages' slots */
+    int depth, overflow;
     int last_tick; /* last printed tick, 0..40 (every 2.5 %) */
     int cancelled;
     int threads;
@@ -32,6 +36,7 @@ int gd_job_create(gd_job **out)
     if (!job)
         return GD_EPROC;
     job->range_hi = 1.0;
+    job->slot[0].hi = 1.0;
     job->last_tick = -1;
     job->params = json_object();
     job->autov = json_object();
@@ -202,19 +207,53 @@ void gd_job_warn(gd_job *job, const char *fmt, ...)
 
 void gd_job_progress_range(gd_job *job, double lo, double hi)
 {
-    job->range_lo = lo;
-    job->range_hi = hi;
+    /* [lo, hi] of the current slot: the whole job at depth 0 */
+    double slo = job->slot[job->depth].lo, w = job->slot[job->depth].hi - slo;
+    job->range_lo = slo + lo * w;
+    job->range_hi = slo + hi * w;
+}
+
+void gd_job_progress_push(gd_job *job, double lo, double hi)
+{
+    gd_job_progress_range(job, lo, hi);
+    if (job->depth + 1 >= PROGRESS_DEPTH) {
+        /* deeper than any stage nests: the range above stands for the whole sub-stage */
+        job->overflow++;
+        return;
+    }
+    job->depth++;
+    job->slot[job->depth].lo = job->range_lo;
+    job->slot[job->depth].hi = job->range_hi;
+}
+
+void gd_job_progress_pop(gd_job *job)
+{
+    if (job->overflow > 0) {
+        job->overflow--;
+        return;
+    }
+    if (job->depth <= 0)
+        return;
+    /* the parent's current range is the slot that ends: progress(1) is its end */
+    job->range_lo = job->slot[job->depth].lo;
+    job->range_hi = job->slot[job->depth].hi;
+    job->depth--;
+}
+
+double gd_job_progress_total(const gd_job *job, double f)
+{
+    if (f < 0)
+        f = 0;
+    if (f > 1)
+        f = 1;
+    return job->range_lo + f * (job->range_hi - job->range_lo);
 }
 
 int gd_job_progress(gd_job *job, double f)
 {
     if (job->cancelled)
         return GD_ECANCEL;
-    if (f < 0)
-        f = 0;
-    if (f > 1)
-        f = 1;
-    double total = job->range_lo + f * (job->range_hi - job->range_lo);
+    double total = gd_job_progress_total(job, f);
     int tick = (int)(total * 40.0 + 1e-9);
     if (job->quiet || job->last_tick > 40)
         return GD_OK;
@@ -232,6 +271,7 @@ int gd_job_progress(gd_job *job, double f)
 
 void gd_job_progress_done(gd_job *job)
 {
+    job->depth = job->overflow = 0;
     gd_job_progress_range(job, 0, 1);
     gd_job_progress(job, 1.0);
     if (!job->quiet && job->last_tick == 40) {

@@ -116,7 +116,8 @@ int gd_vectorize(gd_job *job, const gd_grid *grid, const uint8_t *classes,
     f = OGR_Fld_Create("pid", OFTInteger);
     OGR_L_CreateField(ml, f, TRUE);
     OGR_Fld_Destroy(f);
-    gd_job_progress_range(job, 0.78, 0.84);
+    /* polygonize then write: halves of the slot the chain gives */
+    gd_job_progress_range(job, 0.0, 0.5);
     CPLErrorReset();
     if (GDALPolygonize(GDALGetRasterBand(cds, 1), GDALGetRasterBand(mds, 1), ml, 0, NULL,
                        gd_job_gdal_progress, job) != CE_None) {
@@ -261,7 +262,7 @@ int gd_vectorize(gd_job *job, const gd_grid *grid, const uint8_t *classes,
         OGR_L_CreateField(ol, f, TRUE);
         OGR_Fld_Destroy(f);
     }
-    gd_job_progress_range(job, 0.84, 0.90);
+    gd_job_progress_range(job, 0.5, 1.0);
     OGR_L_ResetReading(ml);
     k = 0;
     while ((feat = OGR_L_GetNextFeature(ml)) != NULL) {

@@ -54,9 +54,17 @@ void gd_job_warn(gd_job *job, const char *fmt, ...) __attribute__((format(printf
 void gd_job_say(gd_job *job, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Progress over the whole job in GDAL's style (0...10...20 ... 100 - done.) on stderr.
- * A stage reports fractions of its own work; gd_job_progress_range maps them into the
- * job's range [lo, hi]. Returns GD_ECANCEL when the job was cancelled. */
+ * A stage reports fractions 0..1 of its own slot. gd_job_progress_range sets the range
+ * [lo, hi] (fractions of the current slot: the whole job at the top) that
+ * gd_job_progress's fraction maps into; gd_job_progress_push does the same and makes
+ * that range the slot of a sub-stage, which then sets its own ranges in 0..1, until
+ * gd_job_progress_pop (as GDALCreateScaledProgress nests). gd_job_progress returns
+ * GD_ECANCEL when the job was cancelled. */
 void gd_job_progress_range(gd_job *job, double lo, double hi);
+void gd_job_progress_push(gd_job *job, double lo, double hi);
+void gd_job_progress_pop(gd_job *job);
+/* Where fraction f of the current range lies in the whole job, 0..1. */
+double gd_job_progress_total(const gd_job *job, double f);
 int gd_job_progress(gd_job *job, double stage_fraction);
 void gd_job_progress_done(gd_job *job);
 /* Ends a started progress line so that a message can follow on its own line. */
