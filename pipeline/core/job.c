@@ -1,8 +1,10 @@
-/* job.c: the job context: first-error capture, run.log, warnings, GDAL-style progress. */
+/* job.c: the job context: first-error capture, run.log, warnings, nested GDAL-style
+ * progress, light contexts for other threads. */
 #include "geodelta/job.h"
 
 #include <cpl_error.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,9 @@ struct gd_job {
     char message[2048];
     int quiet;
     FILE *log;
+    gd_job *parent;   /* a light context of another thread (gd_job_fork): lines held */
+    json_t *held;     /* its log lines, "I..." info and "W..." warnings, for the merge */
+    pthread_t owner;  /* the thread the job belongs to */
     double range_lo, range_hi;
     struct { double lo, hi; } slot[PROGRESS_DEPTH]; /* nested stages' slots */
     int depth, overflow;
@@ -38,6 +43,7 @@ int gd_job_create(gd_job **out)
     job->range_hi = 1.0;
     job->slot[0].hi = 1.0;
     job->last_tick = -1;
+    job->owner = pthread_self();
     job->params = json_object();
     job->autov = json_object();
     job->warnings = json_array();
@@ -50,6 +56,54 @@ int gd_job_create(gd_job **out)
     return GD_OK;
 }
 
+int gd_job_fork(gd_job *job, gd_job **out)
+{
+    *out = NULL;
+    gd_job *c = calloc(1, sizeof *c);
+    if (!c)
+        return gd_job_error(job, GD_EPROC, "out of memory");
+    /* no parameters, automatic values or progress of its own: those stay the job's */
+    c->parent = job;
+    c->quiet = 1;
+    c->threads = 1;
+    c->mem_mb = job->mem_mb;
+    c->range_hi = 1.0;
+    c->slot[0].hi = 1.0;
+    c->last_tick = 41;
+    c->owner = pthread_self();
+    c->held = json_array();
+    c->warnings = json_array();
+    c->pending = json_array();
+    c->workdir = job->workdir ? strdup(job->workdir) : NULL;
+    snprintf(c->run_id, sizeof c->run_id, "%s", job->run_id);
+    if (!c->held || !c->warnings || !c->pending || (job->workdir && !c->workdir)) {
+        gd_job_destroy(c);
+        return gd_job_error(job, GD_EPROC, "out of memory");
+    }
+    *out = c;
+    return GD_OK;
+}
+
+int gd_job_merge(gd_job *job, gd_job *ctx)
+{
+    if (!ctx)
+        return GD_OK;
+    size_t i;
+    json_t *l;
+    json_array_foreach(ctx->held, i, l) {
+        const char *t = json_string_value(l);
+        if (t[0] == 'W')
+            gd_job_warn(job, "%s", t + 1);
+        else
+            gd_job_info(job, "%s", t + 1);
+    }
+    int st = ctx->status;
+    if (st != GD_OK)
+        gd_job_error(job, st, "%s", ctx->message);
+    gd_job_destroy(ctx);
+    return st;
+}
+
 void gd_job_destroy(gd_job *job)
 {
     if (!job)
@@ -59,6 +113,7 @@ void gd_job_destroy(gd_job *job)
     json_decref(job->autov);
     json_decref(job->warnings);
     json_decref(job->pending);
+    json_decref(job->held);
     free(job->workdir);
     free(job);
 }
@@ -81,6 +136,17 @@ int gd_status_exit_code(int status)
 
 static void log_line(gd_job *job, const char *level, const char *msg)
 {
+    if (job->held && (level[0] == 'I' || level[0] == 'W')) {
+        /* a context of another thread: its job logs the line when it merges it */
+        char *t = malloc(strlen(msg) + 2);
+        if (t) {
+            t[0] = level[0];
+            strcpy(t + 1, msg);
+            json_array_append_new(job->held, json_string(t));
+            free(t);
+        }
+        return;
+    }
     if (!job->log)
         return;
     time_t t = time(NULL);
@@ -200,6 +266,8 @@ void gd_job_warn(gd_job *job, const char *fmt, ...)
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
     log_line(job, "WARNING", buf);
+    if (job->held)
+        return; /* merged into its job, which records it */
     json_array_append_new(job->warnings, json_string(buf));
     if (!job->quiet)
         fprintf(stderr, "Warning: %s\n", buf);

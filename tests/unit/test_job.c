@@ -1,11 +1,11 @@
-/* test_job.c: the job context: nested progress slots. */
+/* test_job.c: the job context: nested progress slots, light contexts for other threads
+ * (fork/merge), errors logged only when final. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <cpl_error.h>
 #include <jansson.h>
 #include <math.h>
 #include <pthread.h>
@@ -67,11 +67,103 @@ static void test_progress_nested(void **state)
     gd_job_destroy(job);
 }
 
+typedef struct task {
+    gd_job *ctx;
+    int fail;
+} task;
+
+static void *thread_work(void *arg)
+{
+    task *t = arg;
+    gd_job_warn(t->ctx, "thread warning %d", t->fail);
+    gd_job_info(t->ctx, "thread info");
+    if (t->fail)
+        gd_job_error(t->ctx, GD_EINPUT, "thread failed");
+    return NULL;
+}
+
+static void test_fork_merge(void **state)
+{
+    (void)state;
+    gd_job *job = new_job();
+    task t[2] = {{NULL, 0}, {NULL, 1}};
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(gd_job_fork(job, &t[i].ctx), GD_OK);
+        assert_int_equal(pthread_create(&th[i], NULL, thread_work, &t[i]), 0);
+    }
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    /* nothing reached the job before the merge */
+    assert_int_equal(json_array_size(gd_job_warnings(job)), 0);
+    assert_int_equal(gd_job_status(job), GD_OK);
+    assert_int_equal(gd_job_merge(job, t[0].ctx), GD_OK);
+    assert_int_equal(gd_job_status(job), GD_OK);
+    assert_int_equal(gd_job_merge(job, t[1].ctx), GD_EINPUT);
+    assert_int_equal(gd_job_status(job), GD_EINPUT);
+    assert_string_equal(gd_job_message(job), "thread failed");
+    json_t *w = gd_job_warnings(job);
+    assert_int_equal(json_array_size(w), 2);
+    assert_string_equal(json_string_value(json_array_get(w, 0)), "thread warning 0");
+    assert_string_equal(json_string_value(json_array_get(w, 1)), "thread warning 1");
+    /* the job's first error stays the root cause; NULL merges as nothing */
+    gd_job *ctx = NULL;
+    assert_int_equal(gd_job_fork(job, &ctx), GD_OK);
+    gd_job_error(ctx, GD_EPROC, "later");
+    assert_int_equal(gd_job_merge(job, ctx), GD_EPROC);
+    assert_string_equal(gd_job_message(job), "thread failed");
+    assert_int_equal(gd_job_merge(job, NULL), GD_OK);
+    /* a context that is only looked at, then dropped, leaves the job as it was */
+    assert_int_equal(gd_job_fork(job, &ctx), GD_OK);
+    gd_job_warn(ctx, "dropped");
+    assert_null(gd_job_params(ctx));
+    gd_job_destroy(ctx);
+    assert_int_equal(json_array_size(gd_job_warnings(job)), 2);
+    gd_job_destroy(job);
+}
+
+static int count_lines(const char *path, const char *what)
+{
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char line[4096];
+    int n = 0;
+    while (fgets(line, sizeof line, f))
+        n += strstr(line, what) != NULL;
+    fclose(f);
+    return n;
+}
+
+static void test_error_logged_when_final(void **state)
+{
+    (void)state;
+    char path[256];
+    snprintf(path, sizeof path, "/tmp/gd_test_job_%ld.log", (long)getpid());
+    gd_job *job = new_job();
+    assert_int_equal(gd_job_open_log(job, path), GD_OK);
+    gd_job_error(job, GD_EINPUT, "recovered from");
+    gd_job_warn(job, "went on without it");
+    gd_job_clear_error(job);
+    gd_job_close_log(job);
+    assert_int_equal(count_lines(path, " ERROR "), 0);
+    assert_int_equal(count_lines(path, " WARNING went on without it"), 1);
+
+    assert_int_equal(gd_job_open_log(job, path), GD_OK);
+    gd_job_error(job, GD_EINPUT, "root cause");
+    gd_job_error(job, GD_EPROC, "consequence");
+    gd_job_close_log(job);
+    assert_int_equal(count_lines(path, " ERROR "), 1);
+    assert_int_equal(count_lines(path, " ERROR root cause"), 1);
+    gd_job_destroy(job);
+    unlink(path);
+}
+
 int main(void)
 {
-    CPLSetErrorHandler(CPLQuietErrorHandler);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_progress_nested),
+        cmocka_unit_test(test_fork_merge),
+        cmocka_unit_test(test_error_logged_when_final),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

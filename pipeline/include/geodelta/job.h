@@ -28,6 +28,15 @@ void gd_job_destroy(gd_job *job);
 /* Exit code for a status (0 for GD_OK). */
 int gd_status_exit_code(int status);
 
+/* A light context for work on another thread (or a check whose failure is a finding,
+ * not the job's error): it takes gd_job_error/warn/info like the job but only holds
+ * them, and has no parameters, automatic values, log or progress of its own (those
+ * calls are no-ops on it). gd_job_merge, on the job's own thread, passes its first
+ * error (unless the job has one) and its log lines and warnings to the job and destroys
+ * it, returning its status; gd_job_destroy discards it. */
+int gd_job_fork(gd_job *job, gd_job **ctx);
+int gd_job_merge(gd_job *job, gd_job *ctx);
+
 /* Records an error (the first one wins: it is the root cause) and returns code. The
  * error reaches run.log only if it is still there when the log is closed: an error a
  * stage recovers from (gd_job_clear_error) is never logged as an ERROR. */
