@@ -188,9 +188,15 @@ int gd_vectorize(gd_job *job, const gd_grid *grid, const uint8_t *classes,
             }
             OGR_L_SetSpatialFilterRect(ml, x0, yy0, x1, yy1);
             CPLErr e = CE_Failure;
+            /* on a pixel grid neither side has a CRS, and GDAL warns that it assumes they
+             * match: they do, the layer is ours; the warning is no news for the run */
+            if (!grid->wkt)
+                CPLPushErrorHandler(CPLQuietErrorHandler);
             if (gd_mem_dataset(job, &sg, pid, GDT_Int32, &pds) == GD_OK)
                 e = GDALRasterizeLayers(pds, 1, bands, 1, layers, NULL, NULL, NULL, ropts,
                                         NULL, NULL);
+            if (!grid->wkt)
+                CPLPopErrorHandler();
             if (pds)
                 GDALClose(pds);
             pds = NULL;

@@ -1,11 +1,13 @@
 /* test_job.c: the job context: nested progress slots, light contexts for other threads
- * (fork/merge), errors logged only when final. */
+ * (fork/merge), errors logged only when final, GDAL's warnings forwarded (from any
+ * thread, once each, capped). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <cpl_error.h>
 #include <jansson.h>
 #include <math.h>
 #include <pthread.h>
@@ -158,12 +160,64 @@ static void test_error_logged_when_final(void **state)
     unlink(path);
 }
 
+static void *gdal_warns(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 100; i++)
+        CPLError(CE_Warning, CPLE_AppDefined, "from a worker");
+    return NULL;
+}
+
+static void test_gdal_warnings(void **state)
+{
+    (void)state;
+    char path[256];
+    snprintf(path, sizeof path, "/tmp/gd_test_job_gdal_%ld.log", (long)getpid());
+    gd_job *job = new_job();
+    CPLError(CE_Warning, CPLE_AppDefined, "before the log: not the job's");
+    assert_int_equal(gd_job_open_log(job, path), GD_OK);
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, gdal_warns, NULL), 0);
+    CPLError(CE_Warning, CPLE_AppDefined, "from the job's thread");
+    CPLError(CE_Failure, CPLE_AppDefined, "a failure is for gd_job_error_gdal");
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    json_t *w = gd_job_warnings(job);
+    assert_int_equal(json_array_size(w), 2);
+    int worker = 0, own = 0;
+    size_t i;
+    json_t *v;
+    json_array_foreach(w, i, v) {
+        worker += strcmp(json_string_value(v), "GDAL: from a worker") == 0;
+        own += strcmp(json_string_value(v), "GDAL: from the job's thread") == 0;
+    }
+    assert_int_equal(worker, 1);
+    assert_int_equal(own, 1);
+    /* a flood of distinct warnings is capped, with one line saying so */
+    for (int k = 0; k < 40; k++)
+        CPLError(CE_Warning, CPLE_AppDefined, "distinct %d", k);
+    w = gd_job_warnings(job);
+    assert_int_equal(json_array_size(w), 17);
+    assert_non_null(strstr(json_string_value(json_array_get(w, 16)), "more than 16 distinct"));
+    gd_job_close_log(job);
+    assert_int_equal(count_lines(path, " WARNING GDAL: from a worker"), 1);
+    assert_int_equal(count_lines(path, "came 200 times"), 1);
+    /* the log closed: GDAL's warnings are not the job's any more */
+    CPLError(CE_Warning, CPLE_AppDefined, "after");
+    assert_int_equal(json_array_size(gd_job_warnings(job)), 17);
+    gd_job_destroy(job);
+    unlink(path);
+}
+
 int main(void)
 {
+    CPLSetErrorHandler(CPLQuietErrorHandler);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_progress_nested),
         cmocka_unit_test(test_fork_merge),
         cmocka_unit_test(test_error_logged_when_final),
+        cmocka_unit_test(test_gdal_warnings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -51,7 +51,11 @@ int gd_job_status(const gd_job *job);
 void gd_job_clear_error(gd_job *job);
 
 /* Logging: info goes to run.log (and stderr unless quiet, when verbose); warnings go
- * to run.log, stderr (unless quiet) and the manifest. */
+ * to run.log, stderr (unless quiet) and the manifest. While the log is open, GDAL's
+ * warnings (from any thread) and the errors PROJ's default context logs become the
+ * job's warnings too ("GDAL: ...", "PROJ: ..."), each distinct one once and at most
+ * 16; they are merged on the job's thread (at each progress step, when the warnings
+ * are read and when the log closes). */
 void gd_job_set_quiet(gd_job *job, int quiet);
 int gd_job_quiet(const gd_job *job);
 int gd_job_open_log(gd_job *job, const char *path);
