@@ -84,7 +84,7 @@ int gd_job_fork(gd_job *job, gd_job **out)
     *out = NULL;
     gd_job *c = calloc(1, sizeof *c);
     if (!c)
-        return gd_job_error(job, GD_EPROC, "out of memory");
+        return GD_EPROC; /* not the job's error: some callers can do without a context */
     /* no parameters, automatic values or progress of its own: those stay the job's */
     c->parent = job;
     c->quiet = 1;
@@ -101,7 +101,7 @@ int gd_job_fork(gd_job *job, gd_job **out)
     snprintf(c->run_id, sizeof c->run_id, "%s", job->run_id);
     if (!c->held || !c->warnings || !c->pending || (job->workdir && !c->workdir)) {
         gd_job_destroy(c);
-        return gd_job_error(job, GD_EPROC, "out of memory");
+        return GD_EPROC;
     }
     *out = c;
     return GD_OK;
@@ -259,6 +259,13 @@ static void foreign_note(foreign *f, const char *who, const char *msg)
  * them per thread for gd_job_error_gdal, and many are recovered from inside GDAL. */
 static void CPL_STDCALL gdal_handler(CPLErr cls, CPLErrorNum no, const char *msg)
 {
+    if (cls == CE_Debug) {
+        /* a debug message can come while another handler is pushed on the thread (one
+         * that lets debug through), whose user data is then not ours: leave it alone */
+        if (getenv("GEODELTA_DEBUG"))
+            CPLDefaultErrorHandler(cls, no, msg);
+        return;
+    }
     gd_job *job = CPLGetErrorHandlerUserData();
     if (job && job->gdal && cls == CE_Warning)
         foreign_note(job->gdal, "GDAL", msg);

@@ -182,8 +182,10 @@ int gd_verify_signature(gd_job *job, const char *file, const char *sig_path,
     {
         /* a missing signature is a finding, not a failure of the check */
         gd_job *ctx = NULL;
-        if ((st = gd_job_fork(job, &ctx)) != GD_OK)
+        if (gd_job_fork(job, &ctx) != GD_OK) {
+            st = gd_job_error(job, GD_EPROC, "out of memory");
             goto done;
+        }
         int rs = read_all(ctx, sig_path, &sigtxt, &siglen);
         gd_job_destroy(ctx); /* its error is the finding below */
         if (rs != GD_OK) {

@@ -33,7 +33,8 @@ int gd_status_exit_code(int status);
  * them, and has no parameters, automatic values, log or progress of its own (those
  * calls are no-ops on it). gd_job_merge, on the job's own thread, passes its first
  * error (unless the job has one) and its log lines and warnings to the job and destroys
- * it, returning its status; gd_job_destroy discards it. */
+ * it, returning its status; gd_job_destroy discards it. gd_job_fork returns GD_EPROC
+ * when out of memory without recording it in the job. */
 int gd_job_fork(gd_job *job, gd_job **ctx);
 int gd_job_merge(gd_job *job, gd_job *ctx);
 
@@ -55,7 +56,8 @@ void gd_job_clear_error(gd_job *job);
  * warnings (from any thread) and the errors PROJ's default context logs become the
  * job's warnings too ("GDAL: ...", "PROJ: ..."), each distinct one once and at most
  * 16; they are merged on the job's thread (at each progress step, when the warnings
- * are read and when the log closes). */
+ * are read and when the log closes). GDAL has one global handler: one job per process
+ * at a time has its log open (as the CLI and batch's job processes do). */
 void gd_job_set_quiet(gd_job *job, int quiet);
 int gd_job_quiet(const gd_job *job);
 int gd_job_open_log(gd_job *job, const char *path);
