@@ -336,7 +336,7 @@ static int read_panel(gd_job *job, const gd_grid *grid, const gd_map_image *im, 
 }
 
 /* The before panel is read on its own thread while the after panel is read (two
- * datasets, two handles; the thread reports into its own job). */
+ * datasets, two handles; the thread reports into its own context, gd_job_fork). */
 typedef struct panel_task {
     gd_job *job;
     const gd_grid *grid;
@@ -1228,13 +1228,15 @@ int gd_render_map(gd_job *job, const gd_grid *grid, const gd_map_image *before,
     {
         panel_task bt = {NULL, grid, before, rw, rh, GD_OK, &ib};
         pthread_t th;
-        int threaded = triptych && gd_job_create(&bt.job) == GD_OK &&
+        int threaded = triptych && gd_job_fork(job, &bt.job) == GD_OK &&
                        pthread_create(&th, NULL, panel_thread, &bt) == 0;
         st = read_panel(job, grid, after, rw, rh, &ia);
         if (threaded) {
             pthread_join(th, NULL);
-            if (st == GD_OK && bt.st != GD_OK)
-                st = gd_job_error(job, bt.st, "%s", gd_job_message(bt.job));
+            gd_job_merge(job, bt.job); /* its warnings, and its error unless st has one */
+            bt.job = NULL;
+            if (st == GD_OK)
+                st = bt.st;
         } else if (st == GD_OK && triptych) {
             st = read_panel(job, grid, before, rw, rh, &ib);
         }
@@ -1498,15 +1500,17 @@ int gd_render_map(gd_job *job, const gd_grid *grid, const gd_map_image *before,
         double t1 = gd_now();
         pdf_task pt = {NULL, rec, W, H, GD_OK, spec, title, desc, change_panel, 0.0};
         pthread_t pth;
-        int pdf_threaded = spec->pdf_path && gd_job_create(&pt.job) == GD_OK &&
+        int pdf_threaded = spec->pdf_path && gd_job_fork(job, &pt.job) == GD_OK &&
                            pthread_create(&pth, NULL, pdf_thread, &pt) == 0;
         st = write_png(job, surf, path, meta, (int)(sizeof meta / sizeof meta[0]), dpi,
                        spec->compression);
         if (pdf_threaded) {
             pthread_join(pth, NULL);
-            if (st == GD_OK && pt.st != GD_OK)
-                st = gd_job_error(job, pt.st, "%s", gd_job_message(pt.job));
-            else if (pt.st == GD_OK)
+            gd_job_merge(job, pt.job); /* its error unless st has one */
+            pt.job = NULL;
+            if (st == GD_OK)
+                st = pt.st;
+            if (pt.st == GD_OK)
                 gd_job_info(job, "map.pdf written in %.2f s (beside the PNG)", pt.seconds);
         } else if (st == GD_OK && spec->pdf_path) {
             gd_job_destroy(pt.job); /* no thread: the PDF after the PNG, on this job */
