@@ -424,6 +424,7 @@ static int chain_outputs(gd_chain *c)
         c->spec.pdf_path = gd_chain_deliver_on(c, "pdf") ? pdf : NULL;
         c->spec.pdf_a3 = p->pdf_a3;
         c->spec.frame = &c->frame;
+        c->spec.panels = gd_chain_deliver_on(c, "report") ? &c->panels : NULL;
         gd_path_join(path, sizeof path, p->outdir, "map.png");
         if ((st = gd_render_map(job, c->grid, &c->mb, &c->ma, c->classes, c->m, c->totals,
                                 &c->spec, path)) != GD_OK)
@@ -447,6 +448,7 @@ static void chain_free(gd_chain *c)
     free(c->in_abs[1]);
     gd_aux_free(&c->aux);
     gd_chain_exposure_free(c);
+    gd_map_panels_free(&c->panels);
     free(c->classes);
     gd_score_free(&c->score);
     for (int d = 0; d < 2; d++)

@@ -62,6 +62,7 @@ typedef struct gd_chain {
     /* deliverables (deliver.c) turned off by --without: bits in deliverables[] order */
     unsigned deliver_off;
     gd_map_frame frame;              /* the change panel on map.pdf's page */
+    gd_map_panels panels;            /* the map's panels as PNG, for report.html */
 } gd_chain;
 
 /* outdir.c */

@@ -7,6 +7,8 @@
 #include "geodelta/exposure.h"
 #include "geodelta/util.h"
 
+#include <jansson.h>
+#include <math.h>
 #include <ogr_api.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,6 +185,44 @@ static int write_gpkg(gd_chain *c)
     return st;
 }
 
+static int write_kmz_stac_report(gd_chain *c)
+{
+    const gd_detect_params *p = c->p;
+    char path[4096], summary[4096];
+    int st = GD_OK;
+    gd_path_join(summary, sizeof summary, p->outdir, "summary.json");
+    json_t *er = gd_method_error_rate(c->m->name, isnan(c->treq.fixed) && !c->ctab);
+    char *er_text = er ? json_dumps(er, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(er);
+    gd_deliver_run r = {
+        .outdir = p->outdir, .run_id = c->run_id, .m = c->m, .grid = c->grid,
+        .totals = c->totals, .classes = c->classes, .before = c->in_abs[0],
+        .after = c->in_abs[1], .before_sha256 = gd_hasher_hex(c->hasher, 0),
+        .after_sha256 = gd_hasher_hex(c->hasher, 1), .date_before = c->bs->date,
+        .date_after = c->as->date, .summary_path = summary, .outputs = gd_chain_outputs,
+        .noutputs = gd_chain_noutputs, .threshold = c->t, .threshold_mode = c->tmode,
+        .error_rate_json = er_text};
+    for (int i = 0; i < 3; i++)
+        r.panel_png[i] = c->panels.png[i], r.panel_len[i] = c->panels.len[i];
+    if (gd_chain_deliver_on(c, "kmz")) {
+        gd_path_join(path, sizeof path, p->outdir, "change.kmz");
+        st = gd_kmz_write(c->job, &r, path);
+    }
+    if (st == GD_OK && gd_chain_deliver_on(c, "stac")) {
+        gd_path_join(path, sizeof path, p->outdir, "stac-item.json");
+        st = gd_stac_item_write(c->job, &r, path);
+    }
+    if (st == GD_OK && gd_chain_deliver_on(c, "report")) {
+        size_t olen = 0;
+        unsigned char *ovl = gd_deliver_overlay_png(c->job, &r, &olen);
+        gd_path_join(path, sizeof path, p->outdir, "report.html");
+        st = ovl ? gd_report_write(c->job, &r, path, ovl, olen) : gd_job_status(c->job);
+        free(ovl);
+    }
+    free(er_text);
+    return st;
+}
+
 int gd_chain_deliver(gd_chain *c)
 {
     int st = GD_OK;
@@ -197,6 +237,9 @@ int gd_chain_deliver(gd_chain *c)
         if ((st = gd_pdf_georeference(c->job, path, &c->frame, c->grid)) != GD_OK)
             return st;
     }
+    if ((st = write_kmz_stac_report(c)) != GD_OK)
+        return st;
+    gd_map_panels_free(&c->panels);
     gd_job_info(c->job, "deliverables written in %.3f s", gd_now() - t0);
     return GD_OK;
 }

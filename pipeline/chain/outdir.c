@@ -13,7 +13,8 @@ const char *const gd_chain_outputs[] = {"change.tif", "change.tif.aux.xml", "cha
                                       "map.png", "manifest.json", "manifest.sig", "run.log",
                                       "score.tif", "zones.csv", "zones.geojson",
                                       "exposure.csv", "change.qml", "change.sld",
-                                      "change.gpkg", "map.pdf"};
+                                      "change.gpkg", "map.pdf", "change.kmz",
+                                      "stac-item.json", "report.html"};
 
 const size_t gd_chain_noutputs = sizeof gd_chain_outputs / sizeof gd_chain_outputs[0];
 

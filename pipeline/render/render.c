@@ -352,6 +352,51 @@ static void *panel_thread(void *arg)
     return NULL;
 }
 
+/* A panel as a PNG in memory (for report.html). */
+typedef struct png_buf {
+    unsigned char *p;
+    size_t n, cap;
+} png_buf;
+
+static cairo_status_t png_append(void *closure, const unsigned char *data, unsigned int len)
+{
+    png_buf *b = closure;
+    if (b->n + len > b->cap) {
+        size_t nc = (b->n + len) * 2;
+        unsigned char *np = realloc(b->p, nc);
+        if (!np)
+            return CAIRO_STATUS_NO_MEMORY;
+        b->p = np, b->cap = nc;
+    }
+    memcpy(b->p + b->n, data, len);
+    b->n += len;
+    return CAIRO_STATUS_SUCCESS;
+}
+
+static int panel_png(cairo_surface_t *s, unsigned char **out, size_t *len)
+{
+    png_buf b = {NULL, 0, 0};
+    if (cairo_surface_write_to_png_stream(s, png_append, &b) != CAIRO_STATUS_SUCCESS) {
+        free(b.p);
+        return -1;
+    }
+    free(*out);
+    *out = b.p;
+    *len = b.n;
+    return 0;
+}
+
+void gd_map_panels_free(gd_map_panels *p)
+{
+    if (!p)
+        return;
+    for (int i = 0; i < 3; i++) {
+        free(p->png[i]);
+        p->png[i] = NULL;
+        p->len[i] = 0;
+    }
+}
+
 /* map.pdf is written from the recording while the PNG is encoded from the pixels: the
  * two share no Cairo object but the recording's read-only panel images */
 typedef struct pdf_task {
@@ -1447,6 +1492,14 @@ int gd_render_map(gd_job *job, const gd_grid *grid, const gd_map_image *before,
     cairo_set_source_rgb(cr, 0.4, 0.4, 0.4);
     show(cr, M, ly, 6.5 * u, 0, 0, maxw, line);
 
+    if (spec->panels) {
+        for (int i = 0; i < npan; i++)
+            if (panel_png(ps[i], &spec->panels->png[triptych ? i : 2],
+                          &spec->panels->len[triptych ? i : 2]) != 0) {
+                st = gd_job_error(job, GD_EPROC, "cannot encode the map's panels");
+                goto done;
+            }
+    }
     surf = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, W, H);
     {
         cairo_t *ic = cairo_create(surf);

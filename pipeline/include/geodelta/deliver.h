@@ -57,6 +57,60 @@ int gd_gpkg_add_style(gd_job *job, void *ds, const char *table, const char *geom
 int gd_pdf_georeference(gd_job *job, const char *path, const gd_map_frame *fr,
                         const gd_grid *grid);
 
+/* ---- what stac.c, kmz.c and report.c need of a finished run ---------------------- */
+typedef struct gd_deliver_run {
+    const char *outdir;
+    const char *run_id;
+    const gd_method *m;
+    const gd_grid *grid;
+    const gd_class_total *totals;      /* GD_MAX_CLASSES entries */
+    const uint8_t *classes;            /* the class raster on the grid */
+    const char *before, *after;        /* input paths (absolute) */
+    const char *before_sha256, *after_sha256;
+    const char *date_before, *date_after; /* "YYYY-MM-DD" or "" */
+    const char *summary_path;          /* summary.json */
+    const char *const *outputs;        /* file names in outdir, in manifest order */
+    size_t noutputs;
+    double threshold;                  /* NaN: class table */
+    const char *threshold_mode;
+    const char *error_rate_json;       /* the manifest's known_error_rate as JSON text */
+    const unsigned char *panel_png[3]; /* before, after, change panels (PNG); may be NULL */
+    size_t panel_len[3];
+} gd_deliver_run;
+
+/* stac-item.json: a STAC 1.0.0 Item of the outputs present in outdir (assets with roles
+ * and file:checksum as a SHA2-256 multihash, the processing extension, derived_from
+ * links to the two images, start/end datetimes). */
+int gd_stac_item_write(gd_job *job, const gd_deliver_run *r, const char *path);
+/* change.kmz: the change polygons styled by class with their figures in the balloon,
+ * and the change overlay as a gx:LatLonQuad image; a stored zip with pinned times. */
+int gd_kmz_write(gd_job *job, const gd_deliver_run *r, const char *path);
+/* report.html: one self-contained offline page (before/after swipe, change overlay
+ * toggle, legend with hectares and people, method, inputs and outputs with hashes). */
+int gd_report_write(gd_job *job, const gd_deliver_run *r, const char *path,
+                    const unsigned char *overlay, size_t overlay_len);
+/* The change classes as an RGBA PNG (at most 1024 px on the long side; change classes
+ * in their colours, the rest transparent), malloc'd; NULL with the job's error set. */
+unsigned char *gd_deliver_overlay_png(gd_job *job, const gd_deliver_run *r, size_t *len);
+
+/* The grid's corners in lon/lat, counter-clockwise from the top left (top left, bottom
+ * left, bottom right, top right, top left again) and its lon/lat box; 0 without a CRS. */
+int gd_deliver_footprint(const gd_grid *g, double lon[5], double lat[5], double bbox[4]);
+
+/* ---- small shared helpers (zip.c) ---- */
+uint32_t gd_crc32(const unsigned char *p, size_t n);
+typedef struct gd_zip_entry {
+    const char *name;
+    const unsigned char *data;
+    size_t len;
+} gd_zip_entry;
+/* A zip of stored (uncompressed) entries with a pinned time, written atomically. */
+int gd_zip_write(gd_job *job, const char *path, const gd_zip_entry *e, size_t n);
+/* base64 of n bytes (malloc'd). */
+char *gd_base64(const unsigned char *p, size_t n);
+/* The whole file (malloc'd, NUL-terminated); NULL when unreadable. */
+unsigned char *gd_read_file(const char *path, size_t *len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -371,7 +371,16 @@ typedef struct gd_map_spec {
     const char *pdf_path;     /* NULL: no PDF */
     int pdf_a3;               /* A3 landscape instead of A4 */
     struct gd_map_frame *frame; /* out (may be NULL): where the change panel lies */
+    struct gd_map_panels *panels; /* out (may be NULL): the panels as PNG, for report.html */
 } gd_map_spec;
+
+/* The map's panels as PNG files in memory: before, after, change (triptych) or only the
+ * change (single layout); free with gd_map_panels_free. */
+typedef struct gd_map_panels {
+    unsigned char *png[3];
+    size_t len[3];
+} gd_map_panels;
+void gd_map_panels_free(gd_map_panels *p);
 
 /* Where the change panel lies on the PDF page (points from the top left) and the
  * grid window it shows, for the Geospatial PDF georeferencing. */
