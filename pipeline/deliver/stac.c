@@ -69,7 +69,6 @@ static const struct {
     {"map.png", "image/png", "overview", "Print map"},
     {"map.pdf", "application/pdf", "overview", "Print map (Geospatial PDF)"},
     {"score.tif", "image/tiff; application=geotiff", "data", "Change score"},
-    {"run.log", "text/plain", "metadata", "Log"},
 };
 
 static json_t *dt(const char *date)

@@ -101,6 +101,17 @@ else
     echo "FAIL: no exposure.csv"; fails=$((fails + 1))
 fi
 "$G" verify "$out/coarse/manifest.json" >/dev/null || { echo "FAIL: verify coarse"; fails=$((fails + 1)); }
+# map.pdf's georeferencing puts the square's centre on the change colour, outside it not
+if command -v gdallocationinfo >/dev/null 2>&1 && [ -f "$out/coarse/map.pdf" ]; then
+    inside=$(gdallocationinfo -valonly -geoloc "$out/coarse/map.pdf" 401500 5798500 | tr '\n' ' ')
+    outside=$(gdallocationinfo -valonly -geoloc "$out/coarse/map.pdf" 400300 5799700 | tr '\n' ' ')
+    if [ "$inside" = "213 94 0 " ] && [ "$outside" != "213 94 0 " ]; then
+        echo "PASS: map.pdf georeferencing: (401500, 5798500) is $inside, (400300, 5799700) is $outside"
+    else
+        echo "FAIL: map.pdf georeferencing: inside '$inside', outside '$outside'"
+        fails=$((fails + 1))
+    fi
+fi
 
 run fine --population "$d/pop_fine.tif" --exposure "$d/sites.geojson" --no-map
 t fine summary.json "$(near .population.people_on_grid 120000 0.005)" '.population'
