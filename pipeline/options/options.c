@@ -408,7 +408,7 @@ void gd_opts_markdown(const gd_opt_table *const *tables, size_t nt, FILE *f)
           f);
     for (size_t k = 0; k < nt; k++) {
         const gd_opt_table *t = tables[k];
-        fprintf(f, "\n## geodelta %s\n\n```\ngeodelta %s\n```\n\n%s\n", t->command, t->usage,
+        fprintf(f, "\n## geodelta %s\n\n```\ngeodelta %s\n```\n\n%s", t->command, t->usage,
                 t->intro);
         int has_batch = 0;
         for (size_t i = 0; i < t->n; i++)
@@ -426,8 +426,8 @@ void gd_opts_markdown(const gd_opt_table *const *tables, size_t nt, FILE *f)
             fputs("| `", f);
             md_cell(f, buf + strspn(buf, " "));
             fputs("` | ", f);
-            if (o->type == GD_OPT_FLAG) {
-                fputs("flag", f);
+            if (o->type == GD_OPT_FLAG || o->type == GD_OPT_STRING || o->type == GD_OPT_PATH) {
+                fputs(type_name(o), f);
             } else {
                 gd_opt_what(o, buf, sizeof buf);
                 fprintf(f, "%s: ", type_name(o));
