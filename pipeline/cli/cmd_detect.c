@@ -15,7 +15,8 @@
 /* The command-line reference of every subcommand with an option table (docs/cli.md). */
 static void markdown(FILE *f)
 {
-    const gd_opt_table *tables[] = {gd_detect_option_table()};
+    const gd_opt_table *tables[] = {gd_detect_option_table(), gd_cli_batch_table(),
+                                    gd_cli_coreg_table(), gd_cli_verify_table()};
     gd_opts_markdown(tables, sizeof tables / sizeof tables[0], f);
 }
 

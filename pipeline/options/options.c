@@ -256,7 +256,12 @@ int gd_opts_parse(const gd_opt_table *t, int argc, char **argv, void *target, ch
             goto done;
         }
     }
-    if (optind < argc) {
+    if (t->positional && optind == argc - 1) {
+        *(const char **)((char *)target + t->off_positional) = argv[optind];
+    } else if (t->positional) {
+        snprintf(err, len, "give one %s (see geodelta %s --help)", t->positional, t->command);
+        goto done;
+    } else if (optind < argc) {
         snprintf(err, len, "unexpected argument '%s'", argv[optind]);
         goto done;
     }
@@ -319,7 +324,21 @@ static void wrap(FILE *f, const char *text, int col)
 static void full_help(const gd_opt *o, char *buf, size_t len)
 {
     char d[512];
-    snprintf(buf, len, "%s", o->help);
+    buf[0] = '\0';
+    if (o->type == GD_OPT_CHOICE && !(o->flags & (GD_OPTF_METHOD | GD_OPTF_NUMBER))) {
+        /* the choices first, unless the sentence already names them all */
+        const char *names[64];
+        size_t n = choice_names(o, names, 64), named = 0;
+        for (size_t i = 0; i < n; i++)
+            named += strstr(o->help, names[i]) != NULL;
+        if (named < n) {
+            join_or(buf, len, names, n, " or ");
+            size_t u = strlen(buf);
+            snprintf(buf + u, len - u, ": ");
+        }
+    }
+    size_t u0 = strlen(buf);
+    snprintf(buf + u0, len - u0, "%s", o->help);
     if (o->flags & GD_OPTF_METHOD) {
         const char *names[64];
         size_t n = choice_names(o, names, 64), u = strlen(buf);

@@ -99,6 +99,9 @@ typedef struct gd_opt_table {
     const char *epilog;         /* text after the options (exit codes) */
     const gd_opt *opts;
     size_t n;
+    const char *positional;     /* one argument besides the options ("JOBS.json"); NULL:
+                                   none allowed */
+    size_t off_positional;      /* its const char * field */
 } gd_opt_table;
 
 /* `geodelta detect`: the gd_detect_params fields plus the job settings. */
