@@ -149,7 +149,7 @@ static void set_option(gd_batch *b, const char *who, const char *label, const gd
             json_object_set_new(obj, key, json_string(text));
             v = json_object_get(obj, key);
         }
-        type_ok = json_is_string(v) && *json_string_value(v);
+        type_ok = json_is_string(v) && (o->type != GD_OPT_PATH || *json_string_value(v));
         if (type_ok && o->type == GD_OPT_PATH) {
             json_object_set_new(obj, key, resolve_path(base, json_string_value(v)));
             v = json_object_get(obj, key);

@@ -89,7 +89,7 @@ void gd_opt_what(const gd_opt *o, char *buf, size_t len)
         snprintf(buf, len, "true or false");
         break;
     default:
-        snprintf(buf, len, "a %s", o->type == GD_OPT_PATH ? "file path" : "text");
+        snprintf(buf, len, "a %s", o->type == GD_OPT_PATH ? "file path" : "string");
         break;
     }
 }
@@ -152,7 +152,8 @@ int gd_opt_set(const gd_opt *o, const char *text, void *target, char *what, size
         break;
     case GD_OPT_STRING:
     case GD_OPT_PATH:
-        if (!text || !*text)
+        /* an empty text is a value (--title ""), an empty path is not */
+        if (!text || (o->type == GD_OPT_PATH && !*text))
             ok = 0;
         else
             *(const char **)(base + o->off) = text;
