@@ -1,8 +1,8 @@
 /* detect_options.c: the option table of `geodelta detect`, the one declaration of every
  * detect option (CLI parsing, --help, batch files, docs/cli.md). The defaults stated here
- * are those of pipeline/core/chain.c (SAR_*, LOGRATIO_*, FLOOD_* macros); the e2e test
- * options_defaults.sh runs each method with its defaults and checks them against the
- * manifest. */
+ * are those the methods resolve (pipeline/methods/: logratio.c, pcakmeans.c, flood.c
+ * gd_sar_defaults, sar.c, urban.c; pipeline/chain/); tests/e2e/options.sh runs the
+ * methods with their defaults and checks these against the manifest. */
 #include "geodelta/options.h"
 
 #include <math.h>
@@ -40,23 +40,22 @@ static const gd_opt_choice map_bands[] = {{"true-colour", 0, 0}, {"false-colour"
                                           {"true-color", 0, 1}, {"false-color", 1, 1},
                                           {NULL, 0, 0}};
 
-/* chain.c: FLOOD_SPECKLE_WINDOW, LOGRATIO_SPECKLE_WINDOW, SAR_SPECKLE_WINDOW */
+/* methods/{logratio,flood,pcakmeans}.c: gd_sar_defaults.speckle_window */
 static const gd_opt_default d_speckle_window[] = {{"logratio", "7"}, {"flood", "7"},
                                                   {"pcakmeans", "9"}, {NULL, NULL}};
-/* chain.c: SAR_SMOOTH_WINDOW for logratio; pcakmeans 0; urban.c: 0 */
+/* gd_sar_defaults.smooth_window; urban: GD_URBAN_SMOOTH */
 static const gd_opt_default d_smooth[] = {{"logratio", "3"}, {"pcakmeans", "0"}, {"urban", "0"},
                                           {NULL, NULL}};
-/* chain.c: LOGRATIO_MRF_BIAS; pcakmeans 0 */
+/* gd_sar_defaults.mrf_bias */
 static const gd_opt_default d_mrf_bias[] = {{"logratio", "-1.5"}, {"pcakmeans", "0"}, {NULL, NULL}};
-/* chain.c: LOGRATIO_DECISION; pcakmeans GD_SAR_THRESHOLD */
+/* gd_sar_defaults.decision */
 static const gd_opt_default d_sar_decision[] = {{"logratio", "flicm"}, {"pcakmeans", "threshold"},
                                                 {NULL, NULL}};
-/* coreg.c gd_coreg_chain */
-static const gd_opt_default d_coreg[] = {{"ndvi", "global"}, {"nbr", "global"}, {"ndwi", "global"},
-                                         {"cva", "global"}, {"irmad", "global"}, {"urban", "global"},
+/* coreg.c gd_coreg_chain: global for the optical methods, none for one SAR band */
+static const gd_opt_default d_coreg[] = {{"logratio", "none"}, {"pcakmeans", "none"},
                                          {"flood", "global (optical), none (SAR)"},
-                                         {"logratio", "none"}, {"pcakmeans", "none"}, {NULL, NULL}};
-/* chain.c: FLOOD_MIN_PX */
+                                         {NULL, NULL}};
+/* methods/flood.c: FLOOD_MIN_PX (default_mmu_px) */
 static const gd_opt_default d_mmu_px[] = {{"flood", "8"}, {NULL, NULL}};
 
 /* --stretch LO,HI: two percentiles */
@@ -136,7 +135,7 @@ static const gd_opt detect_opts[] = {
     {.name = "coreg", .type = GD_OPT_CHOICE, .choices = coregs, .meta = "MODE", .group = G_DET,
      .help = "co-register the after image onto the before image first (none on images "
              "without CRS; an unreliable shift is skipped with a warning)",
-     .method_defaults = d_coreg, .example = "local", .batch_key = "coreg",
+     .def = "global", .method_defaults = d_coreg, .example = "local", .batch_key = "coreg",
      .batch = GD_BATCH_PARAMS, .runid = GD_RUNID_YES, .off = P(coreg), NOGIVEN},
     {.name = "coreg-window", .type = GD_OPT_INT, .meta = "PX", .lo = 32, .hi = 8192,
      .what = "a number of pixels between 32 and 8192", .group = G_DET,

@@ -37,7 +37,7 @@ enum {
 /* Where an option goes in a batch file's job: not at all, a job field, or "params". */
 typedef enum { GD_BATCH_NONE, GD_BATCH_JOB, GD_BATCH_PARAMS } gd_batch_where;
 
-/* Whether an option enters the run id (manifest "parameters", pipeline/core/chain.c). */
+/* Whether an option enters the run id (manifest "parameters": pipeline/chain/, methods). */
 typedef enum {
     GD_RUNID_NO,     /* execution only (threads, memory, quiet, overwrite...) */
     GD_RUNID_YES,    /* always recorded, resolved or null */
