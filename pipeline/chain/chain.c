@@ -343,6 +343,7 @@ static int chain_map_spec(gd_chain *c)
     spec->after_path = p->after;
     spec->credit = p->credit;
     spec->caveat = p->caveat;
+    spec->note = c->run.note;
     spec->threshold = c->t;
     spec->threshold_mode = c->tmode;
     spec->layout = p->map_layout;
