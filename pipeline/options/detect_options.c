@@ -18,7 +18,7 @@
 static const char G_REQ[] = "Required";
 static const char G_GRID[] = "Grid";
 static const char G_DET[] = "Detection";
-static const char G_SAR[] = "SAR (logratio, pcakmeans; speckle also SAR flood)";
+static const char G_SAR[] = "SAR (logratio, pcakmeans, SAR flood)";
 static const char G_FLOOD[] = "Flood";
 static const char G_MAP[] = "Map";
 static const char G_OUT[] = "Zones, alerts, outputs and the run";
@@ -30,6 +30,7 @@ static const gd_opt_choice speckles[] = {{"refined-lee", 0, 0}, {"lee", 0, 0}, {
 static const gd_opt_choice sar_scores[] = {{"ratio", 0, 0}, {"nr", 0, 0}, {NULL, 0, 0}};
 static const gd_opt_choice sar_decisions[] = {{"threshold", 0, 0}, {"hysteresis", 0, 0},
                                               {"flicm", 0, 0}, {NULL, 0, 0}};
+static const gd_opt_choice flood_rules[] = {{"adaptive", 0, 0}, {"ratio", 0, 0}, {NULL, 0, 0}};
 static const gd_opt_choice nbr_classes[] = {{"usgs", 0, 0}, {"binary", 0, 0}, {NULL, 0, 0}};
 /* the names of gd_sensor_parse (pipeline/source/sensor.c; unit.options checks them) */
 static const gd_opt_choice sensors[] = {{"auto", 0, 0}, {"none", 0, 0}, {"s2l2a", 0, 0},
@@ -47,10 +48,11 @@ static const gd_opt_default d_speckle_window[] = {{"logratio", "7"}, {"flood", "
 static const gd_opt_default d_smooth[] = {{"logratio", "3"}, {"pcakmeans", "0"}, {"urban", "0"},
                                           {NULL, NULL}};
 /* gd_sar_defaults.mrf_bias */
-static const gd_opt_default d_mrf_bias[] = {{"logratio", "-1.5"}, {"pcakmeans", "0"}, {NULL, NULL}};
+static const gd_opt_default d_mrf_bias[] = {{"logratio", "-1.5"}, {"pcakmeans", "0"},
+                                            {"flood", "-1.5"}, {NULL, NULL}};
 /* gd_sar_defaults.decision */
 static const gd_opt_default d_sar_decision[] = {{"logratio", "flicm"}, {"pcakmeans", "threshold"},
-                                                {NULL, NULL}};
+                                                {"flood", "hysteresis"}, {NULL, NULL}};
 /* coreg.c gd_coreg_chain: global for the optical methods, none for one SAR band */
 static const gd_opt_default d_coreg[] = {{"logratio", "none"}, {"pcakmeans", "none"},
                                          {"flood", "global (optical), none (SAR)"},
@@ -198,35 +200,35 @@ static const gd_opt detect_opts[] = {
      .example = "4", .batch_key = "pca_block", .batch = GD_BATCH_PARAMS,
      .runid = GD_RUNID_METHOD, .off = P(pca_block), NOGIVEN},
     {.name = "mrf-beta", .type = GD_OPT_DOUBLE, .meta = "B", .lo = 0, .hi = 1000,
-     .applies = "logratio pcakmeans", .group = G_SAR,
+     .applies = "logratio pcakmeans flood", .group = G_SAR,
      .help = "after the threshold, relabel change / no change by an MRF (Potts prior of weight "
              "B over 8 neighbours, ICM); 0 = off",
      .def = "3.5", .example = "2", .batch_key = "mrf_beta", .batch = GD_BATCH_PARAMS,
      .runid = GD_RUNID_METHOD, .off = P(mrf_beta), NOGIVEN},
     {.name = "mrf-bias", .type = GD_OPT_DOUBLE, .meta = "P", .lo = -100, .hi = 100,
-     .applies = "logratio pcakmeans", .group = G_SAR,
+     .applies = "logratio pcakmeans flood", .group = G_SAR,
      .help = "added to the MRF's change energy: > 0 fewer, < 0 more change pixels",
      .method_defaults = d_mrf_bias, .example = "0.5", .batch_key = "mrf_bias",
      .batch = GD_BATCH_PARAMS, .runid = GD_RUNID_GIVEN, .off = P(mrf_bias), NOGIVEN},
     {.name = "sar-score", .type = GD_OPT_CHOICE, .choices = sar_scores, .meta = "S",
-     .applies = "logratio pcakmeans", .group = G_SAR,
+     .applies = "logratio pcakmeans flood", .group = G_SAR,
      .help = "ratio (log-ratio) or nr (neighbourhood ratio, Gong et al. 2012)", .def = "ratio",
      .example = "nr", .batch_key = "sar_score", .batch = GD_BATCH_PARAMS,
      .runid = GD_RUNID_GIVEN, .off = P(sar_score), NOGIVEN},
     {.name = "nr-window", .type = GD_OPT_INT, .flags = GD_OPTF_ODD, .meta = "N", .lo = 3,
-     .hi = 31, .applies = "logratio pcakmeans", .group = G_SAR,
+     .hi = 31, .applies = "logratio pcakmeans flood", .group = G_SAR,
      .help = "neighbourhood window of --sar-score nr, odd", .def = "3", .example = "5",
      .batch_key = "nr_window", .batch = GD_BATCH_PARAMS, .runid = GD_RUNID_GIVEN,
      .off = P(nr_window), NOGIVEN},
     {.name = "sar-decision", .type = GD_OPT_CHOICE, .choices = sar_decisions, .meta = "D",
-     .applies = "logratio pcakmeans", .group = G_SAR,
+     .applies = "logratio pcakmeans flood", .group = G_SAR,
      .help = "the decision before the MRF: threshold, hysteresis (change grown from the "
              "threshold into --hyst-low x threshold) or flicm (FLICM fuzzy clustering, "
              "Krinidis & Chatzis 2010)",
      .method_defaults = d_sar_decision, .example = "hysteresis", .batch_key = "sar_decision",
      .batch = GD_BATCH_PARAMS, .runid = GD_RUNID_GIVEN, .off = P(sar_decision), NOGIVEN},
     {.name = "hyst-low", .type = GD_OPT_DOUBLE, .meta = "F", .lo = 0, .hi = 1,
-     .applies = "logratio pcakmeans", .group = G_SAR,
+     .applies = "logratio pcakmeans flood", .group = G_SAR,
      .help = "hysteresis low threshold as a fraction of the threshold", .def = "0.7",
      .example = "0.6", .batch_key = "hyst_low", .batch = GD_BATCH_PARAMS,
      .runid = GD_RUNID_GIVEN, .off = P(hyst_low), NOGIVEN},
@@ -241,6 +243,13 @@ static const gd_opt detect_opts[] = {
      .help = "slope limit in degrees", .def = "5", .example = "8", .batch_key = "max_slope",
      .batch = GD_BATCH_PARAMS, .runid = GD_RUNID_GIVEN, .needs = "dem", .off = P(max_slope),
      NOGIVEN},
+    {.name = "flood-rule", .type = GD_OPT_CHOICE, .choices = flood_rules, .meta = "R",
+     .applies = "flood", .group = G_FLOOD,
+     .help = "flood on SAR: adaptive (the log-ratio decision of logratio restricted to a "
+             "backscatter decrease: Otsu, hysteresis, MRF) or ratio (UN-SPIDER: after/before "
+             "< 1/1.25, -t gives the factor); the map's caveat line names the rule",
+     .def = "adaptive", .example = "ratio", .batch_key = "flood_rule",
+     .batch = GD_BATCH_PARAMS, .runid = GD_RUNID_METHOD, .off = P(flood_rule), NOGIVEN},
     {.name = "permanent-water", .type = GD_OPT_PATH, .meta = "FILE", .applies = "flood",
      .group = G_FLOOD,
      .help = "permanent water, raster (non-zero = water) or vector polygons: class 2, never "
