@@ -361,8 +361,8 @@ static void fig(buf *b, const char *s)
 
 static void block_table(const table *t, buf *b)
 {
-    put(b, "| dataset | method | setting | PCC | κ | F1 | floors PCC / κ / F1 | test |\n"
-           "|---|---|---|---:|---:|---:|---|---|\n");
+    put(b, "| dataset | method | setting | PCC | κ | F1 | floors PCC / κ / F1 | test | notes |\n"
+           "|---|---|---|---:|---:|---:|---|---|---|\n");
     for (size_t i = 0; i < t->n; i++) {
         const row *r = &t->rows[i];
         put(b, "| %s | `%s` | %s | ", r->f[COL_DATASET], r->f[COL_METHOD], r->f[COL_SETTING]);
@@ -381,8 +381,8 @@ static void block_table(const table *t, buf *b)
         } else {
             put(b, "—");
         }
-        put(b, " | %s%s%s |\n", *r->f[COL_TEST] ? "`" : "", *r->f[COL_TEST] ? r->f[COL_TEST] : "—",
-            *r->f[COL_TEST] ? "`" : "");
+        put(b, " | %s%s%s | %s |\n", *r->f[COL_TEST] ? "`" : "",
+            *r->f[COL_TEST] ? r->f[COL_TEST] : "—", *r->f[COL_TEST] ? "`" : "", r->f[COL_NOTES]);
     }
 }
 
