@@ -1,4 +1,5 @@
 /* batch.c: batch files: whole-file validation, one process per job, resume, index. */
+#include "geodelta/files.h"
 #include "geodelta/batch.h"
 #include "geodelta/detect.h"
 #include "geodelta/provenance.h"
@@ -534,7 +535,7 @@ static int write_csv(gd_job *job, json_t *recs, const char *path)
     int st = gd_tmp_name(job, path, tmp, sizeof tmp);
     if (st != GD_OK)
         return st;
-    FILE *f = fopen(tmp, "w");
+    FILE *f = gd_tmp_fopen(tmp);
     if (!f)
         return gd_job_error(job, GD_EOUTPUT, "cannot write %s", path);
     fputs("id,status,changed_ha,alert_level,zones_amber,zones_red,zones_alerted,map,seconds,"

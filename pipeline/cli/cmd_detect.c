@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "geodelta/files.h"
 #include "geodelta/detect.h"
 #include "geodelta/summary.h"
 
@@ -477,9 +478,13 @@ int gd_cmd_detect(int argc, char **argv)
     gd_job_set_quiet(job, quiet);
     gd_job_set_threads(job, threads); /* 0: the engine's defaults */
     gd_job_set_mem_mb(job, mem_mb);
+    gd_signals_install(); /* SIGINT/SIGTERM: stop at the next strip, clean up, 130/143 */
     int st = gd_detect_run(job, &p);
     int rc = 0;
-    if (st != GD_OK) {
+    if (st != GD_OK && gd_signal_caught()) {
+        gd_job_progress_break(job);
+        rc = gd_cli_interrupted();
+    } else if (st != GD_OK) {
         gd_job_progress_break(job);
         rc = gd_cli_fail(st, gd_job_message(job));
     } else if (!quiet) {

@@ -2,6 +2,7 @@
 #include "geodelta/coreg.h"
 #include "geodelta/detect.h"
 #include "geodelta/engine.h"
+#include "geodelta/files.h" /* integrity: gd_outdir_lock/open_log/release */
 #include "geodelta/limits.h"
 #include "geodelta/provenance.h"
 #include "geodelta/stages.h"
@@ -248,13 +249,8 @@ static json_t *crs_json(const gd_grid *g)
     return o;
 }
 
-static char *abs_path(const char *p)
-{
-    char buf[PATH_MAX];
-    if (strncmp(p, "/vsi", 4) != 0 && realpath(p, buf))
-        return strdup(buf);
-    return strdup(p);
-}
+/* integrity: relative archive paths inside /vsizip/... made absolute too */
+static char *abs_path(const char *p) { return gd_input_abs_path(p); }
 
 int gd_detect_run(gd_job *job, const gd_detect_params *p)
 {
@@ -317,10 +313,14 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
     /* a bad key is found before any work is done */
     if (p->sign_key && (st = gd_signer_create(job, p->sign_key, &signer)) != GD_OK)
         return st;
+    /* integrity: OUTDIR locked (a second run fails at once), opened without following
+     * links, temporaries in a private folder; released at done */
+    if ((st = gd_outdir_lock(job, p->outdir)) != GD_OK)
+        goto done;
     if ((st = prepare_outdir(job, p)) != GD_OK)
         goto done;
-    gd_path_join(path, sizeof path, p->outdir, "run.log");
-    if ((st = gd_job_open_log(job, path)) != GD_OK)
+    /* integrity: run.log made fresh and renamed into place, never written through a link */
+    if ((st = gd_outdir_open_log(job, "run.log")) != GD_OK)
         goto done;
     gd_job_info(job, "geodelta %s, kernels %s", GD_VERSION, gd_kernels_isa_name());
     /* the inputs are hashed while source, grid and detect run; joined before the first
@@ -834,6 +834,9 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
     }
 
     /* ---- manifest, last ---- */
+    /* integrity: an input swapped, grown or rewritten since it was hashed: exit 2 */
+    if ((st = gd_hasher_check_identity(job, hasher)) != GD_OK)
+        goto done;
     gd_job_progress_range(job, 0.97, 1.0);
     gd_utc_now(end);
     gd_job_info(job, "finished in %.2f s", gd_now() - t0);
@@ -901,6 +904,7 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
     }
     gd_job_progress_done(job);
 done:
+    gd_outdir_release(job); /* integrity: the run's temporaries go, the lock is released */
     gd_hasher_destroy(hasher);
     gd_signer_destroy(signer);
     free(in_abs[0]);

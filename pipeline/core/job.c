@@ -1,12 +1,15 @@
 /* job.c: the job context: first-error capture, run.log, warnings, GDAL-style progress. */
 #include "geodelta/job.h"
+#include "geodelta/files.h"
 
 #include <cpl_error.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 struct gd_job {
     int status;
@@ -15,7 +18,8 @@ struct gd_job {
     FILE *log;
     double range_lo, range_hi;
     int last_tick; /* last printed tick, 0..40 (every 2.5 %) */
-    int cancelled;
+    volatile int cancelled; /* read by worker threads (gd_job_cancelled) */
+    struct gd_outdir *outdir; /* files.c */
     int threads;
     int mem_mb;
     char *workdir;
@@ -49,6 +53,7 @@ void gd_job_destroy(gd_job *job)
 {
     if (!job)
         return;
+    gd_outdir_release(job); /* its temporaries and lock, if the run did not release them */
     gd_job_close_log(job);
     json_decref(job->params);
     json_decref(job->autov);
@@ -132,7 +137,11 @@ int gd_job_quiet(const gd_job *job) { return job->quiet; }
 int gd_job_open_log(gd_job *job, const char *path)
 {
     gd_job_close_log(job);
-    job->log = fopen(path, "w");
+    /* never through a symbolic link planted under the log's name */
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0666);
+    job->log = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!job->log && fd >= 0)
+        close(fd);
     if (!job->log)
         return gd_job_error(job, GD_EOUTPUT, "cannot write log file %s", path);
     return GD_OK;
@@ -204,7 +213,7 @@ void gd_job_progress_range(gd_job *job, double lo, double hi)
 
 int gd_job_progress(gd_job *job, double f)
 {
-    if (job->cancelled)
+    if (gd_job_cancelled(job))
         return GD_ECANCEL;
     if (f < 0)
         f = 0;
@@ -254,6 +263,9 @@ void gd_job_progress_break(gd_job *job)
 }
 
 void gd_job_cancel(gd_job *job) { job->cancelled = 1; }
+int gd_job_cancelled(const gd_job *job) { return job->cancelled || gd_signal_caught(); }
+struct gd_outdir *gd_job_outdir(const gd_job *job) { return job->outdir; }
+void gd_job_set_outdir(gd_job *job, struct gd_outdir *od) { job->outdir = od; }
 json_t *gd_job_params(gd_job *job) { return job->params; }
 json_t *gd_job_auto(gd_job *job) { return job->autov; }
 json_t *gd_job_warnings(gd_job *job) { return job->warnings; }

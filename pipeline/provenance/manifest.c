@@ -1,5 +1,6 @@
 /* manifest.c: the provenance manifest: file hashes, versions, host, inputs, run id,
  * known error rates, verification. */
+#include "geodelta/files.h"
 #include "geodelta/provenance.h"
 #include "geodelta/stages.h"
 #include "geodelta/util.h"
@@ -46,7 +47,11 @@ int gd_json_write_atomic(gd_job *job, json_t *doc, const char *path)
     if (st != GD_OK)
         return st;
     errno = 0;
-    if (json_dump_file(doc, tmp, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0) {
+    FILE *f = gd_tmp_fopen(tmp);
+    int bad = !f || json_dumpf(doc, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0;
+    if (f && fclose(f) != 0)
+        bad = 1;
+    if (bad) {
         int e = errno;
         remove(tmp);
         return gd_job_error(job, GD_EOUTPUT, "cannot write %s: %s", path,

@@ -1,5 +1,6 @@
 /* render.c: the print map: before | after | change panels with cartographic furniture
  * (scale bar, north arrow, graticule, legend, provenance), Cairo -> libpng. */
+#include "geodelta/files.h"
 #include "geodelta/stages.h"
 #include "geodelta/util.h"
 
@@ -998,7 +999,7 @@ static int write_png(gd_job *job, cairo_surface_t *surf, const char *path, const
     png_text text[16];
     if ((st = gd_tmp_name(job, path, tmp, sizeof tmp)) != GD_OK)
         return st;
-    f = fopen(tmp, "wb");
+    f = gd_tmp_fopen(tmp);
     if (!f)
         return gd_job_error(job, GD_EOUTPUT, "cannot write %s: %s", tmp, strerror(errno));
     /* on the heap: a local written between setjmp and longjmp would be indeterminate */
