@@ -4,11 +4,11 @@
 #include <cpl_conv.h>
 #include <cpl_error.h>
 #include <errno.h>
-#include <signal.h>
 #include <gd_kernels.h>
 #include <gdal.h>
 #include <jansson.h>
 #include <proj.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -255,7 +255,8 @@ static const char *in_outdir(const struct gd_outdir *od, const char *final_path)
     return *base && !strchr(base, '/') ? base : NULL;
 }
 
-int gd_tmp_create(gd_job *job, const char *final_path, mode_t mode, char *buf, size_t len)
+static int tmp_make(gd_job *job, const char *final_path, mode_t mode, int create, char *buf,
+                    size_t len)
 {
     if (gd_job_cancelled(job))
         return gd_job_error(job, GD_ECANCEL, "cancelled before writing %s", final_path);
@@ -268,29 +269,41 @@ int gd_tmp_create(gd_job *job, const char *final_path, mode_t mode, char *buf, s
         int n = snprintf(buf, len, "%s/%u-%s", od->tmpdir, k, base);
         if (n < 0 || (size_t)n >= len)
             return gd_job_error(job, GD_EOUTPUT, "output path too long: %s", final_path);
+        int fd = create ? open(buf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode) : 0;
+        if (fd < 0)
+            return gd_job_error(job, GD_EOUTPUT, "cannot create %s: %s", buf, strerror(errno));
+        if (create)
+            close(fd);
         return GD_OK;
     }
+    /* elsewhere (the batch index, keys, failed.json): a 64-bit random name, free now */
     for (int attempt = 0; attempt < 64; attempt++) {
-        uint32_t r = 0;
+        uint64_t r = 0;
         if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r)
-            r ^= (uint32_t)getpid() * 2654435761u ^ (uint32_t)(gd_now() * 1e9);
-        int n = snprintf(buf, len, "%s.tmp-%08x", final_path, (unsigned)r);
+            r ^= (uint64_t)getpid() * 0x9E3779B97F4A7C15ull ^ (uint64_t)(gd_now() * 1e9);
+        int n = snprintf(buf, len, "%s.tmp-%016llx", final_path, (unsigned long long)r);
         if (n < 0 || (size_t)n >= len)
             return gd_job_error(job, GD_EOUTPUT, "output path too long: %s", final_path);
-        int fd = open(buf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-        if (fd >= 0) {
-            close(fd);
-            return GD_OK;
+        struct stat sb;
+        if (lstat(buf, &sb) != 0 && errno == ENOENT) {
+            if (!create)
+                return GD_OK;
+            int fd = open(buf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+            if (fd >= 0) {
+                close(fd);
+                return GD_OK;
+            }
+            if (errno != EEXIST)
+                return gd_job_error(job, GD_EOUTPUT, "cannot create %s: %s", buf,
+                                    strerror(errno));
         }
-        if (errno != EEXIST)
-            return gd_job_error(job, GD_EOUTPUT, "cannot create %s: %s", buf, strerror(errno));
     }
     return gd_job_error(job, GD_EOUTPUT, "cannot find a free temporary name for %s", final_path);
 }
 
 FILE *gd_tmp_fopen(const char *tmp_path)
 {
-    int fd = open(tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0666);
+    int fd = open(tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
     if (fd < 0)
         return NULL;
     FILE *f = fdopen(fd, "w");
@@ -306,4 +319,14 @@ int gd_is_plain_file(const char *path)
 {
     struct stat sb;
     return lstat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
+int gd_tmp_name(gd_job *job, const char *final_path, char *buf, size_t len)
+{
+    return tmp_make(job, final_path, 0666, 0, buf, len);
+}
+
+int gd_tmp_create(gd_job *job, const char *final_path, mode_t mode, char *buf, size_t len)
+{
+    return tmp_make(job, final_path, mode, 1, buf, len);
 }

@@ -9,14 +9,15 @@ static volatile sig_atomic_t caught;
 
 static void on_signal(int sig) { caught = sig; }
 
-void gd_signals_install(void)
+void gd_signals_install(int restart)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    /* a second Ctrl-C is not ignored: the default action ends the process at once */
-    sa.sa_flags = SA_RESTART | SA_RESETHAND;
+    /* a second Ctrl-C is not ignored: the default action ends the process at once;
+     * without restart a blocking wait (batch's waitpid) returns to look at the flag */
+    sa.sa_flags = SA_RESETHAND | (restart ? SA_RESTART : 0);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 }

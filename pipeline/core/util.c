@@ -12,11 +12,6 @@
 #include <time.h>
 #include <unistd.h>
 
-int gd_tmp_name(gd_job *job, const char *final_path, char *buf, size_t len)
-{
-    return gd_tmp_create(job, final_path, 0666, buf, len);
-}
-
 int gd_commit_file(gd_job *job, const char *tmp_path, const char *final_path)
 {
     /* after SIGINT/SIGTERM nothing more gets a final name (above all no manifest) */

@@ -2,8 +2,8 @@
  * handle per thread; the score in memory or in a temporary GeoTIFF. */
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "geodelta/engine.h"
-#include "geodelta/util.h"
 #include "geodelta/files.h"
+#include "geodelta/util.h"
 
 #include <cpl_conv.h>
 #include <cpl_string.h>

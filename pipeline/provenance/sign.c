@@ -231,7 +231,7 @@ static int write_pem(gd_job *job, const char *path, mode_t mode, EVP_PKEY *key, 
     int st = gd_tmp_create(job, path, mode, tmp, sizeof tmp);
     if (st != GD_OK)
         return st;
-    int fd = open(tmp, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+    int fd = open(tmp, O_WRONLY | O_NOFOLLOW | O_CLOEXEC); /* made by gd_tmp_create */
     if (fd < 0)
         return gd_job_error(job, GD_EOUTPUT, "cannot create %s: %s", tmp, strerror(errno));
     FILE *f = fdopen(fd, "w");

@@ -5,9 +5,9 @@
 #include "geodelta/util.h"
 
 #include <cairo.h>
-#include <errno.h>
 #include <cpl_conv.h>
 #include <cpl_string.h>
+#include <errno.h>
 #include <fontconfig/fontconfig.h>
 #include <geodesic.h>
 #include <jansson.h>

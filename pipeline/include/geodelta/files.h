@@ -35,14 +35,16 @@ void gd_outdir_release(gd_job *job);
  * another file) is replaced, never written through. */
 int gd_outdir_open_log(gd_job *job, const char *name);
 
-/* Creates a temporary file for final_path, exclusively (O_CREAT | O_EXCL | O_NOFOLLOW)
- * under an unpredictable name: in the private folder when final_path is in the locked
- * OUTDIR (where the name is left for the writer to create: GDAL's GeoJSON driver refuses
- * an existing file), else as "<final_path>.tmp-XXXXXXXX" with the given mode (before the
- * umask). Returns GD_ECANCEL once the job is cancelled: no output is started after a
- * signal. */
+/* A temporary for final_path under a name nobody can guess: in the private folder when
+ * final_path is in the locked OUTDIR (mkdtemp made it 0700: nothing can be planted there,
+ * and the writer, GDAL included, creates the file: GDAL's GeoJSON driver refuses an
+ * existing one), else "<final_path>.tmp-<64 random bits>", free when chosen. Stdio
+ * writers open it with gd_tmp_fopen (O_CREAT | O_EXCL | O_NOFOLLOW); gd_commit_file
+ * renames only a regular file. gd_tmp_create also creates it, exclusively, with mode
+ * (before the umask): for a private key. Both return GD_ECANCEL once the job is
+ * cancelled: no output is started after a signal. (gd_tmp_name is declared in util.h.) */
 int gd_tmp_create(gd_job *job, const char *final_path, mode_t mode, char *buf, size_t len);
-/* Opens a temporary made by gd_tmp_name/gd_tmp_create for writing (truncated), never
+/* Creates and opens a temporary named by gd_tmp_name for writing: exclusively, never
  * through a symbolic link. NULL with errno set on failure. */
 FILE *gd_tmp_fopen(const char *tmp_path);
 /* Whether path names a regular file itself (not a symbolic link, FIFO, device...). */
@@ -50,8 +52,9 @@ int gd_is_plain_file(const char *path);
 
 /* ---- signals ---- */
 /* Installs the SIGINT/SIGTERM handlers (a second signal ends the process at once). The
- * handler only records the signal; every job sees it through gd_job_cancelled. */
-void gd_signals_install(void);
+ * handler only records the signal; every job sees it through gd_job_cancelled. With
+ * restart = 0 a blocking call returns EINTR (a batch waiting for its jobs). */
+void gd_signals_install(int restart);
 /* The signal received (SIGINT, SIGTERM), 0 if none. Safe from any thread. */
 int gd_signal_caught(void);
 /* The exit code of a run stopped by a signal: 128 + its number. */

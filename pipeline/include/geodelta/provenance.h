@@ -103,6 +103,11 @@ char *gd_input_abs_path(const char *p);
  * the job's warnings. Returns GD_OK when the check ran (even with mismatches). */
 int gd_manifest_verify(gd_job *job, const char *manifest_path, int check_inputs, int *bad);
 
+/* The manifest fields that no hash checked by verify covers (only a signature does):
+ * top-level names, and "inputs[].path"-style names for the per-input facts. A JSON
+ * array of strings; caller owns it. */
+json_t *gd_manifest_uncovered(const json_t *doc);
+
 /* ---- Ed25519 signatures (OpenSSL) ---- */
 typedef struct gd_signer gd_signer;
 /* Loads an Ed25519 private key (PEM, PKCS#8). Errors are GD_EUSAGE. */

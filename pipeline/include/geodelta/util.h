@@ -13,8 +13,8 @@
 extern "C" {
 #endif
 
-/* Temporary name for an output, made exclusively under a name nobody can guess
- * (gd_tmp_create in files.h, mode 0666 before the umask). buf must hold len bytes. */
+/* Temporary name for an output, under a name nobody can guess (files.h: in the locked
+ * OUTDIR's private folder, else "<final>.tmp-<random>"). buf must hold len bytes. */
 int gd_tmp_name(gd_job *job, const char *final_path, char *buf, size_t len);
 /* Renames tmp to final (the commit point of an output); removes tmp on failure, when
  * tmp is no longer a regular file (a link put in its place) and after a cancel. */
