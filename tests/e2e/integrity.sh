@@ -23,6 +23,7 @@
 #                  hash covers
 #   utf8-path      a path that is not UTF-8 is refused before any work, naming it
 #   sliver         a pair overlapping by a 4-pixel sliver: a warning with the fraction
+#   http-404       a /vsicurl/ input the server does not have: the HTTP status is named
 set -u
 case_=$1 G=$2 S=$3 W=$4
 rm -rf "$W"
@@ -359,6 +360,28 @@ sliver)
         pass "4-pixel sliver (exit $rc): warned on stderr and in the manifest"
     else
         failc "4-pixel sliver: exit $rc, no overlap warning: $(cat "$W/s.err")"
+    fi
+    ;;
+http-404)
+    command -v python3 >/dev/null || { echo "SKIP: no python3 for the HTTP server"; exit 77; }
+    mkdir -p "$W/www"
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    python3 -m http.server "$port" --bind 127.0.0.1 --directory "$W/www" >/dev/null 2>&1 &
+    spid=$!
+    trap 'kill $spid 2>/dev/null' EXIT
+    n=0
+    until python3 -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$port/')" 2>/dev/null ||
+        [ $n -ge 100 ]; do
+        sleep 0.1
+        n=$((n + 1))
+    done
+    "$G" detect -b "$B" -a "/vsicurl/http://127.0.0.1:$port/missing.tif" -m ndvi -o "$W/out" -q \
+        2>"$W/h.err"
+    rc=$?
+    if [ $rc -eq 2 ] && grep -q "404" "$W/h.err"; then
+        pass "a /vsicurl/ 404: exit 2 naming the status: $(cat "$W/h.err")"
+    else
+        failc "a /vsicurl/ 404: exit $rc: $(cat "$W/h.err")"
     fi
     ;;
 *)
