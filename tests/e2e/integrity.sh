@@ -24,6 +24,7 @@
 #   utf8-path      a path that is not UTF-8 is refused before any work, naming it
 #   sliver         a pair overlapping by a 4-pixel sliver: a warning with the fraction
 #   http-404       a /vsicurl/ input the server does not have: the HTTP status is named
+#   batch-sigterm  SIGTERM to a running batch: its job stops and cleans up, no index, 143
 set -u
 case_=$1 G=$2 S=$3 W=$4
 rm -rf "$W"
@@ -382,6 +383,25 @@ http-404)
         pass "a /vsicurl/ 404: exit 2 naming the status: $(cat "$W/h.err")"
     else
         failc "a /vsicurl/ 404: exit $rc: $(cat "$W/h.err")"
+    fi
+    ;;
+batch-sigterm)
+    mkdir -p "$W/in"
+    printf '{"defaults": {"method": "ndvi", "before": "%s", "after": "%s"}, "jobs": [{"id": "a"}, {"id": "b"}, {"id": "c"}]}\n' \
+        "$B" "$A" >"$W/in/jobs.json"
+    "$G" batch "$W/in/jobs.json" -o "$W/out" --jobs 1 -q 2>"$W/b.err" &
+    pid=$!
+    n=0
+    while [ ! -e "$W/out/a/run.log" ] && [ $n -lt 600 ]; do sleep 0.05; n=$((n + 1)); done
+    kill -TERM "$pid"
+    wait "$pid"
+    rc=$?
+    left=$(find "$W/out" -name '*tmp*' | wc -l)
+    if [ $rc -eq 143 ] && [ "$(wc -l <"$W/b.err")" -eq 1 ] && grep -q "interrupted by SIGTERM" "$W/b.err" &&
+        [ ! -e "$W/out/batch.json" ] && [ "$left" -eq 0 ]; then
+        pass "batch stopped by SIGTERM: exit 143, one line, no index, no temporary left"
+    else
+        failc "batch SIGTERM: exit $rc, $left temporaries, stderr: $(cat "$W/b.err")"
     fi
     ;;
 *)
