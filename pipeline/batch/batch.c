@@ -2,6 +2,7 @@
 #include "geodelta/batch.h"
 #include "geodelta/detect.h"
 #include "geodelta/files.h"
+#include "geodelta/options.h"
 #include "geodelta/provenance.h"
 #include "geodelta/stages.h"
 #include "geodelta/summary.h"
@@ -41,20 +42,27 @@ struct gd_batch {
     int shards;
 };
 
-static const char *const job_keys[] = {"id", "before", "after", "method", "aoi", "zones",
-                                       "zone_field", "zones_all_touched", "alerts", "params",
-                                       "dem", "permanent_water", NULL};
-static const char *const param_keys[] = {"threshold", "mmu_ha", "bands_before", "bands_after",
-                                         "title", "credit", "no_map", "map_width", "keep_score",
-                                         "nbr_classes", "sensor", "s2_offset", "max_slope",
-                                         NULL};
-
-static int in_list(const char *k, const char *const *list)
+/* Job fields: "id", "params" and the detect options declared as job fields. */
+static int is_job_key(const char *k)
 {
-    for (; *list; list++)
-        if (strcmp(k, *list) == 0)
-            return 1;
-    return 0;
+    return strcmp(k, "id") == 0 || strcmp(k, "params") == 0 ||
+           gd_opt_find_batch(gd_detect_option_table(), k, GD_BATCH_JOB) != NULL;
+}
+
+/* "a b c": the keys of the options at where (job fields or params), for messages. */
+static void key_list(gd_batch_where where, char *buf, size_t len)
+{
+    const gd_opt_table *t = gd_detect_option_table();
+    snprintf(buf, len, "%s", where == GD_BATCH_JOB ? "id" : "");
+    for (size_t i = 0; i < t->n; i++)
+        if (t->opts[i].batch == where) {
+            size_t u = strlen(buf);
+            snprintf(buf + u, len - u, "%s%s", u ? " " : "", t->opts[i].batch_key);
+        }
+    if (where == GD_BATCH_JOB) {
+        size_t u = strlen(buf);
+        snprintf(buf + u, len - u, " params");
+    }
 }
 
 static void add_error(gd_batch *b, const char *who, const char *fmt, ...)
@@ -127,81 +135,68 @@ static int id_seen(json_t *seen, const char *id, int idx)
     return -1;
 }
 
-static void check_params(gd_batch *b, const char *who, json_t *params, gd_detect_params *p)
+/* Sets option o from obj[key] exactly as the CLI would from its text: the JSON value must
+ * have the option's type (flags true/false, numbers numbers, the rest strings); paths are
+ * resolved against the batch file's folder (and written back into obj, so job.json holds
+ * them absolute) and must be readable; a number given for a text option (a fixed
+ * threshold) is written back as text. label is "field K" or "params.K". */
+static void set_option(gd_batch *b, const char *who, const char *label, const gd_opt *o,
+                       json_t *obj, const char *key, const char *base, gd_detect_options *t)
 {
-    const char *key;
-    json_t *v;
-    json_object_foreach(params, key, v) {
-        if (!in_list(key, param_keys)) {
-            add_error(b, who, "params: unknown field '%s' (fields: threshold mmu_ha bands_before "
-                      "bands_after title credit no_map map_width keep_score nbr_classes sensor s2_offset "
-                      "max_slope)", key);
-            continue;
+    json_t *v = json_object_get(obj, key);
+    char text[64], what[512];
+    const char *s = NULL;
+    int type_ok = 1;
+    switch (o->type) {
+    case GD_OPT_FLAG:
+        type_ok = json_is_boolean(v);
+        if (type_ok && !json_is_true(v))
+            return; /* false: as not given */
+        break;
+    case GD_OPT_INT:
+        type_ok = json_is_integer(v);
+        if (type_ok)
+            snprintf(text, sizeof text, "%lld", (long long)json_integer_value(v));
+        s = text;
+        break;
+    case GD_OPT_DOUBLE:
+        type_ok = json_is_number(v);
+        if (type_ok)
+            snprintf(text, sizeof text, "%.17g", json_number_value(v));
+        s = text;
+        break;
+    default:
+        if (json_is_number(v) && (o->flags & GD_OPTF_NUMBER)) {
+            snprintf(text, sizeof text, "%.17g", json_number_value(v));
+            json_object_set_new(obj, key, json_string(text));
+            v = json_object_get(obj, key);
         }
-        if (strcmp(key, "threshold") == 0) {
-            if (json_is_number(v) && json_number_value(v) >= 0) {
-                char buf[64];
-                snprintf(buf, sizeof buf, "%.17g", json_number_value(v));
-                json_object_set_new(params, key, json_string(buf));
-                v = json_object_get(params, key);
+        type_ok = json_is_string(v) && (o->type != GD_OPT_PATH || *json_string_value(v));
+        if (type_ok && o->type == GD_OPT_PATH) {
+            json_object_set_new(obj, key, resolve_path(base, json_string_value(v)));
+            v = json_object_get(obj, key);
+            if (strncmp(json_string_value(v), "/vsi", 4) != 0 &&
+                access(json_string_value(v), R_OK) != 0) {
+                add_error(b, who, "%s: %s cannot be read: %s", label, json_string_value(v),
+                          strerror(errno));
+                return;
             }
-            const char *t = json_string_value(v);
-            char *end = NULL;
-            if (!t || (strcmp(t, "auto") != 0 && strcmp(t, "otsu") != 0 &&
-                       (strtod(t, &end) < 0 || !end || *end || end == t)))
-                add_error(b, who, "params.threshold: must be \"auto\", \"otsu\" or a number >= 0");
-            else
-                p->threshold = t;
-        } else if (strcmp(key, "mmu_ha") == 0) {
-            if (!json_is_number(v) || json_number_value(v) < 0)
-                add_error(b, who, "params.mmu_ha: must be a number of hectares >= 0");
-            else
-                p->mmu_ha = json_number_value(v);
-        } else if (strcmp(key, "map_width") == 0) {
-            if (!json_is_integer(v) || json_integer_value(v) < 64 || json_integer_value(v) > 20000)
-                add_error(b, who, "params.map_width: must be an integer in [64, 20000]");
-            else
-                p->map_width = (int)json_integer_value(v);
-        } else if (strcmp(key, "max_slope") == 0) {
-            if (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > 90)
-                add_error(b, who, "params.max_slope: must be a number of degrees from 0 to 90");
-            else
-                p->max_slope = json_number_value(v);
-        } else if (strcmp(key, "s2_offset") == 0) {
-            if (!json_is_number(v) || fabs(json_number_value(v)) > 100000.0)
-                add_error(b, who, "params.s2_offset: must be a number (e.g. -1000)");
-            else {
-                p->s2_offset = json_number_value(v);
-                p->has_s2_offset = 1;
-            }
-        } else if (strcmp(key, "sensor") == 0) {
-            if (gd_sensor_parse(json_string_value(v)) < 0)
-                add_error(b, who, "params.sensor: must be auto, none, s2l2a, s2l1c, "
-                          "landsat-c2l2 or s1");
-            else
-                p->sensor = json_string_value(v);
-        } else if (strcmp(key, "no_map") == 0 || strcmp(key, "keep_score") == 0) {
-            if (!json_is_boolean(v))
-                add_error(b, who, "params.%s: must be true or false", key);
-            else
-                *(key[0] == 'n' ? &p->no_map : &p->keep_score) = json_is_true(v);
-        } else if (!json_is_string(v)) {
-            add_error(b, who, "params.%s: must be a string", key);
-        } else if (strcmp(key, "bands_before") == 0) {
-            p->bands_before = json_string_value(v);
-        } else if (strcmp(key, "bands_after") == 0) {
-            p->bands_after = json_string_value(v);
-        } else if (strcmp(key, "title") == 0) {
-            p->title = json_string_value(v);
-        } else if (strcmp(key, "nbr_classes") == 0) {
-            if (strcmp(json_string_value(v), "usgs") != 0 &&
-                strcmp(json_string_value(v), "binary") != 0)
-                add_error(b, who, "params.nbr_classes: must be \"usgs\" or \"binary\"");
-            else
-                p->nbr_classes = json_string_value(v);
-        } else {
-            p->credit = json_string_value(v);
         }
+        s = type_ok ? json_string_value(v) : NULL;
+        break;
+    }
+    if (type_ok && gd_opt_set(o, s, t, what, sizeof what) == 0)
+        return;
+    if (o->flags & GD_OPTF_METHOD)
+        add_error(b, who, "%s: %s%s%s (see geodelta methods)", label,
+                  json_is_string(v) ? "unknown method '" : "missing or not a string",
+                  json_is_string(v) ? json_string_value(v) : "", json_is_string(v) ? "'" : "");
+    else {
+        if (!type_ok)
+            gd_opt_what(o, what, sizeof what);
+        add_error(b, who, "%s: must be %s%s", label, o->type == GD_OPT_PATH ? "a file path" : what,
+                  o->type == GD_OPT_PATH || type_ok ? "" : json_is_string(v) &&
+                  (o->type == GD_OPT_INT || o->type == GD_OPT_DOUBLE) ? " (a JSON number, not a string)" : "");
     }
 }
 
@@ -234,10 +229,11 @@ static void check_job(gd_job *job, gd_batch *b, const char *base, const json_t *
     }
     const char *key;
     json_t *v;
+    char keys[1024];
+    key_list(GD_BATCH_JOB, keys, sizeof keys);
     json_object_foreach(raw, key, v)
-        if (!in_list(key, job_keys))
-            add_error(b, who, "unknown field '%s' (fields: id before after method aoi zones "
-                      "zone_field zones_all_touched alerts params dem permanent_water)", key);
+        if (!is_job_key(key))
+            add_error(b, who, "unknown field '%s' (fields: %s)", key, keys);
     /* job fields override defaults; params merge key by key */
     json_t *spec = json_object();
     if (defaults)
@@ -254,52 +250,44 @@ static void check_job(gd_job *job, gd_batch *b, const char *base, const json_t *
         json_object_update(params, jp);
     json_object_set_new(spec, "params", params);
     j->spec = spec;
-    gd_detect_params *p = &j->p;
-    gd_detect_params_init(p);
-    p->overwrite = 1;
+    gd_detect_options o;
+    gd_detect_options_init(&o);
+    gd_detect_params *p = &o.p;
 
-    const char *fields[] = {"before", "after", "zones", "aoi", "dem", "permanent_water"};
-    const char **dst[] = {&p->before, &p->after, &p->zones, &p->aoi, &p->dem,
-                          &p->permanent_water};
-    for (int f = 0; f < 6; f++) {
-        json_t *fv = json_object_get(spec, fields[f]);
-        if (!fv) {
-            if (f < 2)
-                add_error(b, who, "field %s: missing", fields[f]);
+    /* the job fields, then params (the detect option table: the same checks as the CLI) */
+    const gd_opt_table *t = gd_detect_option_table();
+    char label[160];
+    for (size_t i = 0; i < t->n; i++) {
+        const gd_opt *opt = &t->opts[i];
+        if (opt->batch != GD_BATCH_JOB || (opt->flags & GD_OPTF_BATCH_JSON))
             continue;
-        }
-        if (!json_is_string(fv) || !*json_string_value(fv)) {
-            add_error(b, who, "field %s: must be a file path", fields[f]);
-            continue;
-        }
-        json_object_set_new(spec, fields[f], resolve_path(base, json_string_value(fv)));
-        const char *path = json_string_value(json_object_get(spec, fields[f]));
-        if (strncmp(path, "/vsi", 4) != 0 && access(path, R_OK) != 0)
-            add_error(b, who, "field %s: %s cannot be read: %s", fields[f], path, strerror(errno));
-        *dst[f] = path;
+        snprintf(label, sizeof label, "field %s", opt->batch_key);
+        if (json_object_get(spec, opt->batch_key))
+            set_option(b, who, label, opt, spec, opt->batch_key, base, &o);
+        else if (opt->flags & GD_OPTF_REQUIRED)
+            add_error(b, who, "%s: missing%s", label,
+                      opt->flags & GD_OPTF_METHOD ? " (see geodelta methods)" : "");
     }
-    json_t *mv = json_object_get(spec, "method");
-    const gd_method *m = NULL;
-    if (!json_is_string(mv))
-        add_error(b, who, "field method: missing or not a string (see geodelta methods)");
-    else if (!(m = gd_method_find(json_string_value(mv))))
-        add_error(b, who, "field method: unknown method '%s' (see geodelta methods)",
-                  json_string_value(mv));
-    else
-        p->method = json_string_value(mv);
-    json_t *zf = json_object_get(spec, "zone_field"), *za = json_object_get(spec, "zones_all_touched");
-    if (zf && !json_is_string(zf))
-        add_error(b, who, "field zone_field: must be a string");
-    else if (zf)
-        p->zone_field = json_string_value(zf);
-    if (za && !json_is_boolean(za))
-        add_error(b, who, "field zones_all_touched: must be true or false");
-    else if (za)
-        p->zones_all_touched = json_is_true(za);
-    if ((zf || json_is_true(za)) && !json_object_get(spec, "zones"))
-        add_error(b, who, "field %s: needs zones", zf ? "zone_field" : "zones_all_touched");
-    /* params first: nbr's classes (and so the class names alerts may use) depend on them */
-    check_params(b, who, params, p);
+    key_list(GD_BATCH_PARAMS, keys, sizeof keys);
+    json_object_foreach(params, key, v) {
+        const gd_opt *opt = gd_opt_find_batch(t, key, GD_BATCH_PARAMS);
+        snprintf(label, sizeof label, "params.%s", key);
+        if (!opt)
+            add_error(b, who, "params: unknown field '%s' (fields: %s)", key, keys);
+        else
+            set_option(b, who, label, opt, params, key, base, &o);
+    }
+    /* an option needing another (--max-slope needs --dem): the same rule as the CLI */
+    for (size_t i = 0; i < t->n; i++) {
+        const gd_opt *opt = &t->opts[i], *need = opt->needs ? gd_opt_find(t, opt->needs) : NULL;
+        json_t *in = opt->batch == GD_BATCH_JOB ? spec : params;
+        json_t *nin = need && need->batch == GD_BATCH_JOB ? spec : params;
+        json_t *ov = opt->batch != GD_BATCH_NONE ? json_object_get(in, opt->batch_key) : NULL;
+        if (need && ov && !json_is_false(ov) && !json_object_get(nin, need->batch_key))
+            add_error(b, who, "%s%s: needs %s%s", opt->batch == GD_BATCH_JOB ? "field " : "params.",
+                      opt->batch_key, need->batch == GD_BATCH_JOB ? "" : "params.", need->batch_key);
+    }
+    const gd_method *m = p->method ? gd_method_find(p->method) : NULL;
     json_t *al = json_object_get(spec, "alerts");
     if (al) {
         /* the alerts' errors are findings of the check: held in a context, not the job's */
@@ -324,6 +312,8 @@ static void check_job(gd_job *job, gd_batch *b, const char *base, const json_t *
     }
     if (!p->title && *j->id)
         p->title = j->id;
+    p->overwrite = 1;
+    j->p = *p;
 }
 
 int gd_batch_load(gd_job *job, const char *path, gd_batch **out)
@@ -373,7 +363,7 @@ int gd_batch_load(gd_job *job, const char *path, gd_batch **out)
     json_object_foreach(defaults, key, v) {
         if (strcmp(key, "id") == 0)
             add_error(b, "defaults", "field id: an id belongs to each job, not to the defaults");
-        else if (!in_list(key, job_keys))
+        else if (!is_job_key(key))
             add_error(b, "defaults", "unknown field '%s'", key);
         else if (strcmp(key, "params") == 0 && !json_is_object(v))
             add_error(b, "defaults", "field params: must be an object");
