@@ -1,14 +1,17 @@
 /* batch.c: batch files: whole-file validation, one process per job, resume, index. */
 #include "geodelta/batch.h"
 #include "geodelta/detect.h"
+#include "geodelta/files.h"
 #include "geodelta/options.h"
 #include "geodelta/provenance.h"
 #include "geodelta/stages.h"
 #include "geodelta/summary.h"
 #include "geodelta/util.h"
 
+#include <cpl_error.h>
 #include <dirent.h>
 #include <errno.h>
+#include <gdal.h>
 #include <jansson.h>
 #include <libgen.h>
 #include <limits.h>
@@ -19,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -113,6 +117,24 @@ static int valid_id(const char *s)
     return 1;
 }
 
+/* integrity: the names batch writes in OUTROOT next to the job folders */
+static int reserved_id(const char *s)
+{
+    return strcmp(s, "batch.json") == 0 || strcmp(s, "batch.csv") == 0;
+}
+
+/* integrity: the duplicate check through a hash set (a JSON object: id -> job index), so
+ * that validation stays linear in the number of jobs. Returns the earlier job's index,
+ * or -1 (and remembers idx). */
+static int id_seen(json_t *seen, const char *id, int idx)
+{
+    json_t *k = json_object_get(seen, id);
+    if (k)
+        return (int)json_integer_value(k);
+    json_object_set_new(seen, id, json_integer(idx));
+    return -1;
+}
+
 /* Sets option o from obj[key] exactly as the CLI would from its text: the JSON value must
  * have the option's type (flags true/false, numbers numbers, the rest strings); paths are
  * resolved against the batch file's folder (and written back into obj, so job.json holds
@@ -180,7 +202,7 @@ static void set_option(gd_batch *b, const char *who, const char *label, const gd
 
 /* Merges defaults and job, checks every field; fills j. */
 static void check_job(gd_job *job, gd_batch *b, const char *base, const json_t *defaults,
-                      json_t *raw, int idx, bjob *j, const char **seen_ids)
+                      json_t *raw, int idx, bjob *j, json_t *seen_ids)
 {
     char who[192];
     snprintf(who, sizeof who, "job #%d", idx);
@@ -195,12 +217,12 @@ static void check_job(gd_job *job, gd_batch *b, const char *base, const json_t *
         if (!valid_id(json_string_value(id)))
             add_error(b, who, "field id: use 1-100 letters, digits, '_', '-' or '.', not "
                       "starting with '.' or '-' (it names the output folder)");
-        for (int k = 0; k < idx; k++)
-            if (seen_ids[k] && strcmp(seen_ids[k], json_string_value(id)) == 0) {
-                add_error(b, who, "field id: duplicate of job #%d", k);
-                break;
-            }
-        seen_ids[idx] = json_string_value(id);
+        else if (reserved_id(json_string_value(id)))
+            add_error(b, who, "field id: '%s' is the name of the batch index in OUTROOT",
+                      json_string_value(id));
+        int k = id_seen(seen_ids, json_string_value(id), idx);
+        if (k >= 0)
+            add_error(b, who, "field id: duplicate of job #%d", k);
         snprintf(j->id, sizeof j->id, "%s", json_string_value(id));
     } else {
         add_error(b, who, "field id: missing or not a string");
@@ -352,16 +374,16 @@ int gd_batch_load(gd_job *job, const char *path, gd_batch **out)
     }
     size_t n = json_array_size(jobs);
     b->jobs = calloc(n, sizeof *b->jobs);
-    const char **seen = calloc(n, sizeof *seen);
+    json_t *seen = json_object();
     if (!b->jobs || !seen) {
-        free(seen);
+        json_decref(seen);
         free(copy);
         return gd_job_error(job, GD_EPROC, "out of memory");
     }
     b->n = n;
     for (size_t i = 0; i < n; i++)
         check_job(job, b, base, defaults, json_array_get(jobs, i), (int)i, &b->jobs[i], seen);
-    free(seen);
+    json_decref(seen);
 checked:
     free(copy);
     if (json_array_size(b->errors))
@@ -415,6 +437,48 @@ int gd_batch_shard(gd_job *job, const gd_batch *b, const char *spec, int *shard,
     return GD_OK;
 }
 
+/* integrity: --check opens each job's two images as GDAL does when the job runs, so
+ * that a file that is no raster (a text file, a FIFO, a folder) is found before the
+ * batch, not in the middle of it. */
+int gd_batch_check_inputs(gd_job *job, gd_batch *b)
+{
+    size_t before = json_array_size(b->errors);
+    json_t *good = json_object(); /* paths already opened: each file once */
+    for (size_t i = 0; i < b->n; i++) {
+        const bjob *j = &b->jobs[i];
+        char who[192];
+        snprintf(who, sizeof who, "job \"%.100s\" (#%zu)", j->id, i);
+        const char *paths[2] = {j->p.before, j->p.after}, *fields[2] = {"before", "after"};
+        for (int k = 0; k < 2; k++) {
+            struct stat sb;
+            if (!paths[k] || json_object_get(good, paths[k]))
+                continue;
+            if (strncmp(paths[k], "/vsi", 4) != 0 &&
+                (stat(paths[k], &sb) != 0 || !S_ISREG(sb.st_mode))) {
+                add_error(b, who, "field %s: %s is not a regular file", fields[k], paths[k]);
+                continue;
+            }
+            CPLErrorReset();
+            GDALDatasetH ds = GDALOpenEx(paths[k], GDAL_OF_RASTER | GDAL_OF_READONLY, NULL,
+                                         NULL, NULL);
+            if (!ds)
+                add_error(b, who, "field %s: %s cannot be read as a raster by GDAL%s%s%s",
+                          fields[k], paths[k], CPLGetLastErrorMsg()[0] ? " (" : "",
+                          CPLGetLastErrorMsg(), CPLGetLastErrorMsg()[0] ? ")" : "");
+            else {
+                GDALClose(ds);
+                json_object_set_new(good, paths[k], json_true());
+            }
+        }
+    }
+    json_decref(good);
+    size_t bad = json_array_size(b->errors) - before;
+    if (bad)
+        return gd_job_error(job, GD_EINPUT, "%s: %zu input(s) cannot be read as rasters",
+                            b->path, bad);
+    return GD_OK;
+}
+
 /* ---- job folders ------------------------------------------------------------------ */
 static json_t *load_json(const char *dir, const char *name)
 {
@@ -424,7 +488,7 @@ static json_t *load_json(const char *dir, const char *name)
 }
 
 /* A job is complete when its job.json equals the current spec and its manifest exists
- * and every output listed in it verifies. */
+ * and every output and input listed in it verifies. */
 static int job_complete(gd_job *job, const bjob *j, const char *dir)
 {
     json_t *spec = load_json(dir, "job.json");
@@ -440,7 +504,8 @@ static int job_complete(gd_job *job, const bjob *j, const char *dir)
     gd_job *ctx = NULL;
     int bad = 1;
     if (gd_job_fork(job, &ctx) == GD_OK) {
-        if (gd_manifest_verify(ctx, path, 0, &bad) != GD_OK)
+        /* integrity: the inputs re-hashed too: a job whose input changed since is run again */
+        if (gd_manifest_verify(ctx, path, 1, &bad) != GD_OK)
             bad = 1;
         gd_job_destroy(ctx);
     }
@@ -528,7 +593,7 @@ static int write_csv(gd_job *job, json_t *recs, const char *path)
     int st = gd_tmp_name(job, path, tmp, sizeof tmp);
     if (st != GD_OK)
         return st;
-    FILE *f = fopen(tmp, "w");
+    FILE *f = gd_tmp_fopen(tmp);
     if (!f)
         return gd_job_error(job, GD_EOUTPUT, "cannot write %s", path);
     fputs("id,status,changed_ha,alert_level,zones_amber,zones_red,zones_alerted,map,seconds,"
@@ -618,6 +683,7 @@ static void run_child(const bjob *j, const char *dir, pid_t batch_pid)
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != batch_pid)
         _exit(3);
+    gd_signals_install(1); /* integrity: the job's reads restart after a signal */
     gd_job *job = NULL;
     double t0 = gd_now();
     if (gd_job_create(&job) != GD_OK)
@@ -682,6 +748,13 @@ static void print_line(const gd_batch_opts *o, json_t *rec, size_t done, size_t 
             json_string_value(json_object_get(rec, "id")), what, ss, nfail, elapsed, eta);
 }
 
+/* integrity: SIGINT/SIGTERM stop the batch: no new job, no index */
+static int stop_on_signal(gd_job *job)
+{
+    int sig = gd_signal_caught();
+    return sig ? gd_job_error(job, GD_ECANCEL, "batch stopped by signal %d", sig) : GD_OK;
+}
+
 int gd_batch_run(gd_job *job, gd_batch *b, const gd_batch_opts *o, int *failed)
 {
     int st = GD_OK;
@@ -699,6 +772,8 @@ int gd_batch_run(gd_job *job, gd_batch *b, const gd_batch_opts *o, int *failed)
     int running = 0;
     char dir[4096], path[4096];
     while (done < total) {
+        if ((st = stop_on_signal(job)) != GD_OK)
+            goto done; /* running jobs get SIGTERM there and clean up after themselves */
         /* start jobs up to the concurrency limit; complete ones are skipped at once */
         while (running < o->jobs && next < b->n) {
             size_t i = next++;

@@ -21,5 +21,7 @@ int gd_cli_parse_int(const char *s, long lo, long hi, long *out);
 int gd_cli_parse_double(const char *s, double lo, double hi, double *out);
 /* Prints "geodelta: message" and returns the exit code for status. */
 int gd_cli_fail(int status, const char *message);
+/* Prints the one line of a run stopped by SIGINT/SIGTERM; returns 130 or 143. */
+int gd_cli_interrupted(void);
 
 #endif

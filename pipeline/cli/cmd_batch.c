@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "geodelta/batch.h"
+#include "geodelta/files.h"
 #include "geodelta/options.h"
 
 /* what `geodelta batch` fills from its command line */
@@ -106,6 +107,14 @@ int gd_cmd_batch(int argc, char **argv)
         rc = gd_cli_fail(st, gd_job_message(job));
         goto done;
     }
+    if (check && (st = gd_batch_check_inputs(job, b)) != GD_OK) {
+        size_t i;
+        json_t *e;
+        json_array_foreach((json_t *)gd_batch_errors(b), i, e)
+            fprintf(stderr, "geodelta: %s\n", json_string_value(e));
+        rc = gd_cli_fail(st, gd_job_message(job));
+        goto done;
+    }
     if (check) {
         if (!o.quiet)
             printf("%s: %zu jobs, valid\n", cl.file, gd_batch_count(b));
@@ -130,8 +139,9 @@ int gd_cmd_batch(int argc, char **argv)
     }
     if (!o.quiet && o.nshards > 1)
         fprintf(stderr, "shard %d/%d (from %s)\n", o.shard, o.nshards, source);
+    gd_signals_install(0); /* SIGINT/SIGTERM: running jobs stopped and cleaned, 130/143 */
     if ((st = gd_batch_run(job, b, &o, &failed)) != GD_OK) {
-        rc = gd_cli_fail(st, gd_job_message(job));
+        rc = gd_signal_caught() ? gd_cli_interrupted() : gd_cli_fail(st, gd_job_message(job));
         goto done;
     }
     if (!o.quiet) {

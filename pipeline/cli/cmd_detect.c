@@ -9,8 +9,33 @@
 #include <unistd.h>
 
 #include "geodelta/detect.h"
+#include "geodelta/files.h"
 #include "geodelta/options.h"
 #include "geodelta/summary.h"
+
+/* Well-formed UTF-8 (no overlong forms, surrogates or code points above U+10FFFF). */
+static int utf8_valid(const char *s)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    while (*u) {
+        int n = *u < 0x80 ? 0 : (*u & 0xE0) == 0xC0 ? 1 : (*u & 0xF0) == 0xE0 ? 2
+              : (*u & 0xF8) == 0xF0 ? 3 : -1;
+        if (n < 0 || (n == 1 && *u < 0xC2))
+            return 0;
+        unsigned cp = n ? (unsigned)(*u & (0x3F >> n)) : *u;
+        for (int k = 1; k <= n; k++) {
+            if ((u[k] & 0xC0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (u[k] & 0x3F);
+        }
+        if ((n == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+            (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
+            return 0;
+        u += n + 1;
+    }
+    return 1;
+}
+
 
 /* The command-line reference of every subcommand with an option table (docs/cli.md). */
 static void markdown(FILE *f)
@@ -56,6 +81,14 @@ int gd_cmd_detect(int argc, char **argv)
     }
     p.argc = argc;
     p.argv = argv;
+    /* every argument ends up in JSON (summary, manifest), which holds only UTF-8: a
+     * path that is not is refused now, not after all the work */
+    for (int i = 1; i < argc; i++)
+        if (!utf8_valid(argv[i])) {
+            fprintf(stderr, "geodelta detect: argument %d is not valid UTF-8 (it would go "
+                    "into the JSON outputs; rename the file): %s\n", i, argv[i]);
+            return 1;
+        }
     gd_job *job = NULL;
     if (gd_job_create(&job) != GD_OK)
         return gd_cli_fail(GD_EPROC, "out of memory");
@@ -81,9 +114,13 @@ int gd_cmd_detect(int argc, char **argv)
     gd_job_set_quiet(job, quiet);
     gd_job_set_threads(job, threads); /* 0: the engine's defaults */
     gd_job_set_mem_mb(job, mem_mb);
+    gd_signals_install(1); /* SIGINT/SIGTERM: stop at the next strip, clean up, 130/143 */
     int st = gd_detect_run(job, &p);
     int rc = 0;
-    if (st != GD_OK) {
+    if (st != GD_OK && gd_signal_caught()) {
+        gd_job_progress_break(job);
+        rc = gd_cli_interrupted();
+    } else if (st != GD_OK) {
         gd_job_progress_break(job);
         rc = gd_cli_fail(st, gd_job_message(job));
     } else if (!quiet) {

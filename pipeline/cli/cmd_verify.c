@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "geodelta/options.h"
 #include "geodelta/provenance.h"
@@ -49,6 +50,39 @@ static const gd_opt_table verify_table = {
 };
 
 const gd_opt_table *gd_cli_verify_table(void) { return &verify_table; }
+
+/* Without --pubkey: says that a signature is there unchecked (named in the manifest or
+ * a manifest.sig beside it), and which fields no hash covers, so that an edit to them
+ * (warnings, known_error_rate...) is not taken as verified. */
+static void unchecked_notes(const char *manifest)
+{
+    json_t *doc = json_load_file(manifest, 0, NULL);
+    const char *fp = json_string_value(
+        json_object_get(json_object_get(doc, "signature"), "public_key_sha256"));
+    char sig[4096], *copy = strdup(manifest);
+    int sig_file = 0;
+    if (copy) {
+        snprintf(sig, sizeof sig, "%s/manifest.sig", dirname(copy));
+        sig_file = access(sig, F_OK) == 0;
+        free(copy);
+    }
+    if (fp)
+        printf("note: the manifest is signed (public key sha256 %s) but the signature "
+               "was not checked: add --pubkey PUB.pem\n", fp);
+    else if (sig_file)
+        printf("note: %s is present but was not checked (and the manifest names no "
+               "signature): add --pubkey PUB.pem\n", sig);
+    json_t *unc = doc ? gd_manifest_uncovered(doc) : NULL;
+    if (unc && json_array_size(unc)) {
+        size_t i;
+        json_t *f;
+        printf("note: no hash covers these manifest fields (only a checked signature does):");
+        json_array_foreach(unc, i, f) printf("%s %s", i ? "," : "", json_string_value(f));
+        printf("\n");
+    }
+    json_decref(unc);
+    json_decref(doc);
+}
 
 int gd_cmd_verify(int argc, char **argv)
 {
@@ -99,13 +133,8 @@ int gd_cmd_verify(int argc, char **argv)
                    inputs ? "input and output" : "output", cl.manifest,
                    pubkey ? "; the Ed25519 signature is valid" : "");
             /* hashes alone cannot show that the manifest itself was not rewritten */
-            json_t *doc = pubkey ? NULL : json_load_file(cl.manifest, 0, NULL);
-            const char *fp = json_string_value(
-                json_object_get(json_object_get(doc, "signature"), "public_key_sha256"));
-            if (fp)
-                printf("note: the manifest is signed (public key sha256 %s) but the signature "
-                       "was not checked: add --pubkey PUB.pem\n", fp);
-            json_decref(doc);
+            if (!pubkey)
+                unchecked_notes(cl.manifest);
         }
         rc = bad ? 2 : 0;
     }

@@ -1,5 +1,6 @@
 /* manifest.c: the provenance manifest: file hashes, versions, host, inputs, run id,
  * known error rates, verification. */
+#include "geodelta/files.h"
 #include "geodelta/provenance.h"
 #include "geodelta/stages.h"
 #include "geodelta/util.h"
@@ -47,7 +48,11 @@ int gd_json_write_atomic(gd_job *job, json_t *doc, const char *path)
     if (st != GD_OK)
         return st;
     errno = 0;
-    if (json_dump_file(doc, tmp, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0) {
+    FILE *f = gd_tmp_fopen(tmp);
+    int bad = !f || json_dumpf(doc, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0;
+    if (f && fclose(f) != 0)
+        bad = 1;
+    if (bad) {
         int e = errno;
         remove(tmp);
         return gd_job_error(job, GD_EOUTPUT, "cannot write %s: %s", path,
@@ -316,4 +321,41 @@ int gd_manifest_verify(gd_job *job, const char *manifest_path, int check_inputs,
     free(copy);
     json_decref(doc);
     return GD_OK;
+}
+
+json_t *gd_manifest_uncovered(const json_t *doc)
+{
+    /* what the hashes tie down: the outputs by their sha256, the inputs' sha256 and the
+     * parameters through the run id (recomputed by verify); inputs and auxiliary inputs
+     * are covered only in their sha256 (and the role, part of the run id entry) */
+    static const char *const covered[] = {"schema", "run_id", "parameters", "outputs", NULL};
+    json_t *out = json_array();
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)doc, key, v) {
+        int c = 0;
+        for (int i = 0; covered[i] && !c; i++)
+            c = strcmp(key, covered[i]) == 0;
+        if (strcmp(key, "inputs") == 0 || strcmp(key, "auxiliary_inputs") == 0) {
+            size_t i;
+            json_t *e;
+            const char *k2;
+            json_t *v2;
+            char name[128];
+            json_t *seen = json_object();
+            json_array_foreach(v, i, e) json_object_foreach(e, k2, v2) {
+                if (strcmp(k2, "sha256") == 0 || strcmp(k2, "role") == 0 ||
+                    json_object_get(seen, k2))
+                    continue;
+                json_object_set_new(seen, k2, json_true());
+                snprintf(name, sizeof name, "%s[].%s", key, k2);
+                json_array_append_new(out, json_string(name));
+            }
+            json_decref(seen);
+            continue;
+        }
+        if (!c)
+            json_array_append_new(out, json_string(key));
+    }
+    return out;
 }

@@ -1,12 +1,13 @@
 /* render.c: the print map: before | after | change panels with cartographic furniture
  * (scale bar, north arrow, graticule, legend, provenance), Cairo -> libpng. */
+#include "geodelta/files.h"
 #include "geodelta/stages.h"
 #include "geodelta/util.h"
 
 #include <cairo.h>
-#include <errno.h>
 #include <cpl_conv.h>
 #include <cpl_string.h>
+#include <errno.h>
 #include <fontconfig/fontconfig.h>
 #include <geodesic.h>
 #include <jansson.h>
@@ -1000,7 +1001,7 @@ static int write_png(gd_job *job, cairo_surface_t *surf, const char *path, const
     png_text text[16];
     if ((st = gd_tmp_name(job, path, tmp, sizeof tmp)) != GD_OK)
         return st;
-    f = fopen(tmp, "wb");
+    f = gd_tmp_fopen(tmp);
     if (!f)
         return gd_job_error(job, GD_EOUTPUT, "cannot write %s: %s", tmp, strerror(errno));
     /* on the heap: a local written between setjmp and longjmp would be indeterminate */
