@@ -1,13 +1,17 @@
 /* batch.c: batch files: whole-file validation, one process per job, resume, index. */
 #include "geodelta/batch.h"
 #include "geodelta/detect.h"
+#include "geodelta/files.h"
+#include "geodelta/options.h"
 #include "geodelta/provenance.h"
 #include "geodelta/stages.h"
 #include "geodelta/summary.h"
 #include "geodelta/util.h"
 
+#include <cpl_error.h>
 #include <dirent.h>
 #include <errno.h>
+#include <gdal.h>
 #include <jansson.h>
 #include <libgen.h>
 #include <limits.h>
@@ -18,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,20 +42,27 @@ struct gd_batch {
     int shards;
 };
 
-static const char *const job_keys[] = {"id", "before", "after", "method", "aoi", "zones",
-                                       "zone_field", "zones_all_touched", "alerts", "params",
-                                       "dem", "permanent_water", NULL};
-static const char *const param_keys[] = {"threshold", "mmu_ha", "bands_before", "bands_after",
-                                         "title", "credit", "no_map", "map_width", "keep_score",
-                                         "nbr_classes", "sensor", "s2_offset", "max_slope",
-                                         NULL};
-
-static int in_list(const char *k, const char *const *list)
+/* Job fields: "id", "params" and the detect options declared as job fields. */
+static int is_job_key(const char *k)
 {
-    for (; *list; list++)
-        if (strcmp(k, *list) == 0)
-            return 1;
-    return 0;
+    return strcmp(k, "id") == 0 || strcmp(k, "params") == 0 ||
+           gd_opt_find_batch(gd_detect_option_table(), k, GD_BATCH_JOB) != NULL;
+}
+
+/* "a b c": the keys of the options at where (job fields or params), for messages. */
+static void key_list(gd_batch_where where, char *buf, size_t len)
+{
+    const gd_opt_table *t = gd_detect_option_table();
+    snprintf(buf, len, "%s", where == GD_BATCH_JOB ? "id" : "");
+    for (size_t i = 0; i < t->n; i++)
+        if (t->opts[i].batch == where) {
+            size_t u = strlen(buf);
+            snprintf(buf + u, len - u, "%s%s", u ? " " : "", t->opts[i].batch_key);
+        }
+    if (where == GD_BATCH_JOB) {
+        size_t u = strlen(buf);
+        snprintf(buf + u, len - u, " params");
+    }
 }
 
 static void add_error(gd_batch *b, const char *who, const char *fmt, ...)
@@ -105,87 +117,92 @@ static int valid_id(const char *s)
     return 1;
 }
 
-static void check_params(gd_batch *b, const char *who, json_t *params, gd_detect_params *p)
+/* integrity: the names batch writes in OUTROOT next to the job folders */
+static int reserved_id(const char *s)
 {
-    const char *key;
-    json_t *v;
-    json_object_foreach(params, key, v) {
-        if (!in_list(key, param_keys)) {
-            add_error(b, who, "params: unknown field '%s' (fields: threshold mmu_ha bands_before "
-                      "bands_after title credit no_map map_width keep_score nbr_classes sensor s2_offset "
-                      "max_slope)", key);
-            continue;
+    return strcmp(s, "batch.json") == 0 || strcmp(s, "batch.csv") == 0;
+}
+
+/* integrity: the duplicate check through a hash set (a JSON object: id -> job index), so
+ * that validation stays linear in the number of jobs. Returns the earlier job's index,
+ * or -1 (and remembers idx). */
+static int id_seen(json_t *seen, const char *id, int idx)
+{
+    json_t *k = json_object_get(seen, id);
+    if (k)
+        return (int)json_integer_value(k);
+    json_object_set_new(seen, id, json_integer(idx));
+    return -1;
+}
+
+/* Sets option o from obj[key] exactly as the CLI would from its text: the JSON value must
+ * have the option's type (flags true/false, numbers numbers, the rest strings); paths are
+ * resolved against the batch file's folder (and written back into obj, so job.json holds
+ * them absolute) and must be readable; a number given for a text option (a fixed
+ * threshold) is written back as text. label is "field K" or "params.K". */
+static void set_option(gd_batch *b, const char *who, const char *label, const gd_opt *o,
+                       json_t *obj, const char *key, const char *base, gd_detect_options *t)
+{
+    json_t *v = json_object_get(obj, key);
+    char text[64], what[512];
+    const char *s = NULL;
+    int type_ok = 1;
+    switch (o->type) {
+    case GD_OPT_FLAG:
+        type_ok = json_is_boolean(v);
+        if (type_ok && !json_is_true(v))
+            return; /* false: as not given */
+        break;
+    case GD_OPT_INT:
+        type_ok = json_is_integer(v);
+        if (type_ok)
+            snprintf(text, sizeof text, "%lld", (long long)json_integer_value(v));
+        s = text;
+        break;
+    case GD_OPT_DOUBLE:
+        type_ok = json_is_number(v);
+        if (type_ok)
+            snprintf(text, sizeof text, "%.17g", json_number_value(v));
+        s = text;
+        break;
+    default:
+        if (json_is_number(v) && (o->flags & GD_OPTF_NUMBER)) {
+            snprintf(text, sizeof text, "%.17g", json_number_value(v));
+            json_object_set_new(obj, key, json_string(text));
+            v = json_object_get(obj, key);
         }
-        if (strcmp(key, "threshold") == 0) {
-            if (json_is_number(v) && json_number_value(v) >= 0) {
-                char buf[64];
-                snprintf(buf, sizeof buf, "%.17g", json_number_value(v));
-                json_object_set_new(params, key, json_string(buf));
-                v = json_object_get(params, key);
+        type_ok = json_is_string(v) && (o->type != GD_OPT_PATH || *json_string_value(v));
+        if (type_ok && o->type == GD_OPT_PATH) {
+            json_object_set_new(obj, key, resolve_path(base, json_string_value(v)));
+            v = json_object_get(obj, key);
+            if (strncmp(json_string_value(v), "/vsi", 4) != 0 &&
+                access(json_string_value(v), R_OK) != 0) {
+                add_error(b, who, "%s: %s cannot be read: %s", label, json_string_value(v),
+                          strerror(errno));
+                return;
             }
-            const char *t = json_string_value(v);
-            char *end = NULL;
-            if (!t || (strcmp(t, "auto") != 0 && strcmp(t, "otsu") != 0 &&
-                       (strtod(t, &end) < 0 || !end || *end || end == t)))
-                add_error(b, who, "params.threshold: must be \"auto\", \"otsu\" or a number >= 0");
-            else
-                p->threshold = t;
-        } else if (strcmp(key, "mmu_ha") == 0) {
-            if (!json_is_number(v) || json_number_value(v) < 0)
-                add_error(b, who, "params.mmu_ha: must be a number of hectares >= 0");
-            else
-                p->mmu_ha = json_number_value(v);
-        } else if (strcmp(key, "map_width") == 0) {
-            if (!json_is_integer(v) || json_integer_value(v) < 64 || json_integer_value(v) > 20000)
-                add_error(b, who, "params.map_width: must be an integer in [64, 20000]");
-            else
-                p->map_width = (int)json_integer_value(v);
-        } else if (strcmp(key, "max_slope") == 0) {
-            if (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > 90)
-                add_error(b, who, "params.max_slope: must be a number of degrees from 0 to 90");
-            else
-                p->max_slope = json_number_value(v);
-        } else if (strcmp(key, "s2_offset") == 0) {
-            if (!json_is_number(v) || fabs(json_number_value(v)) > 100000.0)
-                add_error(b, who, "params.s2_offset: must be a number (e.g. -1000)");
-            else {
-                p->s2_offset = json_number_value(v);
-                p->has_s2_offset = 1;
-            }
-        } else if (strcmp(key, "sensor") == 0) {
-            if (gd_sensor_parse(json_string_value(v)) < 0)
-                add_error(b, who, "params.sensor: must be auto, none, s2l2a, s2l1c, "
-                          "landsat-c2l2 or s1");
-            else
-                p->sensor = json_string_value(v);
-        } else if (strcmp(key, "no_map") == 0 || strcmp(key, "keep_score") == 0) {
-            if (!json_is_boolean(v))
-                add_error(b, who, "params.%s: must be true or false", key);
-            else
-                *(key[0] == 'n' ? &p->no_map : &p->keep_score) = json_is_true(v);
-        } else if (!json_is_string(v)) {
-            add_error(b, who, "params.%s: must be a string", key);
-        } else if (strcmp(key, "bands_before") == 0) {
-            p->bands_before = json_string_value(v);
-        } else if (strcmp(key, "bands_after") == 0) {
-            p->bands_after = json_string_value(v);
-        } else if (strcmp(key, "title") == 0) {
-            p->title = json_string_value(v);
-        } else if (strcmp(key, "nbr_classes") == 0) {
-            if (strcmp(json_string_value(v), "usgs") != 0 &&
-                strcmp(json_string_value(v), "binary") != 0)
-                add_error(b, who, "params.nbr_classes: must be \"usgs\" or \"binary\"");
-            else
-                p->nbr_classes = json_string_value(v);
-        } else {
-            p->credit = json_string_value(v);
         }
+        s = type_ok ? json_string_value(v) : NULL;
+        break;
+    }
+    if (type_ok && gd_opt_set(o, s, t, what, sizeof what) == 0)
+        return;
+    if (o->flags & GD_OPTF_METHOD)
+        add_error(b, who, "%s: %s%s%s (see geodelta methods)", label,
+                  json_is_string(v) ? "unknown method '" : "missing or not a string",
+                  json_is_string(v) ? json_string_value(v) : "", json_is_string(v) ? "'" : "");
+    else {
+        if (!type_ok)
+            gd_opt_what(o, what, sizeof what);
+        add_error(b, who, "%s: must be %s%s", label, o->type == GD_OPT_PATH ? "a file path" : what,
+                  o->type == GD_OPT_PATH || type_ok ? "" : json_is_string(v) &&
+                  (o->type == GD_OPT_INT || o->type == GD_OPT_DOUBLE) ? " (a JSON number, not a string)" : "");
     }
 }
 
 /* Merges defaults and job, checks every field; fills j. */
 static void check_job(gd_job *job, gd_batch *b, const char *base, const json_t *defaults,
-                      json_t *raw, int idx, bjob *j, const char **seen_ids)
+                      json_t *raw, int idx, bjob *j, json_t *seen_ids)
 {
     char who[192];
     snprintf(who, sizeof who, "job #%d", idx);
@@ -200,22 +217,23 @@ static void check_job(gd_job *job, gd_batch *b, const char *base, const json_t *
         if (!valid_id(json_string_value(id)))
             add_error(b, who, "field id: use 1-100 letters, digits, '_', '-' or '.', not "
                       "starting with '.' or '-' (it names the output folder)");
-        for (int k = 0; k < idx; k++)
-            if (seen_ids[k] && strcmp(seen_ids[k], json_string_value(id)) == 0) {
-                add_error(b, who, "field id: duplicate of job #%d", k);
-                break;
-            }
-        seen_ids[idx] = json_string_value(id);
+        else if (reserved_id(json_string_value(id)))
+            add_error(b, who, "field id: '%s' is the name of the batch index in OUTROOT",
+                      json_string_value(id));
+        int k = id_seen(seen_ids, json_string_value(id), idx);
+        if (k >= 0)
+            add_error(b, who, "field id: duplicate of job #%d", k);
         snprintf(j->id, sizeof j->id, "%s", json_string_value(id));
     } else {
         add_error(b, who, "field id: missing or not a string");
     }
     const char *key;
     json_t *v;
+    char keys[1024];
+    key_list(GD_BATCH_JOB, keys, sizeof keys);
     json_object_foreach(raw, key, v)
-        if (!in_list(key, job_keys))
-            add_error(b, who, "unknown field '%s' (fields: id before after method aoi zones "
-                      "zone_field zones_all_touched alerts params dem permanent_water)", key);
+        if (!is_job_key(key))
+            add_error(b, who, "unknown field '%s' (fields: %s)", key, keys);
     /* job fields override defaults; params merge key by key */
     json_t *spec = json_object();
     if (defaults)
@@ -232,52 +250,44 @@ static void check_job(gd_job *job, gd_batch *b, const char *base, const json_t *
         json_object_update(params, jp);
     json_object_set_new(spec, "params", params);
     j->spec = spec;
-    gd_detect_params *p = &j->p;
-    gd_detect_params_init(p);
-    p->overwrite = 1;
+    gd_detect_options o;
+    gd_detect_options_init(&o);
+    gd_detect_params *p = &o.p;
 
-    const char *fields[] = {"before", "after", "zones", "aoi", "dem", "permanent_water"};
-    const char **dst[] = {&p->before, &p->after, &p->zones, &p->aoi, &p->dem,
-                          &p->permanent_water};
-    for (int f = 0; f < 6; f++) {
-        json_t *fv = json_object_get(spec, fields[f]);
-        if (!fv) {
-            if (f < 2)
-                add_error(b, who, "field %s: missing", fields[f]);
+    /* the job fields, then params (the detect option table: the same checks as the CLI) */
+    const gd_opt_table *t = gd_detect_option_table();
+    char label[160];
+    for (size_t i = 0; i < t->n; i++) {
+        const gd_opt *opt = &t->opts[i];
+        if (opt->batch != GD_BATCH_JOB || (opt->flags & GD_OPTF_BATCH_JSON))
             continue;
-        }
-        if (!json_is_string(fv) || !*json_string_value(fv)) {
-            add_error(b, who, "field %s: must be a file path", fields[f]);
-            continue;
-        }
-        json_object_set_new(spec, fields[f], resolve_path(base, json_string_value(fv)));
-        const char *path = json_string_value(json_object_get(spec, fields[f]));
-        if (strncmp(path, "/vsi", 4) != 0 && access(path, R_OK) != 0)
-            add_error(b, who, "field %s: %s cannot be read: %s", fields[f], path, strerror(errno));
-        *dst[f] = path;
+        snprintf(label, sizeof label, "field %s", opt->batch_key);
+        if (json_object_get(spec, opt->batch_key))
+            set_option(b, who, label, opt, spec, opt->batch_key, base, &o);
+        else if (opt->flags & GD_OPTF_REQUIRED)
+            add_error(b, who, "%s: missing%s", label,
+                      opt->flags & GD_OPTF_METHOD ? " (see geodelta methods)" : "");
     }
-    json_t *mv = json_object_get(spec, "method");
-    const gd_method *m = NULL;
-    if (!json_is_string(mv))
-        add_error(b, who, "field method: missing or not a string (see geodelta methods)");
-    else if (!(m = gd_method_find(json_string_value(mv))))
-        add_error(b, who, "field method: unknown method '%s' (see geodelta methods)",
-                  json_string_value(mv));
-    else
-        p->method = json_string_value(mv);
-    json_t *zf = json_object_get(spec, "zone_field"), *za = json_object_get(spec, "zones_all_touched");
-    if (zf && !json_is_string(zf))
-        add_error(b, who, "field zone_field: must be a string");
-    else if (zf)
-        p->zone_field = json_string_value(zf);
-    if (za && !json_is_boolean(za))
-        add_error(b, who, "field zones_all_touched: must be true or false");
-    else if (za)
-        p->zones_all_touched = json_is_true(za);
-    if ((zf || json_is_true(za)) && !json_object_get(spec, "zones"))
-        add_error(b, who, "field %s: needs zones", zf ? "zone_field" : "zones_all_touched");
-    /* params first: nbr's classes (and so the class names alerts may use) depend on them */
-    check_params(b, who, params, p);
+    key_list(GD_BATCH_PARAMS, keys, sizeof keys);
+    json_object_foreach(params, key, v) {
+        const gd_opt *opt = gd_opt_find_batch(t, key, GD_BATCH_PARAMS);
+        snprintf(label, sizeof label, "params.%s", key);
+        if (!opt)
+            add_error(b, who, "params: unknown field '%s' (fields: %s)", key, keys);
+        else
+            set_option(b, who, label, opt, params, key, base, &o);
+    }
+    /* an option needing another (--max-slope needs --dem): the same rule as the CLI */
+    for (size_t i = 0; i < t->n; i++) {
+        const gd_opt *opt = &t->opts[i], *need = opt->needs ? gd_opt_find(t, opt->needs) : NULL;
+        json_t *in = opt->batch == GD_BATCH_JOB ? spec : params;
+        json_t *nin = need && need->batch == GD_BATCH_JOB ? spec : params;
+        json_t *ov = opt->batch != GD_BATCH_NONE ? json_object_get(in, opt->batch_key) : NULL;
+        if (need && ov && !json_is_false(ov) && !json_object_get(nin, need->batch_key))
+            add_error(b, who, "%s%s: needs %s%s", opt->batch == GD_BATCH_JOB ? "field " : "params.",
+                      opt->batch_key, need->batch == GD_BATCH_JOB ? "" : "params.", need->batch_key);
+    }
+    const gd_method *m = p->method ? gd_method_find(p->method) : NULL;
     json_t *al = json_object_get(spec, "alerts");
     if (al) {
         /* the alerts' errors are findings of the check: held in a context, not the job's */
@@ -302,6 +312,8 @@ static void check_job(gd_job *job, gd_batch *b, const char *base, const json_t *
     }
     if (!p->title && *j->id)
         p->title = j->id;
+    p->overwrite = 1;
+    j->p = *p;
 }
 
 int gd_batch_load(gd_job *job, const char *path, gd_batch **out)
@@ -351,7 +363,7 @@ int gd_batch_load(gd_job *job, const char *path, gd_batch **out)
     json_object_foreach(defaults, key, v) {
         if (strcmp(key, "id") == 0)
             add_error(b, "defaults", "field id: an id belongs to each job, not to the defaults");
-        else if (!in_list(key, job_keys))
+        else if (!is_job_key(key))
             add_error(b, "defaults", "unknown field '%s'", key);
         else if (strcmp(key, "params") == 0 && !json_is_object(v))
             add_error(b, "defaults", "field params: must be an object");
@@ -362,16 +374,16 @@ int gd_batch_load(gd_job *job, const char *path, gd_batch **out)
     }
     size_t n = json_array_size(jobs);
     b->jobs = calloc(n, sizeof *b->jobs);
-    const char **seen = calloc(n, sizeof *seen);
+    json_t *seen = json_object();
     if (!b->jobs || !seen) {
-        free(seen);
+        json_decref(seen);
         free(copy);
         return gd_job_error(job, GD_EPROC, "out of memory");
     }
     b->n = n;
     for (size_t i = 0; i < n; i++)
         check_job(job, b, base, defaults, json_array_get(jobs, i), (int)i, &b->jobs[i], seen);
-    free(seen);
+    json_decref(seen);
 checked:
     free(copy);
     if (json_array_size(b->errors))
@@ -425,6 +437,48 @@ int gd_batch_shard(gd_job *job, const gd_batch *b, const char *spec, int *shard,
     return GD_OK;
 }
 
+/* integrity: --check opens each job's two images as GDAL does when the job runs, so
+ * that a file that is no raster (a text file, a FIFO, a folder) is found before the
+ * batch, not in the middle of it. */
+int gd_batch_check_inputs(gd_job *job, gd_batch *b)
+{
+    size_t before = json_array_size(b->errors);
+    json_t *good = json_object(); /* paths already opened: each file once */
+    for (size_t i = 0; i < b->n; i++) {
+        const bjob *j = &b->jobs[i];
+        char who[192];
+        snprintf(who, sizeof who, "job \"%.100s\" (#%zu)", j->id, i);
+        const char *paths[2] = {j->p.before, j->p.after}, *fields[2] = {"before", "after"};
+        for (int k = 0; k < 2; k++) {
+            struct stat sb;
+            if (!paths[k] || json_object_get(good, paths[k]))
+                continue;
+            if (strncmp(paths[k], "/vsi", 4) != 0 &&
+                (stat(paths[k], &sb) != 0 || !S_ISREG(sb.st_mode))) {
+                add_error(b, who, "field %s: %s is not a regular file", fields[k], paths[k]);
+                continue;
+            }
+            CPLErrorReset();
+            GDALDatasetH ds = GDALOpenEx(paths[k], GDAL_OF_RASTER | GDAL_OF_READONLY, NULL,
+                                         NULL, NULL);
+            if (!ds)
+                add_error(b, who, "field %s: %s cannot be read as a raster by GDAL%s%s%s",
+                          fields[k], paths[k], CPLGetLastErrorMsg()[0] ? " (" : "",
+                          CPLGetLastErrorMsg(), CPLGetLastErrorMsg()[0] ? ")" : "");
+            else {
+                GDALClose(ds);
+                json_object_set_new(good, paths[k], json_true());
+            }
+        }
+    }
+    json_decref(good);
+    size_t bad = json_array_size(b->errors) - before;
+    if (bad)
+        return gd_job_error(job, GD_EINPUT, "%s: %zu input(s) cannot be read as rasters",
+                            b->path, bad);
+    return GD_OK;
+}
+
 /* ---- job folders ------------------------------------------------------------------ */
 static json_t *load_json(const char *dir, const char *name)
 {
@@ -434,7 +488,7 @@ static json_t *load_json(const char *dir, const char *name)
 }
 
 /* A job is complete when its job.json equals the current spec and its manifest exists
- * and every output listed in it verifies. */
+ * and every output and input listed in it verifies. */
 static int job_complete(gd_job *job, const bjob *j, const char *dir)
 {
     json_t *spec = load_json(dir, "job.json");
@@ -450,7 +504,8 @@ static int job_complete(gd_job *job, const bjob *j, const char *dir)
     gd_job *ctx = NULL;
     int bad = 1;
     if (gd_job_fork(job, &ctx) == GD_OK) {
-        if (gd_manifest_verify(ctx, path, 0, &bad) != GD_OK)
+        /* integrity: the inputs re-hashed too: a job whose input changed since is run again */
+        if (gd_manifest_verify(ctx, path, 1, &bad) != GD_OK)
             bad = 1;
         gd_job_destroy(ctx);
     }
@@ -538,7 +593,7 @@ static int write_csv(gd_job *job, json_t *recs, const char *path)
     int st = gd_tmp_name(job, path, tmp, sizeof tmp);
     if (st != GD_OK)
         return st;
-    FILE *f = fopen(tmp, "w");
+    FILE *f = gd_tmp_fopen(tmp);
     if (!f)
         return gd_job_error(job, GD_EOUTPUT, "cannot write %s", path);
     fputs("id,status,changed_ha,alert_level,zones_amber,zones_red,zones_alerted,map,seconds,"
@@ -628,6 +683,7 @@ static void run_child(const bjob *j, const char *dir, pid_t batch_pid)
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != batch_pid)
         _exit(3);
+    gd_signals_install(1); /* integrity: the job's reads restart after a signal */
     gd_job *job = NULL;
     double t0 = gd_now();
     if (gd_job_create(&job) != GD_OK)
@@ -692,6 +748,13 @@ static void print_line(const gd_batch_opts *o, json_t *rec, size_t done, size_t 
             json_string_value(json_object_get(rec, "id")), what, ss, nfail, elapsed, eta);
 }
 
+/* integrity: SIGINT/SIGTERM stop the batch: no new job, no index */
+static int stop_on_signal(gd_job *job)
+{
+    int sig = gd_signal_caught();
+    return sig ? gd_job_error(job, GD_ECANCEL, "batch stopped by signal %d", sig) : GD_OK;
+}
+
 int gd_batch_run(gd_job *job, gd_batch *b, const gd_batch_opts *o, int *failed)
 {
     int st = GD_OK;
@@ -709,6 +772,8 @@ int gd_batch_run(gd_job *job, gd_batch *b, const gd_batch_opts *o, int *failed)
     int running = 0;
     char dir[4096], path[4096];
     while (done < total) {
+        if ((st = stop_on_signal(job)) != GD_OK)
+            goto done; /* running jobs get SIGTERM there and clean up after themselves */
         /* start jobs up to the concurrency limit; complete ones are skipped at once */
         while (running < o->jobs && next < b->n) {
             size_t i = next++;

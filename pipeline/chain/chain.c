@@ -5,6 +5,7 @@
 
 #include "geodelta/coreg.h"
 #include "geodelta/engine.h"
+#include "geodelta/files.h" /* integrity: gd_outdir_lock/open_log/release */
 #include "geodelta/limits.h"
 #include "geodelta/util.h"
 
@@ -54,7 +55,6 @@ static int chain_start(gd_chain *c)
 {
     gd_job *job = c->job;
     const gd_detect_params *p = c->p;
-    char path[4096];
     int st;
     if ((st = parse_threshold(job, p, c->m, &c->treq)) != GD_OK ||
         (st = gd_severity_choose(job, p, &c->m, &c->mt, &c->ctab)) != GD_OK)
@@ -66,10 +66,14 @@ static int chain_start(gd_chain *c)
     /* a bad key is found before any work is done */
     if (p->sign_key && (st = gd_signer_create(job, p->sign_key, &c->signer)) != GD_OK)
         return st;
+    /* integrity: OUTDIR locked (a second run fails at once), opened without following
+     * links, temporaries in a private folder; released in chain_free */
+    if ((st = gd_outdir_lock(job, p->outdir)) != GD_OK)
+        return st;
     if ((st = gd_chain_prepare_outdir(job, p)) != GD_OK)
         return st;
-    gd_path_join(path, sizeof path, p->outdir, "run.log");
-    if ((st = gd_job_open_log(job, path)) != GD_OK)
+    /* integrity: run.log made fresh and renamed into place, never written through a link */
+    if ((st = gd_outdir_open_log(job, "run.log")) != GD_OK)
         return st;
     gd_job_info(job, "geodelta %s, kernels %s", GD_VERSION, gd_kernels_isa_name());
     c->in_abs[0] = gd_chain_abs_path(p->before);
@@ -346,6 +350,7 @@ static int chain_map_spec(gd_chain *c)
     spec->after_path = p->after;
     spec->credit = p->credit;
     spec->caveat = p->caveat;
+    spec->note = c->run.note;
     spec->threshold = c->t;
     spec->threshold_mode = c->tmode;
     spec->layout = p->map_layout;
@@ -442,6 +447,7 @@ static void chain_free(gd_chain *c)
 {
     if (c->m && c->m->ops->release)
         c->m->ops->release(&c->run);
+    gd_outdir_release(c->job); /* integrity: the run's temporaries go, the lock is released */
     gd_hasher_destroy(c->hasher);
     gd_signer_destroy(c->signer);
     free(c->in_abs[0]);
@@ -494,7 +500,9 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
         (st = chain_run_id(c)) != GD_OK || (st = chain_outputs(c)) != GD_OK)
         goto done;
     gd_job_progress_range(job, 0.97, 1.0);
-    if ((st = gd_chain_manifest(c)) != GD_OK)
+    /* integrity: an input swapped, grown or rewritten since it was hashed: exit 2 */
+    if ((st = gd_hasher_check_identity(job, c->hasher)) != GD_OK ||
+        (st = gd_chain_manifest(c)) != GD_OK)
         goto done;
     gd_job_progress_done(job);
 done:

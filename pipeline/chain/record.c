@@ -66,13 +66,8 @@ static json_t *crs_json(const gd_grid *g)
     return o;
 }
 
-char *gd_chain_abs_path(const char *p)
-{
-    char buf[PATH_MAX];
-    if (strncmp(p, "/vsi", 4) != 0 && realpath(p, buf))
-        return strdup(buf);
-    return strdup(p);
-}
+/* integrity: relative archive paths inside /vsizip/... made absolute too */
+char *gd_chain_abs_path(const char *p) { return gd_input_abs_path(p); }
 
 int gd_chain_summary(gd_chain *c)
 {

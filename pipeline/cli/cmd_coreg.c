@@ -1,49 +1,95 @@
 /* cmd_coreg.c: `geodelta coreg`: measures the shift of a target image against a reference. */
 #include "cli.h"
 
-#include <getopt.h>
+#include <stddef.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "geodelta/coreg.h"
+#include "geodelta/options.h"
 #include "geodelta/stages.h"
 
-static void usage(FILE *f)
+/* what `geodelta coreg` fills from its command line */
+typedef struct coreg_cli {
+    gd_coreg_params p;
+    const char *ref, *tgt;
+    int band, quiet, points, threads, help;
+} coreg_cli;
+
+/* --at X,Y: the global window's centre in map coordinates */
+static int parse_at(const gd_opt *o, const char *text, void *target, char *what, size_t len)
 {
-    fprintf(f,
-        "Usage: geodelta coreg -r REF -t TARGET [options]\n"
-        "\n"
-        "Measures how far TARGET's content is displaced against REF by phase correlation\n"
-        "(FFTW, sub-pixel by upsampled DFT) and prints a JSON report on stdout. TARGET is\n"
-        "first warped onto REF's grid when they differ (CRS, resolution, extent).\n"
-        "Shifts are displacements of TARGET's content: a feature at REF pixel (x, y) shows\n"
-        "at (x + dx, y + dy); map shifts are the same in REF's CRS units.\n"
-        "\n"
-        "Options:\n"
-        "  -r, --ref FILE           reference image\n"
-        "  -t, --target FILE        target image\n"
-        "      --band B             band of both images (default: the red band when both\n"
-        "                           say which it is, else 1)\n"
-        "      --mode global|local  one shift from one window (default), or a grid of\n"
-        "                           tie points fitted by an affine displacement field\n"
-        "      --window PX          global window side (default 512)\n"
-        "      --grid PX            local tie-point spacing (default 256; window 256)\n"
-        "      --at X,Y             global window centred here (REF map coordinates);\n"
-        "                           default: the best textured window without nodata\n"
-        "      --min-reliability P  refuse below P %% (default 50)\n"
-        "      --points             local: list every tie point in the report\n"
-        "      --threads N          threads for local mode (default: all cores)\n"
-        "  -q, --quiet              no messages on stderr\n"
-        "  -h, --help               this help\n"
-        "\n"
-        "Exit codes: 0 ok, 1 usage, 2 input problem (incl. reliability below the floor),\n"
-        "3 processing failure.\n");
+    coreg_cli *c = target;
+    char *end = NULL;
+    (void)o;
+    c->p.at_x = strtod(text, &end);
+    if (end == text || !end || *end != ',' ||
+        gd_cli_parse_double(end + 1, -1e12, 1e12, &c->p.at_y) != 0) {
+        snprintf(what, len, "X,Y");
+        return -1;
+    }
+    c->p.has_at = 1;
+    return 0;
 }
 
-enum { OPT_BAND = 256, OPT_MODE, OPT_WINDOW, OPT_GRID, OPT_AT, OPT_MINREL, OPT_POINTS,
-       OPT_THREADS };
+#define C(field) offsetof(coreg_cli, field)
+#define NOG .off_given = GD_OPT_NOFIELD
+static const char G_OPT[] = "Options";
+static const gd_opt_choice modes[] = {{"global", GD_COREG_GLOBAL, 0}, {"local", GD_COREG_LOCAL, 0},
+                                      {NULL, 0, 0}};
+static const gd_opt coreg_opts[] = {
+    {.name = "ref", .short_name = 'r', .type = GD_OPT_PATH, .flags = GD_OPTF_REQUIRED,
+     .meta = "REF", .group = G_OPT, .help = "reference image", .off = C(ref), NOG},
+    {.name = "target", .short_name = 't', .type = GD_OPT_PATH, .flags = GD_OPTF_REQUIRED,
+     .meta = "TARGET", .group = G_OPT, .help = "target image", .off = C(tgt), NOG},
+    {.name = "band", .type = GD_OPT_INT, .meta = "B", .lo = 1, .hi = 65535,
+     .what = "a band number", .group = G_OPT, .help = "band of both images",
+     .def = "the red band when both say which it is, else 1", .off = C(band), NOG},
+    {.name = "mode", .type = GD_OPT_CHOICE, .flags = GD_OPTF_INDEX, .choices = modes,
+     .meta = "MODE", .group = G_OPT,
+     .help = "one shift from one window, or a grid of tie points fitted by an affine "
+             "displacement field",
+     .def = "global", .off = C(p.mode), NOG},
+    {.name = "window", .type = GD_OPT_INT, .meta = "PX", .lo = 32, .hi = 8192,
+     .what = "a size in pixels (32..8192)", .group = G_OPT, .help = "global window side",
+     .def = "512", .off = C(p.window), NOG},
+    {.name = "grid", .type = GD_OPT_INT, .meta = "PX", .lo = 8, .hi = 8192,
+     .what = "a size in pixels (8..8192)", .group = G_OPT,
+     .help = "local tie-point spacing (tie-point window 256)", .def = "256", .off = C(p.grid), NOG},
+    {.name = "at", .type = GD_OPT_CUSTOM, .meta = "X,Y", .group = G_OPT,
+     .help = "global window centred here (REF map coordinates)",
+     .def = "the best textured window without nodata", .off = C(p.at_x), NOG,
+     .parse = parse_at},
+    {.name = "min-reliability", .type = GD_OPT_DOUBLE, .meta = "P", .lo = 0, .hi = 100,
+     .what = "0..100", .group = G_OPT, .help = "refuse below P %", .def = "50",
+     .off = C(p.min_reliability), NOG},
+    {.name = "points", .type = GD_OPT_FLAG, .group = G_OPT,
+     .help = "local: list every tie point in the report", .off = C(points), NOG},
+    {.name = "threads", .type = GD_OPT_INT, .meta = "N", .lo = 1, .hi = 64, .what = "1..64",
+     .group = G_OPT, .help = "threads for local mode", .def = "all cores", .off = C(threads), NOG},
+    {.name = "quiet", .short_name = 'q', .type = GD_OPT_FLAG, .group = G_OPT,
+     .help = "no messages on stderr", .off = C(quiet), NOG},
+    {.name = "help", .short_name = 'h', .type = GD_OPT_FLAG, .flags = GD_OPTF_HELP,
+     .group = G_OPT, .help = "this help", .off = C(help), NOG},
+};
+
+static const gd_opt_table coreg_table = {
+    .command = "coreg",
+    .usage = "coreg -r REF -t TARGET [options]",
+    .intro = "Measures how far TARGET's content is displaced against REF by phase correlation\n"
+             "(FFTW, sub-pixel by upsampled DFT) and prints a JSON report on stdout. TARGET is\n"
+             "first warped onto REF's grid when they differ (CRS, resolution, extent).\n"
+             "Shifts are displacements of TARGET's content: a feature at REF pixel (x, y) shows\n"
+             "at (x + dx, y + dy); map shifts are the same in REF's CRS units.\n",
+    .epilog = "Exit codes: 0 ok, 1 usage, 2 input problem (incl. reliability below the floor),\n"
+              "3 processing failure.\n",
+    .opts = coreg_opts,
+    .n = sizeof coreg_opts / sizeof coreg_opts[0],
+};
+
+const gd_opt_table *gd_cli_coreg_table(void) { return &coreg_table; }
 
 static int pick_band(gd_job *job, const gd_source *r, const gd_source *t)
 {
@@ -56,104 +102,20 @@ static int pick_band(gd_job *job, const gd_source *r, const gd_source *t)
 
 int gd_cmd_coreg(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"ref", required_argument, NULL, 'r'},
-        {"target", required_argument, NULL, 't'},
-        {"band", required_argument, NULL, OPT_BAND},
-        {"mode", required_argument, NULL, OPT_MODE},
-        {"window", required_argument, NULL, OPT_WINDOW},
-        {"grid", required_argument, NULL, OPT_GRID},
-        {"at", required_argument, NULL, OPT_AT},
-        {"min-reliability", required_argument, NULL, OPT_MINREL},
-        {"points", no_argument, NULL, OPT_POINTS},
-        {"threads", required_argument, NULL, OPT_THREADS},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
-    const char *ref = NULL, *tgt = NULL;
-    gd_coreg_params p;
-    gd_coreg_params_init(&p);
-    int band = 0, quiet = 0, points = 0, threads = 0, c;
-    long lv;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":r:t:qh", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'r': ref = optarg; break;
-        case 't': tgt = optarg; break;
-        case OPT_BAND:
-            if (gd_cli_parse_int(optarg, 1, 65535, &lv) != 0) {
-                fprintf(stderr, "geodelta coreg: --band '%s' is not a band number\n", optarg);
-                return 1;
-            }
-            band = (int)lv;
-            break;
-        case OPT_MODE:
-            if (strcmp(optarg, "global") == 0)
-                p.mode = GD_COREG_GLOBAL;
-            else if (strcmp(optarg, "local") == 0)
-                p.mode = GD_COREG_LOCAL;
-            else {
-                fprintf(stderr, "geodelta coreg: --mode '%s' is not global or local\n", optarg);
-                return 1;
-            }
-            break;
-        case OPT_WINDOW:
-        case OPT_GRID:
-            if (gd_cli_parse_int(optarg, c == OPT_GRID ? 8 : 32, 8192, &lv) != 0) {
-                fprintf(stderr, "geodelta coreg: %s '%s' is not a size in pixels (%s..8192)\n",
-                        c == OPT_GRID ? "--grid" : "--window", optarg, c == OPT_GRID ? "8" : "32");
-                return 1;
-            }
-            if (c == OPT_GRID)
-                p.grid = (int)lv;
-            else
-                p.window = (int)lv;
-            break;
-        case OPT_AT: {
-            char *end = NULL;
-            p.at_x = strtod(optarg, &end);
-            if (!end || *end != ',' || gd_cli_parse_double(end + 1, -1e12, 1e12, &p.at_y) != 0) {
-                fprintf(stderr, "geodelta coreg: --at '%s' is not X,Y\n", optarg);
-                return 1;
-            }
-            p.has_at = 1;
-            break;
-        }
-        case OPT_MINREL:
-            if (gd_cli_parse_double(optarg, 0.0, 100.0, &p.min_reliability) != 0) {
-                fprintf(stderr, "geodelta coreg: --min-reliability '%s' is not 0..100\n", optarg);
-                return 1;
-            }
-            break;
-        case OPT_POINTS: points = 1; break;
-        case OPT_THREADS:
-            if (gd_cli_parse_int(optarg, 1, 64, &lv) != 0) {
-                fprintf(stderr, "geodelta coreg: --threads '%s' is not 1..64\n", optarg);
-                return 1;
-            }
-            threads = (int)lv;
-            break;
-        case 'q': quiet = 1; break;
-        case 'h': usage(stdout); return 0;
-        case ':':
-            fprintf(stderr, "geodelta coreg: option %s needs a value\n", argv[optind - 1]);
-            return 1;
-        default:
-            fprintf(stderr, "geodelta coreg: unknown option %s (see geodelta coreg --help)\n",
-                    argv[optind - 1]);
-            return 1;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "geodelta coreg: unexpected argument '%s'\n", argv[optind]);
+    coreg_cli cl = {0};
+    char err[1024];
+    gd_coreg_params_init(&cl.p);
+    if (gd_opts_parse(&coreg_table, argc, argv, &cl, err, sizeof err) != 0) {
+        fprintf(stderr, "geodelta coreg: %s\n", err);
         return 1;
     }
-    if (!ref || !tgt) {
-        fprintf(stderr, "geodelta coreg: %s is required (see geodelta coreg --help)\n",
-                !ref ? "-r REF" : "-t TARGET");
-        return 1;
+    if (cl.help) {
+        gd_opts_help(&coreg_table, stdout);
+        return 0;
     }
+    gd_coreg_params p = cl.p;
+    const char *ref = cl.ref, *tgt = cl.tgt;
+    int band = cl.band, quiet = cl.quiet, points = cl.points, threads = cl.threads;
     gd_job *job = NULL;
     gd_source *rs = NULL, *ts = NULL;
     gd_grid *grid = NULL;

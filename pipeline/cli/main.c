@@ -8,10 +8,12 @@
 #include <gdal.h>
 #include <jansson.h>
 #include <proj.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "geodelta/files.h"
 #include "geodelta/job.h"
 #include "geodelta/provenance.h"
 #include "geodelta/stages.h"
@@ -46,6 +48,14 @@ int gd_cli_fail(int status, const char *message)
 {
     fprintf(stderr, "geodelta: %s\n", message && *message ? message : "failed");
     return gd_status_exit_code(status);
+}
+
+int gd_cli_interrupted(void)
+{
+    int sig = gd_signal_caught();
+    fprintf(stderr, "geodelta: interrupted by %s: stopped, temporary files removed, no "
+            "manifest written\n", sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "a signal");
+    return gd_signal_exit_code(sig);
 }
 
 int main(int argc, char **argv)

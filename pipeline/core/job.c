@@ -1,8 +1,10 @@
 /* job.c: the job context: first-error capture, run.log, warnings (GDAL's and PROJ's
  * too), nested GDAL-style progress, light contexts for other threads. */
 #include "geodelta/job.h"
+#include "geodelta/files.h"
 
 #include <cpl_error.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <proj.h>
 #include <pthread.h>
@@ -10,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* distinct GDAL/PROJ warnings kept per run: a warning GDAL repeats on every block read
  * is recorded once, and a flood of different ones cannot grow the manifest unbounded */
@@ -47,7 +50,8 @@ struct gd_job {
     struct { double lo, hi; } slot[PROGRESS_DEPTH]; /* nested stages' slots */
     int depth, overflow;
     int last_tick; /* last printed tick, 0..40 (every 2.5 %) */
-    int cancelled;
+    volatile int cancelled; /* read by worker threads (gd_job_cancelled) */
+    struct gd_outdir *outdir; /* files.c */
     int threads;
     int mem_mb;
     char *workdir;
@@ -134,6 +138,7 @@ void gd_job_destroy(gd_job *job)
 {
     if (!job)
         return;
+    gd_outdir_release(job); /* its temporaries and lock, if the run did not release them */
     gd_job_close_log(job);
     foreign_release(job);
     json_decref(job->params);
@@ -369,7 +374,11 @@ static void foreign_release(gd_job *job)
 int gd_job_open_log(gd_job *job, const char *path)
 {
     gd_job_close_log(job);
-    job->log = fopen(path, "w");
+    /* never through a symbolic link planted under the log's name */
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0666);
+    job->log = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!job->log && fd >= 0)
+        close(fd);
     if (!job->log)
         return gd_job_error(job, GD_EOUTPUT, "cannot write log file %s", path);
     foreign_capture(job);
@@ -491,7 +500,7 @@ double gd_job_progress_total(const gd_job *job, double f)
 
 int gd_job_progress(gd_job *job, double f)
 {
-    if (job->cancelled)
+    if (gd_job_cancelled(job))
         return GD_ECANCEL;
     foreign_merge(job);
     double total = gd_job_progress_total(job, f);
@@ -539,6 +548,9 @@ void gd_job_progress_break(gd_job *job)
 }
 
 void gd_job_cancel(gd_job *job) { job->cancelled = 1; }
+int gd_job_cancelled(const gd_job *job) { return job->cancelled || gd_signal_caught(); }
+struct gd_outdir *gd_job_outdir(const gd_job *job) { return job->outdir; }
+void gd_job_set_outdir(gd_job *job, struct gd_outdir *od) { job->outdir = od; }
 json_t *gd_job_params(gd_job *job) { return job->params; }
 json_t *gd_job_auto(gd_job *job) { return job->autov; }
 json_t *gd_job_warnings(gd_job *job)

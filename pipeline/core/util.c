@@ -1,5 +1,6 @@
 /* util.c: atomic output files, streamed SHA-256, directories, clocks. */
 #include "geodelta/util.h"
+#include "geodelta/files.h"
 
 #include <cpl_vsi.h>
 #include <errno.h>
@@ -11,20 +12,24 @@
 #include <time.h>
 #include <unistd.h>
 
-int gd_tmp_name(gd_job *job, const char *final_path, char *buf, size_t len)
-{
-    int n = snprintf(buf, len, "%s.tmp-%ld", final_path, (long)getpid());
-    if (n < 0 || (size_t)n >= len)
-        return gd_job_error(job, GD_EOUTPUT, "output path too long: %s", final_path);
-    return GD_OK;
-}
-
 int gd_commit_file(gd_job *job, const char *tmp_path, const char *final_path)
 {
+    /* after SIGINT/SIGTERM nothing more gets a final name (above all no manifest) */
+    if (gd_job_cancelled(job)) {
+        unlink(tmp_path);
+        return gd_job_error(job, GD_ECANCEL, "cancelled before %s was finished", final_path);
+    }
+    /* the writers open temporaries by name: what is renamed must still be a plain file,
+     * not a link someone put in its place (unlink removes the link, not its target) */
+    if (!gd_is_plain_file(tmp_path)) {
+        unlink(tmp_path);
+        return gd_job_error(job, GD_EOUTPUT, "temporary file %s was replaced by something that "
+                            "is not a regular file: %s not written", tmp_path, final_path);
+    }
     /* on the disk before it is renamed: after a power cut a final name never points at
      * a file whose blocks were not written; some file systems (NFS, quotas) report a
      * full disk only here */
-    int fd = open(tmp_path, O_RDONLY);
+    int fd = open(tmp_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd >= 0) {
         int bad = fsync(fd) != 0 && errno != EINVAL && errno != EROFS;
         int e = errno;
@@ -54,22 +59,34 @@ int gd_sha256_file(gd_job *job, const char *path, char hex[65], uint64_t *size)
 int gd_sha256_file_ex(gd_job *job, const char *path, char hex[65], uint64_t *size,
                       const atomic_int *cancel)
 {
+    return gd_sha256_fd(job, -1, path, hex, size, cancel);
+}
+
+int gd_sha256_fd(gd_job *job, int fd, const char *path, char hex[65], uint64_t *size,
+                 const atomic_int *cancel)
+{
     int st = GD_OK;
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
     uint64_t total = 0;
     unsigned char buf[1 << 16];
     EVP_MD_CTX *ctx = NULL;
-    int vsi = strncmp(path, "/vsi", 4) == 0;
+    int vsi = fd < 0 && strncmp(path, "/vsi", 4) == 0;
     FILE *f = NULL;
     VSILFILE *vf = NULL;
     if (vsi)
         vf = VSIFOpenL(path, "rb");
+    else if (fd >= 0)
+        f = fdopen(fd, "rb");
     else
         f = fopen(path, "rb");
-    if (!f && !vf)
+    if (!f && !vf) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
         return gd_job_error(job, GD_EINPUT, "cannot read %s: %s", path,
-                            vsi ? "not found or not readable" : strerror(errno));
+                            vsi ? "not found or not readable" : strerror(e));
+    }
     ctx = EVP_MD_CTX_new();
     if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
         st = gd_job_error(job, GD_EPROC, "OpenSSL SHA-256 initialisation failed");
@@ -79,7 +96,7 @@ int gd_sha256_file_ex(gd_job *job, const char *path, char hex[65], uint64_t *siz
     while ((n = vsi ? VSIFReadL(buf, 1, sizeof buf, vf) : fread(buf, 1, sizeof buf, f)) > 0) {
         EVP_DigestUpdate(ctx, buf, n);
         total += n;
-        if (cancel && atomic_load(cancel)) {
+        if ((cancel && atomic_load(cancel)) || gd_signal_caught()) {
             st = gd_job_error(job, GD_ECANCEL, "hashing %s cancelled", path);
             goto done;
         }

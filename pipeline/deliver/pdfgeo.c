@@ -2,6 +2,7 @@
  * GEO measure) of map.pdf's change panel, appended to Cairo's file as an incremental
  * update, so that GDAL, QGIS and Acrobat's geospatial tools place the panel on the map. */
 #include "geodelta/deliver.h"
+#include "geodelta/files.h"
 #include "geodelta/util.h"
 
 #include <cpl_conv.h>
@@ -161,7 +162,7 @@ int gd_pdf_georeference(gd_job *job, const char *path, const gd_map_frame *fr,
         st = gd_job_error_gdal(job, GD_EOUTPUT, "%s: the panel's corners have no lon/lat", path);
         goto done;
     }
-    out = fopen(tmp, "wbx");
+    out = gd_tmp_fopen(tmp);
     if (!out || fwrite(buf, 1, len, out) != len) {
         st = gd_job_error(job, GD_EOUTPUT, "cannot write %s", path);
         goto done;

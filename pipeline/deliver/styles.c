@@ -3,6 +3,7 @@
 #define _GNU_SOURCE /* open_memstream */
 #include "geodelta/deliver.h"
 #include "geodelta/method.h"
+#include "geodelta/files.h"
 #include "geodelta/util.h"
 
 #include <stdio.h>
@@ -324,7 +325,7 @@ int gd_write_text_atomic(gd_job *job, const char *path, const char *text)
     int st = gd_tmp_name(job, path, tmp, sizeof tmp);
     if (st != GD_OK)
         return st;
-    FILE *f = fopen(tmp, "wx"); /* exclusive: never through someone else's file */
+    FILE *f = gd_tmp_fopen(tmp); /* exclusive, never through a link */
     if (!f)
         return gd_job_error(job, GD_EOUTPUT, "cannot write %s", path);
     size_t n = strlen(text);

@@ -1,6 +1,7 @@
 /* zip.c: a minimal zip writer (stored entries, pinned 1980-01-01 time: repeatable bytes)
  * for change.kmz, base64 for report.html, and reading a file whole. */
 #include "geodelta/deliver.h"
+#include "geodelta/files.h"
 #include "geodelta/util.h"
 
 #include <stdio.h>
@@ -36,7 +37,7 @@ int gd_zip_write(gd_job *job, const char *path, const gd_zip_entry *e, size_t n)
     int st = gd_tmp_name(job, path, tmp, sizeof tmp);
     if (st != GD_OK)
         return st;
-    FILE *f = fopen(tmp, "wbx");
+    FILE *f = gd_tmp_fopen(tmp);
     if (!f)
         return gd_job_error(job, GD_EOUTPUT, "cannot write %s", path);
     uint32_t *off = calloc(n ? n : 1, sizeof *off), *crc = calloc(n ? n : 1, sizeof *crc);

@@ -116,7 +116,10 @@ int gd_detect_irmad(gd_job *job, const gd_grid *grid, const gd_band *before,
         if ((st = gd_band_read(job, &before[k], w, 0, h, x + k * n)) != GD_OK ||
             (st = gd_band_read(job, &after[k], w, 0, h, y + k * n)) != GD_OK)
             goto done;
-        gd_job_progress(job, 0.3 * (double)(k + 1) / (double)nb);
+        if (gd_job_progress(job, 0.3 * (double)(k + 1) / (double)nb) != GD_OK) {
+            st = gd_job_error(job, GD_ECANCEL, "cancelled");
+            goto done;
+        }
     }
     size_t valid = 0;
     for (size_t i = 0; i < n; i++) {

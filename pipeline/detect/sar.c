@@ -46,10 +46,16 @@ int gd_detect_sar(gd_job *job, const gd_sar_params *sp, const gd_grid *grid,
     }
     if ((st = read_filtered(job, sp, before, w, h, bb, tmp, "before", cu2)) != GD_OK)
         goto done;
-    gd_job_progress(job, 0.4);
+    if (gd_job_progress(job, 0.4) != GD_OK) {
+        st = gd_job_error(job, GD_ECANCEL, "cancelled");
+        goto done;
+    }
     if ((st = read_filtered(job, sp, after, w, h, ab, tmp, "after", cu2)) != GD_OK)
         goto done;
-    gd_job_progress(job, 0.8);
+    if (gd_job_progress(job, 0.8) != GD_OK) {
+        st = gd_job_error(job, GD_ECANCEL, "cancelled");
+        goto done;
+    }
     /* the score: log-ratio or neighbourhood ratio, then the optional mean */
     float *raw = sp->smooth_window > 1 ? tmp : out->data;
     if (sp->nr_window > 1)

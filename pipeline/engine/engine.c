@@ -2,6 +2,7 @@
  * handle per thread; the score in memory or in a temporary GeoTIFF. */
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "geodelta/engine.h"
+#include "geodelta/files.h"
 #include "geodelta/util.h"
 
 #include <cpl_conv.h>
@@ -105,6 +106,7 @@ typedef struct worker {
 } worker;
 
 struct pool {
+    const gd_job *job;       /* read by the workers only for its cancel flag */
     const gd_engine_spec *spec;
     gd_score *out;
     int strip, nstrips;
@@ -170,6 +172,12 @@ static void *work(void *arg)
         pthread_mutex_unlock(&p->mu);
         if (k < 0)
             break;
+        /* SIGINT/SIGTERM: stop at the next strip */
+        gd_test_pause("strip");
+        if (gd_job_cancelled(p->job)) {
+            fail(p, k, GD_ECANCEL, "cancelled");
+            return NULL;
+        }
         int y0 = k * p->strip, rows = h - y0 < p->strip ? h - y0 : p->strip;
         int iy0 = y0 - sp->halo < 0 ? 0 : y0 - sp->halo;
         int iy1 = y0 + rows + sp->halo > h ? h : y0 + rows + sp->halo;
@@ -250,10 +258,14 @@ static int strip_rows(const gd_engine_spec *sp)
 
 static int create_file(gd_job *job, const gd_grid *grid, int rows, gd_score *out)
 {
-    char name[64], path[4096];
-    snprintf(name, sizeof name, "score.tmp-%ld.tif", (long)getpid());
+    char final[4096], path[4096];
     const char *dir = gd_job_workdir(job);
-    gd_path_join(path, sizeof path, dir ? dir : ".", name);
+    /* never a final output: the name only places it with the run's temporaries (the
+     * private folder of a locked OUTDIR, removed even when the run is stopped) */
+    gd_path_join(final, sizeof final, dir ? dir : ".", "score.scratch.tif");
+    int st = gd_tmp_name(job, final, path, sizeof path);
+    if (st != GD_OK)
+        return st;
     char blk[32];
     snprintf(blk, sizeof blk, "%d", rows);
     char **opts = NULL;
@@ -362,6 +374,7 @@ int gd_engine_score(gd_job *job, const gd_engine_spec *sp, gd_score *out)
         return gd_job_error(job, GD_EPROC, "the engine takes 1 to %d bands, not %zu", MAX_BANDS,
                             sp->nb);
     gd_kernels_init(); /* before any thread calls a kernel */
+    p.job = job;
     p.spec = sp;
     p.out = out;
     p.strip = strip_rows(sp);

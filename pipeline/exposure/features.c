@@ -2,6 +2,7 @@
  * the change reaches, per change class, with the area inside each class for polygons. */
 #include "geodelta/exposure.h"
 #include "geodelta/method.h"
+#include "geodelta/files.h"
 #include "geodelta/util.h"
 
 #include <cpl_conv.h>
@@ -298,7 +299,7 @@ int gd_exposure_write_csv(gd_job *job, const gd_exposure *e, const gd_method *m,
     int st = gd_tmp_name(job, path, tmp, sizeof tmp);
     if (st != GD_OK)
         return st;
-    FILE *f = fopen(tmp, "w");
+    FILE *f = gd_tmp_fopen(tmp);
     if (!f)
         return gd_job_error(job, GD_EOUTPUT, "cannot write %s", path);
     fputs("id,fid,class,class_name,area_ha,lon,lat\n", f);

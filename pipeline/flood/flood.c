@@ -80,7 +80,10 @@ int gd_flood_optical(gd_job *job, const gd_grid *grid, const gd_band *before,
             out->data[k] = ia - ib; /* NaN when either date is NaN */
             wat[k] = (uint8_t)((ib > 0.0f ? 1 : 0) | (ia > 0.0f ? 2 : 0));
         }
-        gd_job_progress(job, (double)(y0 + nr) / h);
+        if (gd_job_progress(job, (double)(y0 + nr) / h) != GD_OK) {
+            st = gd_job_error(job, GD_ECANCEL, "cancelled");
+            goto done;
+        }
     }
     out->valid = gd_k_minmax(out->data, n, &out->min, &out->max);
     if (out->valid == 0)

@@ -412,6 +412,9 @@ GDALDatasetH gd_grid_warp(const gd_grid *grid, GDALDatasetH src, const char *con
     return vrt;
 }
 
+/* below this fraction of the grid covered by a date, the run warns (issue 20) */
+#define GD_MIN_OVERLAP 0.10
+
 static int align(gd_job *job, const gd_grid *grid, const gd_source *src, int nearest,
                  GDALDatasetH *out, int *owned)
 {
@@ -453,6 +456,15 @@ static int align(gd_job *job, const gd_grid *grid, const gd_source *src, int nea
                             "(the before image's extent, or the AOI) (hint: check that both "
                             "images cover the same area)",
                             src->path);
+    if (!nearest) {
+        /* a sliver of overlap runs to the end with changes found only there: said */
+        double ix = fmin(b[2], gb[2]) - fmax(b[0], gb[0]), iy = fmin(b[3], gb[3]) - fmax(b[1], gb[1]);
+        double frac = ix * iy / ((gb[2] - gb[0]) * (gb[3] - gb[1]));
+        if (frac < GD_MIN_OVERLAP)
+            gd_job_warn(job, "%s covers only %.2f %% of the analysis grid: change can only be "
+                        "found there (hint: check that both images cover the same area)",
+                        src->path, 100.0 * frac);
+    }
 
     const char *args[] = {"-t_srs", grid->wkt, "-r", "bilinear", "-ot", "Float32",
                           "-dstnodata", "nan", NULL};

@@ -10,14 +10,22 @@
 
 #define FLOOD_MIN_PX 8 /* UN-SPIDER: drop patches of fewer than 8 connected px */
 
+/* SAR: the log-ratio machinery of logratio (refined Lee 7, 3x3 mean, Otsu on |score|),
+ * with hysteresis as the decision before the MRF: the one of tests/accuracy's SAR sweep
+ * that takes new water (the decrease class) on Bern and Yellow River A to kappa >= 0.85
+ * (docs/methods/flood.md); the ratio rule was measured with the same filter */
 static const gd_sar_defaults flood_sar_defaults = {
-    .speckle_window = 7,           /* the SAR ratio rule was measured with 7 */
+    .speckle_window = 7,
     .smooth_window = 3,
-    .decision = GD_SAR_THRESHOLD,
+    .decision = GD_SAR_HYSTERESIS,
+    .mrf_bias = -1.5,
 };
 
+enum { RULE_ADAPTIVE, RULE_RATIO };
+
 typedef struct flood_state {
-    gd_sar_params sp;
+    gd_sar_setting sar;            /* SAR: filter, score, decision, MRF */
+    int rule;                      /* SAR: RULE_* */
     int index;                     /* GD_FLOOD_* */
     gd_flood_aux *aux;             /* slope and permanent-water masks */
     uint8_t *water;                /* water before (bit 0) / after (bit 1) */
@@ -34,7 +42,11 @@ static int flood_configure(gd_job *job, gd_method_run *run, json_t *params)
     if (run->p->dem) /* only when given: runs without a DEM keep their run ids */
         json_object_set_new(params, "max_slope",
                             json_real(run->p->max_slope >= 0 ? run->p->max_slope : 5.0));
-    return gd_sar_resolve(job, run->p, &flood_sar_defaults, &s->sp);
+    const char *rule = run->p->flood_rule ? run->p->flood_rule : "adaptive";
+    s->rule = strcmp(rule, "ratio") == 0 ? RULE_RATIO : RULE_ADAPTIVE;
+    if (s->rule == RULE_ADAPTIVE && strcmp(rule, "adaptive") != 0)
+        return gd_job_error(job, GD_EUSAGE, "--flood-rule '%s' is not adaptive or ratio", rule);
+    return gd_sar_resolve_decision(job, run->p, &flood_sar_defaults, &s->sar);
 }
 
 static int flood_inputs(gd_job *job, gd_method_run *run)
@@ -47,6 +59,16 @@ static int flood_inputs(gd_job *job, gd_method_run *run)
         return st;
     json_object_set_new(gd_job_auto(job), "flood_index", json_string(idx_names[s->index]));
     run->sar = run->map_sar = s->index == GD_FLOOD_SAR;
+    if (run->sar) { /* the rule and its decision options are part of the run id */
+        json_t *params = gd_job_params(job);
+        json_object_set_new(params, "flood_rule",
+                            json_string(s->rule == RULE_RATIO ? "ratio" : "adaptive"));
+        if (s->rule == RULE_ADAPTIVE)
+            gd_sar_record_decision(run->p, params);
+        run->note = s->rule == RULE_RATIO
+                        ? "SAR flood: UN-SPIDER ratio rule (after/before < 1/1.25)"
+                        : "SAR flood: adaptive log-ratio decision (Otsu, hysteresis, MRF)";
+    }
     return gd_flood_aux_load(job, run->p, run->grid, &s->aux);
 }
 
@@ -64,9 +86,9 @@ static int flood_score(gd_job *job, gd_method_run *run, gd_score *out)
     flood_state *s = run->state;
     if (s->index != GD_FLOOD_SAR)
         return gd_flood_optical(job, run->grid, run->bb, run->ab, out, &s->water);
-    int st = gd_detect_sar(job, &s->sp, run->grid, &run->bb[0], &run->ab[0], run->eps, out);
+    int st = gd_detect_sar(job, &s->sar.sp, run->grid, &run->bb[0], &run->ab[0], run->eps, out);
     return st != GD_OK ? st
-                       : gd_flood_sar_water(job, &s->sp, run->grid, &run->bb[0], &run->ab[0],
+                       : gd_flood_sar_water(job, &s->sar.sp, run->grid, &run->bb[0], &run->ab[0],
                                             run->eps, &s->water);
 }
 
@@ -74,23 +96,43 @@ static int flood_threshold(gd_job *job, gd_method_run *run, const gd_score *sc,
                            const gd_threshold_req *req, double *t, const char **mode)
 {
     const flood_state *s = run->state;
-    return gd_flood_threshold(job, sc, s->index, req->fixed, req->ki, t, mode);
+    if (s->index != GD_FLOOD_SAR || s->rule == RULE_RATIO)
+        return gd_flood_threshold(job, sc, s->index, req->fixed, req->ki, t, mode);
+    /* adaptive: as logratio, on |score| */
+    if (!isnan(req->fixed)) {
+        *t = req->fixed;
+        *mode = "fixed";
+        return GD_OK;
+    }
+    *mode = req->ki ? "ki" : "otsu";
+    return req->ki ? gd_threshold_ki(job, sc, 1, t) : gd_threshold_otsu(job, sc, 1, t);
 }
 
 static int flood_classify(gd_job *job, gd_method_run *run, const gd_score *sc, double t,
                           uint8_t **classes)
 {
     const flood_state *s = run->state;
+    if (s->index == GD_FLOOD_SAR && s->rule == RULE_ADAPTIVE) /* decrease 1, increase 2 */
+        return gd_classify(job, sc, t, 1, classes);
     return gd_flood_classify(job, sc, s->water, s->index, t, classes);
 }
 
 static int flood_decide(gd_job *job, gd_method_run *run, const gd_score *sc, double t,
                         uint8_t *classes)
 {
-    (void)sc, (void)t;
     const flood_state *s = run->state;
-    return gd_flood_aux_apply(job, s->aux, classes,
-                              (size_t)run->grid->width * (size_t)run->grid->height);
+    size_t n = (size_t)run->grid->width * (size_t)run->grid->height;
+    if (s->index == GD_FLOOD_SAR && s->rule == RULE_ADAPTIVE) {
+        /* the log-ratio's decision on both classes, then new water is the decrease that
+         * is not dark on both dates (permanent water, 2); an increase is not flooding */
+        int st = gd_sar_decide_mrf(job, &s->sar, sc, t, 1, classes);
+        if (st != GD_OK)
+            return st;
+        for (size_t i = 0; i < n; i++)
+            if (classes[i] != 255)
+                classes[i] = s->water && s->water[i] == 3 ? 2 : classes[i] == 1 ? 1 : 0;
+    }
+    return gd_flood_aux_apply(job, s->aux, classes, n);
 }
 
 static void flood_release(gd_method_run *run)

@@ -11,14 +11,39 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-static char *abs_path(const char *p)
+/* GDAL's archive handlers: their path after the prefix is a local file's */
+static const char *const archive_prefixes[] = {"/vsizip/", "/vsitar/", "/vsigzip/", "/vsi7z/",
+                                               "/vsirar/", NULL};
+
+char *gd_input_abs_path(const char *p)
 {
     char buf[PATH_MAX];
-    if (strncmp(p, "/vsi", 4) != 0 && realpath(p, buf))
-        return strdup(buf);
+    if (strncmp(p, "/vsi", 4) != 0)
+        return realpath(p, buf) ? strdup(buf) : strdup(p);
+    /* /vsizip/rel/a.zip/b.tif, /vsizip/{rel/a.zip}/b.tif: the archive is found from the
+     * current folder, which `verify --inputs` elsewhere does not share */
+    for (int i = 0; archive_prefixes[i]; i++) {
+        size_t n = strlen(archive_prefixes[i]);
+        if (strncmp(p, archive_prefixes[i], n) != 0)
+            continue;
+        const char *rest = p + n;
+        int brace = *rest == '{';
+        if (brace)
+            rest++;
+        if (*rest == '/' || !getcwd(buf, sizeof buf))
+            return strdup(p);
+        size_t len = strlen(p) + strlen(buf) + 2;
+        char *out = malloc(len);
+        if (out)
+            snprintf(out, len, "%.*s%s%s/%s", (int)n, p, brace ? "{" : "", buf, rest);
+        return out;
+    }
     return strdup(p);
 }
+
+static char *abs_path(const char *p) { return gd_input_abs_path(p); }
 
 int gd_aux_collect(gd_job *job, const gd_detect_params *p, gd_aux_inputs *aux)
 {

@@ -1,11 +1,16 @@
 /* hasher.c: hashes the input files in a background thread while the chain runs. */
+#include "geodelta/files.h"
 #include "geodelta/provenance.h"
 #include "geodelta/util.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define MAX_FILES GD_HASHER_MAX
 
@@ -14,6 +19,9 @@ struct gd_hasher {
     int started, joined;
     size_t n;
     char *paths[MAX_FILES];
+    int fd[MAX_FILES];           /* local files: opened at start, hashed through, closed */
+    int have_id[MAX_FILES];      /* local files: their identity at start is in id[] */
+    struct stat id[MAX_FILES];
     char hex[MAX_FILES][65];
     uint64_t size[MAX_FILES];
     atomic_int cancel;
@@ -23,13 +31,18 @@ struct gd_hasher {
     double wait;        /* the caller waited in gd_hasher_join */
 };
 
+static int snapshot(gd_job *job, gd_hasher *h, size_t i);
+
 static void *run(void *arg)
 {
     gd_hasher *h = arg;
     double t0 = gd_now();
     h->status = GD_OK;
-    for (size_t i = 0; i < h->n && h->status == GD_OK; i++)
-        h->status = gd_sha256_file_ex(h->err, h->paths[i], h->hex[i], &h->size[i], &h->cancel);
+    for (size_t i = 0; i < h->n && h->status == GD_OK; i++) {
+        h->status = gd_sha256_fd(h->err, h->fd[i], h->paths[i], h->hex[i], &h->size[i],
+                                 &h->cancel);
+        h->fd[i] = -1; /* closed by gd_sha256_fd */
+    }
     h->seconds = gd_now() - t0;
     return NULL;
 }
@@ -43,6 +56,8 @@ int gd_hasher_start(gd_job *job, const char *const *paths, size_t n, gd_hasher *
     if (!h)
         return gd_job_error(job, GD_EPROC, "out of memory");
     atomic_init(&h->cancel, 0);
+    for (size_t i = 0; i < MAX_FILES; i++)
+        h->fd[i] = -1;
     h->n = n;
     int st = gd_job_fork(job, &h->err);
     for (size_t i = 0; i < n && st == GD_OK; i++)
@@ -52,13 +67,93 @@ int gd_hasher_start(gd_job *job, const char *const *paths, size_t n, gd_hasher *
         gd_hasher_destroy(h);
         return gd_job_error(job, GD_EPROC, "out of memory");
     }
+    for (size_t i = 0; i < n; i++)
+        if ((st = snapshot(job, h, i)) != GD_OK) {
+            gd_hasher_destroy(h);
+            return st;
+        }
     if (pthread_create(&h->thread, NULL, run, h) != 0) {
         /* no thread: hash in the caller's thread at join time instead */
         gd_job_warn(job, "cannot start the hashing thread: inputs are hashed at the end");
     } else {
         h->started = 1;
     }
+    /* the test build can stop here with every input hashed, to swap or grow one */
+    if (gd_test_pause_active("inputs-hashed")) {
+        gd_hasher_join(job, h);
+        gd_test_pause("inputs-hashed");
+    }
     *out = h;
+    return GD_OK;
+}
+
+static const char *file_kind(mode_t m)
+{
+    return S_ISDIR(m) ? "a directory" : S_ISFIFO(m) ? "a FIFO (named pipe)"
+         : S_ISCHR(m) ? "a character device" : S_ISBLK(m) ? "a block device"
+         : S_ISSOCK(m) ? "a socket" : "not a regular file";
+}
+
+/* A local input is opened here, in the caller's thread: a FIFO, device or socket is
+ * refused at once (O_NONBLOCK: opening a FIFO would wait for a writer forever), and the
+ * thread hashes the very file whose identity (device, inode, size, mtime) is kept for
+ * gd_hasher_check_identity. A file that cannot be opened is left to the thread, which
+ * reports it as before. */
+static int snapshot(gd_job *job, gd_hasher *h, size_t i)
+{
+    if (strncmp(h->paths[i], "/vsi", 4) == 0)
+        return GD_OK; /* remote or inside an archive: identified by its hash alone */
+    int fd = open(h->paths[i], O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0)
+        return GD_OK;
+    struct stat sb;
+    memset(&sb, 0, sizeof sb);
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        return gd_job_error(job, GD_EINPUT, "input %s is %s: only regular files are read "
+                            "(copy the data to a file first)", h->paths[i],
+                            file_kind(sb.st_mode));
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0)
+        fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    h->fd[i] = fd;
+    h->id[i] = sb;
+    h->have_id[i] = 1;
+    return GD_OK;
+}
+
+int gd_hasher_check_identity(gd_job *job, gd_hasher *h)
+{
+    gd_test_pause("before-manifest");
+    for (size_t i = 0; i < h->n; i++) {
+        if (!h->have_id[i])
+            continue;
+        const struct stat *a = &h->id[i];
+        struct stat b;
+        const char *what = NULL;
+        char buf[160];
+        if (stat(h->paths[i], &b) != 0) {
+            snprintf(buf, sizeof buf, "it can no longer be read: %s", strerror(errno));
+            what = buf;
+        } else if (a->st_dev != b.st_dev || a->st_ino != b.st_ino) {
+            what = "another file now has its name (replaced or moved)";
+        } else if (a->st_size != b.st_size) {
+            snprintf(buf, sizeof buf, "its size went from %lld to %lld bytes",
+                     (long long)a->st_size, (long long)b.st_size);
+            what = buf;
+        } else if (a->st_mtim.tv_sec != b.st_mtim.tv_sec || a->st_mtim.tv_nsec != b.st_mtim.tv_nsec) {
+            what = "it was modified (its modification time changed)";
+        } else if (h->joined && h->status == GD_OK && h->size[i] != (uint64_t)b.st_size) {
+            snprintf(buf, sizeof buf, "%llu bytes were hashed of %lld",
+                     (unsigned long long)h->size[i], (long long)b.st_size);
+            what = buf;
+        }
+        if (what)
+            return gd_job_error(job, GD_EINPUT, "input %s changed during the run (%s): the "
+                                "hash recorded at the start does not describe what was read; "
+                                "no manifest written", h->paths[i], what);
+    }
     return GD_OK;
 }
 
@@ -104,8 +199,11 @@ void gd_hasher_destroy(gd_hasher *h)
         atomic_store(&h->cancel, 1);
         pthread_join(h->thread, NULL);
     }
-    for (size_t i = 0; i < h->n; i++)
+    for (size_t i = 0; i < h->n; i++) {
         free(h->paths[i]);
+        if (h->fd[i] >= 0)
+            close(h->fd[i]);
+    }
     gd_job_destroy(h->err);
     free(h);
 }

@@ -1,4 +1,5 @@
 /* sign.c: Ed25519 signatures of the manifest and key pairs (OpenSSL EVP). */
+#include "geodelta/files.h"
 #include "geodelta/provenance.h"
 #include "geodelta/util.h"
 
@@ -142,7 +143,7 @@ int gd_signer_sign_file(gd_job *job, const gd_signer *s, const char *file,
     EVP_EncodeBlock((unsigned char *)b64, sig, SIG_LEN);
     if ((st = gd_tmp_name(job, sig_path, tmp, sizeof tmp)) != GD_OK)
         goto done;
-    f = fopen(tmp, "w");
+    f = gd_tmp_fopen(tmp);
     if (!f || fprintf(f, "%s\n", b64) < 0 || fclose(f) != 0) {
         if (!f)
             st = gd_job_error(job, GD_EOUTPUT, "cannot write %s: %s", tmp, strerror(errno));
@@ -226,11 +227,11 @@ done:
 static int write_pem(gd_job *job, const char *path, mode_t mode, EVP_PKEY *key, int priv)
 {
     char tmp[4096];
-    int st = gd_tmp_name(job, path, tmp, sizeof tmp);
+    /* the private key never exists with wider permissions, not even for a moment */
+    int st = gd_tmp_create(job, path, mode, tmp, sizeof tmp);
     if (st != GD_OK)
         return st;
-    /* the private key never exists with wider permissions, not even for a moment */
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, mode);
+    int fd = open(tmp, O_WRONLY | O_NOFOLLOW | O_CLOEXEC); /* made by gd_tmp_create */
     if (fd < 0)
         return gd_job_error(job, GD_EOUTPUT, "cannot create %s: %s", tmp, strerror(errno));
     FILE *f = fdopen(fd, "w");

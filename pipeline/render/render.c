@@ -1,13 +1,14 @@
 /* render.c: the print map: before | after | change panels with cartographic furniture
  * (scale bar, north arrow, graticule, legend, provenance), Cairo -> libpng. */
+#include "geodelta/files.h"
 #include "geodelta/stages.h"
 #include "geodelta/exposure.h"
 #include "geodelta/util.h"
 
 #include <cairo.h>
-#include <errno.h>
 #include <cpl_conv.h>
 #include <cpl_string.h>
+#include <errno.h>
 #include <fontconfig/fontconfig.h>
 #include <geodesic.h>
 #include <jansson.h>
@@ -62,6 +63,8 @@ json_t *gd_map_spec_json(const gd_map_spec *spec)
     json_object_set_new(o, "area", str_or_null(spec->area));
     json_object_set_new(o, "credit", str_or_null(spec->credit));
     json_object_set_new(o, "caveat", str_or_null(spec->caveat));
+    if (spec->note) /* only when set: the maps of other runs keep their run ids */
+        json_object_set_new(o, "note", json_string(spec->note));
     json_object_set_new(o, "zones", str_or_null(spec->zones));
     json_object_set_new(o, "zone_field", str_or_null(spec->zone_field));
     json_object_set_new(o, "aoi", str_or_null(spec->aoi));
@@ -1065,7 +1068,7 @@ static int write_png(gd_job *job, cairo_surface_t *surf, const char *path, const
     png_text text[16];
     if ((st = gd_tmp_name(job, path, tmp, sizeof tmp)) != GD_OK)
         return st;
-    f = fopen(tmp, "wb");
+    f = gd_tmp_fopen(tmp);
     if (!f)
         return gd_job_error(job, GD_EOUTPUT, "cannot write %s: %s", tmp, strerror(errno));
     /* on the heap: a local written between setjmp and longjmp would be indeterminate */
@@ -1483,7 +1486,13 @@ int gd_render_map(gd_job *job, const gd_grid *grid, const gd_map_image *before,
     show(cr, M, ly, fs, 0, 0, maxw, line);
     ly += 11 * u;
     cairo_set_source_rgb(cr, 0.62, 0.22, 0.0);
-    show(cr, M, ly, fs, 1, 0, maxw, spec->caveat ? spec->caveat : DEFAULT_CAVEAT);
+    const char *caveat = spec->caveat ? spec->caveat : DEFAULT_CAVEAT;
+    char cav[512];
+    if (spec->note) {
+        snprintf(cav, sizeof cav, "%s" MIDDOT "%s", caveat, spec->note);
+        caveat = cav;
+    }
+    show(cr, M, ly, fs, 1, 0, maxw, caveat);
     char thr[96];
     threshold_text(spec, thr, sizeof thr);
     snprintf(line, sizeof line, "geodelta %s" MIDDOT "method %s, %s%s%s", GD_VERSION, m->name,

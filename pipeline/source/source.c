@@ -3,6 +3,7 @@
 #include "geodelta/stages.h"
 
 #include <cpl_conv.h>
+#include <cpl_http.h>
 #include <cpl_string.h>
 #include <ctype.h>
 #include <errno.h>
@@ -55,6 +56,26 @@ static int check_geotransform(gd_job *job, const gd_source *src, const char *lab
     return GD_OK;
 }
 
+/* For a /vsicurl/ URL GDAL could not open: the server's answer (an HTTP error such as
+ * 404, or the connection error), which GDAL's own message leaves out. At most 64 KiB are
+ * fetched. 1 when there is something to say. */
+static int http_status(const char *path, char *buf, size_t len)
+{
+    static const char prefix[] = "/vsicurl/";
+    if (strncmp(path, prefix, sizeof prefix - 1) != 0)
+        return 0;
+    const char *url = path + sizeof prefix - 1;
+    char *opts[] = {"MAX_FILE_SIZE=65536", "TIMEOUT=30", NULL};
+    CPLHTTPResult *r = CPLHTTPFetch(url, opts);
+    int said = 0;
+    if (r && r->pszErrBuf && *r->pszErrBuf) {
+        snprintf(buf, len, "%s", r->pszErrBuf);
+        said = 1;
+    }
+    CPLHTTPDestroyResult(r);
+    return said;
+}
+
 int gd_source_open(gd_job *job, const char *path, const char *label, gd_source **out)
 {
     struct stat sb;
@@ -74,9 +95,14 @@ int gd_source_open(gd_job *job, const char *path, const char *label, gd_source *
     }
     CPLErrorReset();
     GDALDatasetH ds = GDALOpenEx(path, GDAL_OF_RASTER | GDAL_OF_READONLY, NULL, NULL, NULL);
-    if (!ds)
+    if (!ds) {
+        char http[256];
+        if (http_status(path, http, sizeof http))
+            return gd_job_error(job, GD_EINPUT, "%s image %s cannot be read: %s", label, path,
+                                http);
         return gd_job_error_gdal(job, GD_EINPUT,
                                  "%s image %s cannot be read as a raster by GDAL", label, path);
+    }
     src = calloc(1, sizeof *src);
     if (!src) {
         GDALClose(ds);

@@ -1,5 +1,6 @@
 /* zones.c: zonal summaries: zone polygons rasterized on the analysis grid, class tallies. */
 #include "geodelta/exposure.h"
+#include "geodelta/files.h"
 #include "geodelta/summary.h"
 #include "geodelta/util.h"
 
@@ -419,7 +420,7 @@ int gd_zones_write_csv(gd_job *job, const gd_zones *zs, const gd_method *m, cons
     int st = gd_tmp_name(job, path, tmp, sizeof tmp);
     if (st != GD_OK)
         return st;
-    FILE *f = fopen(tmp, "w");
+    FILE *f = gd_tmp_fopen(tmp);
     if (!f)
         return gd_job_error(job, GD_EOUTPUT, "cannot write %s", path);
     int list[254], nc = class_list(zs, m, list);

@@ -316,8 +316,10 @@ int gd_vectorize(gd_job *job, const gd_grid *grid, const uint8_t *classes,
             st = gd_job_error_gdal(job, GD_EOUTPUT, "cannot write a feature to %s", path);
             goto done;
         }
-        if (k % 256 == 0 && nfeat > 0)
-            gd_job_progress(job, (double)k / (double)nfeat);
+        if (k % 256 == 0 && nfeat > 0 && gd_job_progress(job, (double)k / (double)nfeat) != GD_OK) {
+            st = gd_job_error(job, GD_ECANCEL, "cancelled");
+            goto done;
+        }
     }
     CPLErrorReset();
     GDALClose(out);

@@ -20,7 +20,7 @@ JSON
 {"description": "batch test: synthetic samples",
  "defaults": {"method": "ndvi", "zones": "zones.geojson", "zone_field": "name",
               "alerts": {"amber": {"changed_ha": 1}, "red": {"changed_pct": 10}},
-              "params": {"mmu_ha": 0.05, "map_width": 300}},
+              "params": {"mmu_ha": 0.05, "map_width": 320}},
  "shards": 3,
  "jobs": [
   {"id": "a-ndvi", "before": "a/before.tif", "after": "a/after.tif"},

@@ -18,6 +18,10 @@ void gd_batch_destroy(gd_batch *b);
 size_t gd_batch_count(const gd_batch *b);
 /* The validation errors, a JSON array of strings (borrowed). */
 const json_t *gd_batch_errors(const gd_batch *b);
+/* batch --check: opens every job's before and after image with GDAL (a file that is
+ * not a regular file or not a raster is a problem, added to gd_batch_errors); GD_EINPUT
+ * when any is. */
+int gd_batch_check_inputs(gd_job *job, gd_batch *b);
 /* "shards" of the file, 0 when not given. */
 int gd_batch_shards(const gd_batch *b);
 

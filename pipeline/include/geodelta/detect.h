@@ -45,6 +45,9 @@ typedef struct gd_detect_params {
     double max_slope;                       /* flood: degrees, < 0: default 5 */
     const char *permanent_water;            /* flood: raster (non-zero) or vector mask of
                                                permanent water (class 2); NULL = none */
+    const char *flood_rule;                 /* flood on SAR: "adaptive" (log-ratio, Otsu,
+                                               hysteresis, MRF: the default) or "ratio"
+                                               (UN-SPIDER after/before < 1/1.25) */
     int no_map, overwrite, keep_score;
     const char *title, *credit;
     int map_width;                          /* 0: default */

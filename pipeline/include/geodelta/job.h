@@ -88,6 +88,9 @@ void gd_job_progress_break(gd_job *job);
 /* A GDALProgressFunc that forwards into the job's current range. */
 int gd_job_gdal_progress(double complete, const char *msg, void *job);
 void gd_job_cancel(gd_job *job);
+/* Non-zero once the job was cancelled or SIGINT/SIGTERM arrived (files.h): long loops
+ * (the engine's strips) stop there. Safe to read from worker threads. */
+int gd_job_cancelled(const gd_job *job);
 
 /* Provenance: the job's record of parameters and automatically chosen values. The
  * job keeps ownership of the returned objects. */
@@ -106,6 +109,10 @@ int gd_job_mem_mb(const gd_job *job);
 /* Folder for temporary files of the job (the output folder); NULL: the current one. */
 void gd_job_set_workdir(gd_job *job, const char *dir);
 const char *gd_job_workdir(const gd_job *job);
+/* The locked output folder of the run (files.c: gd_outdir_lock); NULL when none. */
+struct gd_outdir;
+struct gd_outdir *gd_job_outdir(const gd_job *job);
+void gd_job_set_outdir(gd_job *job, struct gd_outdir *od);
 
 #ifdef __cplusplus
 }

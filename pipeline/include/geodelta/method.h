@@ -35,6 +35,7 @@ typedef struct gd_method_run {
                                     a log-ratio offset (eps) */
     int db_to_linear;            /* sigma0 in dB becomes linear power before scoring */
     int map_sar;                 /* the map shows the dates as SAR (grey dB panels) */
+    const char *note;            /* the map's note after the caveat; NULL: none */
 
     /* set by the chain after inputs(): the bands on the grid, in reflectance/linear */
     const gd_band *bb, *ab;

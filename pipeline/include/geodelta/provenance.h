@@ -49,7 +49,9 @@ int gd_run_id(gd_job *job, const char *const *input_sha256, size_t n, json_t *pa
 
 /* ---- background hashing of the inputs ---- */
 typedef struct gd_hasher gd_hasher;
-/* Starts hashing up to GD_HASHER_MAX files (local or /vsi) in a background thread. */
+/* Starts hashing up to GD_HASHER_MAX files (local or /vsi) in a background thread.
+ * Local files that are not regular files (FIFO, device, socket, folder) are refused at
+ * once (GD_EINPUT). */
 #define GD_HASHER_MAX 12
 int gd_hasher_start(gd_job *job, const char *const *paths, size_t n, gd_hasher **out);
 /* Waits for the thread; the first error (unreadable file) goes into job. */
@@ -59,6 +61,10 @@ const char *gd_hasher_hex(const gd_hasher *h, size_t i);
 uint64_t gd_hasher_size(const gd_hasher *h, size_t i);
 /* Seconds the thread spent hashing; *waited = seconds the caller waited in join. */
 double gd_hasher_seconds(const gd_hasher *h, double *waited);
+/* Each local file's identity (device, inode, size, modification time) against the one
+ * taken when hashing started: a file replaced, moved, grown or rewritten during the run
+ * is an input error (GD_EINPUT) naming it; called before the manifest is written. */
+int gd_hasher_check_identity(gd_job *job, gd_hasher *h);
 /* Cancels (when not joined yet), joins and frees; NULL is a no-op. */
 void gd_hasher_destroy(gd_hasher *h);
 
@@ -84,12 +90,23 @@ void gd_aux_run_id_entry(const char *role, const char *sha256, char out[GD_AUX_I
  * starting at index first. */
 json_t *gd_aux_json(const gd_aux_inputs *aux, const gd_hasher *h, size_t first);
 
+/* The path an input is recorded under: absolute for a local file (symbolic links
+ * resolved), and for a relative archive inside /vsizip/, /vsitar/, /vsigzip/, /vsi7z/,
+ * /vsirar/ (so that `verify --inputs` finds it from any folder); other /vsi paths as
+ * they are. Caller frees. */
+char *gd_input_abs_path(const char *p);
+
 /* ---- verification ---- */
 /* Re-hashes every output listed in the manifest (and every input and auxiliary input
  * with check_inputs);
  * *bad receives the number of missing or altered files, each also reported through
  * the job's warnings. Returns GD_OK when the check ran (even with mismatches). */
 int gd_manifest_verify(gd_job *job, const char *manifest_path, int check_inputs, int *bad);
+
+/* The manifest fields that no hash checked by verify covers (only a signature does):
+ * top-level names, and "inputs[].path"-style names for the per-input facts. A JSON
+ * array of strings; caller owns it. */
+json_t *gd_manifest_uncovered(const json_t *doc);
 
 /* ---- Ed25519 signatures (OpenSSL) ---- */
 typedef struct gd_signer gd_signer;

@@ -354,6 +354,8 @@ typedef struct gd_map_spec {
     const char *before_path, *after_path; /* the data source line names their files */
     const char *credit;       /* data credit, also the PNG Author; NULL: none */
     const char *caveat;       /* NULL: the default caveat */
+    const char *note;         /* the method's note after the caveat (e.g. which rule a
+                                 SAR flood map used); NULL: none */
     const char *run_id;       /* digest of inputs and parameters; NULL: not printed */
     double threshold;         /* printed in the footer */
     const char *threshold_mode;

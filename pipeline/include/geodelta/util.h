@@ -13,9 +13,11 @@
 extern "C" {
 #endif
 
-/* Temporary name for an output: "<final>.tmp-<pid>". buf must hold len bytes. */
+/* Temporary name for an output, under a name nobody can guess (files.h: in the locked
+ * OUTDIR's private folder, else "<final>.tmp-<random>"). buf must hold len bytes. */
 int gd_tmp_name(gd_job *job, const char *final_path, char *buf, size_t len);
-/* Renames tmp to final (the commit point of an output); removes tmp on failure. */
+/* Renames tmp to final (the commit point of an output); removes tmp on failure, when
+ * tmp is no longer a regular file (a link put in its place) and after a cancel. */
 int gd_commit_file(gd_job *job, const char *tmp_path, const char *final_path);
 
 /* SHA-256 of a file (streamed through OpenSSL EVP) as 64 hex chars + NUL; /vsi paths
@@ -24,6 +26,10 @@ int gd_sha256_file(gd_job *job, const char *path, char hex[65], uint64_t *size);
 /* Same, stopping with GD_ECANCEL as soon as *cancel becomes non-zero (cancel may be NULL). */
 int gd_sha256_file_ex(gd_job *job, const char *path, char hex[65], uint64_t *size,
                       const atomic_int *cancel);
+/* Same, reading the open descriptor fd (which it closes) when fd >= 0: the bytes of the
+ * file that was opened, whatever the name leads to meanwhile; path names it in errors. */
+int gd_sha256_fd(gd_job *job, int fd, const char *path, char hex[65], uint64_t *size,
+                 const atomic_int *cancel);
 /* SHA-256 of a buffer as 64 hex chars + NUL. */
 int gd_sha256_buf(const void *data, size_t len, char hex[65]);
 
