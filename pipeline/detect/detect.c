@@ -172,6 +172,7 @@ int gd_detect_score(gd_job *job, const gd_method *m, const gd_grid *grid,
                     const float *weights, float logratio_eps, gd_score *out)
 {
     struct score_args args = {m, weights, logratio_eps};
-    gd_engine_spec spec = {grid, before, after, nb, 0, score_strip, &args};
+    gd_engine_spec spec = {.grid = grid, .before = before, .after = after, .nb = nb,
+                           .fn = score_strip, .user = &args};
     return gd_engine_score(job, &spec, out);
 }
