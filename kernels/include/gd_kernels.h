@@ -86,6 +86,14 @@ void gd_k_speckle(gd_speckle kind, const float *restrict in, int w, int h, int w
 /* The speckle's squared variation coefficient estimated from the image: the median of
  * var/mean^2 over disjoint win x win windows without nodata. NaN when there are none. */
 float gd_k_speckle_cu2(const float *restrict in, int w, int h, int win);
+/* The same estimate streamed: the values of the disjoint windows whose top row is row 0 of
+ * in (step = 2 * (win / 2) + 1 rows of w values must be readable), appended to v (at most
+ * w / step values); returns how many. Windows start at rows and columns that are
+ * multiples of step, as in gd_k_speckle_cu2. */
+size_t gd_k_speckle_cu2_windows(const float *restrict in, int w, int win, float *restrict v);
+/* The median (v[n / 2] after sorting v in place) of the values above; NaN when n = 0.
+ * The order the values came in does not matter. */
+float gd_k_speckle_cu2_median(float *restrict v, size_t n);
 
 /* Mean of the finite values in a win x win window (same buffer and halo rules as
  * gd_k_speckle); NaN stays NaN. */

@@ -72,6 +72,33 @@ static void test_speckle_reduces_variance_keeps_mean(void **state)
     }
 }
 
+/* The streamed speckle level (window rows collected in any order, then the median) is
+ * the whole-image one, with NaN holes and a height that is not a multiple of the step. */
+static void test_cu2_streamed_matches_whole(void **state)
+{
+    (void)state;
+    enum { W = 61, H = 53 };
+    static float in[W * H], v[W * H];
+    lcg_state = 5;
+    for (int i = 0; i < W * H; i++)
+        in[i] = speckled(i % W < 30 ? 50.0 : 200.0);
+    in[7 * W + 9] = NAN;
+    in[30 * W + 40] = NAN;
+    for (int win = 3; win <= 9; win += 2) {
+        float whole = gd_k_speckle_cu2(in, W, H, win);
+        size_t n = 0;
+        int step = win;
+        /* bottom strips first: the order must not matter */
+        for (int y = (H / step - 1) * step; y >= 0; y -= step)
+            n += gd_k_speckle_cu2_windows(in + (size_t)y * W, W, win, v + n);
+        assert_true(n > 0);
+        assert_true(n <= (size_t)(W / step) * (size_t)(H / step));
+        float streamed = gd_k_speckle_cu2_median(v, n);
+        assert_memory_equal(&whole, &streamed, sizeof whole);
+    }
+    assert_true(isnan(gd_k_speckle_cu2_median(v, 0)));
+}
+
 static void test_edge_preserved_by_refined_lee(void **state)
 {
     (void)state;
@@ -414,6 +441,7 @@ int main(void)
         cmocka_unit_test(test_constant_image),
         cmocka_unit_test(test_speckle_reduces_variance_keeps_mean),
         cmocka_unit_test(test_edge_preserved_by_refined_lee),
+        cmocka_unit_test(test_cu2_streamed_matches_whole),
         cmocka_unit_test(test_halo_matches_whole),
         cmocka_unit_test(test_nan_kept),
         cmocka_unit_test(test_box_mean_values),
