@@ -562,7 +562,9 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
          * for its water masks, --dem 5 (the float slope and the steep mask),
          * --permanent-water 1 */
         uint64_t per_px = 10u;
-        if (m->kind == GD_KIND_LOGRATIO || m->kind == GD_KIND_PCAKMEANS)
+        /* feat/stream: logratio streams its score (engine, halos) and tiles FLICM/MRF
+         * within --mem, so it holds what the index methods hold (10) */
+        if (m->kind == GD_KIND_PCAKMEANS)
             per_px = 22u;
         if (m->kind == GD_KIND_PCAKMEANS) {
             uint64_t hb = (uint64_t)(p->pca_block > 0 ? p->pca_block : PCA_BLOCK);

@@ -545,6 +545,30 @@ const float *gd_score_rows(gd_job *job, const gd_score *s, int y0, int rows, flo
     return buf;
 }
 
+int gd_score_load(gd_job *job, gd_score *s)
+{
+    if (s->data)
+        return GD_OK;
+    size_t n = (size_t)s->width * (size_t)s->height;
+    float *d = malloc(sizeof(float) * n);
+    if (!d)
+        return gd_job_error(job, GD_EPROC, "out of memory for a %dx%d score", s->width,
+                            s->height);
+    if (!gd_score_rows(job, s, 0, s->height, d)) {
+        free(d);
+        return gd_job_status(job);
+    }
+    /* the file is no longer needed: the score now lives in memory */
+    GDALClose(s->file);
+    s->file = NULL;
+    if (s->file_path)
+        VSIUnlink(s->file_path);
+    free(s->file_path);
+    s->file_path = NULL;
+    s->data = d;
+    return GD_OK;
+}
+
 int gd_score_strip_rows(const gd_score *s)
 {
     return s->strip_rows > 0 ? s->strip_rows : 256;

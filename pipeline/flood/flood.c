@@ -206,21 +206,39 @@ int gd_flood_classify(gd_job *job, const gd_score *s, const uint8_t *water, int 
 {
     size_t n = (size_t)s->width * (size_t)s->height;
     uint8_t *c = malloc(n);
-    if (!c)
+    /* the score strip by strip: it may be in its temporary file (--mem) */
+    int step = gd_score_strip_rows(s);
+    float *buf = s->data ? NULL : malloc(sizeof(float) * (size_t)s->width * (size_t)step);
+    if (!c || (!s->data && !buf)) {
+        free(c);
+        free(buf);
         return gd_job_error(job, GD_EPROC, "out of memory for the class raster");
-    for (size_t i = 0; i < n; i++) {
-        float v = s->data[i];
-        if (isnan(v))
-            c[i] = 255;
-        else if (index == GD_FLOOD_SAR) /* dark on both dates, else darkening by the ratio */
-            c[i] = water && water[i] == 3 ? 2 : v < (float)t ? 1 : 0;
-        else if (water[i] == 3)
-            c[i] = 2;
-        else if (water[i] == 2 && v >= (float)t)
-            c[i] = 1;
-        else
-            c[i] = 0;
     }
+    for (int y = 0; y < s->height; y += step) {
+        int rows = s->height - y < step ? s->height - y : step;
+        const float *x = gd_score_rows(job, s, y, rows, buf);
+        if (!x) {
+            free(c);
+            free(buf);
+            return gd_job_status(job);
+        }
+        size_t i0 = (size_t)y * (size_t)s->width, m = (size_t)rows * (size_t)s->width;
+        for (size_t j = 0; j < m; j++) {
+            size_t i = i0 + j;
+            float v = x[j];
+            if (isnan(v))
+                c[i] = 255;
+            else if (index == GD_FLOOD_SAR) /* dark on both dates, else darkening by the ratio */
+                c[i] = water && water[i] == 3 ? 2 : v < (float)t ? 1 : 0;
+            else if (water[i] == 3)
+                c[i] = 2;
+            else if (water[i] == 2 && v >= (float)t)
+                c[i] = 1;
+            else
+                c[i] = 0;
+        }
+    }
+    free(buf);
     *classes = c;
     return GD_OK;
 }

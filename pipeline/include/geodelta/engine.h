@@ -71,6 +71,9 @@ int gd_engine_strips(const gd_engine_spec *spec, int *strip_rows);
 /* Rows [y0, y0 + rows) of a score: a pointer into memory, or buf (rows * width floats)
  * filled from the temporary file. NULL on a read error (recorded in the job). */
 const float *gd_score_rows(gd_job *job, const gd_score *s, int y0, int rows, float *buf);
+/* Brings a score kept in its temporary file into memory (and removes the file), for a
+ * consumer that still needs the whole image at once; a no-op when it is in memory. */
+int gd_score_load(gd_job *job, gd_score *s);
 /* Rows per strip when a consumer walks a score. */
 int gd_score_strip_rows(const gd_score *s);
 
