@@ -574,8 +574,8 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
             per_px = 8u * (uint64_t)nb + 14u;
         if (m->kind == GD_KIND_URBAN) /* both dates, the change and the score */
             per_px = 8u * (uint64_t)nb + 14u;
-        if (m->kind == GD_KIND_FLOOD)
-            per_px = (sar_path ? 22u + 13u : 11u) + (p->dem ? 5u : 0u) + (p->permanent_water ? 1u : 0u);
+        if (m->kind == GD_KIND_FLOOD) /* feat/stream: SAR water streams, as optical */
+            per_px = 11u + (p->dem ? 5u : 0u) + (p->permanent_water ? 1u : 0u);
         if ((st = gd_limits_check_memory(job, what, per_px * px + strips)) != GD_OK)
             goto done;
     }

@@ -43,8 +43,7 @@ static int cu2_strip(void *user, const gd_strip *s)
     return GD_OK;
 }
 
-/* cu2[0..1] of the before and after images (NaN where no window qualifies). */
-static int speckle_levels(gd_job *job, const gd_sar_params *sp, const gd_grid *grid,
+int gd_sar_speckle_levels(gd_job *job, const gd_sar_params *sp, const gd_grid *grid,
                           const gd_band *before, const gd_band *after, float cu2[2])
 {
     int st = GD_OK;
@@ -170,7 +169,7 @@ int gd_detect_sar(gd_job *job, const gd_sar_params *sp, const gd_grid *grid,
     if (!cu2)
         return gd_job_error(job, GD_EPROC, "out of memory");
     if (sp->speckle != GD_SPECKLE_NONE) {
-        if ((st = speckle_levels(job, sp, grid, before, after, c.cu2)) != GD_OK)
+        if ((st = gd_sar_speckle_levels(job, sp, grid, before, after, c.cu2)) != GD_OK)
             goto done;
         static const char *const label[2] = {"before", "after"};
         for (int d = 0; d < 2; d++) {
@@ -325,16 +324,15 @@ static int tile_threads(gd_job *job, const gd_score *s, int rows, size_t bytes_p
     return n;
 }
 
-/* Runs fn over the tiles of s, colours at a time, on the job's threads. */
+/* Runs fn over the tiles of s, colours at a time, on nthreads threads (tile_threads). */
 static int run_tiles(gd_job *job, const gd_score *s, int rows, int halo, int colours,
-                     int need_f, size_t bytes_px, tile_fn fn, void *ctx, const char *what)
+                     int need_f, int nthreads, tile_fn fn, void *ctx, const char *what)
 {
     tile_job tj = {.s = s, .rows = rows, .halo = halo, .colours = colours, .need_f = need_f,
                    .fn = fn, .ctx = ctx};
     tj.ntiles = (s->height + rows - 1) / rows;
     int hrows = rows + 2 * halo < s->height ? rows + 2 * halo : s->height;
     tj.cap = (size_t)s->width * (size_t)hrows;
-    int nthreads = tile_threads(job, s, rows, bytes_px, what);
     if (nthreads > tj.ntiles)
         nthreads = tj.ntiles;
     if (nthreads > 64)
@@ -500,8 +498,10 @@ static int flicm_tiled(gd_job *job, const gd_score *s, int rows, int two_sided, 
         st = gd_job_error(job, GD_EPROC, "out of memory for the FLICM memberships");
         goto done;
     }
+    /* u1 and tmp per tile (and its score rows when the score is in its file) */
+    int nthreads = tile_threads(job, s, rows, 2 * sizeof(float), "FLICM");
     f.mode = FL_INIT;
-    if ((st = run_tiles(job, s, rows, 0, 1, 0, 0, flicm_tile, &f, "FLICM")) != GD_OK)
+    if ((st = run_tiles(job, s, rows, 0, 1, 0, nthreads, flicm_tile, &f, "FLICM")) != GD_OK)
         goto done;
     int it = 0;
     f.mode = FL_SWEEP;
@@ -514,8 +514,7 @@ static int flicm_tiled(gd_job *job, const gd_score *s, int rows, int two_sided, 
             if (c1 < s->height)
                 memcpy(f.edge + ((size_t)k * 2 + 1) * w, f.u + (size_t)c1 * w, 2 * w);
         }
-        if ((st = run_tiles(job, s, rows, 1, 1, 1, 2 * sizeof(float), flicm_tile, &f,
-                            "FLICM")) != GD_OK)
+        if ((st = run_tiles(job, s, rows, 1, 1, 1, nthreads, flicm_tile, &f, "FLICM")) != GD_OK)
             goto done;
         double t4[4] = {0.0, 0.0, 0.0, 0.0}, dmax = 0.0;
         for (int k = 0; k < ntiles; k++) {
@@ -531,7 +530,7 @@ static int flicm_tiled(gd_job *job, const gd_score *s, int rows, int two_sided, 
             break;
     }
     f.mode = FL_LABEL;
-    if ((st = run_tiles(job, s, rows, 0, 1, 0, 0, flicm_tile, &f, "FLICM")) != GD_OK)
+    if ((st = run_tiles(job, s, rows, 0, 1, 0, nthreads, flicm_tile, &f, "FLICM")) != GD_OK)
         goto done;
     v[0] = f.v[0];
     v[1] = f.v[1];
@@ -622,8 +621,9 @@ int gd_sar_decide(gd_job *job, int decision, double low, const gd_score *s, doub
     if (ntiles == 1) {
         /* up to TILE_ROWS rows: on the whole image as always */
         flicm_whole f = {.two_sided = two_sided, .v = {mu[0], mu[1]}, .classes = classes};
-        if ((st = run_tiles(job, s, rows, 0, 1, 1, 2 * sizeof(float) + 1, flicm_whole_tile,
-                            &f, "FLICM")) != GD_OK)
+        if ((st = run_tiles(job, s, rows, 0, 1, 1,
+                            tile_threads(job, s, rows, 2 * sizeof(float) + 1, "FLICM"),
+                            flicm_whole_tile, &f, "FLICM")) != GD_OK)
             return st;
         it = f.it;
         v[0] = f.v[0];
@@ -714,7 +714,8 @@ int gd_sar_mrf(gd_job *job, double beta, double bias, const gd_score *s, double 
         goto done;
     }
     /* two colours: a tile's halo is never written while it is read */
-    if ((st = run_tiles(job, s, rows, TILE_HALO, 2, 0, 1, mrf_tile, &m, "MRF")) != GD_OK)
+    if ((st = run_tiles(job, s, rows, TILE_HALO, 2, 0,
+                         tile_threads(job, s, rows, 1, "MRF"), mrf_tile, &m, "MRF")) != GD_OK)
         goto done;
     int it = 0;
     size_t flips = 0;
