@@ -17,18 +17,7 @@ int gd_cmd_methods(int argc, char **argv)
     printf("%-9s %-14s %s\n", "method", "bands", "classes / description");
     for (size_t i = 0; gd_method_at(i); i++) {
         const gd_method *m = gd_method_at(i);
-        char bands[64];
-        if (m->kind == GD_KIND_NDIFF)
-            snprintf(bands, sizeof bands, "%s, %s", m->roles[0], m->roles[1]);
-        else if (m->kind == GD_KIND_FLOOD)
-            snprintf(bands, sizeof bands, "green, swir1|nir or sar");
-        else if (m->kind == GD_KIND_URBAN)
-            snprintf(bands, sizeof bands, "b g r n s1 s2");
-        else if (m->kind == GD_KIND_LOGRATIO)
-            snprintf(bands, sizeof bands, "sar (or 1)");
-        else
-            snprintf(bands, sizeof bands, "all common");
-        printf("%-9s %-14s %s1 = %s%s%s\n", m->name, bands,
+        printf("%-9s %-14s %s1 = %s%s%s\n", m->name, m->bands,
                m->table ? "with -t or --nbr-classes binary: " : "", m->class_names[1],
                m->class_names[2] ? ", 2 = " : "", m->class_names[2] ? m->class_names[2] : "");
         if (m->table) {

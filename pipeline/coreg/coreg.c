@@ -161,9 +161,11 @@ static int estimate_global(gd_job *job, const src_band *rb, const src_band *tb, 
         double ex = p->at_x - gt[0], ey = p->at_y - gt[3];
         double px = (gt[5] * ex - gt[2] * ey) / det, py = (-gt[4] * ex + gt[1] * ey) / det;
         int x0 = (int)lround(px - n / 2.0), y0 = (int)lround(py - n / 2.0);
-        if (px < 0 || py < 0 || px > W || py > H)
-            return gd_job_error(job, GD_EUSAGE, "--at %.10g,%.10g lies outside the reference image",
-                                p->at_x, p->at_y);
+        if (px < 0 || py < 0 || px > W || py > H) {
+            st = gd_job_error(job, GD_EUSAGE, "--at %.10g,%.10g lies outside the reference image",
+                              p->at_x, p->at_y);
+            goto done; /* the windows and the plan are allocated already */
+        }
         cand[0].x0 = x0 < 0 ? 0 : x0 > W - n ? W - n : x0;
         cand[0].y0 = y0 < 0 ? 0 : y0 > H - n ? H - n : y0;
         cand[0].score = 1.0;
@@ -658,17 +660,8 @@ int gd_coreg_apply_field(gd_job *job, GDALDatasetH ref, GDALDatasetH tgt, const 
 
 /* ---- detect-chain hook ------------------------------------------------------------- */
 
-static int chain_band(gd_job *job, const gd_source *s, const char *label, const char *spec,
-                      int *band)
-{
-    int st = gd_source_find_role(job, s, label, spec, "red", band);
-    if (st == GD_OK && *band == 0)
-        *band = 1;
-    return st;
-}
-
-int gd_coreg_chain(gd_job *job, const gd_detect_params *dp, const gd_method *method,
-                   const gd_source *bs, const gd_source *as, GDALDatasetH ref, GDALDatasetH *tgt,
+int gd_coreg_chain(gd_job *job, const gd_detect_params *dp, int sar, const int bands[2],
+                   const gd_source *bs, GDALDatasetH ref, GDALDatasetH *tgt,
                    int *owned, double *applied_px, double applied_field[6])
 {
     int m, st;
@@ -677,17 +670,6 @@ int gd_coreg_chain(gd_job *job, const gd_detect_params *dp, const gd_method *met
         *applied_px = 0.0;
     if (applied_field)
         memset(applied_field, 0, 6 * sizeof(double));
-    int sar = method->kind == GD_KIND_LOGRATIO || method->kind == GD_KIND_PCAKMEANS;
-    if (method->kind == GD_KIND_FLOOD) {
-        /* flood is SAR unless both water-index bands are there (as gd_flood_bands decides) */
-        int s = 0, g = 0, w = 0, n = 0;
-        if (gd_source_find_role(job, bs, "before", dp->bands_before, "sar", &s) != GD_OK ||
-            gd_source_find_role(job, bs, "before", dp->bands_before, "green", &g) != GD_OK ||
-            gd_source_find_role(job, bs, "before", dp->bands_before, "swir1", &w) != GD_OK ||
-            gd_source_find_role(job, bs, "before", dp->bands_before, "nir", &n) != GD_OK)
-            return gd_job_status(job);
-        sar = s || !g || (!w && !n);
-    }
     if (!mode)
         m = !sar && bs->has_crs
                 ? GD_COREG_GLOBAL
@@ -706,11 +688,7 @@ int gd_coreg_chain(gd_job *job, const gd_detect_params *dp, const gd_method *met
     json_object_set_new(gd_job_params(job), "coreg", mode ? json_string(mode) : json_null());
     if (m == GD_COREG_NONE)
         return GD_OK;
-    int ref_band = 1, tgt_band = 1;
-    if ((st = chain_band(job, bs, "before", dp->bands_before, &ref_band)) != GD_OK ||
-        (st = chain_band(job, as, "after", dp->bands_after ? dp->bands_after : dp->bands_before,
-                         &tgt_band)) != GD_OK)
-        return st;
+    int ref_band = bands[0], tgt_band = bands[1];
     json_object_set_new(rec, "bands", json_pack("{s:i, s:i}", "before", ref_band, "after", tgt_band));
 
     gd_coreg_params p;

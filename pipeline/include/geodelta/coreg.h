@@ -76,17 +76,18 @@ int gd_coreg_apply_field(gd_job *job, GDALDatasetH ref, GDALDatasetH tgt, const 
 
 /* Detect-chain hook, right after the after image is aligned (bds: the before image on
  * the grid, the reference; ads: the after one): p->coreg is "none",
- * "global", "local" or NULL (default: global for optical methods on georeferenced
- * grids, none for SAR log-ratio and bare pixel grids). Matches the red band (or band
- * 1) of before and after, records the outcome under "coreg" in the job's auto record and
+ * "global", "local" or NULL (default: global for optical inputs on georeferenced
+ * grids, none when sar says the input is SAR backscatter and on bare pixel grids). Matches
+ * band bands[0] of before with band bands[1] of after, records the outcome under "coreg"
+ * in the job's auto record and
  * replaces *ads (taking over its ownership when *owned) by the corrected VRT. When no
  * reliable shift is found, a warning says so and *ads is left as it is; a shift below
  * GD_COREG_MIN_APPLY_PX everywhere is recorded but not applied (a resampling for nothing).
  * *applied_px (may be NULL) receives the largest displacement applied, 0 when none, and
  * applied_field (may be NULL) the field applied (all 0 when none), for the cloud mask. */
 #define GD_COREG_MIN_APPLY_PX 0.05
-int gd_coreg_chain(gd_job *job, const gd_detect_params *p, const gd_method *m,
-                   const gd_source *bs, const gd_source *as, GDALDatasetH bds, GDALDatasetH *ads,
+int gd_coreg_chain(gd_job *job, const gd_detect_params *p, int sar, const int bands[2],
+                   const gd_source *bs, GDALDatasetH bds, GDALDatasetH *ads,
                    int *owned, double *applied_px, double applied_field[6]);
 
 #ifdef __cplusplus

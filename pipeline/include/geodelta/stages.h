@@ -83,10 +83,7 @@ int gd_grid_cut(gd_job *job, const gd_grid *grid, GDALDatasetH ds, GDALDatasetH 
 /* Total pixel area in m² of the pixels counted per row (counts[row]); -1 on pixel grids. */
 double gd_grid_pixel_area(const gd_grid *grid, int row);
 
-/* ---- methods ---------------------------------------------------------------------- */
-enum { GD_KIND_NDIFF, GD_KIND_LOGRATIO, GD_KIND_CVA, GD_KIND_PCAKMEANS, GD_KIND_IRMAD,
-       GD_KIND_FLOOD, GD_KIND_URBAN };
-
+/* ---- methods: see geodelta/method.h (plug-ins under pipeline/methods/) ---------- */
 /* Class values 0..GD_MAX_CLASSES-1 (0 = no change / unburned, 255 = nodata). */
 #define GD_MAX_CLASSES 8
 
@@ -102,17 +99,23 @@ typedef struct gd_class_table {
     unsigned char class_rgb[GD_MAX_CLASSES][3];
 } gd_class_table;
 
-typedef struct gd_method {
+typedef struct gd_method gd_method;
+typedef struct gd_method_ops gd_method_ops;
+
+/* What the stages after the decision (vectorize, COG, summary, map) know of a method:
+ * its name and class table; the rest of a method lives in its ops (geodelta/method.h). */
+struct gd_method {
     const char *name;
     const char *summary;
-    int kind;
-    const char *roles[2];        /* x, y of (x - y) / (x + y); roles[0] for logratio */
-    float sign;                  /* +1: after - before; -1: before - after */
+    const char *bands;           /* the bands it needs, for `geodelta methods` */
+    const char *roles[2];        /* index methods: x, y of (x - y) / (x + y) */
+    float sign;                  /* index methods: +1 after - before; -1 before - after */
     int two_sided;               /* classes 1 (score <= -t) and 2 (score >= t) */
     const char *class_names[GD_MAX_CLASSES]; /* index = class value; [0] unused */
     unsigned char class_rgb[GD_MAX_CLASSES][3];
     const gd_class_table *table; /* default multi-class table (nbr: USGS); NULL: none */
-} gd_method;
+    const gd_method_ops *ops;    /* how it runs (geodelta/method.h) */
+};
 
 const gd_method *gd_method_find(const char *name);
 const gd_method *gd_method_at(size_t i); /* NULL past the end */
@@ -166,10 +169,6 @@ typedef struct gd_score {
     int strip_rows;       /* rows per strip of the engine (block height of file) */
 } gd_score;
 
-/* Computes the change score of method over the grid from nb bands per date. */
-int gd_detect_score(gd_job *job, const gd_method *m, const gd_grid *grid,
-                    const gd_band *before, const gd_band *after, size_t nb,
-                    const float *weights, float logratio_eps, gd_score *out);
 void gd_score_free(gd_score *s);
 /* An empty in-memory score of w x h (min/max not yet seen); s->data is NULL when the
  * allocation failed (the caller reports it with its own context). */

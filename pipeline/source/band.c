@@ -1,5 +1,5 @@
-/* detect.c: bands as values (nodata, scale, offset, Inf), and the method's kernel on each
- * strip of rows the engine streams: the score. */
+/* band.c: bands as values (nodata, scale, offset, Inf, cloud masks) for every reader of
+ * the inputs (the engine, the whole-image methods). */
 #include "geodelta/engine.h"
 #include "geodelta/stages.h"
 
@@ -129,50 +129,4 @@ int gd_band_finite_stats(gd_job *job, const gd_band *b, double *mean, double *sd
         *sd = sqrt(s2 / (double)k);
     }
     return GD_OK;
-}
-
-/* What the method's kernel needs besides the strip. */
-struct score_args {
-    const gd_method *m;
-    const float *weights;
-    float logratio_eps;
-};
-
-/* The method's kernel on one strip; runs on the engine's worker threads. */
-static int score_strip(void *user, const gd_strip *s)
-{
-    const struct score_args *a = user;
-    size_t off = (size_t)(s->y0 - s->in_y0) * (size_t)s->width;
-    size_t n = (size_t)s->width * (size_t)s->rows;
-    const float *b[64], *af[64];
-    for (size_t k = 0; k < s->nb && k < 64; k++) {
-        b[k] = s->before[k] + off;
-        af[k] = s->after[k] + off;
-    }
-    switch (a->m->kind) {
-    case GD_KIND_NDIFF:
-        gd_k_ndiff_delta(b[0], b[1], af[0], af[1], a->m->sign, s->out, n);
-        break;
-    case GD_KIND_LOGRATIO:
-        gd_k_logratio(b[0], af[0], a->logratio_eps, s->out, n);
-        break;
-    default:
-        gd_k_cva(b, af, a->weights, s->nb, s->out, n);
-        break;
-    }
-    /* finite inputs can still give +-Inf (x/0 where reflectances cancel): nodata */
-    for (size_t i = 0; i < n; i++)
-        if (isinf(s->out[i]))
-            s->out[i] = NAN;
-    return GD_OK;
-}
-
-int gd_detect_score(gd_job *job, const gd_method *m, const gd_grid *grid,
-                    const gd_band *before, const gd_band *after, size_t nb,
-                    const float *weights, float logratio_eps, gd_score *out)
-{
-    struct score_args args = {m, weights, logratio_eps};
-    gd_engine_spec spec = {.grid = grid, .before = before, .after = after, .nb = nb,
-                           .fn = score_strip, .user = &args};
-    return gd_engine_score(job, &spec, out);
 }

@@ -1,0 +1,70 @@
+/* chain.h: the detect chain's state, shared by its files (chain.c: the stages in order;
+ * outdir.c: the output folder; record.c: summary, score and manifest). Not used outside
+ * pipeline/chain/. */
+#ifndef GD_CHAIN_H
+#define GD_CHAIN_H
+
+#include "geodelta/detect.h"
+#include "geodelta/method.h"
+#include "geodelta/provenance.h"
+#include "geodelta/stages.h"
+
+#include <gdal.h>
+
+typedef struct gd_chain {
+    gd_job *job;
+    const gd_detect_params *p;
+    const gd_method *m;              /* the method, with its class table's names (nbr) */
+    gd_method mt;                    /* storage for that copy */
+    const gd_class_table *ctab;      /* nbr: the USGS severity classes; NULL: none */
+    gd_method_run run;
+    gd_threshold_req treq;
+    int sensor;                      /* GD_SENSOR_* */
+    double t0;
+    char start[32];
+
+    /* provenance */
+    gd_hasher *hasher;
+    gd_signer *signer;
+    char *in_abs[2];
+    gd_aux_inputs aux;               /* --dem, --permanent-water, masks, zones, overlay */
+    char run_id[65];
+    double hash_s, hash_wait;
+
+    /* open, grid, co-register */
+    gd_source *bs, *as;
+    gd_grid *grid;
+    GDALDatasetH bds, ads, ads_uncorrected;
+    GDALDatasetH bfull, afull;       /* with --aoi: the dates on the grid, uncut */
+    int bds_owned, ads_owned, bfull_owned, afull_owned;
+    double coreg_px, coreg_field[6];
+    GDALDatasetH mask_own[2][3];     /* cloud masks (mask.c) */
+    gd_band bb[GD_METHOD_MAX_BANDS], ab[GD_METHOD_MAX_BANDS];
+
+    /* score, threshold, decide, clean */
+    gd_score score;
+    double t;
+    const char *tmode;
+    uint8_t *classes;
+    double mmu;
+    int min_px;
+
+    /* finish */
+    gd_class_total totals[GD_MAX_CLASSES];
+    gd_map_image mb, ma;
+    gd_map_spec spec;
+} gd_chain;
+
+/* outdir.c */
+int gd_chain_prepare_outdir(gd_job *job, const gd_detect_params *p);
+/* The files a run may write, in manifest order. */
+extern const char *const gd_chain_outputs[];
+extern const size_t gd_chain_noutputs;
+
+/* record.c */
+char *gd_chain_abs_path(const char *p);
+int gd_chain_write_score(gd_job *job, const gd_grid *grid, gd_score *s, const char *path);
+int gd_chain_summary(gd_chain *c);
+int gd_chain_manifest(gd_chain *c);
+
+#endif
