@@ -217,7 +217,7 @@ done:
  * on the SAR pairs, so the overlap hides the tiles' edges (on the accuracy pairs cut into
  * 64-row tiles the labels are bit-identical). Tiles depend on the image's size only, never
  * on --mem, the storage of the score or the thread count. */
-#define TILE_ROWS 1024
+#define TILE_ROWS 512
 #define TILE_HALO 32
 #define TILE_MIN_ROWS 64
 

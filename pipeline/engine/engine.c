@@ -9,6 +9,9 @@
 #include <gd_kernels.h>
 #include <jansson.h>
 #include <math.h>
+#ifdef __GLIBC__
+#include <malloc.h> /* malloc_trim */
+#endif
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -507,6 +510,11 @@ done:
         for (int t = 0; t < nthreads; t++)
             worker_free(&wks[t], sp->nb);
     free(wks);
+#ifdef __GLIBC__
+    /* the workers' strip buffers (tens of MB, below glibc's mmap threshold) stay in their
+     * arenas after free; handing them back keeps them out of the next stage's peak */
+    malloc_trim(0);
+#endif
     free(p.smin);
     free(p.smax);
     free(p.svalid);

@@ -55,7 +55,6 @@ static int flood_inputs(gd_job *job, gd_method_run *run)
  * mask), --permanent-water 1 */
 static uint64_t flood_bytes(const gd_method_run *run)
 {
-    (void)run->state;
     return 11u + (run->p->dem ? 5u : 0u) + (run->p->permanent_water ? 1u : 0u);
 }
 
