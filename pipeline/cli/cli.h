@@ -8,6 +8,7 @@ int gd_cmd_coreg(int argc, char **argv);
 int gd_cmd_methods(int argc, char **argv);
 int gd_cmd_keygen(int argc, char **argv);
 int gd_cmd_batch(int argc, char **argv);
+int gd_cmd_search(int argc, char **argv);
 
 /* Parses a whole decimal number in [lo, hi]; 0 on success. */
 int gd_cli_parse_int(const char *s, long lo, long hi, long *out);

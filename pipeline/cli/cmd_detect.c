@@ -9,7 +9,56 @@
 #include <unistd.h>
 
 #include "geodelta/detect.h"
+#include "geodelta/discover.h"
 #include "geodelta/summary.h"
+
+/* ---- --stac and its options (pipeline/discover/): one block, to move into the option
+ * table of pipeline/options/ when that lands. With --stac, --before and --after are date
+ * windows START[/END] instead of files. ---- */
+enum { OPT_STAC = 400, OPT_COLLECTION, OPT_MAXCLOUD, OPT_MINCOV, OPT_CACHE };
+#define STAC_LONGOPTS                                                                     \
+    {"stac", required_argument, NULL, OPT_STAC},                                          \
+        {"collection", required_argument, NULL, OPT_COLLECTION},                          \
+        {"max-cloud", required_argument, NULL, OPT_MAXCLOUD},                             \
+        {"min-coverage", required_argument, NULL, OPT_MINCOV},                            \
+        {"cache", required_argument, NULL, OPT_CACHE}
+static const char STAC_HELP[] =
+    "\n"
+    "Search (STAC API; --before and --after are then date windows):\n"
+    "      --stac URL           STAC API root: find the scenes of --aoi (required) in the\n"
+    "                           windows --before START[/END] and --after START[/END]\n"
+    "                           (YYYY-MM-DD or RFC 3339 UTC), read only the AOI's pixels\n"
+    "                           over HTTP and mosaic the tiles of one acquisition\n"
+    "                           (docs/stac.md; geodelta search lists the candidates)\n"
+    "      --collection NAME    collection to search (required with --stac)\n"
+    "      --max-cloud PCT      only items with eo:cloud_cover <= PCT\n"
+    "      --min-coverage F     refuse a date whose acquisition covers less than this\n"
+    "                           fraction of the AOI (default 0.5; below 1 is a warning)\n"
+    "      --cache DIR          keep the fetched AOI windows (keyed by asset hrefs, ETags\n"
+    "                           and window) and reuse them instead of fetching again\n";
+/* 1: handled, 0: not a --stac option, -1: bad value (printed) */
+static int stac_option(int c, const char *arg, gd_stac_query *q)
+{
+    switch (c) {
+    case OPT_STAC: q->url = arg; return 1;
+    case OPT_COLLECTION: q->collection = arg; return 1;
+    case OPT_CACHE: q->cache = arg; return 1;
+    case OPT_MAXCLOUD:
+        if (gd_cli_parse_double(arg, 0.0, 100.0, &q->max_cloud) != 0) {
+            fprintf(stderr, "geodelta: --max-cloud '%s' is not a percentage 0..100\n", arg);
+            return -1;
+        }
+        return 1;
+    case OPT_MINCOV:
+        if (gd_cli_parse_double(arg, 0.0, 1.0, &q->min_coverage) != 0) {
+            fprintf(stderr, "geodelta: --min-coverage '%s' is not a fraction 0..1\n", arg);
+            return -1;
+        }
+        return 1;
+    default: return 0;
+    }
+}
+/* ---- end of the --stac block ---- */
 
 static void usage(FILE *f)
 {
@@ -137,6 +186,7 @@ static void usage(FILE *f)
         "Exit codes: 0 ok, 1 usage, 2 input data problem, 3 processing failure,\n"
         "4 output failure.\n",
         f);
+    fputs(STAC_HELP, f);
 }
 
 enum { OPT_BB = 256, OPT_BA, OPT_MMU, OPT_NOMAP, OPT_TITLE, OPT_CREDIT, OPT_MAPW,
@@ -204,11 +254,14 @@ int gd_cmd_detect(int argc, char **argv)
         {"zone-field", required_argument, NULL, OPT_ZFIELD},
         {"zones-all-touched", no_argument, NULL, OPT_ZALL},
         {"alerts", required_argument, NULL, OPT_ALERTS},
+        STAC_LONGOPTS,
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     gd_detect_params p;
     gd_detect_params_init(&p);
+    gd_stac_query stac;
+    gd_stac_query_init(&stac);
     int quiet = 0, c, threads = 0, mem_mb = 0;
     long lv;
     optind = 1;
@@ -413,17 +466,34 @@ int gd_cmd_detect(int argc, char **argv)
         case ':':
             fprintf(stderr, "geodelta detect: option %s needs a value\n", argv[optind - 1]);
             return 1;
-        default:
+        default: {
+            int r = stac_option(c, optarg, &stac);
+            if (r > 0)
+                break;
+            if (r < 0)
+                return 1;
             fprintf(stderr, "geodelta detect: unknown option %s (see geodelta detect --help)\n",
                     argv[optind - 1]);
             return 1;
+        }
         }
     }
     if (optind < argc) {
         fprintf(stderr, "geodelta detect: unexpected argument '%s'\n", argv[optind]);
         return 1;
     }
-    const char *missing = !p.before ? "-b BEFORE" : !p.after ? "-a AFTER"
+    if (stac.url) {
+        stac.window[0] = p.before;
+        stac.window[1] = p.after;
+        stac.aoi = p.aoi;
+        p.stac = &stac;
+    } else if (stac.collection || stac.cache || stac.max_cloud >= 0 || stac.min_coverage >= 0) {
+        fprintf(stderr, "geodelta detect: --collection, --max-cloud, --min-coverage and "
+                        "--cache are options of --stac URL\n");
+        return 1;
+    }
+    const char *missing = !p.before ? (p.stac ? "--before START[/END]" : "-b BEFORE")
+                        : !p.after ? (p.stac ? "--after START[/END]" : "-a AFTER")
                         : !p.method ? "-m METHOD" : !p.outdir ? "-o OUTDIR" : NULL;
     if (missing) {
         fprintf(stderr, "geodelta detect: %s is required (see geodelta detect --help)\n", missing);
@@ -455,6 +525,11 @@ int gd_cmd_detect(int argc, char **argv)
     gd_job *job = NULL;
     if (gd_job_create(&job) != GD_OK)
         return gd_cli_fail(GD_EPROC, "out of memory");
+    if (p.stac && gd_stac_query_check(job, p.stac) != GD_OK) {
+        int rc = gd_cli_fail(gd_job_status(job), gd_job_message(job));
+        gd_job_destroy(job);
+        return rc;
+    }
     if (p.alerts) {
         /* a bad alert spec is a usage error found before any work */
         gd_alerts *a = NULL;
