@@ -343,29 +343,34 @@ static void free_bands(band_src *bs, size_t nb)
     }
 }
 
-/* the cache key: every asset's identity, the window and the band order */
-static void cache_key(json_t *bands, const int win[4], char hex[65])
+/* the cache key: every asset's identity (href, ETag, size), the band order and the AOI's
+ * box: known before any pixel or header is read, so a hit costs only HEAD requests */
+static void cache_key(json_t *bands, const double bbox[4], char hex[65])
 {
-    json_t *k = json_pack("{s:s, s:O, s:[i,i,i,i]}", "scheme", "geodelta-window/1", "bands",
-                          bands, "window", win[0], win[1], win[2], win[3]);
-    char *s = json_dumps(k, JSON_COMPACT | JSON_SORT_KEYS);
+    json_t *k = json_pack("{s:s, s:O, s:[f,f,f,f], s:i}", "scheme", "geodelta-window/1",
+                          "bands", bands, "bbox", bbox[0], bbox[1], bbox[2], bbox[3], "margin",
+                          MARGIN_PX);
+    char *s = json_dumps(k, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(12));
     gd_sha256_buf(s, strlen(s), hex);
     free(s);
     json_decref(k);
 }
 
-static int cache_hit(gd_job *job, const char *tif, const char *js, json_t *hashes)
+/* A cached window whose pixels still hash as recorded: its window record, else NULL. */
+static json_t *cache_hit(gd_job *job, const char *tif, const char *js, json_t *hashes)
 {
     json_t *rec = json_load_file(js, 0, NULL), *now = json_array();
     int hit = 0;
-    if (rec && access(tif, R_OK) == 0 && hash_bands(job, tif, now) == GD_OK)
+    if (rec && json_is_object(json_object_get(rec, "window")) && access(tif, R_OK) == 0 &&
+        hash_bands(job, tif, now) == GD_OK)
         hit = json_equal(now, json_object_get(rec, "pixels_sha256"));
     gd_job_clear_error(job);
+    json_t *w = hit ? json_incref(json_object_get(rec, "window")) : NULL;
     if (hit)
         json_array_extend(hashes, now);
     json_decref(now);
     json_decref(rec);
-    return hit;
+    return w;
 }
 
 int gd_mosaic_date(gd_job *job, gd_stac_ctx *c, int d, const char *dir, char *path,
@@ -441,10 +446,7 @@ int gd_mosaic_date(gd_job *job, gd_stac_ctx *c, int d, const char *dir, char *pa
                           "swir22, or assets vv, vh)", role[d], a->day);
         goto done;
     }
-    if ((st = stack_open(job, bs, nb, tag, &stack)) != GD_OK ||
-        (st = window_of(job, stack, c->bbox, role[d], win)) != GD_OK)
-        goto done;
-    cache_key(bands, win, key);
+    cache_key(bands, c->bbox, key);
     const char *cache = c->q->cache;
     if (cache) {
         if ((st = gd_mkdir_p(job, cache)) != GD_OK)
@@ -454,11 +456,15 @@ int gd_mosaic_date(gd_job *job, gd_stac_ctx *c, int d, const char *dir, char *pa
     } else {
         snprintf(path, len, "%s/%s.tif", dir, role[d]);
     }
-    hit = cache && cache_hit(job, path, js, hashes);
+    json_t *wrec = cache ? cache_hit(job, path, js, hashes) : NULL;
+    hit = wrec != NULL;
     if (!hit) {
         char tmp[4096];
         snprintf(tmp, sizeof tmp, "%s.tmp-%d", path, (int)getpid());
-        double t0 = gd_now();
+        double t0 = gd_now(), gt[6];
+        if ((st = stack_open(job, bs, nb, tag, &stack)) != GD_OK ||
+            (st = window_of(job, stack, c->bbox, role[d], win)) != GD_OK)
+            goto done;
         if ((st = window_write(job, stack, win, role[d], tmp)) != GD_OK ||
             (st = label_stack(job, tmp, bs, scales, nb, a->day, ids, ptype)) != GD_OK ||
             (st = hash_bands(job, tmp, hashes)) != GD_OK) {
@@ -469,20 +475,25 @@ int gd_mosaic_date(gd_job *job, gd_stac_ctx *c, int d, const char *dir, char *pa
             goto done;
         gd_job_info(job, "%s: window %dx%d px at %d,%d of %d bands read in %.2f s", role[d],
                     win[2], win[3], win[0], win[1], (int)nb, gd_now() - t0);
+        GDALGetGeoTransform(stack, gt);
+        wrec = json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:[f,f,f,f,f,f]}", "xoff", win[0],
+                         "yoff", win[1], "width", win[2], "height", win[3], "mosaic_width",
+                         GDALGetRasterXSize(stack), "mosaic_height", GDALGetRasterYSize(stack),
+                         "mosaic_geotransform", gt[0], gt[1], gt[2], gt[3], gt[4], gt[5]);
         if (cache) {
-            json_t *cj = json_pack("{s:O}", "pixels_sha256", hashes);
+            json_t *cj = json_pack("{s:O, s:O}", "pixels_sha256", hashes, "window", wrec);
             st = gd_json_write_atomic(job, cj, js);
             json_decref(cj);
-            if (st != GD_OK)
+            if (st != GD_OK) {
+                json_decref(wrec);
                 goto done;
+            }
         }
     } else {
         gd_job_info(job, "%s: window from the cache (%s)", role[d], path);
     }
     for (size_t b = 0; b < nb; b++)
         json_object_set(json_array_get(bands, b), "pixels_sha256", json_array_get(hashes, b));
-    double gt[6];
-    GDALGetGeoTransform(stack, gt);
     json_object_set_new(rec, "role", json_string(role[d]));
     json_object_set_new(rec, "datetime", json_sprintf("%s/%s", c->win[d].start, c->win[d].end));
     json_object_set_new(rec, "acquisition", json_pack("{s:s, s:f, s:o}", "day", a->day,
@@ -490,11 +501,7 @@ int gd_mosaic_date(gd_job *job, gd_stac_ctx *c, int d, const char *dir, char *pa
                         isnan(a->cloud) ? json_null() : json_real(a->cloud)));
     json_object_set_new(rec, "items", items);
     json_object_set_new(rec, "bands", bands);
-    json_object_set_new(rec, "window", json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:[f,f,f,f,f,f]}",
-                        "xoff", win[0], "yoff", win[1], "width", win[2], "height", win[3],
-                        "mosaic_width", GDALGetRasterXSize(stack), "mosaic_height",
-                        GDALGetRasterYSize(stack), "mosaic_geotransform", gt[0], gt[1], gt[2],
-                        gt[3], gt[4], gt[5]));
+    json_object_set_new(rec, "window", wrec);
     json_object_set_new(rec, "pixel_hash", json_string("SHA-256 of each band's decoded samples "
                         "in the window, row-major, native data type, little-endian"));
     json_object_set_new(rec, "cache", json_string(!cache ? "off" : hit ? "hit" : "stored"));

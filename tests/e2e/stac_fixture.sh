@@ -85,12 +85,28 @@ stac_free_port() {
     return 1
 }
 
-stac_make() {
-    mkdir -p "$W/www/data" "$W/www/items" "$W/nginx/tmp"
+# the COGs, once for all stac tests (the e2e.stac.cogs fixture): $1 = folder
+stac_make_cogs() {
+    local out="$1"
+    W="$out.tmp"
+    rm -rf "$W"
+    mkdir -p "$W/www/data"
     stac_cogs t1 full ""
     stac_cogs t1 west "0 0 400 776"
     stac_cogs t1 east "360 0 358 776"
     stac_cogs t2 full ""
+    rm -rf "$out"
+    mv "$W/www/data" "$out"
+    rm -rf "$W"
+}
+
+# the API of a test in $W: COGs copied from $1, items, pages, nginx.conf
+stac_make() {
+    [[ -f "$1/t2-full-red.tif" ]] || stac_skip "no COG fixture in $1 (e2e.stac.cogs)"
+    # nginx started as root serves as an unprivileged worker: mktemp's 0700 would hide it
+    chmod 755 "$W"
+    mkdir -p "$W/www/items" "$W/nginx/tmp"
+    cp -r "$1" "$W/www/data"
     # the AOI straddles the two tiles (columns 330..430, rows 300..400 of the scene)
     cat >"$W/aoi.geojson" <<'EOF'
 {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {},

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# stac_errors.sh: detect --stac when the server fails: 500, 429 (retried), a stalled
+# server (timeout), an empty search, a missing and a truncated asset; usage errors.
+# Each failure: one line on stderr, the right exit code, no manifest or change.tif.
+# usage: stac_errors.sh GEODELTA DATA COGS
+set -euo pipefail
+G="$1"
+DATA="$2"
+COGS="$3"
+W="$(mktemp -d /tmp/gd_e2e_stacerr.XXXXXX)"
+# shellcheck source=stac_fixture.sh
+. "$(dirname "$0")/stac_fixture.sh"
+trap 'stac_stop; rm -rf "$W"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+stac_make "$COGS"
+stac_start || fail "nginx did not start"
+W8=(--collection sentinel-2-l2a --aoi "$W/aoi.geojson" --before 2015-07-01/2015-07-31
+    --after 2018-02-01/2018-02-28 -m ndvi -q --map-width 320)
+
+# expect ROOT CODE PATTERN: the run against API root ROOT fails with CODE and one line
+expect() {
+    local root="$1" code="$2" pat="$3" rc=0 t0 t1
+    t0=$(date +%s)
+    GDAL_HTTP_TIMEOUT=3 "$G" detect --stac "$BASE/$root" "${W8[@]}" -o "$W/out_$root" \
+        2>"$W/$root.err" >/dev/null || rc=$?
+    t1=$(date +%s)
+    [[ $rc -eq $code ]] || { cat "$W/$root.err"; fail "$root: exit $rc, expected $code"; }
+    [[ $(wc -l <"$W/$root.err") -eq 1 ]] || { cat "$W/$root.err"; fail "$root: not one line"; }
+    grep -q "^geodelta: .*$pat" "$W/$root.err" || { cat "$W/$root.err"; fail "$root: message"; }
+    for f in manifest.json change.tif change.geojson summary.json map.png; do
+        [[ -e "$W/out_$root/$f" ]] && fail "$root: $f left behind"
+    done
+    echo "ok: $root -> exit $code in $((t1 - t0)) s: $(cat "$W/$root.err")"
+}
+expect e500 2 "HTTP 500"
+expect stall 2 "no complete answer within 3 s"
+expect empty 2 "no item of collection sentinel-2-l2a"
+expect a404 2 "asset red of item a-0211 .*HTTP 404"
+expect trunc 2 "reading the AOI window of the after assets failed"
+
+# 429: nginx's limit of one request a second answers the quick follow-ups with 429; the
+# client waits and retries (GDAL_HTTP_RETRY_DELAY), the run completes
+GDAL_HTTP_RETRY_DELAY=1 "$G" detect --stac "$BASE/r429" "${W8[@]}" -o "$W/out_r429" ||
+    fail "429: the run did not recover"
+grep -q '^GET /r429/search-1.json 429' "$W/nginx/access.log" || fail "429: nginx never refused"
+grep -q "HTTP 429, retry 1 of" "$W/out_r429/run.log" || fail "429: no retry in run.log"
+"$G" verify -q "$W/out_r429/manifest.json" || fail "429: outputs do not verify"
+echo "ok: r429 -> retried $(grep -c 'HTTP 429, retry' "$W/out_r429/run.log") time(s), run complete"
+
+# usage errors are exit 1 before any request
+rc=0; "$G" detect --stac "$API" --aoi "$W/aoi.geojson" --before 2015-07-01 --after 2018-02-11 \
+    -m ndvi -o "$W/u1" 2>"$W/u1.err" || rc=$?
+[[ $rc -eq 1 ]] && grep -q "needs --collection" "$W/u1.err" || fail "missing --collection: exit $rc"
+rc=0; "$G" detect --stac "$API" --collection c --aoi "$W/aoi.geojson" --before 2015-07-31/2015-07-01 \
+    --after 2018-02-11 -m ndvi -o "$W/u2" 2>"$W/u2.err" || rc=$?
+[[ $rc -eq 1 ]] && grep -q "is not a date window" "$W/u2.err" || fail "reversed window: exit $rc"
+echo "ok: usage errors exit 1"
