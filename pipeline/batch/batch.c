@@ -184,8 +184,8 @@ static void check_params(gd_batch *b, const char *who, json_t *params, gd_detect
 }
 
 /* Merges defaults and job, checks every field; fills j. */
-static void check_job(gd_batch *b, const char *base, const json_t *defaults, json_t *raw, int idx,
-                      bjob *j, const char **seen_ids)
+static void check_job(gd_job *job, gd_batch *b, const char *base, const json_t *defaults,
+                      json_t *raw, int idx, bjob *j, const char **seen_ids)
 {
     char who[192];
     snprintf(who, sizeof who, "job #%d", idx);
@@ -280,21 +280,24 @@ static void check_job(gd_batch *b, const char *base, const json_t *defaults, jso
     check_params(b, who, params, p);
     json_t *al = json_object_get(spec, "alerts");
     if (al) {
-        gd_job *probe = NULL;
+        /* the alerts' errors are findings of the check: held in a context, not the job's */
+        gd_job *ctx = NULL;
         gd_alerts *a = NULL;
         gd_method mt;
         const gd_class_table *ct = NULL;
         const gd_method *em = m;
-        if (gd_job_create(&probe) == GD_OK) {
-            if (m && gd_severity_choose(probe, p, &em, &mt, &ct) != GD_OK)
+        if (gd_job_fork(job, &ctx) == GD_OK) {
+            if (m && gd_severity_choose(ctx, p, &em, &mt, &ct) != GD_OK) {
                 em = m; /* a params conflict is the run's error, not the alerts' */
-            if (gd_alerts_from_json(probe, al, "field alerts", &a) != GD_OK ||
-                (em && gd_alerts_check(probe, a, em, "field alerts") != GD_OK))
-                add_error(b, who, "%s", gd_job_message(probe));
+                gd_job_clear_error(ctx);
+            }
+            if (gd_alerts_from_json(ctx, al, "field alerts", &a) != GD_OK ||
+                (em && gd_alerts_check(ctx, a, em, "field alerts") != GD_OK))
+                add_error(b, who, "%s", gd_job_message(ctx));
             else
                 p->alerts_json = al;
             gd_alerts_destroy(a);
-            gd_job_destroy(probe);
+            gd_job_destroy(ctx);
         }
     }
     if (!p->title && *j->id)
@@ -367,7 +370,7 @@ int gd_batch_load(gd_job *job, const char *path, gd_batch **out)
     }
     b->n = n;
     for (size_t i = 0; i < n; i++)
-        check_job(b, base, defaults, json_array_get(jobs, i), (int)i, &b->jobs[i], seen);
+        check_job(job, b, base, defaults, json_array_get(jobs, i), (int)i, &b->jobs[i], seen);
     free(seen);
 checked:
     free(copy);
@@ -432,7 +435,7 @@ static json_t *load_json(const char *dir, const char *name)
 
 /* A job is complete when its job.json equals the current spec and its manifest exists
  * and every output listed in it verifies. */
-static int job_complete(const bjob *j, const char *dir)
+static int job_complete(gd_job *job, const bjob *j, const char *dir)
 {
     json_t *spec = load_json(dir, "job.json");
     int same = spec && json_equal(spec, j->spec);
@@ -443,13 +446,13 @@ static int job_complete(const bjob *j, const char *dir)
     gd_path_join(path, sizeof path, dir, "manifest.json");
     if (access(path, F_OK) != 0)
         return 0;
-    gd_job *probe = NULL;
+    /* what the verification finds decides, it is not the batch's warning or error */
+    gd_job *ctx = NULL;
     int bad = 1;
-    if (gd_job_create(&probe) == GD_OK) {
-        gd_job_set_quiet(probe, 1);
-        if (gd_manifest_verify(probe, path, 0, &bad) != GD_OK)
+    if (gd_job_fork(job, &ctx) == GD_OK) {
+        if (gd_manifest_verify(ctx, path, 0, &bad) != GD_OK)
             bad = 1;
-        gd_job_destroy(probe);
+        gd_job_destroy(ctx);
     }
     return bad == 0;
 }
@@ -477,13 +480,13 @@ static json_int_t int_at(const json_t *o, const char *k)
 }
 
 /* The index record of one job, read back from its folder. */
-static json_t *job_record(const bjob *j, const char *outroot)
+static json_t *job_record(gd_job *job, const bjob *j, const char *outroot)
 {
     char dir[4096], map[256], mpath[4096];
     gd_path_join(dir, sizeof dir, outroot, j->id);
     json_t *rec = json_pack("{s:s, s:i}", "id", j->id, "index", j->index);
     json_t *sum = NULL, *man = NULL, *fail = NULL;
-    if (job_complete(j, dir)) {
+    if (job_complete(job, j, dir)) {
         sum = load_json(dir, "summary.json");
         man = load_json(dir, "manifest.json");
     }
@@ -510,7 +513,8 @@ static json_t *job_record(const bjob *j, const char *outroot)
         snprintf(map, sizeof map, "%s/map.png", j->id);
         gd_path_join(mpath, sizeof mpath, outroot, map);
         json_object_set_new(rec, "map", access(mpath, F_OK) == 0 ? json_string(map) : json_null());
-        json_object_set(rec, "seconds", json_object_get(man, "seconds"));
+        /* the run's own duration: the manifest keeps it under timing */
+        json_object_set(rec, "seconds", json_object_get(json_object_get(man, "timing"), "seconds"));
         json_object_set_new(rec, "error", json_null());
     } else if ((fail = load_json(dir, "failed.json")) != NULL) {
         json_object_set_new(rec, "status", json_string("failed"));
@@ -587,7 +591,7 @@ static int write_index(gd_job *job, gd_batch *b, const char *outroot, int *faile
     size_t counts[3] = {0};
     json_t *recs = json_array();
     for (size_t i = 0; i < b->n; i++) {
-        json_t *r = job_record(&b->jobs[i], outroot);
+        json_t *r = job_record(job, &b->jobs[i], outroot);
         const char *s = json_string_value(json_object_get(r, "status"));
         counts[strcmp(s, "ok") == 0 ? 0 : strcmp(s, "failed") == 0 ? 1 : 2]++;
         json_array_append_new(recs, r);
@@ -641,8 +645,9 @@ static void run_child(const bjob *j, const char *dir, pid_t batch_pid)
         gd_path_join(path, sizeof path, dir, "failed.json");
         json_t *f = json_pack("{s:s, s:s, s:i, s:f}", "status", "failed", "error",
                               gd_job_message(job), "exit_code", rc, "seconds", gd_now() - t0);
+        /* best effort: the batch writes a record of its own when this one is missing */
         gd_job *w = NULL;
-        if (f && gd_job_create(&w) == GD_OK)
+        if (f && gd_job_fork(job, &w) == GD_OK)
             gd_json_write_atomic(w, f, path);
         gd_job_destroy(w);
         json_decref(f);
@@ -711,8 +716,8 @@ int gd_batch_run(gd_job *job, gd_batch *b, const gd_batch_opts *o, int *failed)
             if ((int)(i % (size_t)o->nshards) != o->shard)
                 continue;
             gd_path_join(dir, sizeof dir, o->outroot, j->id);
-            if (o->resume && job_complete(j, dir)) {
-                json_t *rec = job_record(j, o->outroot);
+            if (o->resume && job_complete(job, j, dir)) {
+                json_t *rec = job_record(job, j, o->outroot);
                 done++;
                 print_line(o, rec, done, total, nfail, gd_now() - t0, 1);
                 json_decref(rec);
@@ -771,7 +776,7 @@ int gd_batch_run(gd_job *job, gd_batch *b, const gd_batch_opts *o, int *failed)
                 gd_json_write_atomic(job, f, path);
             json_decref(f);
         }
-        json_t *rec = job_record(j, o->outroot);
+        json_t *rec = job_record(job, j, o->outroot);
         nfail += strcmp(json_string_value(json_object_get(rec, "status")), "ok") != 0;
         done++;
         print_line(o, rec, done, total, nfail, gd_now() - t0, 0);

@@ -408,8 +408,10 @@ static int chain_outputs(gd_chain *c)
     if ((st = gd_write_change_cog(job, c->grid, c->classes, c->m, c->t, path)) != GD_OK)
         return st;
     gd_path_join(path, sizeof path, p->outdir, "change.geojson");
-    if ((st = gd_vectorize(job, c->grid, c->classes, &c->score, c->m, path, c->totals)) != GD_OK ||
-        (st = gd_chain_summary(c)) != GD_OK)
+    gd_job_progress_push(job, 0.78, 0.90); /* vectorize reports 0..1 of this slot */
+    st = gd_vectorize(job, c->grid, c->classes, &c->score, c->m, path, c->totals);
+    gd_job_progress_pop(job);
+    if (st != GD_OK || (st = gd_chain_summary(c)) != GD_OK)
         return st;
     gd_job_progress_range(job, 0.90, 0.97);
     if (!p->no_map) {

@@ -62,7 +62,8 @@ int main(int argc, char **argv)
     }
     gd_kernels_init();
     GDALAllRegister();
-    /* GDAL's messages are folded into geodelta's own, one line per error */
+    /* GDAL's messages are folded into geodelta's own, one line per error; while a run's
+     * log is open its job takes GDAL's and PROJ's warnings (job.h) */
     if (!getenv("GEODELTA_DEBUG")) {
         CPLSetErrorHandler(CPLQuietErrorHandler);
         /* PROJ's default context (libgeotiff reaches it on odd GeoKeys) logs to stderr */

@@ -161,9 +161,11 @@ static int estimate_global(gd_job *job, const src_band *rb, const src_band *tb, 
         double ex = p->at_x - gt[0], ey = p->at_y - gt[3];
         double px = (gt[5] * ex - gt[2] * ey) / det, py = (-gt[4] * ex + gt[1] * ey) / det;
         int x0 = (int)lround(px - n / 2.0), y0 = (int)lround(py - n / 2.0);
-        if (px < 0 || py < 0 || px > W || py > H)
-            return gd_job_error(job, GD_EUSAGE, "--at %.10g,%.10g lies outside the reference image",
-                                p->at_x, p->at_y);
+        if (px < 0 || py < 0 || px > W || py > H) {
+            st = gd_job_error(job, GD_EUSAGE, "--at %.10g,%.10g lies outside the reference image",
+                              p->at_x, p->at_y);
+            goto done; /* the windows and the plan are allocated already */
+        }
         cand[0].x0 = x0 < 0 ? 0 : x0 > W - n ? W - n : x0;
         cand[0].y0 = y0 < 0 ? 0 : y0 > H - n ? H - n : y0;
         cand[0].score = 1.0;

@@ -75,8 +75,12 @@ static GDALDatasetH reopen(GDALDatasetH ds)
 {
     GDALDriverH drv = GDALGetDatasetDriver(ds);
     const char *desc = GDALGetDescription(ds);
+    VSIStatBufL st;
     CPLErrorReset();
-    if (drv && EQUAL(GDALGetDriverShortName(drv), "VRT")) {
+    /* a .vrt file by its name: its sources may be relative to its folder, which its
+     * XML alone does not carry (the warps of the chain have no name) */
+    int vrt_file = desc && *desc && EQUAL(CPLGetExtension(desc), "vrt") && VSIStatL(desc, &st) == 0;
+    if (drv && EQUAL(GDALGetDriverShortName(drv), "VRT") && !vrt_file) {
         char **xml = GDALGetMetadata(ds, "xml:VRT");
         if (xml && xml[0])
             return GDALOpenEx(xml[0], GDAL_OF_RASTER | GDAL_OF_READONLY, NULL, NULL, NULL);

@@ -17,7 +17,7 @@ struct gd_hasher {
     char hex[MAX_FILES][65];
     uint64_t size[MAX_FILES];
     atomic_int cancel;
-    gd_job *err;        /* the thread's own job: gd_job is not shared across threads */
+    gd_job *err;        /* the thread's context (gd_job_fork): gd_job is not shared */
     int status;
     double seconds;     /* spent hashing, in the thread */
     double wait;        /* the caller waited in gd_hasher_join */
@@ -44,7 +44,7 @@ int gd_hasher_start(gd_job *job, const char *const *paths, size_t n, gd_hasher *
         return gd_job_error(job, GD_EPROC, "out of memory");
     atomic_init(&h->cancel, 0);
     h->n = n;
-    int st = gd_job_create(&h->err);
+    int st = gd_job_fork(job, &h->err);
     for (size_t i = 0; i < n && st == GD_OK; i++)
         if (!(h->paths[i] = strdup(paths[i])))
             st = GD_EPROC;
@@ -52,7 +52,6 @@ int gd_hasher_start(gd_job *job, const char *const *paths, size_t n, gd_hasher *
         gd_hasher_destroy(h);
         return gd_job_error(job, GD_EPROC, "out of memory");
     }
-    gd_job_set_quiet(h->err, 1);
     if (pthread_create(&h->thread, NULL, run, h) != 0) {
         /* no thread: hash in the caller's thread at join time instead */
         gd_job_warn(job, "cannot start the hashing thread: inputs are hashed at the end");
@@ -73,10 +72,10 @@ int gd_hasher_join(gd_job *job, gd_hasher *h)
             run(h);
         h->wait = gd_now() - t0;
         h->joined = 1;
+        gd_job_merge(job, h->err); /* its error (the first one wins) and its log lines */
+        h->err = NULL;
     }
-    if (h->status != GD_OK)
-        return gd_job_error(job, h->status, "%s", gd_job_message(h->err));
-    return GD_OK;
+    return h->status;
 }
 
 const char *gd_hasher_hex(const gd_hasher *h, size_t i)

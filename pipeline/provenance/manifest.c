@@ -287,10 +287,11 @@ static int check_list(gd_job *job, json_t *list, const char *base, const char *w
         char hex[65];
         uint64_t size;
         /* a missing file is a finding, not an error of the check itself */
-        gd_job *probe = NULL;
-        gd_job_create(&probe);
-        int st = probe ? gd_sha256_file(probe, full, hex, &size) : GD_EPROC;
-        gd_job_destroy(probe);
+        gd_job *ctx = NULL;
+        int st = gd_job_fork(job, &ctx);
+        if (st == GD_OK)
+            st = gd_sha256_file(ctx, full, hex, &size);
+        gd_job_destroy(ctx); /* its error is the finding below */
         if (st != GD_OK) {
             gd_job_warn(job, "%s %s is missing or unreadable", what, full);
             (*bad)++;

@@ -181,13 +181,13 @@ int gd_verify_signature(gd_job *job, const char *file, const char *sig_path,
     }
     {
         /* a missing signature is a finding, not a failure of the check */
-        gd_job *probe = NULL;
-        if (gd_job_create(&probe) != GD_OK) {
+        gd_job *ctx = NULL;
+        if (gd_job_fork(job, &ctx) != GD_OK) {
             st = gd_job_error(job, GD_EPROC, "out of memory");
             goto done;
         }
-        int rs = read_all(probe, sig_path, &sigtxt, &siglen);
-        gd_job_destroy(probe);
+        int rs = read_all(ctx, sig_path, &sigtxt, &siglen);
+        gd_job_destroy(ctx); /* its error is the finding below */
         if (rs != GD_OK) {
             gd_job_warn(job, "signature %s is missing or unreadable", sig_path);
             goto done;

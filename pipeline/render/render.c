@@ -335,7 +335,7 @@ static int read_panel(gd_job *job, const gd_grid *grid, const gd_map_image *im, 
 }
 
 /* The before panel is read on its own thread while the after panel is read (two
- * datasets, two handles; the thread reports into its own job). */
+ * datasets, two handles; the thread reports into its own context, gd_job_fork). */
 typedef struct panel_task {
     gd_job *job;
     const gd_grid *grid;
@@ -1205,13 +1205,15 @@ int gd_render_map(gd_job *job, const gd_grid *grid, const gd_map_image *before,
     {
         panel_task bt = {NULL, grid, before, rw, rh, GD_OK, &ib};
         pthread_t th;
-        int threaded = triptych && gd_job_create(&bt.job) == GD_OK &&
+        int threaded = triptych && gd_job_fork(job, &bt.job) == GD_OK &&
                        pthread_create(&th, NULL, panel_thread, &bt) == 0;
         st = read_panel(job, grid, after, rw, rh, &ia);
         if (threaded) {
             pthread_join(th, NULL);
-            if (st == GD_OK && bt.st != GD_OK)
-                st = gd_job_error(job, bt.st, "%s", gd_job_message(bt.job));
+            gd_job_merge(job, bt.job); /* its warnings, and its error unless st has one */
+            bt.job = NULL;
+            if (st == GD_OK)
+                st = bt.st;
         } else if (st == GD_OK && triptych) {
             st = read_panel(job, grid, before, rw, rh, &ib);
         }

@@ -77,7 +77,7 @@ int gd_vectorize(gd_job *job, const gd_grid *grid, const uint8_t *classes,
     char **lopts = NULL;
     struct geod_geodesic geod;
     geod_init(&geod, 6378137.0, 1.0 / 298.257223563);
-    memset(totals, 0, 3 * sizeof *totals);
+    memset(totals, 0, GD_MAX_CLASSES * sizeof *totals);
 
     if ((st = gd_tmp_name(job, path, tmp, sizeof tmp)) != GD_OK)
         return st;
@@ -116,7 +116,8 @@ int gd_vectorize(gd_job *job, const gd_grid *grid, const uint8_t *classes,
     f = OGR_Fld_Create("pid", OFTInteger);
     OGR_L_CreateField(ml, f, TRUE);
     OGR_Fld_Destroy(f);
-    gd_job_progress_range(job, 0.78, 0.84);
+    /* polygonize then write: halves of the slot the chain gives */
+    gd_job_progress_range(job, 0.0, 0.5);
     CPLErrorReset();
     if (GDALPolygonize(GDALGetRasterBand(cds, 1), GDALGetRasterBand(mds, 1), ml, 0, NULL,
                        gd_job_gdal_progress, job) != CE_None) {
@@ -187,9 +188,15 @@ int gd_vectorize(gd_job *job, const gd_grid *grid, const uint8_t *classes,
             }
             OGR_L_SetSpatialFilterRect(ml, x0, yy0, x1, yy1);
             CPLErr e = CE_Failure;
+            /* on a pixel grid neither side has a CRS, and GDAL warns that it assumes they
+             * match: they do, the layer is ours; the warning is no news for the run */
+            if (!grid->wkt)
+                CPLPushErrorHandler(CPLQuietErrorHandler);
             if (gd_mem_dataset(job, &sg, pid, GDT_Int32, &pds) == GD_OK)
                 e = GDALRasterizeLayers(pds, 1, bands, 1, layers, NULL, NULL, NULL, ropts,
                                         NULL, NULL);
+            if (!grid->wkt)
+                CPLPopErrorHandler();
             if (pds)
                 GDALClose(pds);
             pds = NULL;
@@ -261,7 +268,7 @@ int gd_vectorize(gd_job *job, const gd_grid *grid, const uint8_t *classes,
         OGR_L_CreateField(ol, f, TRUE);
         OGR_Fld_Destroy(f);
     }
-    gd_job_progress_range(job, 0.84, 0.90);
+    gd_job_progress_range(job, 0.5, 1.0);
     OGR_L_ResetReading(ml);
     k = 0;
     while ((feat = OGR_L_GetNextFeature(ml)) != NULL) {

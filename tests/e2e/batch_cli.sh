@@ -66,6 +66,14 @@ grep -q '^fails,failed,.*nir' "$work/ref/batch.csv" || fail "the failing job's e
 [[ -s "$work/ref/fails/failed.json" ]] || fail "no failed.json for the failing job"
 grep -q "^a-ndvi,ok,[0-9.]*,red,1,1,west:amber;east:red,a-ndvi/map.png," "$work/ref/batch.csv" ||
     { cat "$work/ref/batch.csv"; fail "a-ndvi row"; }
+# every job that ran has its duration: in batch.csv (9th column), batch.json and the
+# progress line (the failed job's comes from failed.json, the others' from the manifest)
+awk -F, 'NR > 1 && $9 !~ /^[0-9]+\.[0-9][0-9][0-9]$/ { print "no seconds: " $0; bad = 1 }
+         END { exit bad }' "$work/ref/batch.csv" || fail "job durations missing in batch.csv"
+[[ $(grep -c '"seconds": [0-9]' "$work/ref/batch.json") == 6 ]] ||
+    { grep '"seconds"' "$work/ref/batch.json"; fail "job durations missing in batch.json"; }
+[[ $(grep -c '^\[[0-9]/6\] [a-z-]*: ok, .* in [0-9.]* s |' "$work/ref.err") == 5 ]] ||
+    { cat "$work/ref.err"; fail "job durations missing in the progress lines"; }
 
 # each zone's level follows from its own figures (amber: >= 1 ha, red: >= 10 %)
 for j in a-ndvi b-ndvi c-fixed ab-ndwi; do

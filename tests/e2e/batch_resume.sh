@@ -55,6 +55,12 @@ for trial in $(seq 1 "$trials"); do
         echo "FAIL: trial $trial: batch.csv differs"
         exit 1
     fi
+    # the durations that were stripped for the comparison are there (reused jobs too)
+    if ! awk -F, 'NR > 1 && $9 !~ /^[0-9]+\.[0-9][0-9][0-9]$/ { print "no seconds: " $0; bad = 1 }
+                  END { exit bad }' "$out/batch.csv"; then
+        echo "FAIL: trial $trial: job durations missing in batch.csv"
+        exit 1
+    fi
     if ls "$out"/*/*.tmp-* >/dev/null 2>&1; then
         echo "FAIL: trial $trial: temporary files left"; ls "$out"/*/*.tmp-*; exit 1
     fi

@@ -28,7 +28,19 @@ void gd_job_destroy(gd_job *job);
 /* Exit code for a status (0 for GD_OK). */
 int gd_status_exit_code(int status);
 
-/* Records an error (the first one wins: it is the root cause) and returns code. */
+/* A light context for work on another thread (or a check whose failure is a finding,
+ * not the job's error): it takes gd_job_error/warn/info like the job but only holds
+ * them, and has no parameters, automatic values, log or progress of its own (those
+ * calls are no-ops on it). gd_job_merge, on the job's own thread, passes its first
+ * error (unless the job has one) and its log lines and warnings to the job and destroys
+ * it, returning its status; gd_job_destroy discards it. gd_job_fork returns GD_EPROC
+ * when out of memory without recording it in the job. */
+int gd_job_fork(gd_job *job, gd_job **ctx);
+int gd_job_merge(gd_job *job, gd_job *ctx);
+
+/* Records an error (the first one wins: it is the root cause) and returns code. The
+ * error reaches run.log only if it is still there when the log is closed: an error a
+ * stage recovers from (gd_job_clear_error) is never logged as an ERROR. */
 int gd_job_error(gd_job *job, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Like gd_job_error, appending GDAL's last error message when there is one. */
@@ -40,7 +52,12 @@ int gd_job_status(const gd_job *job);
 void gd_job_clear_error(gd_job *job);
 
 /* Logging: info goes to run.log (and stderr unless quiet, when verbose); warnings go
- * to run.log, stderr (unless quiet) and the manifest. */
+ * to run.log, stderr (unless quiet) and the manifest. While the log is open, GDAL's
+ * warnings (from any thread) and the errors PROJ's default context logs become the
+ * job's warnings too ("GDAL: ...", "PROJ: ..."), each distinct one once and at most
+ * 16; they are merged on the job's thread (at each progress step, when the warnings
+ * are read and when the log closes). GDAL has one global handler: one job per process
+ * at a time has its log open (as the CLI and batch's job processes do). */
 void gd_job_set_quiet(gd_job *job, int quiet);
 int gd_job_quiet(const gd_job *job);
 int gd_job_open_log(gd_job *job, const char *path);
@@ -52,9 +69,17 @@ void gd_job_warn(gd_job *job, const char *fmt, ...) __attribute__((format(printf
 void gd_job_say(gd_job *job, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Progress over the whole job in GDAL's style (0...10...20 ... 100 - done.) on stderr.
- * A stage reports fractions of its own work; gd_job_progress_range maps them into the
- * job's range [lo, hi]. Returns GD_ECANCEL when the job was cancelled. */
+ * A stage reports fractions 0..1 of its own slot. gd_job_progress_range sets the range
+ * [lo, hi] (fractions of the current slot: the whole job at the top) that
+ * gd_job_progress's fraction maps into; gd_job_progress_push does the same and makes
+ * that range the slot of a sub-stage, which then sets its own ranges in 0..1, until
+ * gd_job_progress_pop (as GDALCreateScaledProgress nests). gd_job_progress returns
+ * GD_ECANCEL when the job was cancelled. */
 void gd_job_progress_range(gd_job *job, double lo, double hi);
+void gd_job_progress_push(gd_job *job, double lo, double hi);
+void gd_job_progress_pop(gd_job *job);
+/* Where fraction f of the current range lies in the whole job, 0..1. */
+double gd_job_progress_total(const gd_job *job, double f);
 int gd_job_progress(gd_job *job, double stage_fraction);
 void gd_job_progress_done(gd_job *job);
 /* Ends a started progress line so that a message can follow on its own line. */
