@@ -56,3 +56,32 @@ rc=0; "$G" detect --stac "$API" --collection c --aoi "$W/aoi.geojson" --before 2
     --after 2018-02-11 -m ndvi -o "$W/u2" 2>"$W/u2.err" || rc=$?
 [[ $rc -eq 1 ]] && grep -q "is not a date window" "$W/u2.err" || fail "reversed window: exit $rc"
 echo "ok: usage errors exit 1"
+
+# ---- coverage: an acquisition covering 72 % of the AOI is a warning; under
+# --min-coverage an error ----
+CW=(--stac "$API" --collection sentinel-2-l2a --aoi "$W/aoi.geojson" --before 2015-07-20/2015-07-31
+    --after 2018-02-01/2018-02-28 -m ndvi -q --map-width 320)
+"$G" detect "${CW[@]}" -o "$W/cov" || fail "partial coverage: exit $?"
+grep -q "covers 72.1 % of the AOI" "$W/cov/run.log" || fail "no coverage warning in run.log"
+jq -e '.warnings | map(select(test("covers 72.1 %"))) | length == 1' "$W/cov/manifest.json" >/dev/null ||
+    fail "no coverage warning in the manifest"
+rc=0; "$G" detect "${CW[@]}" --min-coverage 0.8 -o "$W/cov2" 2>"$W/cov2.err" || rc=$?
+[[ $rc -eq 2 && $(wc -l <"$W/cov2.err") -eq 1 ]] && grep -q "no acquisition covers 80 % of the AOI (best: 72.1 %" "$W/cov2.err" ||
+    { cat "$W/cov2.err"; fail "--min-coverage 0.8: exit $rc"; }
+[[ -e "$W/cov2/manifest.json" ]] && fail "--min-coverage: manifest left behind"
+echo "ok: 72.1 % coverage warns; --min-coverage 0.8 refuses (exit 2)"
+
+# ---- SAR: both dates from one relative orbit and direction, or a refusal ----
+SW=(--collection sentinel-1-rtc --aoi "$W/aoi_sar.geojson" --before 2019-05-01/2019-05-05
+    --after 2019-05-06/2019-05-31)
+"$G" search --stac "$BASE/sar" "${SW[@]}" --json >"$W/sar.json"
+[[ "$(jq -c '[.windows[].items[] | select(.chosen) | .id]' "$W/sar.json")" == '["s1-b-asc","s1-a-asc"]' ]] ||
+    fail "SAR pair: chose $(jq -c '[.windows[].items[] | select(.chosen) | .id]' "$W/sar.json")"
+"$G" detect --stac "$BASE/sar" "${SW[@]}" -m logratio -q --map-width 320 -o "$W/sar" ||
+    fail "SAR detect exit $?"
+[[ "$(jq -c '[.discover.dates[].items[].id]' "$W/sar/manifest.json")" == '["s1-b-asc","s1-a-asc"]' ]] ||
+    fail "SAR detect used $(jq -c '[.discover.dates[].items[].id]' "$W/sar/manifest.json")"
+rc=0; "$G" detect --stac "$BASE/sarmix" "${SW[@]}" -m logratio -q -o "$W/sarmix" 2>"$W/sarmix.err" || rc=$?
+[[ $rc -eq 2 && $(wc -l <"$W/sarmix.err") -eq 1 ]] && grep -q "refusing a mixed pair" "$W/sarmix.err" ||
+    { cat "$W/sarmix.err"; fail "mixed SAR pair: exit $rc"; }
+echo "ok: SAR pair from orbit 15 ascending; a mixed pair refused: $(cat "$W/sarmix.err")"

@@ -56,6 +56,20 @@ stac_item() {
          links: [{rel: "self", href: $self}], assets: $assets}'
 }
 
+# a Sentinel-1 RTC-like item: id datetime relative-orbit direction t1|t2
+stac_sar_item() {
+    local geom
+    geom="$(gdalinfo -json "$W/www/data/s1-$5-vv.tif" | jq -c .wgs84Extent)"
+    jq -cn --arg id "$1" --arg dt "$2" --argjson ro "$3" --arg dir "$4" --argjson geom "$geom" \
+        --arg href "$BASE/data/s1-$5-vv.tif" --arg self "$BASE/items/$1" '
+        {type: "Feature", stac_version: "1.0.0", id: $id, collection: "sentinel-1-rtc",
+         geometry: $geom, properties: {datetime: $dt, platform: "sentinel-1a",
+           "sat:relative_orbit": $ro, "sat:orbit_state": $dir, "sar:polarizations": ["VV"]},
+         links: [{rel: "self", href: $self}],
+         assets: {vv: {href: $href, type: "image/tiff; application=geotiff; profile=cloud-optimized",
+                       roles: ["data"]}}}'
+}
+
 # a landing page for API root $1 (a path prefix)
 stac_landing() {
     jq -n --arg base "$BASE/$1" '{type: "Catalog", id: "fixture", stac_version: "1.0.0",
@@ -95,6 +109,12 @@ stac_make_cogs() {
     stac_cogs t1 west "0 0 400 776"
     stac_cogs t1 east "360 0 358 776"
     stac_cogs t2 full ""
+    # a SAR pair as RTC-like VV COGs (Bern, put on a 10 m UTM 32N grid)
+    local t
+    for t in t1 t2; do
+        gdal_translate -q -b 1 -a_srs EPSG:32632 -a_ullr 380000 5200000 383010 5196990 \
+            -of COG -co BLOCKSIZE=128 "$DATA/sar/bern/$t.bmp" "$W/www/data/s1-$t-vv.tif"
+    done
     rm -rf "$out"
     mv "$W/www/data" "$out"
     rm -rf "$W"
@@ -139,6 +159,23 @@ EOF
         stac_pages "$root" "$it/b-0704-w.json $it/b-0714.json $it/a-0216.json $it/b-0620.json" \
             "$it/b-0704-e.json $it/b-0724.json $it/a-0211.json $it/x-other.json"
     done
+    # SAR: the after window has a descending pass of another orbit (sarmix: only that one)
+    stac_sar_item s1-b-asc 2019-05-03T17:20:00Z 15 ascending t1 >"$it/s1-b-asc.json"
+    stac_sar_item s1-a-desc 2019-05-10T05:40:00Z 66 descending t2 >"$it/s1-a-desc.json"
+    stac_sar_item s1-a-asc 2019-05-15T17:20:00Z 15 ascending t2 >"$it/s1-a-asc.json"
+    for root in sar sarmix; do
+        mkdir -p "$W/www/$root"
+        stac_landing "$root"
+    done
+    stac_pages sar "$it/s1-a-desc.json $it/s1-b-asc.json" "$it/s1-a-asc.json"
+    stac_pages sarmix "$it/s1-a-desc.json" "$it/s1-b-asc.json"
+    gdalinfo -json "$W/www/data/s1-t1-vv.tif" | jq '.wgs84Extent.coordinates[0] as $c |
+        ([$c[][0]] | min) as $x0 | ([$c[][0]] | max) as $x1 | ([$c[][1]] | min) as $y0 |
+        ([$c[][1]] | max) as $y1 | ($x1 - $x0) as $w | ($y1 - $y0) as $h |
+        {type: "FeatureCollection", features: [{type: "Feature", properties: {}, geometry:
+         {type: "Polygon", coordinates: [[[$x0 + 0.3 * $w, $y0 + 0.3 * $h], [$x0 + 0.7 * $w, $y0 + 0.3 * $h],
+           [$x0 + 0.7 * $w, $y0 + 0.7 * $h], [$x0 + 0.3 * $w, $y0 + 0.7 * $h], [$x0 + 0.3 * $w, $y0 + 0.3 * $h]]]}}]}' \
+        >"$W/aoi_sar.geojson"
     # empty: the search finds nothing
     jq -n '{type: "FeatureCollection", features: [], links: []}' >"$W/www/empty/search-1.json"
     # a404: the chosen after item's red band is missing on the server
