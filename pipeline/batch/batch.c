@@ -1,6 +1,7 @@
 /* batch.c: batch files: whole-file validation, one process per job, resume, index. */
 #include "geodelta/batch.h"
 #include "geodelta/detect.h"
+#include "geodelta/discover.h"
 #include "geodelta/provenance.h"
 #include "geodelta/stages.h"
 #include "geodelta/summary.h"
@@ -26,6 +27,7 @@ typedef struct bjob {
     char id[128];
     json_t *spec;        /* resolved: defaults merged, paths absolute (job.json) */
     gd_detect_params p;  /* strings borrowed from spec */
+    gd_stac_query stac;  /* "stac": {...} instead of before/after (p.stac points here) */
 } bjob;
 
 struct gd_batch {
@@ -39,7 +41,7 @@ struct gd_batch {
 
 static const char *const job_keys[] = {"id", "before", "after", "method", "aoi", "zones",
                                        "zone_field", "zones_all_touched", "alerts", "params",
-                                       "dem", "permanent_water", NULL};
+                                       "dem", "permanent_water", "stac", NULL};
 static const char *const param_keys[] = {"threshold", "mmu_ha", "bands_before", "bands_after",
                                          "title", "credit", "no_map", "map_width", "keep_score",
                                          "nbr_classes", "sensor", "s2_offset", "max_slope",
@@ -183,6 +185,61 @@ static void check_params(gd_batch *b, const char *who, json_t *params, gd_detect
     }
 }
 
+/* "stac": {"url", "collection", "before", "after", "max_cloud", "min_coverage", "cache"}:
+ * the job's dates found by a STAC search of its aoi (detect --stac). */
+static void check_stac(gd_job *job, gd_batch *b, const char *who, const char *base,
+                       json_t *spec, bjob *j)
+{
+    static const char *const keys[] = {"url", "collection", "before", "after", "max_cloud",
+                                       "min_coverage", "cache", NULL};
+    json_t *s = json_deep_copy(json_object_get(spec, "stac")), *v;
+    json_object_set_new(spec, "stac", s);
+    const char *key;
+    if (!json_is_object(s)) {
+        add_error(b, who, "field stac: must be an object with url, collection, before, after");
+        return;
+    }
+    json_object_foreach(s, key, v)
+        if (!in_list(key, keys))
+            add_error(b, who, "field stac: unknown field '%s' (fields: url collection before "
+                      "after max_cloud min_coverage cache)", key);
+    if (json_object_get(spec, "before") || json_object_get(spec, "after"))
+        add_error(b, who, "fields before/after: give the date windows in stac.before and "
+                  "stac.after instead");
+    gd_stac_query *q = &j->stac;
+    gd_stac_query_init(q);
+    q->url = json_string_value(json_object_get(s, "url"));
+    q->collection = json_string_value(json_object_get(s, "collection"));
+    q->window[0] = json_string_value(json_object_get(s, "before"));
+    q->window[1] = json_string_value(json_object_get(s, "after"));
+    json_t *mc = json_object_get(s, "max_cloud"), *mv = json_object_get(s, "min_coverage");
+    if (mc && !json_is_number(mc))
+        add_error(b, who, "field stac.max_cloud: must be a number (percent)");
+    else if (mc)
+        q->max_cloud = json_number_value(mc);
+    if (mv && !json_is_number(mv))
+        add_error(b, who, "field stac.min_coverage: must be a number (0..1)");
+    else if (mv)
+        q->min_coverage = json_number_value(mv);
+    json_t *cv = json_object_get(s, "cache");
+    if (cv && !json_is_string(cv))
+        add_error(b, who, "field stac.cache: must be a folder path");
+    else if (cv) {
+        json_object_set_new(s, "cache", resolve_path(base, json_string_value(cv)));
+        q->cache = json_string_value(json_object_get(s, "cache"));
+    }
+    q->aoi = json_string_value(json_object_get(spec, "aoi")); /* resolved by the caller */
+    gd_job *ctx = NULL;
+    if (gd_job_fork(job, &ctx) == GD_OK) {
+        if (gd_stac_query_check(ctx, q) != GD_OK)
+            add_error(b, who, "field stac: %s", gd_job_message(ctx));
+        gd_job_destroy(ctx);
+    }
+    j->p.before = q->window[0];
+    j->p.after = q->window[1];
+    j->p.stac = q;
+}
+
 /* Merges defaults and job, checks every field; fills j. */
 static void check_job(gd_job *job, gd_batch *b, const char *base, const json_t *defaults,
                       json_t *raw, int idx, bjob *j, const char **seen_ids)
@@ -215,7 +272,7 @@ static void check_job(gd_job *job, gd_batch *b, const char *base, const json_t *
     json_object_foreach(raw, key, v)
         if (!in_list(key, job_keys))
             add_error(b, who, "unknown field '%s' (fields: id before after method aoi zones "
-                      "zone_field zones_all_touched alerts params dem permanent_water)", key);
+                      "zone_field zones_all_touched alerts params dem permanent_water stac)", key);
     /* job fields override defaults; params merge key by key */
     json_t *spec = json_object();
     if (defaults)
@@ -239,7 +296,8 @@ static void check_job(gd_job *job, gd_batch *b, const char *base, const json_t *
     const char *fields[] = {"before", "after", "zones", "aoi", "dem", "permanent_water"};
     const char **dst[] = {&p->before, &p->after, &p->zones, &p->aoi, &p->dem,
                           &p->permanent_water};
-    for (int f = 0; f < 6; f++) {
+    const int stac = json_object_get(spec, "stac") != NULL;
+    for (int f = stac ? 2 : 0; f < 6; f++) {
         json_t *fv = json_object_get(spec, fields[f]);
         if (!fv) {
             if (f < 2)
@@ -256,6 +314,8 @@ static void check_job(gd_job *job, gd_batch *b, const char *base, const json_t *
             add_error(b, who, "field %s: %s cannot be read: %s", fields[f], path, strerror(errno));
         *dst[f] = path;
     }
+    if (stac)
+        check_stac(job, b, who, base, spec, j);
     json_t *mv = json_object_get(spec, "method");
     const gd_method *m = NULL;
     if (!json_is_string(mv))

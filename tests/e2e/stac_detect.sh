@@ -86,3 +86,27 @@ cmp -s "$W/c1/change.tif" "$W/c2/change.tif" || fail "cached run's change.tif di
 cmp -s "$W/remote/change.tif" "$W/c2/change.tif" || fail "cached and uncached change.tif differ"
 "$G" verify --inputs -q "$W/c2/manifest.json" || fail "verify --inputs of a cached run"
 echo "ok: --cache: no pixel refetched, change.tif byte-identical to the uncached run"
+
+# ---- batch: the "stac" field instead of before/after ----
+cat >"$W/batch.json" <<JSON
+{"defaults": {"method": "ndvi", "aoi": "aoi.geojson", "params": {"map_width": 320}},
+ "jobs": [{"id": "pisa", "stac": {"url": "$API", "collection": "sentinel-2-l2a",
+           "before": "2015-07-01/2015-07-31", "after": "2018-02-01/2018-02-28",
+           "max_cloud": 50, "cache": "cache"}}]}
+JSON
+"$G" batch "$W/batch.json" -o "$W/batch" -q || fail "batch with a stac job: exit $?"
+[[ "$(jq -r '[.discover.dates[].cache] | join(",")' "$W/batch/pisa/manifest.json")" == "hit,hit" ]] ||
+    fail "the batch job did not use the stac field with its cache"
+# (not byte-identical: the batch titles the map with the job id, part of the run id)
+[[ "$(jq -c '.inputs | map(.sha256)' "$W/batch/pisa/manifest.json")" == "$(jq -c '.inputs | map(.sha256)' "$M")" ]] ||
+    fail "the batch job analysed other pixels than detect --stac"
+gdal_translate -q -of ENVI "$W/batch/pisa/change.tif" "$W/batch.bin"
+cmp -s "$W/remote.bin" "$W/batch.bin" || fail "batch change.tif pixels differ from detect --stac"
+cat >"$W/bad.json" <<JSON
+{"jobs": [{"id": "x", "method": "ndvi", "aoi": "aoi.geojson", "before": "a.tif",
+           "stac": {"url": "$API", "collection": "c", "before": "2015-07-01", "after": "soon"}}]}
+JSON
+rc=0; "$G" batch "$W/bad.json" -o "$W/bad" 2>"$W/bad.err" || rc=$?
+[[ $rc -eq 2 ]] && grep -q 'field stac: --after .soon. is not a date window' "$W/bad.err" &&
+    grep -q 'stac.before and stac.after instead' "$W/bad.err" || { cat "$W/bad.err"; fail "bad stac job: exit $rc"; }
+echo "ok: batch \"stac\" field: same inputs and change pixels as detect --stac, bad fields named"
