@@ -110,3 +110,17 @@ rc=0; "$G" batch "$W/bad.json" -o "$W/bad" 2>"$W/bad.err" || rc=$?
 [[ $rc -eq 2 ]] && grep -q 'field stac: --after .soon. is not a date window' "$W/bad.err" &&
     grep -q 'stac.before and stac.after instead' "$W/bad.err" || { cat "$W/bad.err"; fail "bad stac job: exit $rc"; }
 echo "ok: batch \"stac\" field: same inputs and change pixels as detect --stac, bad fields named"
+
+# ---- a POST-only API: the search is POSTed, the next link's body merged; a token from
+# GDAL_HTTP_HEADER_FILE reaches the server but no output ----
+: >"$W/nginx/access.log"
+printf 'Authorization: Bearer geodelta-test-secret-7731\n' >"$W/headers.txt"
+GDAL_HTTP_HEADER_FILE="$W/headers.txt" "$G" detect --stac "$BASE/post" --collection sentinel-2-l2a \
+    --aoi "$W/aoi.geojson" --before 2015-07-01/2015-07-31 --after 2018-02-01/2018-02-28 \
+    -m ndvi -o "$W/post" -q --map-width 320 || fail "POST API: exit $?"
+[[ "$(jq -r .discover.query.search_method "$W/post/manifest.json")" == POST ]] || fail "POST API searched by GET"
+grep -q '"POST /post/search?page=2 ' "$W/nginx/access.log" || fail "the POST next link was not followed"
+grep -q '"GET /post/search' "$W/nginx/access.log" && fail "a POST-only API got a GET search"
+grep -q 'geodelta-test-secret-7731' "$W/nginx/access.log" || fail "the header file's token was not sent"
+grep -rq 'geodelta-test-secret-7731' "$W/post" && fail "the token was written into the outputs"
+echo "ok: POST-only API searched by POST with the next link's body; the token only on the wire"

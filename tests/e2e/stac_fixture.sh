@@ -176,6 +176,16 @@ EOF
          {type: "Polygon", coordinates: [[[$x0 + 0.3 * $w, $y0 + 0.3 * $h], [$x0 + 0.7 * $w, $y0 + 0.3 * $h],
            [$x0 + 0.7 * $w, $y0 + 0.7 * $h], [$x0 + 0.3 * $w, $y0 + 0.7 * $h], [$x0 + 0.3 * $w, $y0 + 0.3 * $h]]]}}]}' \
         >"$W/aoi_sar.geojson"
+    # post: a server that offers POST only (nginx answers the POST with the static page;
+    # the next link asks for POST with a body to merge)
+    mkdir -p "$W/www/post"
+    jq -n --arg base "$BASE/post" '{type: "Catalog", id: "fixture-post", stac_version: "1.0.0",
+        description: "POST only", conformsTo: ["https://api.stacspec.org/v1.0.0/core",
+            "https://api.stacspec.org/v1.0.0/item-search", "https://api.stacspec.org/v1.0.0/item-search#query"],
+        links: [{rel: "search", href: ($base + "/search"), method: "POST"}]}' >"$W/www/post/landing.json"
+    jq --arg next "$BASE/post/search?page=2" '.links = [{rel: "next", href: $next, method: "POST",
+        body: {token: "page2"}, merge: true}]' "$W/www/s2/search-1.json" >"$W/www/post/search-1.json"
+    cp "$W/www/s2/search-2.json" "$W/www/post/search-2.json"
     # empty: the search finds nothing
     jq -n '{type: "FeatureCollection", features: [], links: []}' >"$W/www/empty/search-1.json"
     # a404: the chosen after item's red band is missing on the server
@@ -199,7 +209,7 @@ events { worker_connections 64; }
 http {
     types { application/json json; image/tiff tif; }
     default_type application/json;
-    log_format bytes '\$request_method \$uri \$status \$body_bytes_sent';
+    log_format bytes '\$request_method \$uri \$status \$body_bytes_sent "\$http_authorization" "\$request"';
     access_log $W/nginx/access.log bytes;
     client_body_temp_path $W/nginx/tmp/body;
     proxy_temp_path $W/nginx/tmp/proxy;
@@ -218,6 +228,11 @@ http {
             limit_req_status 429;
             rewrite ^/r429/?\$ /r429/landing.json break;
             rewrite ^/r429/search\$ /r429/search-\$page.json break;
+        }
+        location ^~ /post {
+            rewrite ^/post/?\$ /post/landing.json break;
+            rewrite ^/post/search\$ /post/search-\$page.json break;
+            error_page 405 =200 \$uri;
         }
         location ^~ /stall {
             limit_rate 1;
