@@ -309,8 +309,11 @@ static int hash_bands(gd_job *job, const char *path, json_t *hashes)
 }
 
 /* Band names, date and the item's scale/offset on the local stack. */
+/* No PRODUCT_TYPE is set: the item's raster:bands scale and offset (set on the bands)
+ * are the catalogue's own statement of the values, which the sensor profile "none" (what
+ * auto picks here) applies as they are; a Sentinel-2 profile would override them. */
 static int label_stack(gd_job *job, const char *path, band_src *bs, json_t **scales, size_t nb,
-                       const char *day, const char *ids, const char *ptype)
+                       const char *day, const char *ids)
 {
     GDALDatasetH ds = GDALOpen(path, GA_Update);
     if (!ds)
@@ -328,8 +331,6 @@ static int label_stack(gd_job *job, const char *path, band_src *bs, json_t **sca
     }
     GDALSetMetadataItem(ds, "ACQUISITION_DATE", day, NULL);
     GDALSetMetadataItem(ds, "STAC_ITEMS", ids, NULL);
-    if (ptype)
-        GDALSetMetadataItem(ds, "PRODUCT_TYPE", ptype, NULL);
     GDALClose(ds);
     return GD_OK;
 }
@@ -389,8 +390,6 @@ int gd_mosaic_date(gd_job *job, gd_stac_ctx *c, int d, const char *dir, char *pa
     cfg_push(&cfg);
     json_t *bands = json_array(), *items = json_array(), *hashes = json_array();
     char ids[4096] = "";
-    const char *ptype = json_string_value(
-        json_object_get(json_object_get(a->items[0]->json, "properties"), "s2:product_type"));
     memset(bs, 0, sizeof bs);
     for (size_t i = 0; i < a->n; i++) {
         const gd_stac_item *it = a->items[i];
@@ -432,10 +431,14 @@ int gd_mosaic_date(gd_job *job, gd_stac_ctx *c, int d, const char *dir, char *pa
             if (i == 0 && json_is_object(rb))
                 scales[nb] = rb;
         }
-        json_array_append_new(bands, json_pack("{s:s, s:o, s:o}", "name", s->desc,
-                                               "common_name", BANDS[b].common ?
-                                               json_string(BANDS[b].common) : json_null(),
-                                               "assets", assets));
+        json_t *bj = json_pack("{s:s, s:o, s:o}", "name", s->desc, "common_name",
+                               BANDS[b].common ? json_string(BANDS[b].common) : json_null(),
+                               "assets", assets);
+        static const char *const rk[] = {"scale", "offset", "nodata"};
+        for (size_t k = 0; k < 3; k++)
+            if (json_is_number(json_object_get(scales[nb], rk[k])))
+                json_object_set(bj, rk[k], json_object_get(scales[nb], rk[k]));
+        json_array_append_new(bands, bj);
         nb++;
     }
     if (st != GD_OK)
@@ -466,7 +469,7 @@ int gd_mosaic_date(gd_job *job, gd_stac_ctx *c, int d, const char *dir, char *pa
             (st = window_of(job, stack, c->bbox, role[d], win)) != GD_OK)
             goto done;
         if ((st = window_write(job, stack, win, role[d], tmp)) != GD_OK ||
-            (st = label_stack(job, tmp, bs, scales, nb, a->day, ids, ptype)) != GD_OK ||
+            (st = label_stack(job, tmp, bs, scales, nb, a->day, ids)) != GD_OK ||
             (st = hash_bands(job, tmp, hashes)) != GD_OK) {
             VSIUnlink(tmp);
             goto done;
