@@ -3,7 +3,6 @@
  * decoded pixels of each band (the evidence of what was analysed). */
 #include "discover_int.h"
 
-#include "geodelta/provenance.h"
 #include "geodelta/util.h"
 
 #include <cpl_conv.h>
@@ -484,8 +483,15 @@ int gd_mosaic_date(gd_job *job, gd_stac_ctx *c, int d, const char *dir, char *pa
                          GDALGetRasterXSize(stack), "mosaic_height", GDALGetRasterYSize(stack),
                          "mosaic_geotransform", gt[0], gt[1], gt[2], gt[3], gt[4], gt[5]);
         if (cache) {
+            /* written with core's temp-and-rename (provenance/ sits above this stage) */
             json_t *cj = json_pack("{s:O, s:O}", "pixels_sha256", hashes, "window", wrec);
-            st = gd_json_write_atomic(job, cj, js);
+            char jtmp[4096];
+            if ((st = gd_tmp_name(job, js, jtmp, sizeof jtmp)) == GD_OK) {
+                if (json_dump_file(cj, jtmp, JSON_INDENT(2)) != 0)
+                    st = gd_job_error(job, GD_EOUTPUT, "cannot write %s", jtmp);
+                else
+                    st = gd_commit_file(job, jtmp, js);
+            }
             json_decref(cj);
             if (st != GD_OK) {
                 json_decref(wrec);
