@@ -128,6 +128,7 @@ int gd_job_merge(gd_job *job, gd_job *ctx)
 }
 
 static void foreign_release(gd_job *job);
+static void warn_line(gd_job *job, const char *msg, int to_stderr);
 
 void gd_job_destroy(gd_job *job)
 {
@@ -309,8 +310,8 @@ static void foreign_capture(gd_job *job)
     f->installed = 1;
 }
 
-/* The job's thread: new GDAL/PROJ warnings become the job's warnings (run.log, stderr
- * unless quiet, the manifest). */
+/* The job's thread: new GDAL/PROJ warnings become the job's warnings (run.log and the
+ * manifest). */
 static void foreign_merge(gd_job *job)
 {
     foreign *f = job->gdal;
@@ -330,11 +331,16 @@ static void foreign_merge(gd_job *job)
         f->dropped_said = 1;
     }
     pthread_mutex_unlock(&f->mu);
+    /* not on stderr: there geodelta's own lines stay as they were (a failed run says
+     * one line), GDAL's own messages always went unprinted */
     for (int i = 0; i < n; i++)
-        gd_job_warn(job, "%s", text[i]);
-    if (dropped)
-        gd_job_warn(job, "more than %d distinct GDAL/PROJ warnings: the others are not "
-                         "recorded (GEODELTA_DEBUG=1 shows them all on stderr)", FOREIGN_MAX);
+        warn_line(job, text[i], 0);
+    if (dropped) {
+        char line[160];
+        snprintf(line, sizeof line, "more than %d distinct GDAL/PROJ warnings: the others are "
+                 "not recorded (GEODELTA_DEBUG=1 shows them all on stderr)", FOREIGN_MAX);
+        warn_line(job, line, 0);
+    }
 }
 
 static void foreign_release(gd_job *job)
@@ -414,16 +420,19 @@ static void flush_pending(gd_job *job)
 {
     size_t i;
     json_t *m;
-    json_array_foreach(job->pending, i, m) {
-        const char *t = json_string_value(m);
-        if (t[0] == '\1')
-            fprintf(stderr, "%s\n", t + 1);
-        else
-            printf("%s\n", t);
-    }
+    json_array_foreach(job->pending, i, m) printf("%s\n", json_string_value(m));
     json_array_clear(job->pending);
-    fflush(stderr);
     fflush(stdout);
+}
+
+static void warn_line(gd_job *job, const char *msg, int to_stderr)
+{
+    log_line(job, "WARNING", msg);
+    if (job->held)
+        return; /* merged into its job, which records it */
+    json_array_append_new(job->warnings, json_string(msg));
+    if (to_stderr && !job->quiet)
+        fprintf(stderr, "Warning: %s\n", msg);
 }
 
 void gd_job_warn(gd_job *job, const char *fmt, ...)
@@ -433,20 +442,7 @@ void gd_job_warn(gd_job *job, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    log_line(job, "WARNING", buf);
-    if (job->held)
-        return; /* merged into its job, which records it */
-    json_array_append_new(job->warnings, json_string(buf));
-    if (job->quiet)
-        return;
-    if (job->last_tick >= 0 && job->last_tick <= 40) {
-        /* after the progress line, like gd_job_say's lines ('\1': for stderr) */
-        char line[2060];
-        snprintf(line, sizeof line, "\1Warning: %s", buf);
-        json_array_append_new(job->pending, json_string(line));
-        return;
-    }
-    fprintf(stderr, "Warning: %s\n", buf);
+    warn_line(job, buf, 1);
 }
 
 void gd_job_progress_range(gd_job *job, double lo, double hi)

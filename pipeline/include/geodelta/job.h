@@ -54,7 +54,8 @@ void gd_job_clear_error(gd_job *job);
 /* Logging: info goes to run.log (and stderr unless quiet, when verbose); warnings go
  * to run.log, stderr (unless quiet) and the manifest. While the log is open, GDAL's
  * warnings (from any thread) and the errors PROJ's default context logs become the
- * job's warnings too ("GDAL: ...", "PROJ: ..."), each distinct one once and at most
+ * job's warnings too ("GDAL: ...", "PROJ: ...", in run.log and the manifest but not on
+ * stderr, where a failed run says one line), each distinct one once and at most
  * 16; they are merged on the job's thread (at each progress step, when the warnings
  * are read and when the log closes). GDAL has one global handler: one job per process
  * at a time has its log open (as the CLI and batch's job processes do). */
