@@ -107,8 +107,10 @@ cat >"$W/bad.json" <<JSON
            "stac": {"url": "$API", "collection": "c", "before": "2015-07-01", "after": "soon"}}]}
 JSON
 rc=0; "$G" batch "$W/bad.json" -o "$W/bad" 2>"$W/bad.err" || rc=$?
-[[ $rc -eq 2 ]] && grep -q 'field stac: --after .soon. is not a date window' "$W/bad.err" &&
-    grep -q 'stac.before and stac.after instead' "$W/bad.err" || { cat "$W/bad.err"; fail "bad stac job: exit $rc"; }
+if ! { [[ $rc -eq 2 ]] && grep -q 'field stac: --after .soon. is not a date window' "$W/bad.err" &&
+       grep -q 'stac.before and stac.after instead' "$W/bad.err"; }; then
+    cat "$W/bad.err"; fail "bad stac job: exit $rc"
+fi
 echo "ok: batch \"stac\" field: same inputs and change pixels as detect --stac, bad fields named"
 
 # ---- a POST-only API: the search is POSTed, the next link's body merged; a token from

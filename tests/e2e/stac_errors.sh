@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2015  # "A && B || fail": fail whenever A or B is false, as meant
 # stac_errors.sh: detect --stac when the server fails: 500, 429 (retried), a stalled
 # server (timeout), an empty search, a missing and a truncated asset; usage errors.
 # Each failure: one line on stderr, the right exit code, no manifest or change.tif.
 # usage: stac_errors.sh GEODELTA DATA COGS
 set -euo pipefail
 G="$1"
-DATA="$2"
+DATA="$2" # read by stac_fixture.sh
+export DATA
 COGS="$3"
 W="$(mktemp -d /tmp/gd_e2e_stacerr.XXXXXX)"
 # shellcheck source=stac_fixture.sh

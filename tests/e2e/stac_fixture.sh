@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2086  # (item file lists are split on purpose)
 # stac_fixture.sh: sourced by the stac_*.sh tests. Builds a STAC API fixture from the OSCD
 # Pisa pair (per-band COGs laid out like a Sentinel-2 collection, one acquisition split
 # into two tiles, items with eo:cloud_cover, a search answering in two pages) and serves
