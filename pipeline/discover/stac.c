@@ -403,7 +403,11 @@ static int landing(gd_job *job, gd_stac_ctx *c)
     }
     c->use_query_ext = conforms(doc, "item-search#query");
     c->use_filter_ext = !c->use_query_ext && conforms(doc, "item-search#filter");
-    snprintf(c->search_url, sizeof c->search_url, "%s/search", c->api);
+    if ((size_t)snprintf(c->search_url, sizeof c->search_url, "%s/search", c->api) >=
+        sizeof c->search_url) {
+        json_decref(doc);
+        return gd_job_error(job, GD_EUSAGE, "--stac URL is too long");
+    }
     int get = 0, post = 0;
     size_t i;
     json_t *l;
