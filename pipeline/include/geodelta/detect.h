@@ -68,6 +68,8 @@ typedef struct gd_detect_params {
     int zones_all_touched;                  /* ALL_TOUCHED rasterization of the zones */
     const char *alerts;                     /* alert levels: JSON text or file */
     const json_t *alerts_json;              /* same, already parsed (batch files) */
+    const struct gd_stac_query *stac;       /* --stac: before/after found and read by
+                                               the discover stage; NULL: -b/-a files */
     int argc;                               /* the command line, for the manifest */
     char **argv;
 } gd_detect_params;
