@@ -84,6 +84,59 @@ int gd_k_flicm(const float *restrict x, int w, int h, int absval, double v[2], i
     return it;
 }
 
+void gd_k_flicm_sweep(const float *restrict x, const float *restrict u1, int w, int h,
+                      int absval, const double v[2], int r0, int r1, float *restrict tmp,
+                      double *dmax, double sums[4])
+{
+    /* the inner loop of gd_k_flicm, for rows [r0, r1) of a buffer */
+    double dm = 0.0, s0 = 0.0, c0 = 0.0, s1 = 0.0, c1 = 0.0;
+    for (int y = r0; y < r1; y++) {
+        for (int xx = 0; xx < w; xx++) {
+            size_t i = (size_t)y * (size_t)w + (size_t)xx;
+            float *t = tmp + (size_t)(y - r0) * (size_t)w + (size_t)xx;
+            if (!isfinite(x[i])) {
+                *t = NAN;
+                continue;
+            }
+            double g0 = 0.0, g1 = 0.0;
+            for (int dy = -1; dy <= 1; dy++) {
+                int yy = y + dy;
+                if (yy < 0 || yy >= h)
+                    continue;
+                for (int dx = -1; dx <= 1; dx++) {
+                    int x2 = xx + dx;
+                    if ((dx == 0 && dy == 0) || x2 < 0 || x2 >= w)
+                        continue;
+                    size_t j = (size_t)yy * (size_t)w + (size_t)x2;
+                    if (!isfinite(x[j]))
+                        continue;
+                    double wd = 1.0 / ((dx && dy ? M_SQRT2 : 1.0) + 1.0);
+                    double q = val(x, j, absval), p1 = u1[j], p0 = 1.0 - p1;
+                    g0 += wd * p1 * p1 * (q - v[0]) * (q - v[0]);
+                    g1 += wd * p0 * p0 * (q - v[1]) * (q - v[1]);
+                }
+            }
+            double q = val(x, i, absval);
+            double d0 = (q - v[0]) * (q - v[0]) + g0, d1 = (q - v[1]) * (q - v[1]) + g1;
+            double m1 = d0 + d1 > 0.0 ? d0 / (d0 + d1) : 0.5;
+            *t = (float)m1;
+            double dd = fabs(m1 - (double)u1[i]);
+            if (dd > dm)
+                dm = dd;
+            double p1 = *t, p0 = 1.0 - p1;
+            s0 += p0 * p0 * q;
+            c0 += p0 * p0;
+            s1 += p1 * p1 * q;
+            c1 += p1 * p1;
+        }
+    }
+    *dmax = dm;
+    sums[0] = s0;
+    sums[1] = c0;
+    sums[2] = s1;
+    sums[3] = c1;
+}
+
 size_t gd_k_hysteresis(const float *restrict x, int w, int h, int absval, double t_lo,
                        double t_hi, uint8_t *restrict labels, size_t *restrict stack)
 {

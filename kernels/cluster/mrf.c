@@ -3,10 +3,9 @@
 
 #include <math.h>
 
-int gd_k_split_stats(const float *restrict x, size_t n, int absval, double t, double mu[2],
-                     double *sigma)
+void gd_k_split_sums(const float *restrict x, size_t n, int absval, double t, double s[2],
+                     double c[2])
 {
-    double s[2] = {0.0, 0.0}, c[2] = {0.0, 0.0};
     for (size_t i = 0; i < n; i++) {
         if (!isfinite(x[i]))
             continue;
@@ -15,19 +14,34 @@ int gd_k_split_stats(const float *restrict x, size_t n, int absval, double t, do
         s[k] += v;
         c[k] += 1.0;
     }
+}
+
+void gd_k_split_ss(const float *restrict x, size_t n, int absval, double t,
+                   const double mu[2], double *ss)
+{
+    double acc = *ss;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(x[i]))
+            continue;
+        double v = absval ? fabs((double)x[i]) : (double)x[i];
+        double d = v - mu[v >= t];
+        acc += d * d;
+    }
+    *ss = acc;
+}
+
+int gd_k_split_stats(const float *restrict x, size_t n, int absval, double t, double mu[2],
+                     double *sigma)
+{
+    double s[2] = {0.0, 0.0}, c[2] = {0.0, 0.0};
+    gd_k_split_sums(x, n, absval, t, s, c);
     if (c[0] == 0.0 || c[1] == 0.0)
         return -1;
     mu[0] = s[0] / c[0];
     mu[1] = s[1] / c[1];
     /* second pass around the means: no cancellation on scores of large offset */
     double ss = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        if (!isfinite(x[i]))
-            continue;
-        double v = absval ? fabs((double)x[i]) : (double)x[i];
-        double d = v - mu[v >= t];
-        ss += d * d;
-    }
+    gd_k_split_ss(x, n, absval, t, mu, &ss);
     *sigma = sqrt(ss / (c[0] + c[1]));
     return *sigma > 0.0 && isfinite(*sigma) ? 0 : -1;
 }

@@ -164,6 +164,30 @@ static int cmp_float(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+size_t gd_k_speckle_cu2_windows(const float *restrict in, int w, int win, float *restrict v)
+{
+    /* windows [x, x + step) of rows [0, step): clipped nowhere, so their statistics are
+     * those of the same windows in the whole image */
+    int r = win / 2 > 0 ? win / 2 : 1, step = 2 * r + 1;
+    size_t n = 0;
+    for (int x = r; x + r < w; x += step) {
+        double m, var;
+        int c;
+        window_stats(in, w, step, x, r, r, &m, &var, &c);
+        if (c == step * step && m > 0.0)
+            v[n++] = (float)(var / (m * m));
+    }
+    return n;
+}
+
+float gd_k_speckle_cu2_median(float *restrict v, size_t n)
+{
+    if (n == 0)
+        return NAN;
+    qsort(v, n, sizeof *v, cmp_float);
+    return v[n / 2];
+}
+
 float gd_k_speckle_cu2(const float *restrict in, int w, int h, int win)
 {
     /* the median variation coefficient of disjoint windows: most windows of a scene are
@@ -173,19 +197,9 @@ float gd_k_speckle_cu2(const float *restrict in, int w, int h, int win)
     float *v = malloc(cap * sizeof *v);
     if (!v)
         return NAN;
-    for (int y = r; y + r < h; y += step)
-        for (int x = r; x + r < w; x += step) {
-            double m, var;
-            int c;
-            window_stats(in, w, h, x, y, r, &m, &var, &c);
-            if (c == step * step && m > 0.0)
-                v[n++] = (float)(var / (m * m));
-        }
-    float res = NAN;
-    if (n > 0) {
-        qsort(v, n, sizeof *v, cmp_float);
-        res = v[n / 2];
-    }
+    for (int y = 0; y + step <= h; y += step)
+        n += gd_k_speckle_cu2_windows(in + (size_t)y * (size_t)w, w, win, v + n);
+    float res = gd_k_speckle_cu2_median(v, n);
     free(v);
     return res;
 }

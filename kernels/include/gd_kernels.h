@@ -86,6 +86,14 @@ void gd_k_speckle(gd_speckle kind, const float *restrict in, int w, int h, int w
 /* The speckle's squared variation coefficient estimated from the image: the median of
  * var/mean^2 over disjoint win x win windows without nodata. NaN when there are none. */
 float gd_k_speckle_cu2(const float *restrict in, int w, int h, int win);
+/* The same estimate streamed: the values of the disjoint windows whose top row is row 0 of
+ * in (step = 2 * (win / 2) + 1 rows of w values must be readable), appended to v (at most
+ * w / step values); returns how many. Windows start at rows and columns that are
+ * multiples of step, as in gd_k_speckle_cu2. */
+size_t gd_k_speckle_cu2_windows(const float *restrict in, int w, int win, float *restrict v);
+/* The median (v[n / 2] after sorting v in place) of the values above; NaN when n = 0.
+ * The order the values came in does not matter. */
+float gd_k_speckle_cu2_median(float *restrict v, size_t n);
 
 /* Mean of the finite values in a win x win window (same buffer and halo rules as
  * gd_k_speckle); NaN stays NaN. */
@@ -105,6 +113,13 @@ int gd_k_kmeans(const float *restrict x, size_t n, int d, int k, int max_iter,
  * (Kurita, Otsu & Abdelmalek 1992). Returns 0, or -1 when a class is empty or sigma is 0. */
 int gd_k_split_stats(const float *restrict x, size_t n, int absval, double t, double mu[2],
                      double *sigma);
+/* gd_k_split_stats in pieces, for a score read strip by strip: the first pass adds each
+ * class's sum and count into s, c; the second adds the squared deviations from mu into
+ * *ss. Fed the strips in order they give gd_k_split_stats's numbers bit for bit. */
+void gd_k_split_sums(const float *restrict x, size_t n, int absval, double t, double s[2],
+                     double c[2]);
+void gd_k_split_ss(const float *restrict x, size_t n, int absval, double t,
+                   const double mu[2], double *ss);
 /* Binary MRF relabelling by ICM (Besag 1986) on a w x h grid: labels (0/1; 255 = nodata,
  * kept and not counted as a neighbour) are updated in place, row by row, to the class
  * minimising (v - mu_k)^2 / (2 sigma^2) + beta * (8-neighbours labelled otherwise), with v
@@ -129,6 +144,16 @@ int gd_k_icm_potts_bias(const float *restrict x, int w, int h, int absval, const
  * tol or more, or after max_iter sweeps. Returns the sweeps run, -1 on bad arguments. */
 int gd_k_flicm(const float *restrict x, int w, int h, int absval, double v[2], int max_iter,
                double tol, float *restrict u1, float *restrict tmp, uint8_t *restrict labels);
+/* One sweep of gd_k_flicm on rows [r0, r1) of a w x h buffer (a tile of a larger grid with
+ * one row above and below; neighbours outside the buffer do not count): x the score, u1
+ * the memberships of class 1 after the previous sweep; tmp receives rows [r0, r1) of the
+ * new ones ((r1 - r0) * w floats, NaN where x is not finite), *dmax their largest move,
+ * sums the sums u0^2 v, u0^2, u1^2 v, u1^2 over those rows from which the centres are
+ * updated. Tiles swept with the same centres and their sums added give gd_k_flicm's
+ * sweep (up to the order of the additions). */
+void gd_k_flicm_sweep(const float *restrict x, const float *restrict u1, int w, int h,
+                      int absval, const double v[2], int r0, int r1, float *restrict tmp,
+                      double *dmax, double sums[4]);
 /* Hysteresis: labels 1 where v >= t_hi (v = |x| when absval) and where v >= t_lo in an
  * 8-connected run of such pixels reaching one, else 0 (255 for non-finite x). stack: n
  * size_t of work space. Returns the number of pixels grown from the seeds. */

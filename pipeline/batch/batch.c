@@ -3,6 +3,7 @@
 #include "geodelta/detect.h"
 #include "geodelta/files.h"
 #include "geodelta/options.h"
+#include "geodelta/discover.h"
 #include "geodelta/provenance.h"
 #include "geodelta/stages.h"
 #include "geodelta/summary.h"
@@ -31,6 +32,7 @@ typedef struct bjob {
     char id[128];
     json_t *spec;        /* resolved: defaults merged, paths absolute (job.json) */
     gd_detect_params p;  /* strings borrowed from spec */
+    gd_stac_query stac;  /* "stac": {...} instead of before/after (p.stac points here) */
 } bjob;
 
 struct gd_batch {
@@ -45,7 +47,7 @@ struct gd_batch {
 /* Job fields: "id", "params" and the detect options declared as job fields. */
 static int is_job_key(const char *k)
 {
-    return strcmp(k, "id") == 0 || strcmp(k, "params") == 0 ||
+    return strcmp(k, "id") == 0 || strcmp(k, "params") == 0 || strcmp(k, "stac") == 0 ||
            gd_opt_find_batch(gd_detect_option_table(), k, GD_BATCH_JOB) != NULL;
 }
 
@@ -61,9 +63,11 @@ static void key_list(gd_batch_where where, char *buf, size_t len)
         }
     if (where == GD_BATCH_JOB) {
         size_t u = strlen(buf);
-        snprintf(buf + u, len - u, " params");
+        snprintf(buf + u, len - u, " params stac");
     }
 }
+
+
 
 static void add_error(gd_batch *b, const char *who, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -201,6 +205,69 @@ static void set_option(gd_batch *b, const char *who, const char *label, const gd
 }
 
 /* Merges defaults and job, checks every field; fills j. */
+static int in_list(const char *k, const char *const *list)
+{
+    for (; *list; list++)
+        if (strcmp(k, *list) == 0)
+            return 1;
+    return 0;
+}
+
+/* "stac": {"url", "collection", "before", "after", "max_cloud", "min_coverage", "cache"}:
+ * the job's dates found by a STAC search of its aoi (detect --stac). */
+static void check_stac(gd_job *job, gd_batch *b, const char *who, const char *base,
+                       json_t *spec, bjob *j, gd_detect_params *p)
+{
+    static const char *const stac_keys[] = {"url", "collection", "before", "after",
+                                            "max_cloud", "min_coverage", "cache", NULL};
+    json_t *s = json_deep_copy(json_object_get(spec, "stac")), *v;
+    json_object_set_new(spec, "stac", s);
+    const char *key;
+    if (!json_is_object(s)) {
+        add_error(b, who, "field stac: must be an object with url, collection, before, after");
+        return;
+    }
+    json_object_foreach(s, key, v)
+        if (!in_list(key, stac_keys))
+            add_error(b, who, "field stac: unknown field '%s' (fields: url collection before "
+                      "after max_cloud min_coverage cache)", key);
+    if (json_object_get(spec, "before") || json_object_get(spec, "after"))
+        add_error(b, who, "fields before/after: give the date windows in stac.before and "
+                  "stac.after instead");
+    gd_stac_query *q = &j->stac;
+    gd_stac_query_init(q);
+    q->url = json_string_value(json_object_get(s, "url"));
+    q->collection = json_string_value(json_object_get(s, "collection"));
+    q->window[0] = json_string_value(json_object_get(s, "before"));
+    q->window[1] = json_string_value(json_object_get(s, "after"));
+    json_t *mc = json_object_get(s, "max_cloud"), *mv = json_object_get(s, "min_coverage");
+    if (mc && !json_is_number(mc))
+        add_error(b, who, "field stac.max_cloud: must be a number (percent)");
+    else if (mc)
+        q->max_cloud = json_number_value(mc);
+    if (mv && !json_is_number(mv))
+        add_error(b, who, "field stac.min_coverage: must be a number (0..1)");
+    else if (mv)
+        q->min_coverage = json_number_value(mv);
+    json_t *cv = json_object_get(s, "cache");
+    if (cv && !json_is_string(cv))
+        add_error(b, who, "field stac.cache: must be a folder path");
+    else if (cv) {
+        json_object_set_new(s, "cache", resolve_path(base, json_string_value(cv)));
+        q->cache = json_string_value(json_object_get(s, "cache"));
+    }
+    q->aoi = json_string_value(json_object_get(spec, "aoi")); /* resolved by the caller */
+    gd_job *ctx = NULL;
+    if (gd_job_fork(job, &ctx) == GD_OK) {
+        if (gd_stac_query_check(ctx, q) != GD_OK)
+            add_error(b, who, "field stac: %s", gd_job_message(ctx));
+        gd_job_destroy(ctx);
+    }
+    p->before = q->window[0];
+    p->after = q->window[1];
+    p->stac = q;
+}
+
 static void check_job(gd_job *job, gd_batch *b, const char *base, const json_t *defaults,
                       json_t *raw, int idx, bjob *j, json_t *seen_ids)
 {
@@ -256,6 +323,7 @@ static void check_job(gd_job *job, gd_batch *b, const char *base, const json_t *
 
     /* the job fields, then params (the detect option table: the same checks as the CLI) */
     const gd_opt_table *t = gd_detect_option_table();
+    const int stac = json_object_get(spec, "stac") != NULL;
     char label[160];
     for (size_t i = 0; i < t->n; i++) {
         const gd_opt *opt = &t->opts[i];
@@ -264,6 +332,9 @@ static void check_job(gd_job *job, gd_batch *b, const char *base, const json_t *
         snprintf(label, sizeof label, "field %s", opt->batch_key);
         if (json_object_get(spec, opt->batch_key))
             set_option(b, who, label, opt, spec, opt->batch_key, base, &o);
+        else if (stac && (opt->off == offsetof(gd_detect_options, p.before) ||
+                          opt->off == offsetof(gd_detect_options, p.after)))
+            continue; /* the stac object's date windows */
         else if (opt->flags & GD_OPTF_REQUIRED)
             add_error(b, who, "%s: missing%s", label,
                       opt->flags & GD_OPTF_METHOD ? " (see geodelta methods)" : "");
@@ -287,6 +358,8 @@ static void check_job(gd_job *job, gd_batch *b, const char *base, const json_t *
             add_error(b, who, "%s%s: needs %s%s", opt->batch == GD_BATCH_JOB ? "field " : "params.",
                       opt->batch_key, need->batch == GD_BATCH_JOB ? "" : "params.", need->batch_key);
     }
+    if (stac) /* after the job fields: its AOI is resolved */
+        check_stac(job, b, who, base, spec, j, p);
     const gd_method *m = p->method ? gd_method_find(p->method) : NULL;
     json_t *al = json_object_get(spec, "alerts");
     if (al) {
@@ -449,7 +522,7 @@ int gd_batch_check_inputs(gd_job *job, gd_batch *b)
         char who[192];
         snprintf(who, sizeof who, "job \"%.100s\" (#%zu)", j->id, i);
         const char *paths[2] = {j->p.before, j->p.after}, *fields[2] = {"before", "after"};
-        for (int k = 0; k < 2; k++) {
+        for (int k = 0; k < 2 && !j->p.stac; k++) { /* stac: date windows, not files */
             struct stat sb;
             if (!paths[k] || json_object_get(good, paths[k]))
                 continue;

@@ -76,6 +76,16 @@ static int chain_start(gd_chain *c)
     if ((st = gd_outdir_open_log(job, "run.log")) != GD_OK)
         return st;
     gd_job_info(job, "geodelta %s, kernels %s", GD_VERSION, gd_kernels_isa_name());
+    /* --stac: discover finds and reads the two dates' AOI windows into local files that
+     * the chain opens as usual */
+    if (p->stac) {
+        if ((st = gd_discover_run(job, p->stac, &c->disc)) != GD_OK)
+            return st;
+        c->pd = *p;
+        c->pd.before = gd_discover_path(c->disc, 0);
+        c->pd.after = gd_discover_path(c->disc, 1);
+        c->p = p = &c->pd;
+    }
     c->in_abs[0] = gd_chain_abs_path(p->before);
     c->in_abs[1] = gd_chain_abs_path(p->after);
     if (!c->in_abs[0] || !c->in_abs[1])
@@ -472,6 +482,7 @@ static void chain_free(gd_chain *c)
     gd_grid_destroy(c->grid);
     gd_source_destroy(c->as);
     gd_source_destroy(c->bs);
+    gd_discover_destroy(c->disc);
     gd_job_close_log(c->job);
 }
 

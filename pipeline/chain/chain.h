@@ -5,6 +5,7 @@
 #define GD_CHAIN_H
 
 #include "geodelta/detect.h"
+#include "geodelta/discover.h"
 #include "geodelta/method.h"
 #include "geodelta/provenance.h"
 #include "geodelta/stages.h"
@@ -22,6 +23,10 @@ typedef struct gd_chain {
     int sensor;                      /* GD_SENSOR_* */
     double t0;
     char start[32];
+
+    /* --stac: the discover stage's result and the parameters with its two inputs */
+    gd_discover *disc;
+    gd_detect_params pd;
 
     /* provenance */
     gd_hasher *hasher;

@@ -181,10 +181,18 @@ int gd_chain_manifest(gd_chain *c)
     json_object_set_new(json_object_get(manifest, "tool"), "isa", json_string(gd_kernels_isa_name()));
     const gd_source *srcs[2] = {c->bs, c->as};
     const char *roles[2] = {"before", "after"};
-    for (int i = 0; i < 2; i++)
-        json_array_append_new(inputs, gd_manifest_input(srcs[i], c->in_abs[i], roles[i],
-                                                        gd_hasher_hex(c->hasher, (size_t)i),
-                                                        gd_hasher_size(c->hasher, (size_t)i)));
+    for (int i = 0; i < 2; i++) {
+        json_t *in = gd_manifest_input(srcs[i], c->in_abs[i], roles[i],
+                                       gd_hasher_hex(c->hasher, (size_t)i),
+                                       gd_hasher_size(c->hasher, (size_t)i));
+        /* a remote input's local window is temporary: verify --inputs checks the
+         * "discover" record against the server instead */
+        if (c->disc)
+            json_object_set_new(in, "via", json_string("discover"));
+        json_array_append_new(inputs, in);
+    }
+    if (c->disc)
+        json_object_set_new(manifest, "discover", gd_discover_record(c->disc));
     if (c->aux.n) /* absent without auxiliary files: such manifests stay as they were */
         json_object_set_new(manifest, "auxiliary_inputs", gd_aux_json(&c->aux, c->hasher, 2));
     for (size_t i = 0; i < gd_chain_noutputs; i++) {

@@ -66,6 +66,12 @@ int gd_cmd_detect(int argc, char **argv)
     }
     gd_detect_params p = o.p;
     int quiet = o.quiet, threads = o.threads, mem_mb = o.mem_mb;
+    if (o.stac.url) { /* --before and --after are date windows, searched within --aoi */
+        o.stac.window[0] = p.before;
+        o.stac.window[1] = p.after;
+        o.stac.aoi = p.aoi;
+        p.stac = &o.stac;
+    }
     /* checked before the chain runs, not after minutes of processing at the map stage */
     if (p.map_overlay && strncmp(p.map_overlay, "/vsi", 4) != 0 && access(p.map_overlay, R_OK) != 0) {
         fprintf(stderr, "geodelta: map overlay %s: %s\n", p.map_overlay, strerror(errno));
@@ -92,6 +98,11 @@ int gd_cmd_detect(int argc, char **argv)
     gd_job *job = NULL;
     if (gd_job_create(&job) != GD_OK)
         return gd_cli_fail(GD_EPROC, "out of memory");
+    if (p.stac && gd_stac_query_check(job, p.stac) != GD_OK) {
+        int rc = gd_cli_fail(gd_job_status(job), gd_job_message(job));
+        gd_job_destroy(job);
+        return rc;
+    }
     if (p.alerts) {
         /* a bad alert spec is a usage error found before any work */
         gd_alerts *a = NULL;

@@ -1,4 +1,5 @@
 /* pcakmeans.c: PCA-kmeans change detection (Celik 2009) on a difference image. */
+#include "geodelta/engine.h"
 #include "geodelta/stages.h"
 
 #include <gd_kernels.h>
@@ -38,6 +39,10 @@ int gd_detect_pcakmeans(gd_job *job, int block, gd_score *score)
     if (h < 2 || h > MAX_BLOCK)
         return gd_job_error(job, GD_EUSAGE, "PCA-kmeans block size %d is not between 2 and %d", h,
                             MAX_BLOCK);
+    /* the SAR score may have gone to a file (--mem): PCA-kmeans still works on the whole
+     * image (its features, n x block^2 floats, are the larger part anyway) */
+    if ((st = gd_score_load(job, score)) != GD_OK)
+        return st;
     /* 1. the eigenvector space of non-overlapping h x h blocks without nodata */
     memset(mean, 0, sizeof mean);
     memset(cov, 0, sizeof cov);

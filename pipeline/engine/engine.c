@@ -10,6 +10,9 @@
 #include <gd_kernels.h>
 #include <jansson.h>
 #include <math.h>
+#ifdef __GLIBC__
+#include <malloc.h> /* malloc_trim */
+#endif
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -103,12 +106,13 @@ typedef struct worker {
     gd_band bb[MAX_BANDS], ab[MAX_BANDS];
     float *bbuf[MAX_BANDS], *abuf[MAX_BANDS];
     float *obuf;             /* strip output when the score goes to a file */
+    void *state;             /* the spec's start() result, for this thread only */
 } worker;
 
 struct pool {
     const gd_job *job;       /* read by the workers only for its cancel flag */
     const gd_engine_spec *spec;
-    gd_score *out;
+    gd_score *out;           /* NULL in a pass without a score */
     int strip, nstrips;
     size_t plane;            /* floats between the band planes of a strip buffer */
     pthread_mutex_t mu;
@@ -160,12 +164,88 @@ static void prepare_rows(const gd_band *b, int width, int rows, float *buf)
     gd_band_to_values(b, buf, (size_t)width * (size_t)rows);
 }
 
+/* One strip: read with its halo, prepare, compute, reduce and (to a file) write.
+ * Returns 0, or -1 after fail() recorded the error. */
+static int do_strip(worker *wk, int k)
+{
+    pool *p = wk->p;
+    const gd_engine_spec *sp = p->spec;
+    const int w = sp->grid->width, h = sp->grid->height;
+    int y0 = k * p->strip, rows = h - y0 < p->strip ? h - y0 : p->strip;
+    /* the halo: up to `halo` rows above and below, clipped at the image's edges (the
+     * kernels clip their windows at the buffer's edges, which are then the image's) */
+    int iy0 = y0 - sp->halo < 0 ? 0 : y0 - sp->halo;
+    int iy1 = y0 + rows + sp->halo > h ? h : y0 + rows + sp->halo;
+    for (int d = 0; d < 2; d++) {
+        const gd_band *bands = d ? wk->ab : wk->bb;
+        float *const *bufs = d ? wk->abuf : wk->bbuf;
+        GDALDatasetH ds = GDALGetBandDataset(bands[0].band);
+        if (read_planes(ds, bands, sp->nb, w, iy0, iy1 - iy0, bufs[0], p->plane) != GD_OK) {
+            fail(p, k, GD_EINPUT, "read error in rows %d-%d of %s: %s (hint: the file may "
+                 "be truncated or corrupt; gdalinfo -checksum shows where)", iy0, iy1 - 1,
+                 gd_band_file(&bands[0]), CPLGetLastErrorMsg());
+            return -1;
+        }
+        for (size_t b = 0; b < sp->nb; b++)
+            prepare_rows(&bands[b], w, iy1 - iy0, bufs[b]);
+        /* one mask per date, shared by its bands */
+        if (bands[0].mask) {
+            CPLErrorReset();
+            if (GDALRasterIO(bands[0].mask, GF_Read, 0, iy0, w, iy1 - iy0, wk->mbuf, w,
+                             iy1 - iy0, GDT_Float32, 0, 0) != CE_None) {
+                fail(p, k, GD_EINPUT, "read error in rows %d-%d of the cloud mask of %s: "
+                     "%s", iy0, iy1 - 1, gd_band_file(&bands[0]), CPLGetLastErrorMsg());
+                return -1;
+            }
+            for (size_t b = 0; b < sp->nb; b++)
+                gd_mask_apply(bands[b].mask_kind, wk->mbuf, bufs[b],
+                              (size_t)w * (size_t)(iy1 - iy0));
+        }
+    }
+    /* no score (gd_engine_run): the strip function keeps its results itself */
+    float *o = !p->out ? NULL : p->out->data ? p->out->data + (size_t)y0 * (size_t)w : wk->obuf;
+    gd_strip s = {.width = w, .y0 = y0, .rows = rows, .in_y0 = iy0, .in_rows = iy1 - iy0,
+                  .nb = sp->nb, .before = (const float *const *)wk->bbuf,
+                  .after = (const float *const *)wk->abuf, .out = o, .index = k};
+    int rc = sp->generate ? sp->generate(sp->user, wk->state, &s) : sp->fn(sp->user, &s);
+    if (rc != GD_OK) {
+        fail(p, k, rc, "computing rows %d-%d failed", y0, y0 + rows - 1);
+        return -1;
+    }
+    if (o) {
+        size_t n = (size_t)w * (size_t)rows;
+        p->smin[k] = INFINITY;
+        p->smax[k] = -INFINITY;
+        p->svalid[k] = gd_k_minmax(o, n, &p->smin[k], &p->smax[k]);
+    }
+    pthread_mutex_lock(&p->mu);
+    if (o && !p->out->data) {
+        /* one handle on the file: writes take turns (each strip is its own block) */
+        CPLErrorReset();
+        if (GDALRasterIO(GDALGetRasterBand(p->out->file, 1), GF_Write, 0, y0, w, rows, o, w,
+                         rows, GDT_Float32, 0, 0) != CE_None) {
+            pthread_mutex_unlock(&p->mu);
+            fail(p, k, GD_EOUTPUT, "cannot write the temporary score %s: %s",
+                 p->out->file_path, CPLGetLastErrorMsg());
+            return -1;
+        }
+    }
+    p->done++;
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    return 0;
+}
+
 static void *work(void *arg)
 {
     worker *wk = arg;
     pool *p = wk->p;
     const gd_engine_spec *sp = p->spec;
-    const int w = sp->grid->width, h = sp->grid->height;
+    /* start/generate/stop: the worker's own state lives as long as the thread */
+    if (sp->start && !(wk->state = sp->start(sp->user, sp->grid->width, p->strip + 2 * sp->halo))) {
+        fail(p, -1, GD_EPROC, "out of memory for a worker's strip state");
+        return NULL;
+    }
     for (;;) {
         pthread_mutex_lock(&p->mu);
         int k = (p->stop || p->next >= p->nstrips) ? -1 : p->next++;
@@ -176,65 +256,14 @@ static void *work(void *arg)
         gd_test_pause("strip");
         if (gd_job_cancelled(p->job)) {
             fail(p, k, GD_ECANCEL, "cancelled");
-            return NULL;
+            break;
         }
-        int y0 = k * p->strip, rows = h - y0 < p->strip ? h - y0 : p->strip;
-        int iy0 = y0 - sp->halo < 0 ? 0 : y0 - sp->halo;
-        int iy1 = y0 + rows + sp->halo > h ? h : y0 + rows + sp->halo;
-        for (int d = 0; d < 2; d++) {
-            const gd_band *bands = d ? wk->ab : wk->bb;
-            float *const *bufs = d ? wk->abuf : wk->bbuf;
-            GDALDatasetH ds = GDALGetBandDataset(bands[0].band);
-            if (read_planes(ds, bands, sp->nb, w, iy0, iy1 - iy0, bufs[0], p->plane) != GD_OK) {
-                fail(p, k, GD_EINPUT, "read error in rows %d-%d of %s: %s (hint: the file may "
-                     "be truncated or corrupt; gdalinfo -checksum shows where)", iy0, iy1 - 1,
-                     gd_band_file(&bands[0]), CPLGetLastErrorMsg());
-                return NULL;
-            }
-            for (size_t b = 0; b < sp->nb; b++)
-                prepare_rows(&bands[b], w, iy1 - iy0, bufs[b]);
-            /* one mask per date, shared by its bands */
-            if (bands[0].mask) {
-                CPLErrorReset();
-                if (GDALRasterIO(bands[0].mask, GF_Read, 0, iy0, w, iy1 - iy0, wk->mbuf, w,
-                                 iy1 - iy0, GDT_Float32, 0, 0) != CE_None) {
-                    fail(p, k, GD_EINPUT, "read error in rows %d-%d of the cloud mask of %s: "
-                         "%s", iy0, iy1 - 1, gd_band_file(&bands[0]), CPLGetLastErrorMsg());
-                    return NULL;
-                }
-                for (size_t b = 0; b < sp->nb; b++)
-                    gd_mask_apply(bands[b].mask_kind, wk->mbuf, bufs[b],
-                                  (size_t)w * (size_t)(iy1 - iy0));
-            }
-        }
-        float *o = p->out->data ? p->out->data + (size_t)y0 * (size_t)w : wk->obuf;
-        gd_strip s = {w, y0, rows, iy0, iy1 - iy0, sp->nb, (const float *const *)wk->bbuf,
-                      (const float *const *)wk->abuf, o};
-        int rc = sp->fn(sp->user, &s);
-        if (rc != GD_OK) {
-            fail(p, k, rc, "computing rows %d-%d failed", y0, y0 + rows - 1);
-            return NULL;
-        }
-        size_t n = (size_t)w * (size_t)rows;
-        p->smin[k] = INFINITY;
-        p->smax[k] = -INFINITY;
-        p->svalid[k] = gd_k_minmax(o, n, &p->smin[k], &p->smax[k]);
-        pthread_mutex_lock(&p->mu);
-        if (!p->out->data) {
-            /* one handle on the file: writes take turns (each strip is its own block) */
-            CPLErrorReset();
-            if (GDALRasterIO(GDALGetRasterBand(p->out->file, 1), GF_Write, 0, y0, w, rows, o,
-                             w, rows, GDT_Float32, 0, 0) != CE_None) {
-                pthread_mutex_unlock(&p->mu);
-                fail(p, k, GD_EOUTPUT, "cannot write the temporary score %s: %s",
-                     p->out->file_path, CPLGetLastErrorMsg());
-                return NULL;
-            }
-        }
-        p->done++;
-        pthread_cond_signal(&p->cv);
-        pthread_mutex_unlock(&p->mu);
+        if (do_strip(wk, k) != 0)
+            break;
     }
+    if (sp->stop && wk->state)
+        sp->stop(sp->user, wk->state);
+    wk->state = NULL;
     return NULL;
 }
 
@@ -356,7 +385,8 @@ static int worker_init(gd_job *job, worker *wk, const gd_engine_spec *sp, int ow
     return GD_OK;
 }
 
-int gd_engine_score(gd_job *job, const gd_engine_spec *sp, gd_score *out)
+/* The strip pass behind gd_engine_score (out) and gd_engine_run (out NULL). */
+static int run(gd_job *job, const gd_engine_spec *sp, gd_score *out)
 {
     int st = GD_OK;
     const int w = sp->grid->width, h = sp->grid->height;
@@ -365,11 +395,15 @@ int gd_engine_score(gd_job *job, const gd_engine_spec *sp, gd_score *out)
     long mem_mb = gd_job_mem_mb(job) > 0 ? gd_job_mem_mb(job) : DEFAULT_MEM_MB;
     pool p;
     memset(&p, 0, sizeof p);
-    memset(out, 0, sizeof *out);
-    out->width = w;
-    out->height = h;
-    out->min = INFINITY;
-    out->max = -INFINITY;
+    if (out) {
+        memset(out, 0, sizeof *out);
+        out->width = w;
+        out->height = h;
+        out->min = INFINITY;
+        out->max = -INFINITY;
+    }
+    if ((!sp->fn && !sp->generate) || sp->halo < 0)
+        return gd_job_error(job, GD_EPROC, "engine: no strip function or a negative halo");
     if (sp->nb == 0 || sp->nb > MAX_BANDS)
         return gd_job_error(job, GD_EPROC, "the engine takes 1 to %d bands, not %zu", MAX_BANDS,
                             sp->nb);
@@ -377,26 +411,30 @@ int gd_engine_score(gd_job *job, const gd_engine_spec *sp, gd_score *out)
     p.job = job;
     p.spec = sp;
     p.out = out;
-    p.strip = strip_rows(sp);
-    p.nstrips = (h + p.strip - 1) / p.strip;
-    out->strip_rows = p.strip;
+    p.nstrips = gd_engine_strips(sp, &p.strip);
+    if (out)
+        out->strip_rows = p.strip;
     if (nthreads > p.nstrips)
         nthreads = p.nstrips;
     pthread_mutex_init(&p.mu, NULL);
     pthread_cond_init(&p.cv, NULL);
 
     size_t npx = (size_t)w * (size_t)h;
-    int in_memory = (double)npx * (sizeof(float) + OTHER_BYTES_PER_PX) <= (double)mem_mb * 1048576.0;
-    if (in_memory) {
+    int in_memory = !out || (double)npx * (sizeof(float) + OTHER_BYTES_PER_PX) <= (double)mem_mb * 1048576.0;
+    if (out && in_memory) {
         out->data = malloc(sizeof(float) * npx);
         if (!out->data)
             in_memory = 0; /* the file keeps working where memory does not */
     }
     if (!in_memory && (st = create_file(job, sp->grid, p.strip, out)) != GD_OK)
         goto done;
-    gd_job_info(job, "score %dx%d in %s, strips of %d rows, %d thread%s", w, h,
-                in_memory ? "memory" : out->file_path, p.strip, nthreads, nthreads > 1 ? "s" : "");
-    json_object_set_new(gd_job_auto(job), "score_storage", json_string(in_memory ? "memory" : "file"));
+    if (out) {
+        gd_job_info(job, "score %dx%d in %s, strips of %d rows (halo %d), %d thread%s", w, h,
+                    in_memory ? "memory" : out->file_path, p.strip, sp->halo, nthreads,
+                    nthreads > 1 ? "s" : "");
+        json_object_set_new(gd_job_auto(job), "score_storage",
+                            json_string(in_memory ? "memory" : "file"));
+    }
 
     p.smin = malloc(sizeof(float) * (size_t)p.nstrips);
     p.smax = malloc(sizeof(float) * (size_t)p.nstrips);
@@ -457,6 +495,8 @@ int gd_engine_score(gd_job *job, const gd_engine_spec *sp, gd_score *out)
         st = gd_job_error(job, p.err_code, "%s", p.err_msg);
         goto done;
     }
+    if (!out)
+        goto done; /* a sample pass: its results are in the caller's per-strip slots */
     /* reductions merged in strip order: the same result for any thread count */
     for (int k = 0; k < p.nstrips; k++) {
         out->valid += p.svalid[k];
@@ -485,14 +525,37 @@ done:
         for (int t = 0; t < nthreads; t++)
             worker_free(&wks[t], sp->nb);
     free(wks);
+#ifdef __GLIBC__
+    /* the workers' strip buffers (tens of MB, below glibc's mmap threshold) stay in their
+     * arenas after free; handing them back keeps them out of the next stage's peak */
+    malloc_trim(0);
+#endif
     free(p.smin);
     free(p.smax);
     free(p.svalid);
     pthread_mutex_destroy(&p.mu);
     pthread_cond_destroy(&p.cv);
-    if (st != GD_OK)
+    if (st != GD_OK && out)
         gd_score_free(out);
     return st;
+}
+
+int gd_engine_score(gd_job *job, const gd_engine_spec *sp, gd_score *out)
+{
+    return run(job, sp, out);
+}
+
+int gd_engine_run(gd_job *job, const gd_engine_spec *sp)
+{
+    return run(job, sp, NULL);
+}
+
+int gd_engine_strips(const gd_engine_spec *sp, int *rows_out)
+{
+    int rows = strip_rows(sp);
+    if (rows_out)
+        *rows_out = rows;
+    return (sp->grid->height + rows - 1) / rows;
 }
 
 const float *gd_score_rows(gd_job *job, const gd_score *s, int y0, int rows, float *buf)
@@ -507,6 +570,30 @@ const float *gd_score_rows(gd_job *job, const gd_score *s, int y0, int rows, flo
         return NULL;
     }
     return buf;
+}
+
+int gd_score_load(gd_job *job, gd_score *s)
+{
+    if (s->data)
+        return GD_OK;
+    size_t n = (size_t)s->width * (size_t)s->height;
+    float *d = malloc(sizeof(float) * n);
+    if (!d)
+        return gd_job_error(job, GD_EPROC, "out of memory for a %dx%d score", s->width,
+                            s->height);
+    if (!gd_score_rows(job, s, 0, s->height, d)) {
+        free(d);
+        return gd_job_status(job);
+    }
+    /* the file is no longer needed: the score now lives in memory */
+    GDALClose(s->file);
+    s->file = NULL;
+    if (s->file_path)
+        VSIUnlink(s->file_path);
+    free(s->file_path);
+    s->file_path = NULL;
+    s->data = d;
+    return GD_OK;
 }
 
 int gd_score_strip_rows(const gd_score *s)

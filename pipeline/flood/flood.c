@@ -124,22 +124,75 @@ int gd_flood_threshold(gd_job *job, const gd_score *s, int index, double fixed, 
     return ki ? gd_threshold_ki(job, s, 0, t) : gd_threshold_otsu(job, s, 0, t);
 }
 
-/* Reads a whole band and speckle-filters it as gd_detect_sar does, then to dB. */
-static int read_db(gd_job *job, const gd_sar_params *sp, const gd_band *b, int w, int h,
-                   float eps, float *buf, float *tmp)
+/* ---- SAR water: streamed like gd_detect_sar ----
+ * A pass makes the before date's filtered dB a score (memory or file) for its
+ * Kittler-Illingworth threshold; a second pass filters both dates again and writes the
+ * water mask's rows. The speckle filter is read with a halo of speckle_window/2 rows, so
+ * every value is the whole-image one. */
+typedef struct water_pass {
+    const gd_sar_params *sp;
+    float cu2[2], eps, t;
+    uint8_t *wat;                /* n bytes: each strip writes its own rows */
+    uint64_t *counts;            /* per strip: before, after, both */
+} water_pass;
+
+static void *water_start(void *user, int width, int max_in_rows)
 {
-    size_t n = (size_t)w * (size_t)h;
-    int st = gd_band_read(job, b, w, 0, h, buf);
-    if (st != GD_OK)
-        return st;
-    if (sp->speckle != GD_SPECKLE_NONE) {
-        float cu2 = gd_k_speckle_cu2(buf, w, h, sp->speckle_window);
-        gd_k_speckle((gd_speckle)sp->speckle, buf, w, h, sp->speckle_window,
-                     cu2 > 0.0f ? cu2 : 0.2732f, 0, h, tmp);
-        memcpy(buf, tmp, sizeof(float) * n);
-    }
+    (void)user;
+    return malloc(sizeof(float) * (size_t)width * (size_t)max_in_rows);
+}
+
+static void water_stop(void *user, void *state)
+{
+    (void)user;
+    free(state);
+}
+
+/* Rows [y0, y0 + rows) of date d filtered and in dB into out. */
+static void strip_db(const water_pass *c, const gd_strip *s, int d, float *out)
+{
+    const float *in = d ? s->after[0] : s->before[0];
+    size_t n = (size_t)s->width * (size_t)s->rows;
+    if (c->sp->speckle != GD_SPECKLE_NONE)
+        gd_k_speckle((gd_speckle)c->sp->speckle, in, s->width, s->in_rows,
+                     c->sp->speckle_window, c->cu2[d], s->y0 - s->in_y0,
+                     s->y0 - s->in_y0 + s->rows, out);
+    else
+        memcpy(out, in + (size_t)(s->y0 - s->in_y0) * (size_t)s->width, sizeof(float) * n);
     for (size_t i = 0; i < n; i++)
-        buf[i] = isnan(buf[i]) ? NAN : 10.0f * log10f(fmaxf(buf[i], 0.0f) + eps);
+        out[i] = isnan(out[i]) ? NAN : 10.0f * log10f(fmaxf(out[i], 0.0f) + c->eps);
+}
+
+static int before_db_strip(void *user, void *state, const gd_strip *s)
+{
+    (void)state;
+    strip_db(user, s, 0, s->out);
+    return GD_OK;
+}
+
+static int water_strip(void *user, void *state, const gd_strip *s)
+{
+    const water_pass *c = user;
+    float *bd = state;
+    size_t n = (size_t)s->width * (size_t)s->rows;
+    uint8_t *wat = c->wat + (size_t)s->y0 * (size_t)s->width;
+    uint64_t nb = 0, na = 0, both = 0;
+    /* the before date first, as bits, then the after date over the same buffer */
+    strip_db(c, s, 0, bd);
+    for (size_t i = 0; i < n; i++)
+        wat[i] = bd[i] < c->t; /* NaN compares false */
+    strip_db(c, s, 1, bd);
+    for (size_t i = 0; i < n; i++) {
+        int b = wat[i], a = bd[i] < c->t;
+        wat[i] = (uint8_t)(b | (a << 1));
+        nb += (uint64_t)b;
+        na += (uint64_t)a;
+        both += (uint64_t)(b & a);
+    }
+    uint64_t *k = c->counts + 3 * (size_t)s->index;
+    k[0] = nb;
+    k[1] = na;
+    k[2] = both;
     return GD_OK;
 }
 
@@ -149,40 +202,61 @@ int gd_flood_sar_water(gd_job *job, const gd_sar_params *sp, const gd_grid *grid
     int st = GD_OK;
     const int w = grid->width, h = grid->height;
     size_t n = (size_t)w * (size_t)h;
-    float *bd = malloc(sizeof(float) * n), *ad = malloc(sizeof(float) * n);
-    float *tmp = malloc(sizeof(float) * n);
     uint8_t *wat = malloc(n);
     gd_score s = {0};
     double t = NAN;
-    if (!bd || !ad || !tmp || !wat) {
+    water_pass c = {.sp = sp, .eps = eps, .wat = wat};
+    if (!wat) {
         st = gd_job_error(job, GD_EPROC, "out of memory for the SAR water masks of %dx%d", w, h);
         goto done;
     }
-    if ((st = read_db(job, sp, before, w, h, eps, bd, tmp)) != GD_OK ||
-        (st = read_db(job, sp, after, w, h, eps, ad, tmp)) != GD_OK)
+    if (sp->speckle != GD_SPECKLE_NONE) {
+        if ((st = gd_sar_speckle_levels(job, sp, grid, before, after, c.cu2)) != GD_OK)
+            goto done;
+        for (int d = 0; d < 2; d++)
+            c.cu2[d] = c.cu2[d] > 0.0f ? c.cu2[d] : 0.2732f;
+    }
+    gd_engine_spec spec = {.grid = grid, .before = before, .after = after, .nb = 1,
+                           .halo = sp->speckle != GD_SPECKLE_NONE ? sp->speckle_window / 2 : 0,
+                           .user = &c, .start = water_start, .generate = before_db_strip,
+                           .stop = water_stop};
+    /* one threshold for both dates, from the before date: the flood does not move it.
+     * The engine refuses a date without a valid pixel; that is "no histogram" here */
+    st = gd_engine_score(job, &spec, &s);
+    if (st != GD_OK && st != GD_EINPUT)
         goto done;
-    /* one threshold for both dates, from the before date: the flood does not move it */
-    s.data = bd;
-    s.width = w;
-    s.height = h;
-    s.valid = gd_k_minmax(bd, n, &s.min, &s.max);
     /* Kittler-Illingworth, not Otsu: open water is usually a small, narrow mode of the
      * dB histogram, and Otsu's between-class variance favours splitting the large land
      * mode instead (Bern: Otsu puts 41 % of the scene under "water", KI 1 %) */
-    if (s.valid == 0 || gd_threshold_ki(job, &s, 0, &t) != GD_OK) {
+    /* the whole-image version took min/max with gd_k_minmax from a zeroed score, so its
+     * histogram always spanned 0: kept, so that flood outputs stay byte-identical */
+    if (st == GD_OK) {
+        s.min = fminf(s.min, 0.0f);
+        s.max = fmaxf(s.max, 0.0f);
+    }
+    if (st != GD_OK || s.valid == 0 || gd_threshold_ki(job, &s, 0, &t) != GD_OK) {
         /* no histogram to split: no permanent water, new water as before */
         gd_job_warn(job, "flood on SAR: the before image's backscatter histogram cannot be "
                          "split (constant or empty): no permanent-water class");
         gd_job_clear_error(job);
         t = -INFINITY;
+        st = GD_OK;
     }
+    gd_score_free(&s);
+    c.t = (float)t;
+    int nstrips = gd_engine_strips(&spec, NULL);
+    if (!(c.counts = calloc(3 * (size_t)nstrips, sizeof(uint64_t)))) {
+        st = gd_job_error(job, GD_EPROC, "out of memory");
+        goto done;
+    }
+    spec.generate = water_strip;
+    if ((st = gd_engine_run(job, &spec)) != GD_OK)
+        goto done;
     uint64_t nb = 0, na = 0, both = 0;
-    for (size_t i = 0; i < n; i++) {
-        int b = bd[i] < (float)t, a = ad[i] < (float)t; /* NaN compares false */
-        wat[i] = (uint8_t)(b | (a << 1));
-        nb += (uint64_t)b;
-        na += (uint64_t)a;
-        both += (uint64_t)(b & a);
+    for (int k = 0; k < nstrips; k++) {
+        nb += c.counts[3 * k];
+        na += c.counts[3 * k + 1];
+        both += c.counts[3 * k + 2];
     }
     json_object_set_new(gd_job_auto(job), "sar_water",
                         json_pack("{s:s, s:o, s:I, s:I, s:I}", "mode", "ki-before-db",
@@ -193,9 +267,8 @@ int gd_flood_sar_water(gd_job *job, const gd_sar_params *sp, const gd_grid *grid
                     "%llu after, %llu both", t, (unsigned long long)nb, (unsigned long long)na,
                (unsigned long long)both);
 done:
-    free(bd);
-    free(ad);
-    free(tmp);
+    free(c.counts);
+    gd_score_free(&s);
     if (st != GD_OK) {
         free(wat);
         return st;
@@ -209,21 +282,39 @@ int gd_flood_classify(gd_job *job, const gd_score *s, const uint8_t *water, int 
 {
     size_t n = (size_t)s->width * (size_t)s->height;
     uint8_t *c = malloc(n);
-    if (!c)
+    /* the score strip by strip: it may be in its temporary file (--mem) */
+    int step = gd_score_strip_rows(s);
+    float *buf = s->data ? NULL : malloc(sizeof(float) * (size_t)s->width * (size_t)step);
+    if (!c || (!s->data && !buf)) {
+        free(c);
+        free(buf);
         return gd_job_error(job, GD_EPROC, "out of memory for the class raster");
-    for (size_t i = 0; i < n; i++) {
-        float v = s->data[i];
-        if (isnan(v))
-            c[i] = 255;
-        else if (index == GD_FLOOD_SAR) /* dark on both dates, else darkening by the ratio */
-            c[i] = water && water[i] == 3 ? 2 : v < (float)t ? 1 : 0;
-        else if (water[i] == 3)
-            c[i] = 2;
-        else if (water[i] == 2 && v >= (float)t)
-            c[i] = 1;
-        else
-            c[i] = 0;
     }
+    for (int y = 0; y < s->height; y += step) {
+        int rows = s->height - y < step ? s->height - y : step;
+        const float *x = gd_score_rows(job, s, y, rows, buf);
+        if (!x) {
+            free(c);
+            free(buf);
+            return gd_job_status(job);
+        }
+        size_t i0 = (size_t)y * (size_t)s->width, m = (size_t)rows * (size_t)s->width;
+        for (size_t j = 0; j < m; j++) {
+            size_t i = i0 + j;
+            float v = x[j];
+            if (isnan(v))
+                c[i] = 255;
+            else if (index == GD_FLOOD_SAR) /* dark on both dates, else darkening by the ratio */
+                c[i] = water && water[i] == 3 ? 2 : v < (float)t ? 1 : 0;
+            else if (water[i] == 3)
+                c[i] = 2;
+            else if (water[i] == 2 && v >= (float)t)
+                c[i] = 1;
+            else
+                c[i] = 0;
+        }
+    }
+    free(buf);
     *classes = c;
     return GD_OK;
 }

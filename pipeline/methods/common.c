@@ -80,8 +80,9 @@ int gd_method_common_bands(gd_job *job, gd_method_run *run)
 
 int gd_method_stream(gd_job *job, gd_method_run *run, gd_score *out)
 {
-    gd_engine_spec spec = {run->grid, run->bb, run->ab, run->nb, run->m->ops->halo,
-                           run->m->ops->score_strip, run};
+    gd_engine_spec spec = {.grid = run->grid, .before = run->bb, .after = run->ab,
+                           .nb = run->nb, .halo = run->m->ops->halo,
+                           .fn = run->m->ops->score_strip, .user = run};
     return gd_engine_score(job, &spec, out);
 }
 

@@ -72,13 +72,14 @@ static int flood_inputs(gd_job *job, gd_method_run *run)
     return gd_flood_aux_load(job, run->p, run->grid, &s->aux);
 }
 
-/* SAR: the filters' 22 bytes and 13 for the water masks; optical 11; --dem 5 (the float
- * slope and the steep mask), --permanent-water 1 */
+/* 11 (score, classes, water mask, polygonize buffers) on SAR too, whose filters and water
+ * masks stream (detect/sar.c, flood/flood.c); --dem 5 (the float slope and the steep
+ * mask), --permanent-water 1 */
 static uint64_t flood_bytes(const gd_method_run *run)
 {
     const flood_state *s = run->state;
-    return (s->index == GD_FLOOD_SAR ? 22u + 13u : 11u) + (run->p->dem ? 5u : 0u) +
-           (run->p->permanent_water ? 1u : 0u);
+    return 11u + (run->p->dem ? 5u : 0u) + (run->p->permanent_water ? 1u : 0u) +
+           (s->index == GD_FLOOD_SAR ? gd_sar_decision_bytes(&s->sar) : 0u);
 }
 
 static int flood_score(gd_job *job, gd_method_run *run, gd_score *out)
@@ -87,6 +88,8 @@ static int flood_score(gd_job *job, gd_method_run *run, gd_score *out)
     if (s->index != GD_FLOOD_SAR)
         return gd_flood_optical(job, run->grid, run->bb, run->ab, out, &s->water);
     int st = gd_detect_sar(job, &s->sar.sp, run->grid, &run->bb[0], &run->ab[0], run->eps, out);
+    if (st == GD_OK && s->rule == RULE_ADAPTIVE)
+        st = gd_sar_score_for_decision(job, &s->sar, out);
     return st != GD_OK ? st
                        : gd_flood_sar_water(job, &s->sar.sp, run->grid, &run->bb[0], &run->ab[0],
                                             run->eps, &s->water);

@@ -2,6 +2,7 @@
  * known error rates, verification. */
 #include "geodelta/files.h"
 #include "geodelta/provenance.h"
+#include "geodelta/discover.h"
 #include "geodelta/stages.h"
 #include "geodelta/util.h"
 #include "known_errors.h"
@@ -234,6 +235,8 @@ static int check_list(gd_job *job, json_t *list, const char *base, const char *w
     json_array_foreach(list, i, e) {
         const char *p = json_string_value(json_object_get(e, "path"));
         const char *want = json_string_value(json_object_get(e, "sha256"));
+        if (json_is_string(json_object_get(e, "via")))
+            continue; /* a remote input: checked through its "discover" record */
         if (!p || !want) {
             gd_job_warn(job, "%s entry %zu has no path or sha256", what, i);
             (*bad)++;
@@ -317,6 +320,8 @@ int gd_manifest_verify(gd_job *job, const char *manifest_path, int check_inputs,
         check_list(job, json_object_get(doc, "inputs"), base, "input", bad);
         if (json_is_array(aux))
             check_list(job, aux, base, "auxiliary input", bad);
+        if (json_is_object(json_object_get(doc, "discover")))
+            gd_discover_verify(job, json_object_get(doc, "discover"), bad);
     }
     free(copy);
     json_decref(doc);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # engine_determinism.sh: change.tif, change.geojson and map.png must be byte-identical for any
 # thread count, ISA and score storage (memory or temporary file), on a plain and on a
-# warped after image.
+# warped after image; the SAR decisions (FLICM, MRF) also when cut into 64-row tiles.
 # usage: engine_determinism.sh GEODELTA GD_MAKE_SAMPLES WORKDIR
 set -euo pipefail
 gd="$1" make="$2" work="$3"
@@ -18,11 +18,13 @@ for run in after:ndvi after:logratio after:cva after_off:ndvi; do
     {
         ref=""
         # threads 1 / 2, default ISA / scalar, score in memory / in a file (--mem 1)
-        for cfg in "1 1024 default" "2 1024 default" "2 1 default" "2 1024 scalar"; do
+        # and SAR's FLICM/MRF on 64-row tiles (GEODELTA_TILE_ROWS) from a score in a file
+        for cfg in "1 1024 default" "2 1024 default" "2 1 default" "2 1024 scalar" "2 1 tiles64"; do
             read -r threads mem isa <<<"$cfg"
             out="$work/o_${after}_${method}_${threads}_${mem}_${isa}"
             env_isa=()
             [[ "$isa" == scalar ]] && env_isa=(GEODELTA_ISA=scalar)
+            [[ "$isa" == tiles64 ]] && env_isa=(GEODELTA_TILE_ROWS=64)
             env "${env_isa[@]}" "$gd" detect -q --map-width 320 -b "$work/s/before.tif" \
                 -a "$work/s/$after.tif" -m "$method" -o "$out" --threads "$threads" --mem "$mem"
             sums="$(cd "$out" && cat change.tif change.geojson map.png | sha256sum)"
@@ -35,12 +37,14 @@ for run in after:ndvi after:logratio after:cva after_off:ndvi; do
                 echo "FAIL: $after $method threads=$threads mem=$mem isa=$isa differs"; fail=1
             fi
         done
-        echo "ok: $after $method identical over 4 configurations"
+        echo "ok: $after $method identical over 5 configurations"
     }
 done
 # the file path was really taken with --mem 1
 grep -q '"score_storage": "file"' "$work/o_after_ndvi_2_1_default/manifest.json" ||
     { echo "FAIL: --mem 1 did not put the score in a file"; fail=1; }
+grep -q '"tiles": 6' "$work/o_after_logratio_2_1_tiles64/manifest.json" ||
+    { echo "FAIL: GEODELTA_TILE_ROWS=64 did not tile the SAR decisions"; fail=1; }
 grep -q '"score_storage": "memory"' "$work/o_after_ndvi_2_1024_default/manifest.json" ||
     { echo "FAIL: --mem 1024 did not keep the score in memory"; fail=1; }
 exit $fail

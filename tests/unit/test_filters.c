@@ -72,6 +72,33 @@ static void test_speckle_reduces_variance_keeps_mean(void **state)
     }
 }
 
+/* The streamed speckle level (window rows collected in any order, then the median) is
+ * the whole-image one, with NaN holes and a height that is not a multiple of the step. */
+static void test_cu2_streamed_matches_whole(void **state)
+{
+    (void)state;
+    enum { W = 61, H = 53 };
+    static float in[W * H], v[W * H];
+    lcg_state = 5;
+    for (int i = 0; i < W * H; i++)
+        in[i] = speckled(i % W < 30 ? 50.0 : 200.0);
+    in[7 * W + 9] = NAN;
+    in[30 * W + 40] = NAN;
+    for (int win = 3; win <= 9; win += 2) {
+        float whole = gd_k_speckle_cu2(in, W, H, win);
+        size_t n = 0;
+        int step = win;
+        /* bottom strips first: the order must not matter */
+        for (int y = (H / step - 1) * step; y >= 0; y -= step)
+            n += gd_k_speckle_cu2_windows(in + (size_t)y * W, W, win, v + n);
+        assert_true(n > 0);
+        assert_true(n <= (size_t)(W / step) * (size_t)(H / step));
+        float streamed = gd_k_speckle_cu2_median(v, n);
+        assert_memory_equal(&whole, &streamed, sizeof whole);
+    }
+    assert_true(isnan(gd_k_speckle_cu2_median(v, 0)));
+}
+
 static void test_edge_preserved_by_refined_lee(void **state)
 {
     (void)state;
@@ -322,6 +349,66 @@ static void test_nratio_values(void **state)
 
 /* a disc of change in noise: FLICM from rough centres finds the class means and beats the
  * per-pixel decision at the midpoint; nodata gives 255; bad centres are refused */
+/* One gd_k_flicm sweep computed on row tiles (each with one row above and below) gives the
+ * whole-image memberships bit for bit, and the tiles' sums add up to the whole one's. */
+static void test_flicm_sweep_tiles_match_whole(void **state)
+{
+    (void)state;
+    enum { W = 23, H = 37 };
+    static float x[W * H], u1[W * H], whole[W * H], tiled[W * H];
+    lcg_state = 3;
+    for (int i = 0; i < W * H; i++) {
+        x[i] = (float)((i % W > 11 ? 1.0 : 0.1) + 0.3 * (lcg_uniform() - 0.5));
+        u1[i] = (float)lcg_uniform();
+    }
+    x[5 * W + 5] = NAN;
+    const double v[2] = {0.15, 0.9};
+    double dmax_w, sums_w[4];
+    gd_k_flicm_sweep(x, u1, W, H, 1, v, 0, H, whole, &dmax_w, sums_w);
+    double dmax_t = 0.0, sums_t[4] = {0.0, 0.0, 0.0, 0.0};
+    for (int c0 = 0; c0 < H; c0 += 8) {
+        int c1 = c0 + 8 < H ? c0 + 8 : H;
+        int a = c0 > 0 ? c0 - 1 : 0, b = c1 < H ? c1 + 1 : H;
+        double dm, sm[4];
+        gd_k_flicm_sweep(x + (size_t)a * W, u1 + (size_t)a * W, W, b - a, 1, v, c0 - a,
+                         c1 - a, tiled + (size_t)c0 * W, &dm, sm);
+        dmax_t = dm > dmax_t ? dm : dmax_t;
+        for (int j = 0; j < 4; j++)
+            sums_t[j] += sm[j];
+    }
+    assert_memory_equal(whole, tiled, sizeof whole);
+    assert_true(isnan(whole[5 * W + 5]));
+    assert_true(dmax_t == dmax_w);
+    for (int j = 0; j < 4; j++)
+        assert_float_equal(sums_t[j], sums_w[j], 1e-9 * fabs(sums_w[j]) + 1e-12);
+    assert_true(sums_w[1] > 0.0 && sums_w[3] > 0.0);
+}
+
+/* gd_k_split_stats in pieces (strips in order) gives the same bits. */
+static void test_split_stats_pieces(void **state)
+{
+    (void)state;
+    enum { N = 1000 };
+    static float x[N];
+    lcg_state = 9;
+    for (int i = 0; i < N; i++)
+        x[i] = (float)(lcg_uniform() * 4.0 - 2.0);
+    x[17] = NAN;
+    double mu[2], sigma;
+    assert_int_equal(gd_k_split_stats(x, N, 1, 1.0, mu, &sigma), 0);
+    double s[2] = {0.0, 0.0}, c[2] = {0.0, 0.0}, ss = 0.0, m2[2];
+    for (int i = 0; i < N; i += 300)
+        gd_k_split_sums(x + i, N - i < 300 ? N - i : 300, 1, 1.0, s, c);
+    m2[0] = s[0] / c[0];
+    m2[1] = s[1] / c[1];
+    for (int i = 0; i < N; i += 300)
+        gd_k_split_ss(x + i, N - i < 300 ? N - i : 300, 1, 1.0, m2, &ss);
+    double sg = sqrt(ss / (c[0] + c[1]));
+    assert_memory_equal(mu, m2, sizeof mu);
+    assert_memory_equal(&sigma, &sg, sizeof sg);
+    assert_true(c[0] + c[1] == N - 1);
+}
+
 static void test_flicm_recovers_regions(void **state)
 {
     (void)state;
@@ -414,6 +501,7 @@ int main(void)
         cmocka_unit_test(test_constant_image),
         cmocka_unit_test(test_speckle_reduces_variance_keeps_mean),
         cmocka_unit_test(test_edge_preserved_by_refined_lee),
+        cmocka_unit_test(test_cu2_streamed_matches_whole),
         cmocka_unit_test(test_halo_matches_whole),
         cmocka_unit_test(test_nan_kept),
         cmocka_unit_test(test_box_mean_values),
@@ -423,6 +511,8 @@ int main(void)
         cmocka_unit_test(test_icm_recovers_regions),
         cmocka_unit_test(test_nratio_values),
         cmocka_unit_test(test_flicm_recovers_regions),
+        cmocka_unit_test(test_flicm_sweep_tiles_match_whole),
+        cmocka_unit_test(test_split_stats_pieces),
         cmocka_unit_test(test_hysteresis_growth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -558,7 +558,8 @@ static void test_mask_in_engine(void **state)
     assert_int_equal(gd_mask_attach(f.job, grid, f.src, "before", NULL, NULL, NULL, f.bands, 1, owned), GD_OK);
     assert_non_null(f.bands[0].mask);
     gd_score sc = {0};
-    gd_engine_spec spec = {grid, &f.bands[0], &after, 1, 0, logratio_strip, NULL};
+    gd_engine_spec spec = {.grid = grid, .before = &f.bands[0], .after = &after, .nb = 1,
+                           .fn = logratio_strip};
     assert_int_equal(gd_engine_score(f.job, &spec, &sc), GD_OK);
     float *row = malloc(sizeof(float) * (size_t)w);
     assert_non_null(row);

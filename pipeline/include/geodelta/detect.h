@@ -72,6 +72,8 @@ typedef struct gd_detect_params {
     const char *without;                    /* deliverables turned off: "gpkg,pdf,..." */
     int pdf_a3;                             /* map.pdf on A3 instead of A4 */
     const json_t *alerts_json;              /* same, already parsed (batch files) */
+    const struct gd_stac_query *stac;       /* --stac: before/after found and read by
+                                               the discover stage; NULL: -b/-a files */
     int argc;                               /* the command line, for the manifest */
     char **argv;
 } gd_detect_params;

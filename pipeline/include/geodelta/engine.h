@@ -20,12 +20,23 @@ typedef struct gd_strip {
     size_t nb;
     const float *const *before;
     const float *const *after;
-    float *out;
+    float *out;      /* NULL in a pass without a score (gd_engine_run) */
+    int index;       /* strip number, 0..gd_engine_strips()-1: slot for per-strip results */
 } gd_strip;
 
 /* Computes one strip. Runs on worker threads at the same time as other strips: it must
  * not touch the job or any shared state (user is read-only); returns 0 or a GD_E* code. */
 typedef int (*gd_strip_fn)(void *user, const gd_strip *s);
+
+/* Per-worker state, as libvips's start/generate/stop: start runs once on each worker
+ * thread before its first strip and returns that worker's state (scratch buffers for a
+ * strip of at most max_in_rows rows of width floats, halo included), NULL when out of
+ * memory; generate computes one strip with it; stop frees it on the same thread. Like
+ * gd_strip_fn they must not touch the job; user stays read-only except for the per-strip
+ * slot of s->index. */
+typedef void *(*gd_strip_start_fn)(void *user, int width, int max_in_rows);
+typedef int (*gd_strip_generate_fn)(void *user, void *state, const gd_strip *s);
+typedef void (*gd_strip_stop_fn)(void *user, void *state);
 
 typedef struct gd_engine_spec {
     const gd_grid *grid;
@@ -34,8 +45,12 @@ typedef struct gd_engine_spec {
     const gd_band *before, *after;
     size_t nb;
     int halo;                      /* extra input rows above and below each strip */
-    gd_strip_fn fn;
+    gd_strip_fn fn;                /* stateless strip function, or NULL with generate */
     void *user;
+    /* optional per-worker state (used instead of fn when generate is set) */
+    gd_strip_start_fn start;
+    gd_strip_generate_fn generate;
+    gd_strip_stop_fn stop;
 } gd_engine_spec;
 
 /* Runs fn over the whole grid with gd_job_threads() workers into a score kept in memory
@@ -44,9 +59,21 @@ typedef struct gd_engine_spec {
  * on the number of threads. */
 int gd_engine_score(gd_job *job, const gd_engine_spec *spec, gd_score *out);
 
+/* The same pass without a score (s->out is NULL): a sample pass whose results the strip
+ * function leaves in per-strip slots of user (indexed by s->index), merged by the caller
+ * in strip order so that they do not depend on the number of threads. */
+int gd_engine_run(gd_job *job, const gd_engine_spec *spec);
+
+/* The number of strips the engine cuts the grid into for spec (and their rows in
+ * *strip_rows if not NULL): what a caller sizes its per-strip slots with. */
+int gd_engine_strips(const gd_engine_spec *spec, int *strip_rows);
+
 /* Rows [y0, y0 + rows) of a score: a pointer into memory, or buf (rows * width floats)
  * filled from the temporary file. NULL on a read error (recorded in the job). */
 const float *gd_score_rows(gd_job *job, const gd_score *s, int y0, int rows, float *buf);
+/* Brings a score kept in its temporary file into memory (and removes the file), for a
+ * consumer that still needs the whole image at once; a no-op when it is in memory. */
+int gd_score_load(gd_job *job, gd_score *s);
 /* Rows per strip when a consumer walks a score. */
 int gd_score_strip_rows(const gd_score *s);
 

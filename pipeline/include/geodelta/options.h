@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "geodelta/detect.h"
+#include "geodelta/discover.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -107,6 +108,7 @@ typedef struct gd_opt_table {
 /* `geodelta detect`: the gd_detect_params fields plus the job settings. */
 typedef struct gd_detect_options {
     gd_detect_params p;
+    gd_stac_query stac;            /* --stac and its options (pipeline/discover/) */
     int threads, mem_mb, quiet, help;
     int help_markdown, json_usage; /* --help-markdown (docs/cli.md), --json-usage */
 } gd_detect_options;

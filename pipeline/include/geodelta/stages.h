@@ -175,8 +175,9 @@ void gd_score_free(gd_score *s);
 void gd_score_alloc(gd_score *s, int w, int h);
 
 /* SAR single-band change score (detect/sar.c): speckle filter of both dates, log-ratio,
- * then a mean over smooth_window (<= 1: none). Both bands are held in memory (8 bytes
- * per pixel on top of the score) until the filters stream with a halo. */
+ * then a mean over smooth_window (<= 1: none). Streams through the engine (strips with
+ * a halo, every worker thread); the speckle level comes from a first pass. The score is
+ * in memory when it fits --mem, else in its temporary file. */
 typedef struct gd_sar_params {
     int speckle;          /* gd_speckle from gd_kernels.h */
     int speckle_window;   /* odd >= 3 */
@@ -186,6 +187,11 @@ typedef struct gd_sar_params {
 } gd_sar_params;
 int gd_detect_sar(gd_job *job, const gd_sar_params *sp, const gd_grid *grid,
                   const gd_band *before, const gd_band *after, float eps, gd_score *out);
+/* The speckle level (gd_k_speckle_cu2 of sp->speckle_window) of the before (cu2[0]) and
+ * after (cu2[1]) images in one streamed pass, exactly the whole-image values (NaN where
+ * no window qualifies). */
+int gd_sar_speckle_levels(gd_job *job, const gd_sar_params *sp, const gd_grid *grid,
+                          const gd_band *before, const gd_band *after, float cu2[2]);
 /* Spatial-contextual decision on the classes of an in-memory score thresholded at t: a
  * two-class homoscedastic Gaussian model from the threshold's split and a Potts MRF of
  * weight beta solved by ICM relabel change / no change in place (two-sided: class by the
