@@ -663,12 +663,10 @@ static json_t *job_record(gd_job *job, const bjob *j, const char *outroot)
 static int write_csv(gd_job *job, json_t *recs, const char *path)
 {
     char tmp[4096];
-    int st = gd_tmp_name(job, path, tmp, sizeof tmp);
+    FILE *f = NULL;
+    int st = gd_tmp_open(job, path, tmp, sizeof tmp, &f);
     if (st != GD_OK)
         return st;
-    FILE *f = gd_tmp_fopen(tmp);
-    if (!f)
-        return gd_job_error(job, GD_EOUTPUT, "cannot write %s", path);
     fputs("id,status,changed_ha,alert_level,zones_amber,zones_red,zones_alerted,map,seconds,"
           "error\n", f);
     size_t i;

@@ -315,6 +315,15 @@ FILE *gd_tmp_fopen(const char *tmp_path)
     return f;
 }
 
+int gd_tmp_open(gd_job *job, const char *final_path, char *tmp, size_t len, FILE **f)
+{
+    int st = gd_tmp_name(job, final_path, tmp, len);
+    if (st != GD_OK)
+        return st;
+    *f = gd_tmp_fopen(tmp);
+    return *f ? GD_OK : gd_job_error(job, GD_EOUTPUT, "cannot write %s", final_path);
+}
+
 int gd_is_plain_file(const char *path)
 {
     struct stat sb;

@@ -322,12 +322,10 @@ char *gd_style_single_sld(int kind, const uint8_t rgb[3], double fill_alpha, int
 int gd_write_text_atomic(gd_job *job, const char *path, const char *text)
 {
     char tmp[4096];
-    int st = gd_tmp_name(job, path, tmp, sizeof tmp);
+    FILE *f = NULL;
+    int st = gd_tmp_open(job, path, tmp, sizeof tmp, &f);
     if (st != GD_OK)
         return st;
-    FILE *f = gd_tmp_fopen(tmp); /* exclusive, never through a link */
-    if (!f)
-        return gd_job_error(job, GD_EOUTPUT, "cannot write %s", path);
     size_t n = strlen(text);
     int bad = fwrite(text, 1, n, f) != n;
     if (fclose(f) != 0 || bad) {

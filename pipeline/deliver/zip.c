@@ -34,12 +34,10 @@ static void le32(FILE *f, uint32_t v)
 int gd_zip_write(gd_job *job, const char *path, const gd_zip_entry *e, size_t n)
 {
     char tmp[4096];
-    int st = gd_tmp_name(job, path, tmp, sizeof tmp);
+    FILE *f = NULL;
+    int st = gd_tmp_open(job, path, tmp, sizeof tmp, &f);
     if (st != GD_OK)
         return st;
-    FILE *f = gd_tmp_fopen(tmp);
-    if (!f)
-        return gd_job_error(job, GD_EOUTPUT, "cannot write %s", path);
     uint32_t *off = calloc(n ? n : 1, sizeof *off), *crc = calloc(n ? n : 1, sizeof *crc);
     if (!off || !crc) {
         fclose(f);

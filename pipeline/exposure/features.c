@@ -296,12 +296,10 @@ int gd_exposure_write_csv(gd_job *job, const gd_exposure *e, const gd_method *m,
                           const char *path)
 {
     char tmp[4096];
-    int st = gd_tmp_name(job, path, tmp, sizeof tmp);
+    FILE *f = NULL;
+    int st = gd_tmp_open(job, path, tmp, sizeof tmp, &f);
     if (st != GD_OK)
         return st;
-    FILE *f = gd_tmp_fopen(tmp);
-    if (!f)
-        return gd_job_error(job, GD_EOUTPUT, "cannot write %s", path);
     fputs("id,fid,class,class_name,area_ha,lon,lat\n", f);
     for (size_t i = 0; i < e->n; i++) {
         const gd_exposed_feature *x = &e->f[i];

@@ -417,12 +417,10 @@ static void csv_num(FILE *f, double v)
 int gd_zones_write_csv(gd_job *job, const gd_zones *zs, const gd_method *m, const char *path)
 {
     char tmp[4096], buf[32];
-    int st = gd_tmp_name(job, path, tmp, sizeof tmp);
+    FILE *f = NULL;
+    int st = gd_tmp_open(job, path, tmp, sizeof tmp, &f);
     if (st != GD_OK)
         return st;
-    FILE *f = gd_tmp_fopen(tmp);
-    if (!f)
-        return gd_job_error(job, GD_EOUTPUT, "cannot write %s", path);
     int list[254], nc = class_list(zs, m, list);
     fputs("zone,pixels,area_ha,valid_pixels,valid_ha,changed_pixels,changed_ha,changed_pct", f);
     for (int j = 0; j < nc; j++)

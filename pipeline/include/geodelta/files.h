@@ -47,6 +47,9 @@ int gd_tmp_create(gd_job *job, const char *final_path, mode_t mode, char *buf, s
 /* Creates and opens a temporary named by gd_tmp_name for writing: exclusively, never
  * through a symbolic link. NULL with errno set on failure. */
 FILE *gd_tmp_fopen(const char *tmp_path);
+/* gd_tmp_name for final_path into tmp, then gd_tmp_fopen: *f open on it, or the status
+ * with "cannot write final_path" in the job (the stdio writers' one opening). */
+int gd_tmp_open(gd_job *job, const char *final_path, char *tmp, size_t len, FILE **f);
 /* Whether path names a regular file itself (not a symbolic link, FIFO, device...). */
 int gd_is_plain_file(const char *path);
 
