@@ -112,7 +112,9 @@ int gd_stac_item_write(gd_job *job, const gd_deliver_run *r, const char *path)
     } else {
         json_decref(t0);
         json_decref(t1);
-        json_t *one = dt(r->date_after) ? dt(r->date_after) : dt(r->date_before);
+        json_t *one = dt(r->date_after);
+        if (!one)
+            one = dt(r->date_before);
         /* STAC needs a datetime: with neither date known, the epoch and a flag say so */
         json_object_set_new(props, "datetime", one ? one : json_string("1970-01-01T00:00:00Z"));
         if (!one)
