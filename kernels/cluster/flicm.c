@@ -22,56 +22,13 @@ int gd_k_flicm(const float *restrict x, int w, int h, int absval, double v[2], i
     int it = 0;
     while (it < max_iter) {
         it++;
-        double dmax = 0.0;
-        for (int y = 0; y < h; y++) {
-            for (int xx = 0; xx < w; xx++) {
-                size_t i = (size_t)y * (size_t)w + (size_t)xx;
-                if (!isfinite(x[i])) {
-                    tmp[i] = NAN;
-                    continue;
-                }
-                /* fuzzy factor G_k: neighbours' distance to centre k weighted by their
-                 * membership of the other class and by 1 / (spatial distance + 1) (m = 2) */
-                double g0 = 0.0, g1 = 0.0;
-                for (int dy = -1; dy <= 1; dy++) {
-                    int yy = y + dy;
-                    if (yy < 0 || yy >= h)
-                        continue;
-                    for (int dx = -1; dx <= 1; dx++) {
-                        int x2 = xx + dx;
-                        if ((dx == 0 && dy == 0) || x2 < 0 || x2 >= w)
-                            continue;
-                        size_t j = (size_t)yy * (size_t)w + (size_t)x2;
-                        if (!isfinite(x[j]))
-                            continue;
-                        double wd = 1.0 / ((dx && dy ? M_SQRT2 : 1.0) + 1.0);
-                        double q = val(x, j, absval), p1 = u1[j], p0 = 1.0 - p1;
-                        g0 += wd * p1 * p1 * (q - v[0]) * (q - v[0]);
-                        g1 += wd * p0 * p0 * (q - v[1]) * (q - v[1]);
-                    }
-                }
-                double q = val(x, i, absval);
-                double d0 = (q - v[0]) * (q - v[0]) + g0, d1 = (q - v[1]) * (q - v[1]) + g1;
-                double m1 = d0 + d1 > 0.0 ? d0 / (d0 + d1) : 0.5;
-                tmp[i] = (float)m1;
-                double dd = fabs(m1 - (double)u1[i]);
-                if (dd > dmax)
-                    dmax = dd;
-            }
-        }
-        /* centres from the new memberships (Jacobi update: the result does not depend on
-         * the scan order) */
-        double s0 = 0.0, c0 = 0.0, s1 = 0.0, c1 = 0.0;
-        for (size_t i = 0; i < n; i++) {
+        /* the memberships of the whole image in one sweep, with the sums of the new
+         * centres (Jacobi update: the result does not depend on the scan order) */
+        double dmax, sums[4];
+        gd_k_flicm_sweep(x, u1, w, h, absval, v, 0, h, tmp, &dmax, sums);
+        for (size_t i = 0; i < n; i++)
             u1[i] = tmp[i];
-            if (!isfinite(tmp[i]))
-                continue;
-            double p1 = tmp[i], p0 = 1.0 - p1, q = val(x, i, absval);
-            s0 += p0 * p0 * q;
-            c0 += p0 * p0;
-            s1 += p1 * p1 * q;
-            c1 += p1 * p1;
-        }
+        double s0 = sums[0], c0 = sums[1], s1 = sums[2], c1 = sums[3];
         if (c0 > 0.0)
             v[0] = s0 / c0;
         if (c1 > 0.0)
@@ -88,7 +45,8 @@ void gd_k_flicm_sweep(const float *restrict x, const float *restrict u1, int w, 
                       int absval, const double v[2], int r0, int r1, float *restrict tmp,
                       double *dmax, double sums[4])
 {
-    /* the inner loop of gd_k_flicm, for rows [r0, r1) of a buffer */
+    /* one FLICM sweep over rows [r0, r1): gd_k_flicm runs it on the whole image, the
+     * tiled decision (detect/sar.c) on each tile */
     double dm = 0.0, s0 = 0.0, c0 = 0.0, s1 = 0.0, c1 = 0.0;
     for (int y = r0; y < r1; y++) {
         for (int xx = 0; xx < w; xx++) {
