@@ -31,16 +31,16 @@ typedef struct gd_sar_setting {
 } gd_sar_setting;
 
 /* The speckle filter, windows and score of p with defaults d (usage errors here). */
-int gd_sar_resolve(gd_job *job, const gd_detect_params *p, const gd_sar_defaults *d,
+int gd_sar_resolve(gd_job *job, const gd_sar_opts *o, const gd_sar_defaults *d,
                    gd_sar_params *sp);
 /* The decision and MRF options too (logratio, pcakmeans). */
-int gd_sar_resolve_decision(gd_job *job, const gd_detect_params *p, const gd_sar_defaults *d,
+int gd_sar_resolve_decision(gd_job *job, const gd_sar_opts *o, const gd_sar_defaults *d,
                             gd_sar_setting *s);
 /* Records speckle, speckle_window and smooth as given (null: default) in params. */
-void gd_sar_record_filter(const gd_detect_params *p, json_t *params);
+void gd_sar_record_filter(const gd_sar_opts *o, json_t *params);
 /* Records the decision and MRF options (only those given, so that runs with the defaults
  * keep their run ids). */
-void gd_sar_record_decision(const gd_detect_params *p, json_t *params);
+void gd_sar_record_decision(const gd_sar_opts *o, json_t *params);
 /* The SAR band of each date (sar role, else band 1): logratio, pcakmeans. */
 int gd_sar_inputs(gd_job *job, gd_method_run *run);
 /* The score where the decision needs it: hysteresis grows regions across the whole image,

@@ -19,9 +19,9 @@ static int logratio_configure(gd_job *job, gd_method_run *run, json_t *params)
     if (!s)
         return gd_job_error(job, GD_EPROC, "out of memory");
     run->state = s;
-    gd_sar_record_filter(run->p, params);
-    gd_sar_record_decision(run->p, params);
-    return gd_sar_resolve_decision(job, run->p, &logratio_defaults, s);
+    gd_sar_record_filter(&run->p->sar, params);
+    gd_sar_record_decision(&run->p->sar, params);
+    return gd_sar_resolve_decision(job, &run->p->sar, &logratio_defaults, s);
 }
 
 static int logratio_inputs(gd_job *job, gd_method_run *run)
