@@ -77,9 +77,7 @@ static int flood_inputs(gd_job *job, gd_method_run *run)
  * mask), --permanent-water 1 */
 static uint64_t flood_bytes(const gd_method_run *run)
 {
-    const flood_state *s = run->state;
-    return 11u + (run->p->flood.dem ? 5u : 0u) + (run->p->flood.permanent_water ? 1u : 0u) +
-           (s->index == GD_FLOOD_SAR ? gd_sar_decision_bytes(&s->sar) : 0u);
+    return 11u + (run->p->flood.dem ? 5u : 0u) + (run->p->flood.permanent_water ? 1u : 0u);
 }
 
 static int flood_score(gd_job *job, gd_method_run *run, gd_score *out)
@@ -88,8 +86,6 @@ static int flood_score(gd_job *job, gd_method_run *run, gd_score *out)
     if (s->index != GD_FLOOD_SAR)
         return gd_flood_optical(job, run->grid, run->bb, run->ab, out, &s->water);
     int st = gd_detect_sar(job, &s->sar.sp, run->grid, &run->bb[0], &run->ab[0], run->eps, out);
-    if (st == GD_OK && s->rule == RULE_ADAPTIVE)
-        st = gd_sar_score_for_decision(job, &s->sar, out);
     return st != GD_OK ? st
                        : gd_flood_sar_water(job, &s->sar.sp, run->grid, &run->bb[0], &run->ab[0],
                                             run->eps, &s->water);

@@ -107,16 +107,6 @@ int gd_sar_inputs(gd_job *job, gd_method_run *run)
     return GD_OK;
 }
 
-int gd_sar_score_for_decision(gd_job *job, const gd_sar_setting *s, gd_score *score)
-{
-    return s->decision == GD_SAR_HYSTERESIS ? gd_score_load(job, score) : GD_OK;
-}
-
-uint64_t gd_sar_decision_bytes(const gd_sar_setting *s)
-{
-    return s->decision == GD_SAR_HYSTERESIS ? 13u : 0u;
-}
-
 int gd_sar_decide_mrf(gd_job *job, const gd_sar_setting *s, const gd_score *score, double t,
                       int two_sided, uint8_t *classes)
 {
