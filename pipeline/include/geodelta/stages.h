@@ -51,6 +51,25 @@ typedef struct gd_grid {
                              detection (gd_grid_cut); NULL: none */
 } gd_grid;
 
+/* A vector file's first layer to place on grid (grid/vlayer.c): its layer, the index of
+ * field (-1 without one; a missing field is an error naming the fields there are), and
+ * the transforms from the layer's CRS to the grid's and to WGS84 (a layer without CRS
+ * is taken to be in the grid's, with a warning). what names the file in messages
+ * ("zones file"). The grid needs a CRS. */
+typedef struct gd_vlayer {
+    GDALDatasetH ds;
+    OGRLayerH layer;
+    int field;
+    OGRSpatialReferenceH lsrs, gsrs, wgs;
+    OGRCoordinateTransformationH to_grid, to_wgs;
+} gd_vlayer;
+int gd_vlayer_open(gd_job *job, const char *path, const char *what, const gd_grid *grid,
+                   const char *field, gd_vlayer **out);
+void gd_vlayer_destroy(gd_vlayer *v);
+/* A spatial reference from any GDAL/PROJ definition (NULL: WGS84), in traditional GIS
+ * axis order (x = easting/longitude); NULL when it does not parse. */
+OGRSpatialReferenceH gd_srs_new(const char *wkt_or_epsg4326);
+
 /* The analysis grid: the before image's own grid. */
 int gd_grid_from_source(gd_job *job, const gd_source *ref, gd_grid **out);
 /* A grid of its own (--aoi, --t-srs, --res; NULL/0 = from the before image ref): CRS
