@@ -14,16 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void xml_text(FILE *f, const char *s)
-{
-    for (; s && *s; s++)
-        switch (*s) {
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '&': fputs("&amp;", f); break;
-        default: fputc(*s, f);
-        }
-}
 
 /* The classes, nearest-neighbour to at most 1024 px on the long side, as an RGBA PNG:
  * change classes in their colours, the rest transparent. */
@@ -89,7 +79,7 @@ int gd_kmz_write(gd_job *job, const gd_deliver_run *r, const char *path)
         return gd_job_error(job, GD_EPROC, "out of memory");
     fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<kml xmlns=\"http://www.opengis.net/kml/2.2\" "
           "xmlns:gx=\"http://www.google.com/kml/ext/2.2\">\n<Document>\n<name>geodelta ", f);
-    xml_text(f, r->m->name);
+    gd_xml_text(f, r->m->name);
     fputs(" change</name>\n", f);
     for (int c = 1; c < GD_MAX_CLASSES; c++) {
         if (!r->m->class_names[c])
@@ -121,7 +111,7 @@ int gd_kmz_write(gd_job *job, const gd_deliver_run *r, const char *path)
     while ((ft = OGR_L_GetNextFeature(l)) != NULL) {
         int c = OGR_F_GetFieldAsInteger(ft, OGR_FD_GetFieldIndex(defn, "class"));
         fprintf(f, "<Placemark><name>");
-        xml_text(f, OGR_F_GetFieldAsString(ft, OGR_FD_GetFieldIndex(defn, "class_name")));
+        gd_xml_text(f, OGR_F_GetFieldAsString(ft, OGR_FD_GetFieldIndex(defn, "class_name")));
         fprintf(f, " #%d</name><styleUrl>#class%d</styleUrl>\n<description><![CDATA["
                    "<table><tr><td>class</td><td>%d %s</td></tr>"
                    "<tr><td>area</td><td>%.2f ha</td></tr>"

@@ -15,17 +15,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static void html(FILE *f, const char *s)
-{
-    for (; s && *s; s++)
-        switch (*s) {
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '&': fputs("&amp;", f); break;
-        case '"': fputs("&quot;", f); break;
-        default: fputc(*s, f);
-        }
-}
 
 static void img(FILE *f, const char *id, const char *cls, const unsigned char *png, size_t n,
                 const char *alt)
@@ -78,14 +67,14 @@ int gd_report_write(gd_job *job, const gd_deliver_run *r, const char *path,
           "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
           "img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'\">\n"
           "<title>geodelta report ", f);
-    html(f, r->run_id ? r->run_id : "");
+    gd_xml_text(f, r->run_id ? r->run_id : "");
     fprintf(f, "</title>\n<style>%s</style></head><body>\n", CSS);
     fprintf(f, "<h1>Change detection: %s</h1>\n<p class=\"sub\">Before ", r->m->name);
-    html(f, *r->date_before ? r->date_before : "(date unknown)");
+    gd_xml_text(f, *r->date_before ? r->date_before : "(date unknown)");
     fputs(" &mdash; after ", f);
-    html(f, *r->date_after ? r->date_after : "(date unknown)");
+    gd_xml_text(f, *r->date_after ? r->date_after : "(date unknown)");
     fputs(" &middot; run <code>", f);
-    html(f, r->run_id ? r->run_id : "");
+    gd_xml_text(f, r->run_id ? r->run_id : "");
     fputs("</code></p>\n<p class=\"caveat\">Preliminary analysis &mdash; not yet validated in "
           "the field</p>\n", f);
 
@@ -123,7 +112,7 @@ int gd_report_write(gd_job *job, const gd_deliver_run *r, const char *path,
         const uint8_t *rgb = r->m->class_rgb[c];
         fprintf(f, "<tr><td><span class=\"sw\" style=\"background:#%02x%02x%02x\"></span></td>"
                    "<td>", rgb[0], rgb[1], rgb[2]);
-        html(f, r->m->class_names[c]);
+        gd_xml_text(f, r->m->class_names[c]);
         fprintf(f, "</td><td>%llu</td><td>", (unsigned long long)r->totals[c].pixels);
         if (isnan(r->totals[c].area_ha))
             fputs("&ndash;", f);
@@ -134,7 +123,7 @@ int gd_report_write(gd_job *job, const gd_deliver_run *r, const char *path,
             char ppl[64];
             gd_people_text(r->totals[c].people, ppl, sizeof ppl);
             fputs("<td>", f);
-            html(f, ppl);
+            gd_xml_text(f, ppl);
             fputs("</td>", f);
         }
         fputs("</tr>\n", f);
@@ -143,7 +132,7 @@ int gd_report_write(gd_job *job, const gd_deliver_run *r, const char *path,
 
     /* ---- method ---- */
     fputs("<h2>Method</h2>\n<p>Method <b>", f);
-    html(f, r->m->name);
+    gd_xml_text(f, r->m->name);
     if (isnan(r->threshold))
         fprintf(f, "</b>, class table %s.", r->threshold_mode ? r->threshold_mode : "");
     else
@@ -151,7 +140,7 @@ int gd_report_write(gd_job *job, const gd_deliver_run *r, const char *path,
                 r->threshold_mode ? r->threshold_mode : "fixed");
     fputs("</p>\n<p>Known error rate and its caveats (as recorded in manifest.json):</p>\n"
           "<pre class=\"hash\">", f);
-    html(f, r->error_rate_json ? r->error_rate_json : "none recorded");
+    gd_xml_text(f, r->error_rate_json ? r->error_rate_json : "none recorded");
     fputs("</pre>\n", f);
 
     /* ---- inputs and outputs ---- */
@@ -159,9 +148,9 @@ int gd_report_write(gd_job *job, const gd_deliver_run *r, const char *path,
     const char *in[2] = {r->before, r->after}, *ih[2] = {r->before_sha256, r->after_sha256};
     for (int i = 0; i < 2; i++) {
         fprintf(f, "<tr><td>%s</td><td>", i ? "after" : "before");
-        html(f, in[i]);
+        gd_xml_text(f, in[i]);
         fputs("</td><td class=\"hash\">", f);
-        html(f, ih[i] ? ih[i] : "");
+        gd_xml_text(f, ih[i] ? ih[i] : "");
         fputs("</td></tr>\n", f);
     }
     fputs("</table>\n<h2>Outputs</h2>\n<table><tr><th>file</th><th>bytes</th><th>SHA-256</th>"

@@ -19,8 +19,9 @@
     "xsi:schemaLocation=\"http://www.opengis.net/sld " \
     "http://schemas.opengis.net/sld/1.0.0/StyledLayerDescriptor.xsd\">\n"
 
-/* class names come from the method table, but escape them all the same */
-static void xml_text(FILE *f, const char *s)
+/* Text and attribute values: the five XML entities (also valid HTML5). Class names come
+ * from the method table, but they are escaped all the same. */
+void gd_xml_text(FILE *f, const char *s)
 {
     for (; s && *s; s++)
         switch (*s) {
@@ -65,7 +66,7 @@ char *gd_style_raster_qml(const gd_method *m)
             b = c ? m->class_rgb[c][2] : 200;
         fprintf(f, "        <paletteEntry value=\"%d\" color=\"#%02x%02x%02x\" alpha=\"255\" "
                    "label=\"", c, r, g, b);
-        xml_text(f, class_label(m, c));
+        gd_xml_text(f, class_label(m, c));
         fputs("\"/>\n", f);
     }
     fputs("      </colorPalette>\n    </rasterrenderer>\n  </pipe>\n</qgis>\n", f);
@@ -80,7 +81,7 @@ char *gd_style_raster_sld(const gd_method *m, const char *layer)
     if (!f)
         return NULL;
     fputs(SLD_HEAD "  <NamedLayer>\n    <Name>", f);
-    xml_text(f, layer);
+    gd_xml_text(f, layer);
     fputs("</Name>\n    <UserStyle>\n      <Title>geodelta change classes</Title>\n"
           "      <FeatureTypeStyle>\n        <Rule>\n          <RasterSymbolizer>\n"
           "            <Opacity>1.0</Opacity>\n            <ColorMap type=\"values\">\n", f);
@@ -91,7 +92,7 @@ char *gd_style_raster_sld(const gd_method *m, const char *layer)
             b = c ? m->class_rgb[c][2] : 200;
         fprintf(f, "              <ColorMapEntry color=\"#%02x%02x%02x\" quantity=\"%d\" "
                    "opacity=\"1\" label=\"", r, g, b, c);
-        xml_text(f, class_label(m, c));
+        gd_xml_text(f, class_label(m, c));
         fputs("\"/>\n", f);
     }
     fputs("            </ColorMap>\n          </RasterSymbolizer>\n        </Rule>\n"
@@ -169,12 +170,12 @@ static void sld_rule_eq(FILE *f, const char *title, const char *attr, const char
                         int numeric)
 {
     fputs("        <Rule>\n          <Name>", f);
-    xml_text(f, title);
+    gd_xml_text(f, title);
     fputs("</Name>\n          <Title>", f);
-    xml_text(f, title);
+    gd_xml_text(f, title);
     fprintf(f, "</Title>\n          <ogc:Filter><ogc:PropertyIsEqualTo><ogc:PropertyName>%s"
                "</ogc:PropertyName><ogc:Literal>", attr);
-    xml_text(f, value);
+    gd_xml_text(f, value);
     fputs("</ogc:Literal></ogc:PropertyIsEqualTo></ogc:Filter>\n", f);
     (void)numeric;
 }
@@ -182,7 +183,7 @@ static void sld_rule_eq(FILE *f, const char *title, const char *attr, const char
 static void sld_open(FILE *f, const char *layer, const char *title)
 {
     fputs(SLD_HEAD "  <NamedLayer>\n    <Name>", f);
-    xml_text(f, layer);
+    gd_xml_text(f, layer);
     fprintf(f, "</Name>\n    <UserStyle>\n      <Title>%s</Title>\n      <FeatureTypeStyle>\n",
             title);
 }
@@ -207,7 +208,7 @@ char *gd_style_classes_qml(const gd_method *m)
         if (!m->class_names[c])
             continue;
         fprintf(f, "      <category symbol=\"%d\" value=\"%d\" label=\"", n++, c);
-        xml_text(f, m->class_names[c]);
+        gd_xml_text(f, m->class_names[c]);
         fputs("\" render=\"true\"/>\n", f);
     }
     fputs("    </categories>\n    <symbols>\n", f);

@@ -5,6 +5,7 @@
 #define GEODELTA_DELIVER_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "geodelta/job.h"
@@ -13,6 +14,9 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* s escaped for XML/HTML text and attribute values (&lt; &gt; &amp; &quot; &apos;) */
+void gd_xml_text(FILE *f, const char *s);
 
 /* ---- styles (styles.c): each a malloc'd NUL-terminated document ----------------------- */
 /* change.tif as a paletted raster: class colours and names */
