@@ -260,8 +260,9 @@ int gd_detect_irmad(gd_job *job, const gd_grid *grid, const gd_band *before,
         if (c.nsamp[k])
             memcpy(xy + j * 2 * (size_t)p, c.samp[k], sizeof(float) * 2 * (size_t)p * c.nsamp[k]);
         j += c.nsamp[k];
+        free(c.samp[k]); /* the slots go as they are copied: one copy at a time */
+        c.samp[k] = NULL;
     }
-    free_samples(&c);
     for (size_t j = 0; j < ns; j++)
         wt[j] = 1.0f;
 #define X(j, k) xy[(j) * 2 * (size_t)p + (size_t)(k)]
