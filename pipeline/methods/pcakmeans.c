@@ -26,29 +26,27 @@ static int pca_configure(gd_job *job, gd_method_run *run, json_t *params)
     if (!s)
         return gd_job_error(job, GD_EPROC, "out of memory");
     run->state = s;
-    s->block = run->p->pca_block > 0 ? run->p->pca_block : PCA_BLOCK;
-    gd_sar_record_filter(run->p, params);
-    gd_sar_record_decision(run->p, params);
+    s->block = run->p->sar.pca_block > 0 ? run->p->sar.pca_block : PCA_BLOCK;
+    gd_sar_record_filter(&run->p->sar, params);
+    gd_sar_record_decision(&run->p->sar, params);
     json_object_set_new(params, "pca_block",
-                        run->p->pca_block > 0 ? json_integer(run->p->pca_block) : json_null());
-    return gd_sar_resolve_decision(job, run->p, &pcakmeans_defaults, &s->sar);
+                        run->p->sar.pca_block > 0 ? json_integer(run->p->sar.pca_block) : json_null());
+    return gd_sar_resolve_decision(job, &run->p->sar, &pcakmeans_defaults, &s->sar);
 }
 
 /* the SAR score and PCA-kmeans stream (detect/pcakmeans.c): what logratio holds (10) and
  * the first score while the second is made (4); the k-means sample is bounded apart */
 static uint64_t pca_bytes(const gd_method_run *run)
 {
-    const pca_state *s = run->state;
-    return 14u + gd_sar_decision_bytes(&s->sar);
+    (void)run;
+    return 14u;
 }
 
 static int pca_score(gd_job *job, gd_method_run *run, gd_score *out)
 {
     const pca_state *s = run->state;
     int st = gd_detect_sar(job, &s->sar.sp, run->grid, &run->bb[0], &run->ab[0], run->eps, out);
-    if (st == GD_OK)
-        st = gd_detect_pcakmeans(job, run->grid, s->block, out);
-    return st != GD_OK ? st : gd_sar_score_for_decision(job, &s->sar, out);
+    return st != GD_OK ? st : gd_detect_pcakmeans(job, run->grid, s->block, out);
 }
 
 /* auto: the score is the difference of the distances to the k-means centres */
