@@ -107,6 +107,40 @@ void gd_k_box_mean(const float *restrict in, int w, int h, int win, int y0, int 
 int gd_k_kmeans(const float *restrict x, size_t n, int d, int k, int max_iter,
                 double *restrict centres, uint8_t *restrict labels);
 
+/* ---- small dense symmetric eigenproblems (kernels/linalg, LAPACKE) ----
+ * Matrices are p x p, row-major, full (both triangles), p <= GD_K_EIG_MAX. */
+#define GD_K_EIG_MAX 81 /* 9 x 9 PCA blocks; IR-MAD takes up to 64 bands */
+
+/* Eigen-decomposition of the symmetric matrix a: eigenvalues ascending in ev, the unit
+ * eigenvectors in the columns of a (a[r * p + k] is component r of vector k). Returns 0,
+ * < 0 for a bad argument, > 0 when it did not converge (LAPACK dsyev's info). */
+int gd_k_eigh(int p, double *restrict a, double *restrict ev);
+
+/* Principal components to keep: how many of the largest eigenvalues (ev ascending, as
+ * gd_k_eigh gives them; negative ones count as 0) it takes to hold at least frac of their
+ * sum (Celik 2009 keeps 90 %). Returns that number, 0 when the sum is not positive;
+ * *kept (if not NULL) receives the share they hold. */
+int gd_k_pca_keep(const double *restrict ev, int p, double frac, double *kept);
+
+/* Canonical correlations of X and Y from their covariances Sxx, Syy and cross-covariance
+ * Sxy (Syx = Sxy'): the generalized symmetric problem Sxy Syy^-1 Syx a = rho^2 Sxx a.
+ * rho (p) ascending in [0, 1] (the least correlated pair first: IR-MAD's MAD 1); the
+ * columns of a (p x p) have unit variance a' Sxx a = 1, the columns of b are
+ * Syy^-1 Syx a_k / rho_k (unit variance, correlation +rho_k with a_k' X). A covariance
+ * whose Cholesky pivot vanishes (pivot^2 <= 1e-12 x the largest variance) is singular.
+ * Returns GD_K_CCA_OK, a GD_K_CCA_SINGULAR_* code, or GD_K_CCA_NOCONV with LAPACK's
+ * dsygv info in *info. */
+enum {
+    GD_K_CCA_OK = 0,
+    GD_K_CCA_BADARG = -1,
+    GD_K_CCA_SINGULAR_X = -2,
+    GD_K_CCA_SINGULAR_Y = -3,
+    GD_K_CCA_NOCONV = -4
+};
+int gd_k_cca(int p, const double *restrict sxx, const double *restrict syy,
+             const double *restrict sxy, double *restrict rho, double *restrict a,
+             double *restrict b, int *info);
+
 /* Two-class statistics of the finite values of x (|x| when absval) split at t (class 1:
  * >= t): the class means mu[0], mu[1] and the pooled within-class standard deviation, i.e.
  * the homoscedastic Gaussian mixture whose maximum-likelihood split is Otsu's threshold

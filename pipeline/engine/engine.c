@@ -176,7 +176,23 @@ static int do_strip(worker *wk, int k)
      * kernels clip their windows at the buffer's edges, which are then the image's) */
     int iy0 = y0 - sp->halo < 0 ? 0 : y0 - sp->halo;
     int iy1 = y0 + rows + sp->halo > h ? h : y0 + rows + sp->halo;
-    for (int d = 0; d < 2; d++) {
+    const float *src_rows[1] = {NULL};
+    if (sp->src) {
+        /* a score in memory is read in place; from its file through the worker's handle */
+        if (sp->src->data) {
+            src_rows[0] = sp->src->data + (size_t)iy0 * (size_t)w;
+        } else {
+            CPLErrorReset();
+            if (GDALRasterIO(GDALGetRasterBand(wk->bds, 1), GF_Read, 0, iy0, w, iy1 - iy0,
+                             wk->bbuf[0], w, iy1 - iy0, GDT_Float32, 0, 0) != CE_None) {
+                fail(p, k, GD_EPROC, "cannot read rows %d-%d of the temporary score %s: %s",
+                     iy0, iy1 - 1, sp->src->file_path, CPLGetLastErrorMsg());
+                return -1;
+            }
+            src_rows[0] = wk->bbuf[0];
+        }
+    }
+    for (int d = 0; d < 2 && !sp->src; d++) {
         const gd_band *bands = d ? wk->ab : wk->bb;
         float *const *bufs = d ? wk->abuf : wk->bbuf;
         GDALDatasetH ds = GDALGetBandDataset(bands[0].band);
@@ -207,6 +223,8 @@ static int do_strip(worker *wk, int k)
     gd_strip s = {.width = w, .y0 = y0, .rows = rows, .in_y0 = iy0, .in_rows = iy1 - iy0,
                   .nb = sp->nb, .before = (const float *const *)wk->bbuf,
                   .after = (const float *const *)wk->abuf, .out = o, .index = k};
+    if (sp->src)
+        s.before = s.after = src_rows;
     int rc = sp->generate ? sp->generate(sp->user, wk->state, &s) : sp->fn(sp->user, &s);
     if (rc != GD_OK) {
         fail(p, k, rc, "computing rows %d-%d failed", y0, y0 + rows - 1);
@@ -270,8 +288,11 @@ static void *work(void *arg)
 static int strip_rows(const gd_engine_spec *sp)
 {
     int bx = 0, by = 0;
-    GDALGetBlockSize(sp->before[0].band, &bx, &by);
-    size_t row_bytes = (size_t)sp->grid->width * sizeof(float) * 2 * sp->nb;
+    if (sp->src)
+        by = sp->src->file ? gd_score_strip_rows(sp->src) : 0;
+    else
+        GDALGetBlockSize(sp->before[0].band, &bx, &by);
+    size_t row_bytes = (size_t)sp->grid->width * sizeof(float) * (sp->src ? 1 : 2 * sp->nb);
     int rows = 256;
     while (rows > 16 && (size_t)(rows + 2 * sp->halo) * row_bytes > STRIP_BUDGET)
         rows /= 2;
@@ -334,6 +355,22 @@ static void worker_free(worker *wk, size_t nb)
 static int worker_init(gd_job *job, worker *wk, const gd_engine_spec *sp, int own, size_t in_n,
                        size_t out_n)
 {
+    if (sp->src) {
+        /* a score in its file: the worker's own handle and one plane of rows */
+        if (sp->src->file) {
+            CPLErrorReset();
+            wk->bds = GDALOpenEx(sp->src->file_path, GDAL_OF_RASTER | GDAL_OF_READONLY, NULL,
+                                 NULL, NULL);
+            if (!wk->bds)
+                return gd_job_error_gdal(job, GD_EPROC, "cannot reopen the temporary score %s",
+                                         sp->src->file_path);
+            if (!(wk->bbuf[0] = malloc(sizeof(float) * in_n)))
+                return gd_job_error(job, GD_EPROC, "out of memory for strip buffers");
+        }
+        if (out_n && !(wk->obuf = malloc(sizeof(float) * out_n)))
+            return gd_job_error(job, GD_EPROC, "out of memory for strip buffers");
+        return GD_OK;
+    }
     for (size_t b = 0; b < sp->nb; b++) {
         wk->bb[b] = sp->before[b];
         wk->ab[b] = sp->after[b];
@@ -404,6 +441,8 @@ static int run(gd_job *job, const gd_engine_spec *sp, gd_score *out)
     }
     if ((!sp->fn && !sp->generate) || sp->halo < 0)
         return gd_job_error(job, GD_EPROC, "engine: no strip function or a negative halo");
+    if (sp->src && (sp->nb != 1 || sp->src->width != w || sp->src->height != h))
+        return gd_job_error(job, GD_EPROC, "engine: a source score takes nb 1 and the grid's size");
     if (sp->nb == 0 || sp->nb > MAX_BANDS)
         return gd_job_error(job, GD_EPROC, "the engine takes 1 to %d bands, not %zu", MAX_BANDS,
                             sp->nb);
@@ -420,7 +459,10 @@ static int run(gd_job *job, const gd_engine_spec *sp, gd_score *out)
     pthread_cond_init(&p.cv, NULL);
 
     size_t npx = (size_t)w * (size_t)h;
-    int in_memory = !out || (double)npx * (sizeof(float) + OTHER_BYTES_PER_PX) <= (double)mem_mb * 1048576.0;
+    /* a source score in memory is held alongside */
+    size_t src_px = sp->src && sp->src->data ? sizeof(float) : 0;
+    int in_memory = !out || (double)npx * (sizeof(float) + src_px + OTHER_BYTES_PER_PX) <=
+                                (double)mem_mb * 1048576.0;
     if (out && in_memory) {
         out->data = malloc(sizeof(float) * npx);
         if (!out->data)
@@ -514,7 +556,9 @@ static int run(gd_job *job, const gd_engine_spec *sp, gd_score *out)
             goto done;
         }
     }
-    if (out->valid == 0)
+    if (out->valid == 0 && sp->src)
+        st = gd_job_error(job, GD_EINPUT, "no valid pixel in the score");
+    else if (out->valid == 0)
         st = gd_job_error(job, GD_EINPUT,
                           "no valid pixel where both dates have data: %s and %s overlap only "
                           "where one of them is nodata, NaN or Inf (hint: gdalinfo -stats on "

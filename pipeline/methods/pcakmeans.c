@@ -34,19 +34,19 @@ static int pca_configure(gd_job *job, gd_method_run *run, json_t *params)
     return gd_sar_resolve_decision(job, &run->p->sar, &pcakmeans_defaults, &s->sar);
 }
 
-/* the SAR filters' 22 bytes, another 4 per feature (block^2) and 1 for the labels */
+/* the SAR score and PCA-kmeans stream (detect/pcakmeans.c): what logratio holds (10) and
+ * the first score while the second is made (4); the k-means sample is bounded apart */
 static uint64_t pca_bytes(const gd_method_run *run)
 {
-    const pca_state *s = run->state;
-    uint64_t hb = (uint64_t)s->block;
-    return 22u + 4u * hb * hb + 1u;
+    (void)run;
+    return 14u;
 }
 
 static int pca_score(gd_job *job, gd_method_run *run, gd_score *out)
 {
     const pca_state *s = run->state;
     int st = gd_detect_sar(job, &s->sar.sp, run->grid, &run->bb[0], &run->ab[0], run->eps, out);
-    return st != GD_OK ? st : gd_detect_pcakmeans(job, s->block, out);
+    return st != GD_OK ? st : gd_detect_pcakmeans(job, run->grid, s->block, out);
 }
 
 /* auto: the score is the difference of the distances to the k-means centres */

@@ -51,6 +51,10 @@ typedef struct gd_engine_spec {
     gd_strip_start_fn start;
     gd_strip_generate_fn generate;
     gd_strip_stop_fn stop;
+    /* optional: a score as the input instead of bands (a method's second stage on its
+     * first score): the strips' before[0] and after[0] are both its rows (halo included);
+     * nb is 1 and before/after are not read. It must outlive the pass. */
+    const gd_score *src;
 } gd_engine_spec;
 
 /* Runs fn over the whole grid with gd_job_threads() workers into a score kept in memory

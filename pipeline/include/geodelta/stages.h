@@ -226,12 +226,15 @@ int gd_sar_mrf(gd_job *job, double beta, double bias, const gd_score *s, double 
 enum { GD_SAR_THRESHOLD = 0, GD_SAR_HYSTERESIS = 1, GD_SAR_FLICM = 2 };
 int gd_sar_decide(gd_job *job, int decision, double low, const gd_score *s, double t,
                   int two_sided, uint8_t *classes);
-/* Holds the whole score in memory: PCA-kmeans (Celik 2009) of |score| in h x h blocks;
- * replaces the score with d(no-change centre) - d(change centre), so change is >= 0. */
-int gd_detect_pcakmeans(gd_job *job, int block, gd_score *score);
-/* IR-MAD (Nielsen 2007) over nb band pairs held in memory: the score is the chi-square
- * statistic of the standardised MAD variates (nb degrees of freedom) after the
- * re-weighting converged (or max_iter). Singular covariances are GD_EINPUT. */
+/* PCA-kmeans (Celik 2009) of |score| in h x h blocks, streamed: the eigenvectors and a
+ * k-means sample (every pixel up to 2^20, else a regular subsample) from walks over the
+ * score's rows, then the engine replaces the score (on grid) with d(no-change centre) -
+ * d(change centre), so change is >= 0. */
+int gd_detect_pcakmeans(gd_job *job, const gd_grid *grid, int block, gd_score *score);
+/* IR-MAD (Nielsen 2007) over nb band pairs: the re-weighting iterates on a regular
+ * subsample (at most 250000 pixels with data, from sample passes on the engine), then the
+ * score streams: the chi-square statistic of the standardised MAD variates (nb degrees of
+ * freedom) after the re-weighting converged (or max_iter). Singular covariances are GD_EINPUT. */
 int gd_detect_irmad(gd_job *job, const gd_grid *grid, const gd_band *before,
                     const gd_band *after, size_t nb, int max_iter, gd_score *out);
 /* Chi-square with k degrees of freedom: survival function and upper-tail quantile. */
