@@ -330,12 +330,23 @@ static int chain_decide(gd_chain *c)
     return gd_clean_sieve(job, grid, c->classes, c->min_px);
 }
 
-/* The map's options, chosen before the run id as they are part of it. */
-static int chain_map_spec(gd_chain *c)
+/* The map's page size and layout (what its panels' size follows). */
+static void map_layout(const gd_detect_params *p, gd_map_spec *spec)
+{
+    spec->layout = p->map_layout;
+    spec->width = p->map_width;
+    if (p->map_dpi > 0)
+        spec->dpi = p->map_dpi;
+}
+
+/* The map's display bands, before the score pass: a method scored on the engine's strips
+ * has the pass box-average them into the panels as strips go by (each input decoded
+ * once). Not with an AOI cut (the map shows the dates uncut) nor for methods that score
+ * themselves: their map reads the panels itself. */
+static int chain_map_bands(gd_chain *c)
 {
     gd_job *job = c->job;
     const gd_detect_params *p = c->p;
-    gd_map_spec *spec = &c->spec;
     int st;
     if (p->no_map)
         return GD_OK;
@@ -351,6 +362,35 @@ static int chain_map_spec(gd_chain *c)
         c->mb.db = !c->bb[0].db_to_linear;
         c->ma.db = !c->ab[0].db_to_linear;
     }
+    int nb = c->ma.bands[1] > 0 && c->ma.bands[2] > 0 ? 3 : 1;
+    int nbb = c->mb.bands[1] > 0 && c->mb.bands[2] > 0 ? 3 : 1;
+    if (c->m->ops->score || c->grid->cutline || nb != nbb)
+        return GD_OK;
+    gd_map_spec spec;
+    gd_map_spec_init(&spec);
+    map_layout(p, &spec);
+    gd_engine_panels *pn = &c->pan;
+    gd_map_panel_size(&spec, c->grid, spec.layout == GD_MAP_TRIPTYCH, &pn->pw, &pn->ph);
+    pn->nb = nb;
+    for (int b = 0; b < nb; b++) {
+        pn->bands[0][b] = c->mb.bands[b];
+        pn->bands[1][b] = c->ma.bands[b];
+        for (int d = 0; d < 2; d++)
+            if (!(pn->out[d][b] = malloc(sizeof(float) * (size_t)pn->pw * (size_t)pn->ph)))
+                return gd_job_error(job, GD_EPROC, "out of memory for the map");
+    }
+    c->run.panels = pn;
+    return GD_OK;
+}
+
+/* The map's options, chosen before the run id as they are part of it. */
+static int chain_map_spec(gd_chain *c)
+{
+    gd_job *job = c->job;
+    const gd_detect_params *p = c->p;
+    gd_map_spec *spec = &c->spec;
+    if (p->no_map)
+        return GD_OK;
     gd_map_spec_init(spec);
     spec->title = p->title;
     spec->area = p->area;
@@ -363,10 +403,7 @@ static int chain_map_spec(gd_chain *c)
     spec->note = c->run.note;
     spec->threshold = c->t;
     spec->threshold_mode = c->tmode;
-    spec->layout = p->map_layout;
-    spec->width = p->map_width;
-    if (p->map_dpi > 0)
-        spec->dpi = p->map_dpi;
+    map_layout(p, spec);
     if (p->stretch_hi > p->stretch_lo) {
         spec->stretch_lo = p->stretch_lo;
         spec->stretch_hi = p->stretch_hi;
@@ -433,6 +470,14 @@ static int chain_outputs(gd_chain *c)
         double panel_w = c->spec.layout == GD_MAP_SINGLE ? map_w : map_w / 3.0;
         double scale = panel_w / c->grid->width;
         c->ma.ds = c->coreg_px * scale >= 0.5 ? (c->afull ? c->afull : c->ads) : c->ads_uncorrected;
+        if (c->run.panels) /* made by the score pass, the after date co-registered */
+            for (int d = 0; d < 2; d++) {
+                gd_map_image *im = d ? &c->ma : &c->mb;
+                for (int b = 0; b < c->pan.nb; b++)
+                    im->panel[b] = c->pan.out[d][b];
+                im->panel_w = c->pan.pw;
+                im->panel_h = c->pan.ph;
+            }
         c->spec.run_id = c->run_id;
         char pdf[4096];
         gd_path_join(pdf, sizeof pdf, p->outdir, "map.pdf");
@@ -465,6 +510,9 @@ static void chain_free(gd_chain *c)
     gd_aux_free(&c->aux);
     gd_chain_exposure_free(c);
     gd_map_panels_free(&c->panels);
+    for (int d = 0; d < 2; d++)
+        for (int b = 0; b < 3; b++)
+            free(c->pan.out[d][b]);
     free(c->classes);
     gd_score_free(&c->score);
     for (int d = 0; d < 2; d++)
@@ -506,7 +554,7 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
     }
     if ((st = chain_start(c)) != GD_OK || (st = chain_params(c)) != GD_OK ||
         (st = chain_open_grid(c)) != GD_OK || (st = chain_bands(c)) != GD_OK ||
-        (st = chain_score(c)) != GD_OK || (st = chain_threshold(c)) != GD_OK ||
+        (st = chain_map_bands(c)) != GD_OK || (st = chain_score(c)) != GD_OK || (st = chain_threshold(c)) != GD_OK ||
         (st = chain_decide(c)) != GD_OK || (st = chain_map_spec(c)) != GD_OK ||
         (st = chain_run_id(c)) != GD_OK || (st = chain_outputs(c)) != GD_OK)
         goto done;
