@@ -12,6 +12,7 @@
 #include <gd_kernels.h>
 #include <jansson.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -443,17 +444,79 @@ static int chain_run_id(gd_chain *c)
     return GD_OK;
 }
 
+/* change.tif written on its own thread while the polygons, summary and map are made: the
+ * COG needs only the classes, which nothing changes any more. The thread reports into its
+ * own context (gd_job_fork) that shares the OUTDIR's private temporaries. */
+static int chain_finish(gd_chain *c);
+
+typedef struct cog_task {
+    gd_job *job;
+    const gd_chain *c;
+    char path[4096];
+    int st;
+    double seconds;
+} cog_task;
+
+static void *cog_thread(void *arg)
+{
+    cog_task *t = arg;
+    double t0 = gd_now();
+    t->st = gd_write_change_cog(t->job, t->c->grid, t->c->classes, t->c->m, t->c->t, t->path);
+    t->seconds = gd_now() - t0;
+    return NULL;
+}
+
+/* Joins the COG's thread (if any) and takes its messages and error; returns st, or the
+ * COG's error when st is GD_OK. */
+static int cog_join(gd_job *job, cog_task *t, pthread_t th, int threaded, int st)
+{
+    if (!threaded)
+        return st;
+    pthread_join(th, NULL);
+    gd_job_set_outdir(t->job, NULL); /* the job's: not released with the context */
+    gd_job_merge(job, t->job); /* its messages, and its error unless the job has one */
+    t->job = NULL;
+    if (t->st == GD_OK)
+        gd_job_info(job, "change.tif written in %.2f s (beside the polygons and the map)",
+                    t->seconds);
+    return st != GD_OK ? st : t->st;
+}
+
 /* change.tif, change.geojson, summary.json, map.png, score.tif. */
 static int chain_outputs(gd_chain *c)
 {
     gd_job *job = c->job;
     const gd_detect_params *p = c->p;
-    char path[4096];
     int st;
     gd_job_progress_range(job, 0.66, 0.78);
-    gd_path_join(path, sizeof path, p->outdir, "change.tif");
-    if ((st = gd_write_change_cog(job, c->grid, c->classes, c->m, c->t, path)) != GD_OK ||
-        (st = gd_chain_exposure(c)) != GD_OK)
+    cog_task ct = {.c = c, .st = GD_OK};
+    pthread_t cth;
+    gd_path_join(ct.path, sizeof ct.path, p->outdir, "change.tif");
+    int cog_threaded = gd_job_threads(job) > 1 && gd_job_fork(job, &ct.job) == GD_OK;
+    if (cog_threaded) {
+        gd_job_set_outdir(ct.job, gd_job_outdir(job));
+        if (pthread_create(&cth, NULL, cog_thread, &ct) != 0) {
+            gd_job_set_outdir(ct.job, NULL);
+            gd_job_destroy(ct.job);
+            ct.job = NULL;
+            cog_threaded = 0;
+        }
+    }
+    if (!cog_threaded &&
+        (st = gd_write_change_cog(job, c->grid, c->classes, c->m, c->t, ct.path)) != GD_OK)
+        return st;
+    st = chain_finish(c);
+    return cog_join(job, &ct, cth, cog_threaded, st);
+}
+
+/* change.geojson, summary.json, map.png, score.tif, beside change.tif. */
+static int chain_finish(gd_chain *c)
+{
+    gd_job *job = c->job;
+    const gd_detect_params *p = c->p;
+    char path[4096];
+    int st;
+    if ((st = gd_chain_exposure(c)) != GD_OK)
         return st;
     gd_path_join(path, sizeof path, p->outdir, "change.geojson");
     gd_job_progress_push(job, 0.78, 0.90); /* vectorize reports 0..1 of this slot */
@@ -495,7 +558,7 @@ static int chain_outputs(gd_chain *c)
         if ((st = gd_chain_write_score(job, c->grid, &c->score, path)) != GD_OK)
             return st;
     }
-    return gd_chain_deliver(c);
+    return GD_OK;
 }
 
 static void chain_free(gd_chain *c)
@@ -556,7 +619,8 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
         (st = chain_open_grid(c)) != GD_OK || (st = chain_bands(c)) != GD_OK ||
         (st = chain_map_bands(c)) != GD_OK || (st = chain_score(c)) != GD_OK || (st = chain_threshold(c)) != GD_OK ||
         (st = chain_decide(c)) != GD_OK || (st = chain_map_spec(c)) != GD_OK ||
-        (st = chain_run_id(c)) != GD_OK || (st = chain_outputs(c)) != GD_OK)
+        (st = chain_run_id(c)) != GD_OK || (st = chain_outputs(c)) != GD_OK ||
+        (st = gd_chain_deliver(c)) != GD_OK)
         goto done;
     gd_job_progress_range(job, 0.97, 1.0);
     /* integrity: an input swapped, grown or rewritten since it was hashed: exit 2 */

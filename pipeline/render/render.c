@@ -407,6 +407,40 @@ static int panel_png(cairo_surface_t *s, unsigned char **out, size_t *len)
     return 0;
 }
 
+/* The panels' PNGs for report.html are encoded on their own thread while the map is
+ * drawn and encoded: from copies of the panel images, as the map's drawing reads the
+ * originals (Cairo keeps snapshot lists on a source surface). */
+typedef struct panels_task {
+    cairo_surface_t *s[3];
+    int slot[3], n, st;
+    gd_map_panels *out;
+} panels_task;
+
+static void *panels_thread(void *arg)
+{
+    panels_task *t = arg;
+    for (int i = 0; i < t->n && t->st == 0; i++)
+        t->st = panel_png(t->s[i], &t->out->png[t->slot[i]], &t->out->len[t->slot[i]]);
+    return NULL;
+}
+
+static cairo_surface_t *surface_copy(cairo_surface_t *s)
+{
+    int w = cairo_image_surface_get_width(s), h = cairo_image_surface_get_height(s);
+    cairo_surface_t *c = cairo_image_surface_create(cairo_image_surface_get_format(s), w, h);
+    if (cairo_surface_status(c) != CAIRO_STATUS_SUCCESS ||
+        cairo_image_surface_get_stride(c) != cairo_image_surface_get_stride(s)) {
+        cairo_surface_destroy(c);
+        return NULL;
+    }
+    cairo_surface_flush(s);
+    cairo_surface_flush(c);
+    memcpy(cairo_image_surface_get_data(c), cairo_image_surface_get_data(s),
+           (size_t)cairo_image_surface_get_stride(s) * (size_t)h);
+    cairo_surface_mark_dirty(c);
+    return c;
+}
+
 void gd_map_panels_free(gd_map_panels *p)
 {
     if (!p)
@@ -1307,6 +1341,9 @@ int gd_render_map(gd_job *job, const gd_grid *grid, const gd_map_image *before,
     int have_geo = georef_init(grid, &gr) == GD_OK;
     overlay zones = {0}, aoi = {0};
     char *desc = NULL;
+    panels_task pt_panels = {.n = 0};
+    pthread_t panels_th;
+    int panels_threaded = 0;
 
     if (spec->zones && (st = overlay_read(job, grid, spec->zones, spec->zone_field, 1, &zones)) != GD_OK)
         goto done;
@@ -1363,6 +1400,21 @@ int gd_render_map(gd_job *job, const gd_grid *grid, const gd_map_image *before,
             st = gd_job_error(job, GD_EPROC, "cannot create a %dx%d image", rw, rh);
             goto done;
         }
+    if (spec->panels) {
+        pt_panels.out = spec->panels;
+        for (int i = 0; i < npan; i++) {
+            pt_panels.slot[i] = triptych ? i : 2;
+            if (!(pt_panels.s[i] = surface_copy(ps[i]))) {
+                st = gd_job_error(job, GD_EPROC, "out of memory for the map's panels");
+                goto done;
+            }
+            pt_panels.n = i + 1;
+        }
+        if (pthread_create(&panels_th, NULL, panels_thread, &pt_panels) == 0)
+            panels_threaded = 1;
+        else
+            panels_thread(&pt_panels); /* no thread: encoded here */
+    }
 
     /* drawn once on a recording surface, replayed onto the PNG's pixels and, with
      * spec->pdf_path, onto a PDF page as vectors and text */
@@ -1544,14 +1596,6 @@ int gd_render_map(gd_job *job, const gd_grid *grid, const gd_map_image *before,
     cairo_set_source_rgb(cr, 0.4, 0.4, 0.4);
     show(cr, M, ly, 6.5 * u, 0, 0, maxw, line);
 
-    if (spec->panels) {
-        for (int i = 0; i < npan; i++)
-            if (panel_png(ps[i], &spec->panels->png[triptych ? i : 2],
-                          &spec->panels->len[triptych ? i : 2]) != 0) {
-                st = gd_job_error(job, GD_EPROC, "cannot encode the map's panels");
-                goto done;
-            }
-    }
     surf = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, W, H);
     {
         cairo_t *ic = cairo_create(surf);
@@ -1632,6 +1676,13 @@ int gd_render_map(gd_job *job, const gd_grid *grid, const gd_map_image *before,
 
     }
 done:
+    if (panels_threaded)
+        pthread_join(panels_th, NULL);
+    if (pt_panels.st != 0 && st == GD_OK)
+        st = gd_job_error(job, GD_EPROC, "cannot encode the map's panels");
+    for (int i = 0; i < 3; i++)
+        if (pt_panels.s[i])
+            cairo_surface_destroy(pt_panels.s[i]);
     CPLFree(desc);
     if (cr)
         cairo_destroy(cr);
