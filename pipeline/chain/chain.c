@@ -495,6 +495,7 @@ static int chain_outputs(gd_chain *c)
     int cog_threaded = gd_job_threads(job) > 1 && gd_job_fork(job, &ct.job) == GD_OK;
     if (cog_threaded) {
         gd_job_set_outdir(ct.job, gd_job_outdir(job));
+        gd_job_set_threads(ct.job, gd_job_threads(job)); /* GDAL's compression threads */
         if (pthread_create(&cth, NULL, cog_thread, &ct) != 0) {
             gd_job_set_outdir(ct.job, NULL);
             gd_job_destroy(ct.job);
