@@ -147,9 +147,7 @@ int gd_exposure_compute(gd_job *job, const gd_grid *grid, const uint8_t *classes
                         const char *path, const char *field, gd_exposure **out)
 {
     int st = GD_OK;
-    GDALDatasetH vds = NULL;
-    OGRSpatialReferenceH gsrs = NULL, wgs = NULL, lsrs = NULL;
-    OGRCoordinateTransformationH to_grid = NULL, to_wgs = NULL;
+    gd_vlayer *v = NULL;
     uint8_t *buf = NULL;
     size_t cap = 0, fcap = 0;
     gd_exposure *e = calloc(1, sizeof *e);
@@ -163,40 +161,12 @@ int gd_exposure_compute(gd_job *job, const gd_grid *grid, const uint8_t *classes
                           "features cannot be placed on them", path);
         goto done;
     }
-    vds = GDALOpenEx(path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL);
-    if (!vds || GDALDatasetGetLayerCount(vds) < 1) {
-        st = gd_job_error_gdal(job, GD_EINPUT, "cannot open exposure file %s (or it has no "
-                               "layer)", path);
+    if ((st = gd_vlayer_open(job, path, "exposure file", grid, field, &v)) != GD_OK)
         goto done;
-    }
-    OGRLayerH lyr = GDALDatasetGetLayer(vds, 0);
+    OGRLayerH lyr = v->layer;
+    const int fidx = v->field;
+    OGRCoordinateTransformationH to_grid = v->to_grid, to_wgs = v->to_wgs;
     e->layer = strdup(OGR_L_GetName(lyr));
-    int fidx = -1;
-    if (field && (fidx = OGR_FD_GetFieldIndex(OGR_L_GetLayerDefn(lyr), field)) < 0) {
-        st = gd_job_error(job, GD_EINPUT, "exposure file %s has no field '%s'", path, field);
-        goto done;
-    }
-    gsrs = OSRNewSpatialReference(NULL);
-    wgs = OSRNewSpatialReference(NULL);
-    OSRSetFromUserInput(gsrs, grid->wkt);
-    OSRImportFromEPSG(wgs, 4326);
-    OSRSetAxisMappingStrategy(gsrs, OAMS_TRADITIONAL_GIS_ORDER);
-    OSRSetAxisMappingStrategy(wgs, OAMS_TRADITIONAL_GIS_ORDER);
-    OGRSpatialReferenceH ls = OGR_L_GetSpatialRef(lyr);
-    if (ls) {
-        lsrs = OSRClone(ls);
-        OSRSetAxisMappingStrategy(lsrs, OAMS_TRADITIONAL_GIS_ORDER);
-    } else {
-        gd_job_warn(job, "exposure file %s has no CRS: taken to be in the images' CRS", path);
-        lsrs = OSRClone(gsrs);
-    }
-    if (!(to_grid = OCTNewCoordinateTransformation(lsrs, gsrs)) ||
-        !(to_wgs = OCTNewCoordinateTransformation(lsrs, wgs))) {
-        st = gd_job_error_gdal(job, GD_EINPUT, "the CRS of exposure file %s cannot be "
-                               "transformed to the images' CRS", path);
-        goto done;
-    }
-    OGR_L_ResetReading(lyr);
     OGRFeatureH feat;
     int kinds_seen[3] = {0};
     while ((feat = OGR_L_GetNextFeature(lyr)) != NULL) {
@@ -275,18 +245,7 @@ int gd_exposure_compute(gd_job *job, const gd_grid *grid, const uint8_t *classes
     *out = e;
     e = NULL;
 done:
-    if (to_grid)
-        OCTDestroyCoordinateTransformation(to_grid);
-    if (to_wgs)
-        OCTDestroyCoordinateTransformation(to_wgs);
-    if (gsrs)
-        OSRDestroySpatialReference(gsrs);
-    if (wgs)
-        OSRDestroySpatialReference(wgs);
-    if (lsrs)
-        OSRDestroySpatialReference(lsrs);
-    if (vds)
-        GDALClose(vds);
+    gd_vlayer_destroy(v);
     free(buf);
     gd_exposure_destroy(e);
     return st;

@@ -183,25 +183,11 @@ done:
     return st;
 }
 
-static OGRSpatialReferenceH srs_new(const char *wkt_or_epsg4326)
-{
-    OGRSpatialReferenceH s = OSRNewSpatialReference(NULL);
-    OGRErr e = wkt_or_epsg4326 ? OSRSetFromUserInput(s, wkt_or_epsg4326) : OSRImportFromEPSG(s, 4326);
-    if (e != OGRERR_NONE) {
-        OSRDestroySpatialReference(s);
-        return NULL;
-    }
-    OSRSetAxisMappingStrategy(s, OAMS_TRADITIONAL_GIS_ORDER);
-    return s;
-}
-
 int gd_zones_compute(gd_job *job, const gd_grid *grid, const uint8_t *classes,
                      const gd_zone_opts *opts, gd_zones **out)
 {
     int st = GD_OK;
-    GDALDatasetH vds = NULL;
-    OGRSpatialReferenceH gsrs = NULL, wgs = NULL, lsrs = NULL;
-    OGRCoordinateTransformationH to_grid = NULL, to_wgs = NULL;
+    gd_vlayer *v = NULL;
     gd_zones *zs = calloc(1, sizeof *zs);
     size_t cap = 0;
     *out = NULL;
@@ -215,46 +201,11 @@ int gd_zones_compute(gd_job *job, const gd_grid *grid, const uint8_t *classes,
                           "cannot be placed on them", opts->path);
         goto done;
     }
-    vds = GDALOpenEx(opts->path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL);
-    if (!vds) {
-        st = gd_job_error_gdal(job, GD_EINPUT, "cannot open zones file %s", opts->path);
+    if ((st = gd_vlayer_open(job, opts->path, "zones file", grid, opts->field, &v)) != GD_OK)
         goto done;
-    }
-    if (GDALDatasetGetLayerCount(vds) < 1) {
-        st = gd_job_error(job, GD_EINPUT, "zones file %s has no layer", opts->path);
-        goto done;
-    }
-    OGRLayerH lyr = GDALDatasetGetLayer(vds, 0);
-    OGRFeatureDefnH defn = OGR_L_GetLayerDefn(lyr);
-    int fidx = -1;
-    if (opts->field && (fidx = OGR_FD_GetFieldIndex(defn, opts->field)) < 0) {
-        char names[1024] = "";
-        for (int i = 0; i < OGR_FD_GetFieldCount(defn) && strlen(names) < 900; i++) {
-            size_t u = strlen(names);
-            snprintf(names + u, sizeof names - u, "%s%s", i ? ", " : "",
-                     OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(defn, i)));
-        }
-        st = gd_job_error(job, GD_EINPUT, "zones file %s has no field '%s' (fields: %s)",
-                          opts->path, opts->field, names);
-        goto done;
-    }
-    gsrs = srs_new(grid->wkt);
-    wgs = srs_new(NULL);
-    OGRSpatialReferenceH ls = OGR_L_GetSpatialRef(lyr);
-    if (ls) {
-        lsrs = OSRClone(ls);
-        OSRSetAxisMappingStrategy(lsrs, OAMS_TRADITIONAL_GIS_ORDER);
-    } else {
-        gd_job_warn(job, "zones file %s has no CRS: taken to be in the images' CRS", opts->path);
-        lsrs = OSRClone(gsrs);
-    }
-    if (!gsrs || !wgs || !(to_grid = OCTNewCoordinateTransformation(lsrs, gsrs)) ||
-        !(to_wgs = OCTNewCoordinateTransformation(lsrs, wgs))) {
-        st = gd_job_error_gdal(job, GD_EINPUT, "the CRS of zones file %s cannot be transformed "
-                               "to the images' CRS", opts->path);
-        goto done;
-    }
-    OGR_L_ResetReading(lyr);
+    OGRLayerH lyr = v->layer;
+    const int fidx = v->field;
+    OGRCoordinateTransformationH to_grid = v->to_grid, to_wgs = v->to_wgs;
     OGRFeatureH f;
     while ((f = OGR_L_GetNextFeature(lyr)) != NULL) {
         OGRGeometryH geom = OGR_F_GetGeometryRef(f);
@@ -322,18 +273,7 @@ int gd_zones_compute(gd_job *job, const gd_grid *grid, const uint8_t *classes,
     *out = zs;
     zs = NULL;
 done:
-    if (to_grid)
-        OCTDestroyCoordinateTransformation(to_grid);
-    if (to_wgs)
-        OCTDestroyCoordinateTransformation(to_wgs);
-    if (gsrs)
-        OSRDestroySpatialReference(gsrs);
-    if (wgs)
-        OSRDestroySpatialReference(wgs);
-    if (lsrs)
-        OSRDestroySpatialReference(lsrs);
-    if (vds)
-        GDALClose(vds);
+    gd_vlayer_destroy(v);
     gd_zones_destroy(zs);
     return st;
 }
@@ -502,7 +442,7 @@ int gd_zones_write_geojson(gd_job *job, const gd_zones *zs, const gd_method *m, 
     char tmp[4096], nm[64];
     int st = gd_tmp_name(job, path, tmp, sizeof tmp);
     GDALDatasetH out = NULL;
-    OGRSpatialReferenceH wgs = srs_new(NULL);
+    OGRSpatialReferenceH wgs = gd_srs_new(NULL);
     char **lopts = NULL;
     if (st != GD_OK)
         goto done;

@@ -51,6 +51,25 @@ typedef struct gd_grid {
                              detection (gd_grid_cut); NULL: none */
 } gd_grid;
 
+/* A vector file's first layer to place on grid (grid/vlayer.c): its layer, the index of
+ * field (-1 without one; a missing field is an error naming the fields there are), and
+ * the transforms from the layer's CRS to the grid's and to WGS84 (a layer without CRS
+ * is taken to be in the grid's, with a warning). what names the file in messages
+ * ("zones file"). The grid needs a CRS. */
+typedef struct gd_vlayer {
+    GDALDatasetH ds;
+    OGRLayerH layer;
+    int field;
+    OGRSpatialReferenceH lsrs, gsrs, wgs;
+    OGRCoordinateTransformationH to_grid, to_wgs;
+} gd_vlayer;
+int gd_vlayer_open(gd_job *job, const char *path, const char *what, const gd_grid *grid,
+                   const char *field, gd_vlayer **out);
+void gd_vlayer_destroy(gd_vlayer *v);
+/* A spatial reference from any GDAL/PROJ definition (NULL: WGS84), in traditional GIS
+ * axis order (x = easting/longitude); NULL when it does not parse. */
+OGRSpatialReferenceH gd_srs_new(const char *wkt_or_epsg4326);
+
 /* The analysis grid: the before image's own grid. */
 int gd_grid_from_source(gd_job *job, const gd_source *ref, gd_grid **out);
 /* A grid of its own (--aoi, --t-srs, --res; NULL/0 = from the before image ref): CRS
@@ -268,8 +287,10 @@ int gd_classify_table(gd_job *job, const gd_score *s, const gd_class_table *t,
 /* Fixed class tables in the chain (severity/severity.c). For a method with a table
  * (nbr), the table is used unless --nbr-classes binary or a threshold is given; then
  * *m points to mt, m's copy with the table's names and colours. */
-struct gd_detect_params;
-int gd_severity_choose(gd_job *job, const struct gd_detect_params *p, const gd_method **m,
+struct gd_decide_opts;
+struct gd_input_opts;
+struct gd_flood_opts;
+int gd_severity_choose(gd_job *job, const struct gd_decide_opts *o, const gd_method **m,
                        gd_method *mt, const gd_class_table **table);
 /* Records mode, breaks and class ranges as the run's automatic "threshold" entry. */
 void gd_severity_record(gd_job *job, const gd_class_table *t);
@@ -279,7 +300,7 @@ void gd_severity_class_json(const gd_class_table *t, int c, json_t *obj);
  * single-band images) -> GD_FLOOD_SAR, nb 1; else green + swir1 (MNDWI) on both dates,
  * else green + nir (NDWI), nb 2, indices into bidx/aidx. */
 enum { GD_FLOOD_MNDWI, GD_FLOOD_NDWI, GD_FLOOD_SAR };
-int gd_flood_bands(gd_job *job, const struct gd_detect_params *p, const gd_source *bs,
+int gd_flood_bands(gd_job *job, const struct gd_input_opts *in, const gd_source *bs,
                    const gd_source *as, int bidx[2], int aidx[2], size_t *nb, int *index);
 /* Optical: score = index(after) - index(before); water[i] bit 0: index(before) > 0,
  * bit 1: index(after) > 0 (malloc'd, the caller frees). */
@@ -305,7 +326,7 @@ typedef struct gd_flood_aux gd_flood_aux;
  * in degrees (gdaldem on the grid when projected, on a local transverse Mercator when
  * geographic) and the permanent-water raster or vector, both on the grid. A DEM that
  * covers no pixel of the grid is GD_EINPUT. */
-int gd_flood_aux_load(gd_job *job, const struct gd_detect_params *p, const gd_grid *grid,
+int gd_flood_aux_load(gd_job *job, const struct gd_flood_opts *o, const gd_grid *grid,
                       gd_flood_aux **out);
 /* Applies the masks to the classes (gd_flood_mask_classes) and records the counts in
  * auto.flood_masks. NULL a is a no-op. */
