@@ -12,6 +12,7 @@
 #include <gd_kernels.h>
 #include <jansson.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -330,12 +331,23 @@ static int chain_decide(gd_chain *c)
     return gd_clean_sieve(job, grid, c->classes, c->min_px);
 }
 
-/* The map's options, chosen before the run id as they are part of it. */
-static int chain_map_spec(gd_chain *c)
+/* The map's page size and layout (what its panels' size follows). */
+static void map_layout(const gd_detect_params *p, gd_map_spec *spec)
+{
+    spec->layout = p->map.layout;
+    spec->width = p->map.width;
+    if (p->map.dpi > 0)
+        spec->dpi = p->map.dpi;
+}
+
+/* The map's display bands, before the score pass: a method scored on the engine's strips
+ * has the pass box-average them into the panels as strips go by (each input decoded
+ * once). Not with an AOI cut (the map shows the dates uncut) nor for methods that score
+ * themselves: their map reads the panels itself. */
+static int chain_map_bands(gd_chain *c)
 {
     gd_job *job = c->job;
     const gd_detect_params *p = c->p;
-    gd_map_spec *spec = &c->spec;
     int st;
     if (p->map.off)
         return GD_OK;
@@ -351,6 +363,35 @@ static int chain_map_spec(gd_chain *c)
         c->mb.db = !c->bb[0].db_to_linear;
         c->ma.db = !c->ab[0].db_to_linear;
     }
+    int nb = c->ma.bands[1] > 0 && c->ma.bands[2] > 0 ? 3 : 1;
+    int nbb = c->mb.bands[1] > 0 && c->mb.bands[2] > 0 ? 3 : 1;
+    if (c->m->ops->score || c->grid->cutline || nb != nbb)
+        return GD_OK;
+    gd_map_spec spec;
+    gd_map_spec_init(&spec);
+    map_layout(p, &spec);
+    gd_engine_panels *pn = &c->pan;
+    gd_map_panel_size(&spec, c->grid, spec.layout == GD_MAP_TRIPTYCH, &pn->pw, &pn->ph);
+    pn->nb = nb;
+    for (int b = 0; b < nb; b++) {
+        pn->bands[0][b] = c->mb.bands[b];
+        pn->bands[1][b] = c->ma.bands[b];
+        for (int d = 0; d < 2; d++)
+            if (!(pn->out[d][b] = malloc(sizeof(float) * (size_t)pn->pw * (size_t)pn->ph)))
+                return gd_job_error(job, GD_EPROC, "out of memory for the map");
+    }
+    c->run.panels = pn;
+    return GD_OK;
+}
+
+/* The map's options, chosen before the run id as they are part of it. */
+static int chain_map_spec(gd_chain *c)
+{
+    gd_job *job = c->job;
+    const gd_detect_params *p = c->p;
+    gd_map_spec *spec = &c->spec;
+    if (p->map.off)
+        return GD_OK;
     gd_map_spec_init(spec);
     spec->title = p->map.title;
     spec->area = p->map.area;
@@ -363,10 +404,7 @@ static int chain_map_spec(gd_chain *c)
     spec->note = c->run.note;
     spec->threshold = c->t;
     spec->threshold_mode = c->tmode;
-    spec->layout = p->map.layout;
-    spec->width = p->map.width;
-    if (p->map.dpi > 0)
-        spec->dpi = p->map.dpi;
+    map_layout(p, spec);
     if (p->map.stretch_hi > p->map.stretch_lo) {
         spec->stretch_lo = p->map.stretch_lo;
         spec->stretch_hi = p->map.stretch_hi;
@@ -406,17 +444,80 @@ static int chain_run_id(gd_chain *c)
     return GD_OK;
 }
 
+/* change.tif written on its own thread while the polygons, summary and map are made: the
+ * COG needs only the classes, which nothing changes any more. The thread reports into its
+ * own context (gd_job_fork) that shares the OUTDIR's private temporaries. */
+static int chain_finish(gd_chain *c);
+
+typedef struct cog_task {
+    gd_job *job;
+    const gd_chain *c;
+    char path[4096];
+    int st;
+    double seconds;
+} cog_task;
+
+static void *cog_thread(void *arg)
+{
+    cog_task *t = arg;
+    double t0 = gd_now();
+    t->st = gd_write_change_cog(t->job, t->c->grid, t->c->classes, t->c->m, t->c->t, t->path);
+    t->seconds = gd_now() - t0;
+    return NULL;
+}
+
+/* Joins the COG's thread (if any) and takes its messages and error; returns st, or the
+ * COG's error when st is GD_OK. */
+static int cog_join(gd_job *job, cog_task *t, pthread_t th, int threaded, int st)
+{
+    if (!threaded)
+        return st;
+    pthread_join(th, NULL);
+    gd_job_set_outdir(t->job, NULL); /* the job's: not released with the context */
+    gd_job_merge(job, t->job); /* its messages, and its error unless the job has one */
+    t->job = NULL;
+    if (t->st == GD_OK)
+        gd_job_info(job, "change.tif written in %.2f s (beside the polygons and the map)",
+                    t->seconds);
+    return st != GD_OK ? st : t->st;
+}
+
 /* change.tif, change.geojson, summary.json, map.png, score.tif. */
 static int chain_outputs(gd_chain *c)
 {
     gd_job *job = c->job;
     const gd_detect_params *p = c->p;
-    char path[4096];
     int st;
     gd_job_progress_range(job, 0.66, 0.78);
-    gd_path_join(path, sizeof path, p->out.dir, "change.tif");
-    if ((st = gd_write_change_cog(job, c->grid, c->classes, c->m, c->t, path)) != GD_OK ||
-        (st = gd_chain_exposure(c)) != GD_OK)
+    cog_task ct = {.c = c, .st = GD_OK};
+    pthread_t cth;
+    gd_path_join(ct.path, sizeof ct.path, p->out.dir, "change.tif");
+    int cog_threaded = gd_job_threads(job) > 1 && gd_job_fork(job, &ct.job) == GD_OK;
+    if (cog_threaded) {
+        gd_job_set_outdir(ct.job, gd_job_outdir(job));
+        gd_job_set_threads(ct.job, gd_job_threads(job)); /* GDAL's compression threads */
+        if (pthread_create(&cth, NULL, cog_thread, &ct) != 0) {
+            gd_job_set_outdir(ct.job, NULL);
+            gd_job_destroy(ct.job);
+            ct.job = NULL;
+            cog_threaded = 0;
+        }
+    }
+    if (!cog_threaded &&
+        (st = gd_write_change_cog(job, c->grid, c->classes, c->m, c->t, ct.path)) != GD_OK)
+        return st;
+    st = chain_finish(c);
+    return cog_join(job, &ct, cth, cog_threaded, st);
+}
+
+/* change.geojson, summary.json, map.png, score.tif, beside change.tif. */
+static int chain_finish(gd_chain *c)
+{
+    gd_job *job = c->job;
+    const gd_detect_params *p = c->p;
+    char path[4096];
+    int st;
+    if ((st = gd_chain_exposure(c)) != GD_OK)
         return st;
     gd_path_join(path, sizeof path, p->out.dir, "change.geojson");
     gd_job_progress_push(job, 0.78, 0.90); /* vectorize reports 0..1 of this slot */
@@ -433,6 +534,14 @@ static int chain_outputs(gd_chain *c)
         double panel_w = c->spec.layout == GD_MAP_SINGLE ? map_w : map_w / 3.0;
         double scale = panel_w / c->grid->width;
         c->ma.ds = c->coreg_px * scale >= 0.5 ? (c->afull ? c->afull : c->ads) : c->ads_uncorrected;
+        if (c->run.panels) /* made by the score pass, the after date co-registered */
+            for (int d = 0; d < 2; d++) {
+                gd_map_image *im = d ? &c->ma : &c->mb;
+                for (int b = 0; b < c->pan.nb; b++)
+                    im->panel[b] = c->pan.out[d][b];
+                im->panel_w = c->pan.pw;
+                im->panel_h = c->pan.ph;
+            }
         c->spec.run_id = c->run_id;
         char pdf[4096];
         gd_path_join(pdf, sizeof pdf, p->out.dir, "map.pdf");
@@ -450,7 +559,7 @@ static int chain_outputs(gd_chain *c)
         if ((st = gd_chain_write_score(job, c->grid, &c->score, path)) != GD_OK)
             return st;
     }
-    return gd_chain_deliver(c);
+    return GD_OK;
 }
 
 static void chain_free(gd_chain *c)
@@ -465,6 +574,9 @@ static void chain_free(gd_chain *c)
     gd_aux_free(&c->aux);
     gd_chain_exposure_free(c);
     gd_map_panels_free(&c->panels);
+    for (int d = 0; d < 2; d++)
+        for (int b = 0; b < 3; b++)
+            free(c->pan.out[d][b]);
     free(c->classes);
     gd_score_free(&c->score);
     for (int d = 0; d < 2; d++)
@@ -506,9 +618,10 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
     }
     if ((st = chain_start(c)) != GD_OK || (st = chain_params(c)) != GD_OK ||
         (st = chain_open_grid(c)) != GD_OK || (st = chain_bands(c)) != GD_OK ||
-        (st = chain_score(c)) != GD_OK || (st = chain_threshold(c)) != GD_OK ||
+        (st = chain_map_bands(c)) != GD_OK || (st = chain_score(c)) != GD_OK || (st = chain_threshold(c)) != GD_OK ||
         (st = chain_decide(c)) != GD_OK || (st = chain_map_spec(c)) != GD_OK ||
-        (st = chain_run_id(c)) != GD_OK || (st = chain_outputs(c)) != GD_OK)
+        (st = chain_run_id(c)) != GD_OK || (st = chain_outputs(c)) != GD_OK ||
+        (st = gd_chain_deliver(c)) != GD_OK)
         goto done;
     gd_job_progress_range(job, 0.97, 1.0);
     /* integrity: an input swapped, grown or rewritten since it was hashed: exit 2 */

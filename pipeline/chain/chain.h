@@ -6,6 +6,7 @@
 
 #include "geodelta/detect.h"
 #include "geodelta/discover.h"
+#include "geodelta/engine.h"
 #include "geodelta/method.h"
 #include "geodelta/provenance.h"
 #include "geodelta/stages.h"
@@ -58,6 +59,7 @@ typedef struct gd_chain {
     gd_class_total totals[GD_MAX_CLASSES];
     gd_map_image mb, ma;
     gd_map_spec spec;
+    gd_engine_panels pan;            /* the map's panels made by the score pass */
 
     /* exposure (exposure.c): --population, --exposure */
     float *people;                   /* people per grid pixel; NULL: none */

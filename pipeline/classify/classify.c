@@ -216,7 +216,11 @@ int gd_write_change_cog(gd_job *job, const gd_grid *grid, const uint8_t *classes
     opts = CSLSetNameValue(opts, "COMPRESS", "DEFLATE");
     opts = CSLSetNameValue(opts, "BLOCKSIZE", "512");
     opts = CSLSetNameValue(opts, "OVERVIEW_RESAMPLING", "NEAREST");
-    opts = CSLSetNameValue(opts, "NUM_THREADS", "1");
+    /* GDAL compresses the blocks on the job's threads; they are written in order, so the
+     * bytes are the same for any count (e2e.engine_determinism) */
+    char nt[16];
+    snprintf(nt, sizeof nt, "%d", gd_job_threads(job) > 1 ? gd_job_threads(job) : 1);
+    opts = CSLSetNameValue(opts, "NUM_THREADS", nt);
     CPLErrorReset();
     out = GDALCreateCopy(cog, tmp, mem, FALSE, opts, gd_job_gdal_progress, job);
     if (!out) {

@@ -11,13 +11,18 @@
 #include <lapacke.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #define CAND_GRID 7     /* global: candidate windows on a 7x7 grid */
 #define CAND_TRIES 5    /* ... of which the 5 most textured valid ones are correlated */
-#define CAND_SAMPLES 64 /* candidates are screened on a 64x64 decimated read */
+#define CAND_SAMPLES 64 /* candidates are screened on 64x64 samples */
+/* up to this many pixels the screening reads each window decimated: that decodes about
+ * the whole file, which is cheap there (tens of ms) and keeps the windows chosen on
+ * small scenes (all of ../shared/data) as they always were */
+#define SPARSE_MIN_PX ((int64_t)2048 * 2048)
 #define LOCAL_BATCH 64  /* tie points read per batch, correlated in parallel */
 #define LOCAL_MAX_NODATA 0.05
 
@@ -83,6 +88,40 @@ static long read_window(const src_band *b, int x0, int y0, int n, int bw, float 
         }
     }
     return bad;
+}
+
+/* A candidate's screening sample, bw x bw: the window decimated when the file has
+ * overviews (GDAL reads those), else a full-resolution patch inside the one block that
+ * holds the window's centre, so that screening decodes one block per window instead of
+ * every block of it. Returns the count of nodata, or -1 on a read error. */
+static int screen_sparse(const src_band *b, int n, int bw)
+{
+    int W = GDALGetRasterBandXSize(b->band), H = GDALGetRasterBandYSize(b->band);
+    return bw < n && GDALGetOverviewCount(b->band) == 0 && (int64_t)W * H > SPARSE_MIN_PX;
+}
+
+static long screen_window(const src_band *b, int x0, int y0, int n, int bw, float *buf)
+{
+    int W = GDALGetRasterBandXSize(b->band), H = GDALGetRasterBandYSize(b->band);
+    if (!screen_sparse(b, n, bw))
+        return read_window(b, x0, y0, n, bw, buf);
+    int bx = 0, by = 0;
+    GDALGetBlockSize(b->band, &bx, &by);
+    int org[2], size[2] = {bx, by}, lo[2] = {x0, y0}, dim[2] = {W, H};
+    for (int k = 0; k < 2; k++) {
+        int c = lo[k] + n / 2, blk = size[k] > 0 ? size[k] : 1;
+        int o = c / blk * blk + (blk - bw) / 2;
+        if (blk < bw)
+            o = c - bw / 2; /* small blocks: the centre of the window */
+        if (o > lo[k] + n - bw)
+            o = lo[k] + n - bw;
+        if (o < lo[k])
+            o = lo[k];
+        if (o > dim[k] - bw)
+            o = dim[k] - bw;
+        org[k] = o < 0 ? 0 : o;
+    }
+    return read_window(b, org[0], org[1], bw, bw, buf);
 }
 
 /* Mean squared gradient: how much texture the phase correlation can lock on to. */
@@ -175,7 +214,8 @@ static int estimate_global(gd_job *job, const src_band *rb, const src_band *tb, 
             for (int j = 0; j < CAND_GRID; j++) {
                 int x0 = (int)((W - n) * (j + 0.5) / CAND_GRID);
                 int y0 = (int)((H - n) * (i + 0.5) / CAND_GRID);
-                long br = read_window(rb, x0, y0, n, bw, a), bt = read_window(tb, x0, y0, n, bw, b);
+                long br = screen_window(rb, x0, y0, n, bw, a);
+                long bt = screen_window(tb, x0, y0, n, bw, b);
                 if (br < 0 || bt < 0) {
                     st = gd_job_error_gdal(job, GD_EINPUT, "cannot read a co-registration window");
                     out->read_failed = 1;
@@ -198,13 +238,11 @@ static int estimate_global(gd_job *job, const src_band *rb, const src_band *tb, 
             goto done;
         }
         qsort(cand, (size_t)ncand, sizeof cand[0], cmp_cand);
-        if (ncand > CAND_TRIES)
-            ncand = CAND_TRIES;
     }
     /* the most textured windows can still hold clouds in one date: keep the one whose
      * correlation peak is the most reliable */
     out->reliability = -1.0;
-    for (int c = 0; c < ncand; c++) {
+    for (int c = 0, tried = 0; c < ncand && tried < CAND_TRIES; c++) {
         gd_pc_result r;
         long br = read_window(rb, cand[c].x0, cand[c].y0, n, n, a);
         long bt = read_window(tb, cand[c].x0, cand[c].y0, n, n, b);
@@ -213,6 +251,10 @@ static int estimate_global(gd_job *job, const src_band *rb, const src_band *tb, 
                     out->read_failed = 1;
             goto done;
         }
+        /* screening saw a sample: nodata elsewhere in the window sends it back */
+        if ((br || bt) && !p->has_at && (screen_sparse(rb, n, bw) || screen_sparse(tb, n, bw)))
+            continue;
+        tried++;
         if (gd_pc_correlate(plan, work, a, b, p->upsample, &r) != 0)
             continue;
         /* again on the target window moved by the whole-pixel part: the residual shift

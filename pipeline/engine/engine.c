@@ -14,6 +14,7 @@
 #include <malloc.h> /* malloc_trim */
 #endif
 #include <pthread.h>
+#include <stdint.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,6 +107,9 @@ typedef struct worker {
     gd_band bb[MAX_BANDS], ab[MAX_BANDS];
     float *bbuf[MAX_BANDS], *abuf[MAX_BANDS];
     float *obuf;             /* strip output when the score goes to a file */
+    float *pbuf;             /* the map's display bands of one strip (spec->panels) */
+    double *psum;            /* their sums per panel pixel of one panel row, per band */
+    uint32_t *pcnt;          /* and the counts of pixels with data */
     void *state;             /* the spec's start() result, for this thread only */
 } worker;
 
@@ -122,6 +126,15 @@ struct pool {
     char err_msg[1024];
     float *smin, *smax;
     size_t *svalid;
+    /* the map's panels: column edges of the boxes, nodata per date and band, and per
+     * strip up to two panel rows whose boxes reach into the strip above or below
+     * (row number or -1; sums and counts of both dates), merged in strip order */
+    int *pcol;
+    int phas_nd[2][3];
+    double pnd[2][3];
+    int *ptag;
+    double *pslot_sum;
+    uint32_t *pslot_cnt;
 };
 
 static void fail(pool *p, int strip, int code, const char *fmt, ...)
@@ -156,6 +169,119 @@ static int read_planes(GDALDatasetH ds, const gd_band *bands, size_t nb, int wid
                                    GDT_Float32, (int)nb, map, 0, 0,
                                    (GSpacing)(plane * sizeof(float)));
     return e == CE_None ? GD_OK : GD_EINPUT;
+}
+
+/* First grid row of panel row py (py = ph: the grid's height). */
+static int panel_row0(const gd_engine_panels *pn, int h, int py)
+{
+    return (int)((int64_t)py * h / pn->ph);
+}
+
+/* The map's panels: the display bands of rows [y0, y0 + rows) of date d, read from the
+ * worker's own handle (the strip's blocks are in GDAL's cache), summed into the boxes of
+ * the panel rows they touch. A box inside the strip is finished here; one that reaches
+ * into another strip goes to this strip's slots. Returns 0, or -1 after fail(). */
+static int panel_strip(worker *wk, int k, int d, int y0, int rows)
+{
+    pool *p = wk->p;
+    const gd_engine_panels *pn = p->spec->panels;
+    const int w = p->spec->grid->width, h = p->spec->grid->height;
+    const int nb = pn->nb, pw = pn->pw;
+    const gd_band *bands = d ? wk->ab : wk->bb;
+    GDALDatasetH ds = GDALGetBandDataset(bands[0].band);
+    int map[3] = {pn->bands[d][0], pn->bands[d][1], pn->bands[d][2]};
+    size_t plane = (size_t)w * (size_t)rows;
+    CPLErrorReset();
+    if (GDALDatasetRasterIO(ds, GF_Read, 0, y0, w, rows, wk->pbuf, w, rows, GDT_Float32, nb,
+                            map, 0, 0, (GSpacing)(plane * sizeof(float))) != CE_None) {
+        fail(p, k, GD_EINPUT, "read error in rows %d-%d of %s for the map: %s", y0,
+             y0 + rows - 1, gd_band_file(&bands[0]), CPLGetLastErrorMsg());
+        return -1;
+    }
+    int py = (int)((int64_t)y0 * pn->ph / h);
+    while (py + 1 < pn->ph && panel_row0(pn, h, py + 1) <= y0)
+        py++;
+    while (py > 0 && panel_row0(pn, h, py) > y0)
+        py--;
+    for (; py < pn->ph && panel_row0(pn, h, py) < y0 + rows; py++) {
+        int b0 = panel_row0(pn, h, py), b1 = panel_row0(pn, h, py + 1);
+        int r0 = b0 > y0 ? b0 : y0, r1 = b1 < y0 + rows ? b1 : y0 + rows;
+        memset(wk->psum, 0, sizeof(double) * (size_t)nb * (size_t)pw);
+        memset(wk->pcnt, 0, sizeof(uint32_t) * (size_t)nb * (size_t)pw);
+        for (int b = 0; b < nb; b++) {
+            const int has_nd = p->phas_nd[d][b];
+            const float nd = (float)p->pnd[d][b];
+            double *sum = wk->psum + (size_t)b * (size_t)pw;
+            uint32_t *cnt = wk->pcnt + (size_t)b * (size_t)pw;
+            for (int r = r0; r < r1; r++) {
+                const float *row = wk->pbuf + (size_t)b * plane + (size_t)(r - y0) * (size_t)w;
+                for (int x = 0; x < pw; x++) {
+                    double s = 0.0;
+                    uint32_t c = 0;
+                    for (int i = p->pcol[x]; i < p->pcol[x + 1]; i++) {
+                        float v = row[i];
+                        if (isnan(v) || (has_nd && v == nd))
+                            continue;
+                        s += v;
+                        c++;
+                    }
+                    sum[x] += s;
+                    cnt[x] += c;
+                }
+            }
+        }
+        if (b0 >= y0 && b1 <= y0 + rows) {
+            for (int b = 0; b < nb; b++)
+                for (int x = 0; x < pw; x++) {
+                    size_t i = (size_t)b * (size_t)pw + (size_t)x;
+                    pn->out[d][b][(size_t)py * (size_t)pw + (size_t)x] =
+                        wk->pcnt[i] ? (float)(wk->psum[i] / wk->pcnt[i]) : NAN;
+                }
+            continue;
+        }
+        /* slot 0: the box starts above the strip; slot 1: it ends below it */
+        size_t slot = (size_t)k * 2 + (b0 < y0 ? 0 : 1);
+        size_t n = (size_t)nb * (size_t)pw, off = (slot * 2 + (size_t)d) * n;
+        p->ptag[slot] = py;
+        memcpy(p->pslot_sum + off, wk->psum, sizeof(double) * n);
+        memcpy(p->pslot_cnt + off, wk->pcnt, sizeof(uint32_t) * n);
+    }
+    return 0;
+}
+
+/* The boxes split between strips, summed in strip order (the same for any number of
+ * threads; integer inputs sum exactly anyway). */
+static void panel_merge(pool *p)
+{
+    gd_engine_panels *pn = p->spec->panels;
+    size_t n = (size_t)pn->nb * (size_t)pn->pw;
+    double *acc = p->pslot_sum; /* slot 0 of strip 0 is never used: a strip above it */
+    uint32_t *cnt = p->pslot_cnt;
+    int cur = -1;
+    for (int s = 1; s <= 2 * p->nstrips; s++) {
+        int py = s < 2 * p->nstrips ? p->ptag[s] : -2;
+        if (py == -1)
+            continue;
+        if (py != cur && cur >= 0)
+            for (int d = 0; d < 2; d++)
+                for (size_t i = 0; i < n; i++) {
+                    size_t b = i / (size_t)pn->pw, x = i % (size_t)pn->pw;
+                    pn->out[d][b][(size_t)cur * (size_t)pn->pw + x] =
+                        cnt[d * n + i] ? (float)(acc[d * n + i] / cnt[d * n + i]) : NAN;
+                }
+        if (py < 0)
+            break;
+        size_t off = (size_t)s * 2 * n;
+        if (py != cur) {
+            memset(acc, 0, sizeof(double) * 2 * n);
+            memset(cnt, 0, sizeof(uint32_t) * 2 * n);
+            cur = py;
+        }
+        for (size_t i = 0; i < 2 * n; i++) {
+            acc[i] += p->pslot_sum[off + i];
+            cnt[i] += p->pslot_cnt[off + i];
+        }
+    }
 }
 
 /* nodata -> NaN, scale/offset, +-Inf -> NaN on rows read for band b. */
@@ -202,6 +328,8 @@ static int do_strip(worker *wk, int k)
                  gd_band_file(&bands[0]), CPLGetLastErrorMsg());
             return -1;
         }
+        if (sp->panels && panel_strip(wk, k, d, y0, rows) != 0)
+            return -1;
         for (size_t b = 0; b < sp->nb; b++)
             prepare_rows(&bands[b], w, iy1 - iy0, bufs[b]);
         /* one mask per date, shared by its bands */
@@ -342,6 +470,9 @@ static void worker_free(worker *wk, size_t nb)
     free(wk->abuf[0]);
     free(wk->obuf);
     free(wk->mbuf);
+    free(wk->pbuf);
+    free(wk->psum);
+    free(wk->pcnt);
     for (int d = 0; d < 2; d++)
         if (wk->mds[d])
             GDALClose(wk->mds[d]);
@@ -419,6 +550,52 @@ static int worker_init(gd_job *job, worker *wk, const gd_engine_spec *sp, int ow
     }
     if (out_n && !(wk->obuf = malloc(sizeof(float) * out_n)))
         return gd_job_error(job, GD_EPROC, "out of memory for strip buffers");
+    if (sp->panels) {
+        const gd_engine_panels *pn = sp->panels;
+        size_t n = (size_t)pn->nb * (size_t)pn->pw;
+        wk->pbuf = malloc(sizeof(float) * (size_t)sp->grid->width * (size_t)wk->p->strip *
+                          (size_t)pn->nb);
+        wk->psum = malloc(sizeof(double) * n);
+        wk->pcnt = malloc(sizeof(uint32_t) * n);
+        if (!wk->pbuf || !wk->psum || !wk->pcnt)
+            return gd_job_error(job, GD_EPROC, "out of memory for the map's strip buffers");
+    }
+    return GD_OK;
+}
+
+/* The panels' column edges, nodata values and per-strip slots (pool p sized already). */
+static int panels_init(gd_job *job, pool *p)
+{
+    const gd_engine_spec *sp = p->spec;
+    const gd_engine_panels *pn = sp->panels;
+    const int w = sp->grid->width, h = sp->grid->height;
+    if (pn->nb < 1 || pn->nb > 3 || pn->pw < 1 || pn->ph < 1 || pn->pw > w || pn->ph > h)
+        return gd_job_error(job, GD_EPROC, "engine: bad map panels (%d bands, %dx%d)", pn->nb,
+                            pn->pw, pn->ph);
+    for (int d = 0; d < 2; d++) {
+        GDALDatasetH ds = GDALGetBandDataset((d ? sp->after : sp->before)[0].band);
+        for (int b = 0; b < pn->nb; b++) {
+            GDALRasterBandH band = pn->bands[d][b] > 0 ? GDALGetRasterBand(ds, pn->bands[d][b])
+                                                       : NULL;
+            if (!band || !pn->out[d][b])
+                return gd_job_error(job, GD_EINPUT, "the map's band %d does not exist",
+                                    pn->bands[d][b]);
+            p->pnd[d][b] = GDALGetRasterNoDataValue(band, &p->phas_nd[d][b]);
+            /* a NaN nodata is left out as every NaN is */
+            p->phas_nd[d][b] = p->phas_nd[d][b] && !isnan(p->pnd[d][b]);
+        }
+    }
+    size_t n = (size_t)pn->nb * (size_t)pn->pw, nslots = 2 * (size_t)p->nstrips;
+    p->pcol = malloc(sizeof(int) * ((size_t)pn->pw + 1));
+    p->ptag = malloc(sizeof(int) * nslots);
+    p->pslot_sum = calloc(nslots * 2 * n, sizeof(double));
+    p->pslot_cnt = calloc(nslots * 2 * n, sizeof(uint32_t));
+    if (!p->pcol || !p->ptag || !p->pslot_sum || !p->pslot_cnt)
+        return gd_job_error(job, GD_EPROC, "out of memory for the map's panels");
+    for (int x = 0; x <= pn->pw; x++)
+        p->pcol[x] = (int)((int64_t)x * w / pn->pw);
+    for (size_t i = 0; i < nslots; i++)
+        p->ptag[i] = -1;
     return GD_OK;
 }
 
@@ -443,6 +620,8 @@ static int run(gd_job *job, const gd_engine_spec *sp, gd_score *out)
         return gd_job_error(job, GD_EPROC, "engine: no strip function or a negative halo");
     if (sp->src && (sp->nb != 1 || sp->src->width != w || sp->src->height != h))
         return gd_job_error(job, GD_EPROC, "engine: a source score takes nb 1 and the grid's size");
+    if (sp->src && sp->panels)
+        return gd_job_error(job, GD_EPROC, "engine: the map's panels come from bands, not a score");
     if (sp->nb == 0 || sp->nb > MAX_BANDS)
         return gd_job_error(job, GD_EPROC, "the engine takes 1 to %d bands, not %zu", MAX_BANDS,
                             sp->nb);
@@ -478,6 +657,8 @@ static int run(gd_job *job, const gd_engine_spec *sp, gd_score *out)
                             json_string(in_memory ? "memory" : "file"));
     }
 
+    if (sp->panels && (st = panels_init(job, &p)) != GD_OK)
+        goto done;
     p.smin = malloc(sizeof(float) * (size_t)p.nstrips);
     p.smax = malloc(sizeof(float) * (size_t)p.nstrips);
     p.svalid = calloc((size_t)p.nstrips, sizeof(size_t));
@@ -537,6 +718,8 @@ static int run(gd_job *job, const gd_engine_spec *sp, gd_score *out)
         st = gd_job_error(job, p.err_code, "%s", p.err_msg);
         goto done;
     }
+    if (sp->panels)
+        panel_merge(&p);
     if (!out)
         goto done; /* a sample pass: its results are in the caller's per-strip slots */
     /* reductions merged in strip order: the same result for any thread count */
@@ -577,6 +760,10 @@ done:
     free(p.smin);
     free(p.smax);
     free(p.svalid);
+    free(p.pcol);
+    free(p.ptag);
+    free(p.pslot_sum);
+    free(p.pslot_cnt);
     pthread_mutex_destroy(&p.mu);
     pthread_cond_destroy(&p.cv);
     if (st != GD_OK && out)

@@ -82,7 +82,8 @@ int gd_method_stream(gd_job *job, gd_method_run *run, gd_score *out)
 {
     gd_engine_spec spec = {.grid = run->grid, .before = run->bb, .after = run->ab,
                            .nb = run->nb, .halo = run->m->ops->halo,
-                           .fn = run->m->ops->score_strip, .user = run};
+                           .fn = run->m->ops->score_strip, .user = run,
+                           .panels = run->panels};
     return gd_engine_score(job, &spec, out);
 }
 

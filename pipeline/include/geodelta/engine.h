@@ -38,6 +38,20 @@ typedef void *(*gd_strip_start_fn)(void *user, int width, int max_in_rows);
 typedef int (*gd_strip_generate_fn)(void *user, void *state, const gd_strip *s);
 typedef void (*gd_strip_stop_fn)(void *user, void *state);
 
+/* The map's panels made by the score pass: as strips pass, each date's display bands
+ * are box-averaged to the panel size (panel pixel (x, y) averages grid columns
+ * [x*W/pw, (x+1)*W/pw) and rows [y*H/ph, (y+1)*H/ph), integer division, nodata and NaN
+ * left out), so that the map needs no second read of the inputs. The bands are read raw
+ * (no scale, mask or dB) from the dataset of each date's bands[0], where strips just
+ * decoded them into GDAL's block cache. The sums are merged in strip order: the panels do
+ * not depend on the number of threads. */
+typedef struct gd_engine_panels {
+    int nb;                        /* display bands per date: 1 or 3 */
+    int bands[2][3];               /* their numbers in the before [0] and after [1] dataset */
+    int pw, ph;                    /* panel size, at most the grid's */
+    float *out[2][3];              /* pw * ph each, the caller's; NaN where a box has no data */
+} gd_engine_panels;
+
 typedef struct gd_engine_spec {
     const gd_grid *grid;
     /* nb bands each; the bands of one date come from one dataset, which the engine
@@ -55,6 +69,7 @@ typedef struct gd_engine_spec {
      * first score): the strips' before[0] and after[0] are both its rows (halo included);
      * nb is 1 and before/after are not read. It must outlive the pass. */
     const gd_score *src;
+    gd_engine_panels *panels;      /* optional: the map's panels, filled by this pass */
 } gd_engine_spec;
 
 /* Runs fn over the whole grid with gd_job_threads() workers into a score kept in memory

@@ -40,6 +40,9 @@ typedef struct gd_method_run {
     /* set by the chain after inputs(): the bands on the grid, in reflectance/linear */
     const gd_band *bb, *ab;
     float eps;                   /* SAR: offset keeping the ratio finite */
+    /* set by the chain: the map's panels for the engine's score pass to fill
+     * (gd_method_stream); NULL: none (the map then reads them itself) */
+    struct gd_engine_panels *panels;
 } gd_method_run;
 
 /* A threshold request as the user gave it (-t). */

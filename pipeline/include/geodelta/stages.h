@@ -432,6 +432,10 @@ typedef struct gd_map_image {
     int bands[3];
     int db;
     char names[96];           /* "true colour (B04 B03 B02)", for the imagery line */
+    /* the panel made by the score pass (gd_engine_panels: box averages of bands[], raw
+     * values, NaN = no data) when its size is the map's; NULL: read from ds */
+    const float *panel[3];
+    int panel_w, panel_h;
 } gd_map_image;
 
 /* Picks the display bands of src (roles as in gd_source_find_role with spec): true
@@ -449,6 +453,12 @@ int gd_map_pick_bands(gd_job *job, const gd_source *src, const char *label, cons
  * A3 landscape, scaled to fit; written atomically (render/pdf.c). */
 int gd_render_pdf(gd_job *job, void *recording, int W, int H, const gd_map_spec *spec,
                   const char *title, const char *subject, const double panel[4]);
+
+/* The size in pixels of the map's image panels for spec on grid (triptych: three panels,
+ * else one), never more than the grid's: what gd_render_map reads or takes from
+ * gd_map_image.panel. */
+void gd_map_panel_size(const gd_map_spec *spec, const gd_grid *grid, int triptych, int *w,
+                       int *h);
 
 int gd_render_map(gd_job *job, const gd_grid *grid, const gd_map_image *before,
                   const gd_map_image *after, const uint8_t *classes, const gd_method *m,
