@@ -25,6 +25,8 @@ void gd_detect_params_init(gd_detect_params *p)
     p->smooth_window = -1;
     p->mrf_beta = -1.0;
     p->hyst_low = -1.0;
+    p->urban_seed = -1.0;
+    p->urban_object_px = -1;
     p->mrf_bias = NAN;
     p->max_slope = -1.0;
 }

@@ -33,6 +33,11 @@ typedef struct gd_detect_params {
                                                flicm (logratio), threshold (pcakmeans) */
     double hyst_low;                        /* hysteresis: low threshold as a fraction of
                                                the threshold; < 0: default 0.7 */
+    double urban_seed;                      /* urban: a change region is kept when its
+                                               peak score is >= this x the threshold; < 0:
+                                               default (GD_URBAN_SEED_FACTOR), 0: off */
+    int urban_object_px;                    /* urban: and when it has at least this many
+                                               pixels; < 0: default (GD_URBAN_OBJECT_PX) */
     const char *nbr_classes;                /* nbr: "usgs" (USGS severity classes, the
                                                default with -t auto) or "binary" (the
                                                threshold's 2 classes); NULL = default */
