@@ -48,7 +48,7 @@ static const gd_opt_choice map_bands[] = {{"true-colour", 0, 0}, {"false-colour"
 static const gd_opt_default d_speckle_window[] = {{"logratio", "7"}, {"flood", "7"},
                                                   {"pcakmeans", "9"}, {NULL, NULL}};
 /* gd_sar_defaults.smooth_window; urban: GD_URBAN_SMOOTH */
-static const gd_opt_default d_smooth[] = {{"logratio", "3"}, {"pcakmeans", "0"}, {"urban", "0"},
+static const gd_opt_default d_smooth[] = {{"logratio", "3"}, {"pcakmeans", "0"}, {"urban", "3"},
                                           {NULL, NULL}};
 /* gd_sar_defaults.mrf_bias */
 static const gd_opt_default d_mrf_bias[] = {{"logratio", "-1.5"}, {"pcakmeans", "0"},
