@@ -154,7 +154,7 @@ means | while read -r id prefix; do
         sort -g | awk '{ v[NR] = $1 } END { lo = int(0.025 * (NR - 1)); hi = 0.975 * (NR - 1);
             hi = hi == int(hi) ? hi : int(hi) + 1; printf "%.4f %.4f\n", v[lo + 1], v[hi + 1] }')
     echo "$id mean F1 95% CI (stratified block bootstrap over the 10 cities): $ci"
-    set -- $ci
-    "$gen" set "$csv" "$id" "f1_lo=$1" "f1_hi=$2" "ci_block=$BLOCK" "ci_resamples=$RESAMPLES" ||
+    lo=${ci% *} hi=${ci#* }
+    "$gen" set "$csv" "$id" "f1_lo=$lo" "f1_hi=$hi" "ci_block=$BLOCK" "ci_resamples=$RESAMPLES" ||
         echo "  FAIL $id: the CSV refused the interval"
 done

@@ -539,11 +539,12 @@ static void block_ci_note(const table *t, buf *b)
     }
     if (!n)
         return;
+    /* a blank line first: a line right under a table would be read as one of its rows */
     if (mixed)
-        put(b, "Intervals: 95 %% spatial block bootstrap (percentile), block size and "
+        put(b, "\nIntervals: 95 %% spatial block bootstrap (percentile), block size and "
                "resamples per row in the CSV (%zu rows).\n", n);
     else
-        put(b, "Intervals: 95 %% spatial block bootstrap (percentile): %s × %s px blocks drawn "
+        put(b, "\nIntervals: 95 %% spatial block bootstrap (percentile): %s × %s px blocks drawn "
                "with replacement, %s resamples, %zu rows.\n", blk, blk, nres, n);
 }
 
