@@ -22,24 +22,24 @@ static int urban_configure(gd_job *job, gd_method_run *run, json_t *params)
         return gd_job_error(job, GD_EPROC, "out of memory");
     run->state = s;
     /* < 0: the default, resolved on the grid's pixel size (urban_resolve) */
-    s->smooth = run->p->smooth_window;
-    json_object_set_new(params, "smooth", run->p->smooth_window >= 0
-                                              ? json_integer(run->p->smooth_window)
+    s->smooth = run->p->sar.smooth_window;
+    json_object_set_new(params, "smooth", run->p->sar.smooth_window >= 0
+                                              ? json_integer(run->p->sar.smooth_window)
                                               : json_null());
-    s->seed = run->p->urban_seed;
-    s->object_px = run->p->urban_object_px >= 0 ? run->p->urban_object_px : GD_URBAN_OBJECT_PX;
+    s->seed = run->p->decide.urban_seed;
+    s->object_px = run->p->decide.urban_object_px >= 0 ? run->p->decide.urban_object_px : GD_URBAN_OBJECT_PX;
     /* only when given, so that runs with the defaults keep their run ids */
-    if (run->p->urban_seed >= 0)
-        json_object_set_new(params, "urban_seed", json_real(run->p->urban_seed));
-    if (run->p->urban_object_px >= 0)
-        json_object_set_new(params, "urban_object_px", json_integer(run->p->urban_object_px));
+    if (run->p->decide.urban_seed >= 0)
+        json_object_set_new(params, "urban_seed", json_real(run->p->decide.urban_seed));
+    if (run->p->decide.urban_object_px >= 0)
+        json_object_set_new(params, "urban_object_px", json_integer(run->p->decide.urban_object_px));
     return GD_OK;
 }
 
 static int urban_inputs(gd_job *job, gd_method_run *run)
 {
     urban_state *s = run->state;
-    return gd_urban_bands(job, run->p, run->bs, run->as, run->bidx, run->aidx, s->names,
+    return gd_urban_bands(job, &run->p->in, run->bs, run->as, run->bidx, run->aidx, s->names,
                           &run->nb);
 }
 
