@@ -23,6 +23,8 @@ void gd_detect_params_init(gd_detect_params *p)
     p->decide.threshold = "auto";
     p->decide.mmu_ha = -1.0;
     p->decide.mmu_px = -1;
+    p->decide.urban_seed = -1.0;
+    p->decide.urban_object_px = -1;
     p->sar.smooth_window = -1;
     p->sar.mrf_beta = -1.0;
     p->sar.hyst_low = -1.0;

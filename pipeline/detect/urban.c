@@ -195,3 +195,74 @@ done:
         gd_score_free(out);
     return st;
 }
+
+int gd_urban_objects(gd_job *job, const gd_score *s, double t, double seed_factor,
+                     long min_px, uint8_t *classes)
+{
+    const int w = s->width, h = s->height;
+    const size_t n = (size_t)w * (size_t)h;
+    /* 2 marks a pixel of the region being walked */
+    enum { WALKED = 2 };
+    if (!s->data)
+        return gd_job_error(job, GD_EPROC, "urban: the object decision needs the score in "
+                                           "memory");
+    size_t *px = malloc(sizeof *px * n);
+    if (!px)
+        return gd_job_error(job, GD_EPROC, "out of memory for urban's object decision");
+    const float seed = (float)(seed_factor * t);
+    long kept = 0, dropped = 0, kept_px = 0, dropped_px = 0;
+    for (size_t i0 = 0; i0 < n; i0++) {
+        if (classes[i0] != 1)
+            continue;
+        /* breadth-first walk: px[0..m) is both the region and the queue */
+        size_t m = 0, head = 0;
+        float peak = -INFINITY;
+        px[m++] = i0;
+        classes[i0] = WALKED;
+        while (head < m) {
+            size_t p = px[head++];
+            int x = (int)(p % (size_t)w), y = (int)(p / (size_t)w);
+            if (s->data[p] > peak)
+                peak = s->data[p];
+            for (int dy = -1; dy <= 1; dy++)
+                for (int dx = -1; dx <= 1; dx++) {
+                    int xx = x + dx, yy = y + dy;
+                    if (xx < 0 || yy < 0 || xx >= w || yy >= h)
+                        continue;
+                    size_t q = (size_t)yy * (size_t)w + (size_t)xx;
+                    if (classes[q] == 1) {
+                        classes[q] = WALKED;
+                        px[m++] = q;
+                    }
+                }
+        }
+        int keep = peak >= seed && (long)m >= min_px;
+        for (size_t k = 0; k < m; k++)
+            classes[px[k]] = keep ? 3 : 0;
+        if (keep)
+            kept++, kept_px += (long)m;
+        else
+            dropped++, dropped_px += (long)m;
+        if ((i0 & 0xFFFF) == 0 && gd_job_cancelled(job)) {
+            free(px);
+            return gd_job_error(job, GD_ECANCEL, "cancelled");
+        }
+    }
+    /* 3 = kept (not walked again) */
+    for (size_t i = 0; i < n; i++)
+        if (classes[i] == 3)
+            classes[i] = 1;
+    free(px);
+    json_t *u = json_object_get(gd_job_auto(job), "urban");
+    if (u)
+        json_object_set_new(u, "objects",
+                            json_pack("{s:f, s:f, s:i, s:I, s:I, s:I, s:I}", "seed_factor",
+                                      seed_factor, "seed_score", (double)seed, "min_px",
+                                      (int)min_px, "kept", (json_int_t)kept, "kept_px",
+                                      (json_int_t)kept_px, "dropped", (json_int_t)dropped,
+                                      "dropped_px", (json_int_t)dropped_px));
+    gd_job_info(job, "urban: %ld change regions kept (%ld px), %ld dropped (%ld px: peak "
+                     "under %.4g or fewer than %ld px)",
+                kept, kept_px, dropped, dropped_px, (double)seed, min_px);
+    return GD_OK;
+}

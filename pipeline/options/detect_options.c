@@ -48,7 +48,7 @@ static const gd_opt_choice map_bands[] = {{"true-colour", 0, 0}, {"false-colour"
 static const gd_opt_default d_speckle_window[] = {{"logratio", "7"}, {"flood", "7"},
                                                   {"pcakmeans", "9"}, {NULL, NULL}};
 /* gd_sar_defaults.smooth_window; urban: GD_URBAN_SMOOTH */
-static const gd_opt_default d_smooth[] = {{"logratio", "3"}, {"pcakmeans", "0"}, {"urban", "0"},
+static const gd_opt_default d_smooth[] = {{"logratio", "3"}, {"pcakmeans", "0"}, {"urban", "3"},
                                           {NULL, NULL}};
 /* gd_sar_defaults.mrf_bias */
 static const gd_opt_default d_mrf_bias[] = {{"logratio", "-1.5"}, {"pcakmeans", "0"},
@@ -168,6 +168,17 @@ static const gd_opt detect_opts[] = {
      .help = "mean over N x N of the log-ratio (urban: of the change); 0 = none",
      .method_defaults = d_smooth, .example = "5", .batch_key = "smooth",
      .batch = GD_BATCH_PARAMS, .runid = GD_RUNID_METHOD, .off = P(sar.smooth_window), NOGIVEN},
+    {.name = "urban-seed", .type = GD_OPT_DOUBLE, .meta = "F", .lo = 0, .hi = 100,
+     .applies = "urban", .group = G_DET,
+     .help = "object decision: a region of change is kept only when its strongest pixel "
+             "scores >= F x the threshold; 0 = off",
+     .def = "2.5", .example = "2", .batch_key = "urban_seed", .batch = GD_BATCH_PARAMS,
+     .runid = GD_RUNID_GIVEN, .off = P(decide.urban_seed), NOGIVEN},
+    {.name = "urban-object-px", .type = GD_OPT_INT, .meta = "N", .lo = 1, .hi = 1000000,
+     .applies = "urban", .group = G_DET,
+     .help = "object decision: and only when it has at least N pixels (8-connected)",
+     .def = "20", .example = "30", .batch_key = "urban_object_px", .batch = GD_BATCH_PARAMS,
+     .runid = GD_RUNID_GIVEN, .off = P(decide.urban_object_px), NOGIVEN},
     {.name = "sensor", .type = GD_OPT_CHOICE, .choices = sensors, .meta = "P", .group = G_DET,
      .help = "digital numbers to reflectance (README: Sensors)", .def = "auto",
      .example = "none", .batch_key = "sensor", .batch = GD_BATCH_PARAMS, .runid = GD_RUNID_YES,

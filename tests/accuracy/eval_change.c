@@ -13,7 +13,7 @@ static void usage(void)
             "usage: eval_change CHANGE.tif GT [--name N] [--gt-change-min V] [--gt-change-max V]\n"
             "                   [--gt-ignore V] [--change-max C]\n"
             "                   [--min-pcc X] [--min-kappa X] [--min-f1 X]\n"
-            "                   [--bootstrap B] [--block S]\n"
+            "                   [--bootstrap B] [--block S] [--seed N] [--dump FILE]\n"
             "CHANGE: class raster (0 none, 1..254 change, 255 nodata); with --change-max only\n"
             "classes 1..C count as change (e.g. the burned classes of nbr's USGS table).\n"
             "GT band 1: change where gt-change-min (default 1) <= value <= gt-change-max\n"
@@ -21,7 +21,9 @@ static void usage(void)
             "--bootstrap B: 95 %% intervals of PCC, kappa and F1 from B resamples of S x S\n"
             "pixel blocks drawn with replacement (default S 32): neighbouring pixels are not\n"
             "independent evidence, blocks nearly are. Fixed seed: the same input gives the\n"
-            "same interval.\n");
+            "same interval (--seed N: another fixed sequence, e.g. one per dataset when the\n"
+            "resamples of several are combined). --dump FILE: each resample's PCC, kappa\n"
+            "and F1 on a line (for the interval of a mean over datasets).\n");
 }
 
 typedef struct counts {
@@ -67,7 +69,8 @@ static void interval(double *v, int n, double out[2])
 
 /* Block bootstrap: per-block confusion counts, nblocks drawn with replacement per
  * resample, the metrics of each resample's sum. */
-static int bootstrap(const counts *blocks, size_t nblocks, int b, double ci[3][2])
+static int bootstrap(const counts *blocks, size_t nblocks, int b, uint64_t seed, FILE *dump,
+                     double ci[3][2])
 {
     double *v[3];
     for (int m = 0; m < 3; m++)
@@ -77,7 +80,6 @@ static int bootstrap(const counts *blocks, size_t nblocks, int b, double ci[3][2
             free(v[m]);
         return -1;
     }
-    uint64_t seed = 20261206u;
     for (int r = 0; r < b; r++) {
         counts sum = {0, 0, 0, 0};
         for (size_t i = 0; i < nblocks; i++) {
@@ -85,6 +87,8 @@ static int bootstrap(const counts *blocks, size_t nblocks, int b, double ci[3][2
             sum.tp += k->tp, sum.fp += k->fp, sum.fn += k->fn, sum.tn += k->tn;
         }
         metrics(&sum, &v[0][r], &v[1][r], &v[2][r]);
+        if (dump)
+            fprintf(dump, "%.6f %.6f %.6f\n", v[0][r], v[1][r], v[2][r]);
     }
     for (int m = 0; m < 3; m++) {
         interval(v[m], b, ci[m]);
@@ -102,6 +106,8 @@ int main(int argc, char **argv)
     const char *name = argv[1];
     double gt_min = 1, gt_max = 255, change_max = 254, min_pcc = 0, min_kappa = -1, min_f1 = 0;
     int gt_ignore = -1, nboot = 0, block = 32;
+    uint64_t seed = 20261206u;
+    const char *dump = NULL;
     for (int i = 3; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--name"))
             name = argv[i + 1];
@@ -123,6 +129,10 @@ int main(int argc, char **argv)
             nboot = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--block"))
             block = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--seed"))
+            seed = strtoull(argv[i + 1], NULL, 10);
+        else if (!strcmp(argv[i], "--dump"))
+            dump = argv[i + 1];
         else {
             usage();
             return 2;
@@ -180,8 +190,17 @@ int main(int argc, char **argv)
            pcc, kappa, f1, all.tp, all.fp, all.fn, all.tn);
     if (nboot > 0) {
         double ci[3][2];
-        if (bootstrap(blocks, (size_t)bw * (size_t)bh, nboot, ci) != 0) {
-            fprintf(stderr, "eval_change: out of memory\n");
+        FILE *df = dump ? fopen(dump, "w") : NULL;
+        if (dump && !df) {
+            fprintf(stderr, "eval_change: cannot write %s\n", dump);
+            return 2;
+        }
+        int bst = bootstrap(blocks, (size_t)bw * (size_t)bh, nboot, seed, df, ci);
+        if (df && fclose(df) != 0)
+            bst = -1;
+        if (bst != 0) {
+            fprintf(stderr, "eval_change: out of memory or cannot write %s\n",
+                    dump ? dump : "-");
             return 2;
         }
         printf("%-16s 95%% CI (block bootstrap, %d px blocks, %d resamples): PCC %.4f-%.4f  "

@@ -112,6 +112,7 @@ declare -a runs=(
   "nbr|nbr|s/before.tif|s/after.tif|--nbr-classes|binary|--no-map|"
   "lr|logratio|a/before.tif|a/after.tif|--speckle|lee|--speckle-window|5|--smooth|5|--mrf-beta|2|--mrf-bias|0.5|--sar-score|nr|--nr-window|5|--sar-decision|hysteresis|--hyst-low|0.6|--no-map|"
   "pk|pcakmeans|a/before.tif|a/after.tif|--pca-block|4|--no-map|"
+  "ub|urban|s/before.tif|s/after.tif|--urban-seed|2|--urban-object-px|30|--no-map|"
   "fl|flood|s/before.tif|s/after.tif|--dem|$in/s/before.tif|--max-slope|8|--permanent-water|$Z|--no-map|"
   "fr|flood|a/before.tif|a/after.tif|--bands-before|sar=1|--flood-rule|ratio|--no-map|"
   "ex|ndvi|a/before.tif|a/after.tif|--population|$in/a/truth.tif|--exposure|$Z|--exposure-field|name|--without|kmz,report|--pdf-size|a3"

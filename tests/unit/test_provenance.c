@@ -193,6 +193,37 @@ static void test_error_rate(void **state)
     assert_float_equal(json_real_value(json_object_get(bern, "error_rate")), 0.0032, 1e-12);
     assert_null(json_object_get(lr, "applies"));
     assert_non_null(json_object_get(cva, "applies"));
+    /* every case carries its 95 % interval around its figures (docs/accuracy.csv's
+     * pcc_lo..f1_hi, accuracy.floors checks the CSV the same way), and the method that
+     * made them; logratio's default was chosen on its five pairs: each case also gives
+     * its leave-one-pair-out kappa */
+    const char *const metrics[3] = {"pcc", "kappa", "f1"};
+    json_t *methods[2] = {lr, cva};
+    for (int k = 0; k < 2; k++) {
+        json_t *im = json_object_get(methods[k], "interval_method");
+        assert_non_null(im);
+        assert_int_equal(json_integer_value(json_object_get(im, "block_px")), 32);
+        assert_true(json_integer_value(json_object_get(im, "resamples")) >= 1000);
+        assert_non_null(json_object_get(methods[k], "spread_across_cases"));
+        size_t i;
+        json_t *c;
+        json_array_foreach(json_object_get(methods[k], "cases"), i, c) {
+            json_t *iv = json_object_get(c, "interval_95");
+            assert_non_null(iv);
+            for (int m = 0; m < 3; m++) {
+                double v = json_real_value(json_object_get(c, metrics[m]));
+                json_t *pair = json_object_get(iv, metrics[m]);
+                double a = json_real_value(json_array_get(pair, 0)),
+                       b = json_real_value(json_array_get(pair, 1));
+                assert_true(a <= b);
+                assert_true(a - 5e-4 <= v && v <= b + 5e-4);
+            }
+            if (k == 0)
+                assert_non_null(json_object_get(json_object_get(c, "leave_one_out"), "kappa"));
+        }
+    }
+    assert_non_null(json_object_get(lr, "leave_one_out_note"));
+    assert_null(json_object_get(cva, "leave_one_out_note"));
     json_decref(lr);
     json_decref(cva);
     json_decref(ndvi);

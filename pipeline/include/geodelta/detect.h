@@ -42,6 +42,11 @@ typedef struct gd_decide_opts {             /* threshold, classify and clean sta
     const char *nbr_classes;                /* nbr: "usgs" (USGS severity classes, the
                                                default with -t auto) or "binary"; NULL =
                                                default */
+    double urban_seed;                      /* urban: a change region is kept when its
+                                               peak score is >= this x the threshold; < 0:
+                                               default (GD_URBAN_SEED_FACTOR), 0: off */
+    int urban_object_px;                    /* urban: and when it has at least this many
+                                               pixels; < 0: default (GD_URBAN_OBJECT_PX) */
 } gd_decide_opts;
 
 typedef struct gd_sar_opts {                /* SAR family (logratio, pcakmeans, flood) */

@@ -11,11 +11,11 @@ extern "C" {
 
 struct gd_input_opts;
 
-/* Default mean window over the score (--smooth): none. A 3x3 mean (which removes the
- * thin lines of change left along edges by a residual sub-pixel misregistration) scored
- * better on OSCD with Otsu, but worse than no mean with the default Kittler-Illingworth
- * threshold (README Accuracy). */
-#define GD_URBAN_SMOOTH 0
+/* Default mean window over the score (--smooth): 3 x 3. It removes the thin lines of
+ * change left along edges by a residual sub-pixel misregistration; without the object
+ * decision no mean scored better on OSCD with Kittler-Illingworth (0.300 vs 0.272), with
+ * it the 3 x 3 mean is better (docs/methods/urban.md, "Variants"). */
+#define GD_URBAN_SMOOTH 3
 
 /* Bands: blue, green, red, nir (all four needed on both dates), then swir1 and swir2
  * where both dates have them; *nb = 4..6, roles in this order (names[k], static
@@ -33,6 +33,22 @@ int gd_urban_bands(gd_job *job, const struct gd_input_opts *in, const gd_source 
 int gd_detect_urban(gd_job *job, const gd_grid *grid, const gd_band *before,
                     const gd_band *after, const char *const *names, size_t nb, int smooth,
                     gd_score *out);
+
+/* Object-level decision (docs/methods/urban.md, "Variants"): a region of change (8-connected
+ * pixels of class 1) is kept only when its strongest pixel scores at least
+ * GD_URBAN_SEED_FACTOR x the threshold t and it has at least GD_URBAN_OBJECT_PX pixels;
+ * other regions become class 0. OSCD's labels are buildings and building sites: a region
+ * that only grazes the threshold is mostly a seasonal or illumination change. */
+#define GD_URBAN_SEED_FACTOR 2.5
+/* Pixels of at least this area (m2; Landsat's 30 m) take the pixel decision without a mean
+ * by default: the defaults above were chosen on 10 m pixels (methods/urban.c) */
+#define GD_URBAN_COARSE_M2 400.0
+#define GD_URBAN_OBJECT_PX 20
+/* Applies it to classes (w x h; 0, 1, 255 nodata) with the in-memory score; the regions
+ * kept and dropped go into auto.urban.objects. Holds 8 bytes per pixel at most (the pixels
+ * of the region being walked). */
+int gd_urban_objects(gd_job *job, const gd_score *s, double t, double seed_factor,
+                     long min_px, uint8_t *classes);
 
 #ifdef __cplusplus
 }
