@@ -28,55 +28,45 @@ static void ymd_text(int32_t d, char buf[16])
     snprintf(buf, 16, "%04d-%02d-%02d", (int)(d / 10000), (int)(d / 100 % 100), (int)(d % 100));
 }
 
-static int write_raster(gd_job *job, const gd_monitor *mon, const char *name, GDALDataType type,
-                        void *data, int status)
+/* alert_date.tif: a COG of Int32 dates on the grid. */
+static int write_dates(gd_job *job, const gd_monitor *mon, int32_t *data)
 {
-    const gd_grid *g = mon->grid;
     char path[4096], tmp[4096];
-    gd_path_join(path, sizeof path, mon->p->outdir, name);
-    int st = gd_tmp_name(job, path, tmp, sizeof tmp);
-    if (st != GD_OK)
-        return st;
+    GDALDatasetH mem = NULL, out = NULL;
     char **opts = NULL;
+    gd_path_join(path, sizeof path, mon->p->outdir, "alert_date.tif");
+    int st = gd_tmp_name(job, path, tmp, sizeof tmp);
+    if (st != GD_OK || (st = gd_mem_dataset(job, mon->grid, data, GDT_Int32, &mem)) != GD_OK)
+        return st;
+    GDALSetDescription(GDALGetRasterBand(mem, 1), "first detection date of the confirmed alert "
+                       "(YYYYMMDD); 0 none, -1 never observed");
     opts = CSLSetNameValue(opts, "COMPRESS", "DEFLATE");
-    opts = CSLSetNameValue(opts, "TILED", "YES");
-    GDALDatasetH ds = GDALCreate(GDALGetDriverByName("GTiff"), tmp, g->width, g->height, 1,
-                                 type, opts);
-    CSLDestroy(opts);
-    if (!ds)
-        return gd_job_error_gdal(job, GD_EOUTPUT, "cannot write %s", path);
-    GDALSetGeoTransform(ds, (double *)g->gt);
-    if (g->wkt)
-        GDALSetProjection(ds, g->wkt);
-    GDALRasterBandH b = GDALGetRasterBand(ds, 1);
-    if (status) {
-        GDALSetRasterNoDataValue(b, GD_MON_UNOBSERVED);
-        GDALColorTableH ct = GDALCreateColorTable(GPI_RGB);
-        char **names = NULL;
-        for (int c = 0; c < 256; c++) {
-            GDALColorEntry e = {0, 0, 0, c == GD_MON_UNOBSERVED ? 0 : 255};
-            if (c < 4) {
-                e.c1 = status_rgb[c][0];
-                e.c2 = status_rgb[c][1];
-                e.c3 = status_rgb[c][2];
-            }
-            GDALSetColorEntry(ct, c, &e);
-            names = CSLAddString(names, c < 4 ? status_names[c] : c == 255 ? "never observed" : "");
-        }
-        GDALSetRasterColorTable(b, ct);
-        GDALSetRasterCategoryNames(b, names);
-        GDALDestroyColorTable(ct);
-        CSLDestroy(names);
-        GDALSetDescription(b, "alert status");
-    } else {
-        GDALSetDescription(b, "first detection date of the confirmed alert (YYYYMMDD); 0 none, "
-                              "-1 never observed");
-    }
-    if (GDALRasterIO(b, GF_Write, 0, 0, g->width, g->height, data, g->width, g->height, type, 0,
-                     0) != CE_None)
+    opts = CSLSetNameValue(opts, "OVERVIEW_RESAMPLING", "NEAREST");
+    opts = CSLSetNameValue(opts, "NUM_THREADS", "1");
+    out = GDALCreateCopy(GDALGetDriverByName("COG"), tmp, mem, FALSE, opts, NULL, NULL);
+    if (!out)
         st = gd_job_error_gdal(job, GD_EOUTPUT, "cannot write %s", path);
-    GDALClose(ds);
+    else
+        GDALClose(out);
+    GDALClose(mem);
+    CSLDestroy(opts);
     return st == GD_OK ? gd_commit_file(job, tmp, path) : st;
+}
+
+/* alert_status.tif: the change COG writer of detect with the alert classes as its class
+ * table (colours, category names and attribute table in alert_status.tif.aux.xml) */
+static int write_status(gd_job *job, const gd_monitor *mon, const uint8_t *status)
+{
+    gd_method m;
+    char path[4096];
+    memset(&m, 0, sizeof m);
+    m.name = "monitor";
+    for (int c = 0; c < 4; c++) {
+        m.class_names[c] = status_names[c];
+        memcpy(m.class_rgb[c], status_rgb[c], 3);
+    }
+    gd_path_join(path, sizeof path, mon->p->outdir, "alert_status.tif");
+    return gd_write_change_cog(job, mon->grid, status, &m, NAN, path);
 }
 
 /* The latest map: alert status in its colours, never-observed pixels white, a legend. */
@@ -88,7 +78,7 @@ static int write_map(gd_job *job, const gd_monitor *mon, const uint8_t *status, 
     if (scale > 1.0)
         scale = floor(scale) > 6 ? 6 : floor(scale);
     int w = (int)fmax(1.0, g->width * scale), h = (int)fmax(1.0, g->height * scale);
-    int W = w > 420 ? w : 420, H = h + 130;
+    int W = w > 420 ? w : 420, H = h + 100;
     char path[4096], tmp[4096], text[160], d[16];
     gd_path_join(path, sizeof path, mon->p->outdir, "alert_map.png");
     int st = gd_tmp_name(job, path, tmp, sizeof tmp);
@@ -401,8 +391,7 @@ int gd_monitor_outputs(gd_job *job, gd_monitor *mon)
             unobserved++;
         }
     }
-    if ((st = write_raster(job, mon, "alert_date.tif", GDT_Int32, date, 0)) != GD_OK ||
-        (st = write_raster(job, mon, "alert_status.tif", GDT_Byte, status, 1)) != GD_OK)
+    if ((st = write_dates(job, mon, date)) != GD_OK || (st = write_status(job, mon, status)) != GD_OK)
         goto done;
     int nd = monitored_dates(mon, &dates);
     if (nd < 0) {
@@ -489,11 +478,12 @@ int gd_monitor_manifest(gd_job *job, gd_monitor *mon, double t0)
         st = gd_manifest_add_file(job, inputs, p->zones, abs ? abs : p->zones, "zones");
         free(abs);
     }
-    static const char *const names[] = {"alert_date.tif", "alert_status.tif", "alert_map.png",
+    static const char *const names[] = {"alert_date.tif", "alert_status.tif",
+                                        "alert_status.tif.aux.xml", "alert_map.png",
                                         "summary.json", "monitor.state", "zones_series.csv"};
     for (size_t i = 0; i < sizeof names / sizeof names[0] && st == GD_OK; i++) {
         gd_path_join(out, sizeof out, p->outdir, names[i]);
-        if (i == 5 && !p->zones)
+        if (i == 6 && !p->zones)
             continue;
         st = gd_manifest_add_file(job, outs, out, names[i], NULL);
     }
