@@ -2,7 +2,7 @@
 # monitor.sh: `geodelta monitor` end to end on a synthetic stack made here
 # (make_monitor_stack: 24 dates, a patch that drops from a known date, clouds, an NDVI-like
 # stack on UTM and a SAR stack in dB on Web Mercator that is warped onto it).
-#   monitor.sh GEODELTA_HOOKS MAKE_MONITOR_STACK WORKDIR
+#   monitor.sh GEODELTA_HOOKS MAKE_MONITOR_STACK WORKDIR MAKE_SAMPLES
 # GEODELTA_HOOKS is the test build with the pause points (tests/e2e/testhooks.c), used
 # for the kill -9 cases. Checks:
 #   detect    value, sar and value + sar: alert_date.tif holds the change date on >= 90 %
@@ -12,10 +12,12 @@
 #   zones     zones_series.csv and one chart per zone; the patch zone's confirmed hectares
 #   kill      kill -9 at a date, after the state, before the manifest (full and appended
 #             runs): no manifest.json left, and the rerun equals the reference
+#   ndvi      the index method from the bands of the 4-band samples (3 dates of before.tif,
+#             3 of after.tif): alerts dated on the first after date only
 #   bad       missing image, unsorted and duplicate dates, a malformed line, an unknown
 #             method, -m count mismatch: one line on stderr, the documented exit code
 set -u
-G=$1 MK=$2 W=$3
+G=$1 MK=$2 W=$3 MS=$4
 rm -rf "$W"
 mkdir -p "$W"
 fails=0
@@ -148,6 +150,21 @@ for point in monitor-date monitor-state before-manifest; do
     kill_at $point "$W/ki-$point" "$W/ka"
     check_rerun "$W/ki-$point" "$W/ka" "appended run killed at $point"
 done
+
+# ---- ndvi from the bands ----
+"$MS" "$W/samples" --size 128 >/dev/null || failc "cannot make the samples"
+printf '2020-01-01 samples/before.tif\n2020-02-01 samples/before.tif\n2020-03-01 samples/before.tif\n2020-04-01 samples/after.tif\n2020-05-01 samples/after.tif\n2020-06-01 samples/after.tif\n' > "$W/ndvi.txt"
+if "$G" monitor --stack "$W/ndvi.txt" -m ndvi -o "$W/ndvi" --start 2020-04-01 -q; then
+    st=$(gdalinfo -stats "$W/ndvi/alert_date.tif" 2>/dev/null | grep -o 'Minimum=[-0-9.]*, Maximum=[-0-9.]*')
+    n=$(grep -o '"changed_pixels": [0-9]*' "$W/ndvi/summary.json" | grep -o '[0-9]*$')
+    if [ "$st" = "Minimum=0.000, Maximum=20200401.000" ] && [ "${n:-0}" -gt 500 ]; then
+        pass "ndvi from the bands: $n pixels alerted, all on 2020-04-01"
+    else
+        failc "ndvi from the bands: $st, changed $n"
+    fi
+else
+    failc "ndvi from the bands: exit $?"
+fi
 
 # ---- bad inputs: one line, exit code ----
 bad() { # bad WHAT EXPECTED_RC PATTERN [monitor args]
