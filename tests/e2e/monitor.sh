@@ -5,6 +5,7 @@
 #   monitor.sh GEODELTA_HOOKS MAKE_MONITOR_STACK WORKDIR MAKE_SAMPLES
 # GEODELTA_HOOKS is the test build with the pause points (tests/e2e/testhooks.c), used
 # for the kill -9 cases. Checks:
+#   enl       --enl auto finds 3..6 looks on the SAR stack's own grid (true 4.4)
 #   detect    value, sar and value + sar: alert_date.tif holds the change date on >= 90 %
 #             of the patch and confirmed alerts on <= 2 % of stable land; verify passes
 #   append    23 dates, then the 24th appended to the lists: the second run is
@@ -38,7 +39,9 @@ both() { # both STACKDIR OUTDIR [more options]
 
 # ---- detect ----
 for m in value sar; do
-    "$G" monitor --stack "$W/s24/$m.txt" -m $m --direction decrease -o "$W/$m" --start $START -q
+    # the SAR test with the stack's true number of looks (--enl auto is checked below)
+    "$G" monitor --stack "$W/s24/$m.txt" -m $m --direction decrease -o "$W/$m" --start $START -q \
+        $([ $m = sar ] && echo --enl 4.4)
     rc=$?
     # SAR dates are one day after the optical ones: its change date is 2020-07-12
     want=$([ $m = sar ] && echo 20200712 || echo 0)
@@ -48,6 +51,14 @@ for m in value sar; do
         failc "$m: rc $rc or alert_date.tif wrong"
     fi
 done
+# --enl auto on the SAR stack's own grid: the speckle has 4.4 looks
+"$G" monitor --stack "$W/s24/sar.txt" -m sar -o "$W/enl" --start $START -q || failc "enl auto: exit $?"
+enl=$(grep -o 'ENL [0-9.]* estimated' "$W/enl/run.log" | cut -d' ' -f2)
+if awk -v e="${enl:-0}" 'BEGIN { exit !(e >= 3 && e <= 6) }'; then
+    pass "--enl auto estimates $enl looks (true 4.4)"
+else
+    failc "--enl auto estimates '${enl}' looks (true 4.4)"
+fi
 both "$W/s24" "$W/full" || failc "value + sar: exit $?"
 if "$MK" check "$W/full/alert_date.tif"; then
     pass "value + sar (SAR warped from EPSG:3857): the first detection is the optical date"
