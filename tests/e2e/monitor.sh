@@ -15,6 +15,7 @@
 #             runs): no manifest.json left, and the rerun equals the reference
 #   ndvi      the index method from the bands of the 4-band samples (3 dates of before.tif,
 #             3 of after.tif): alerts dated on the first after date only
+#   batch     "kind": "monitor" jobs; --resume after a date appended to one area
 #   bad       missing image, unsorted and duplicate dates, a malformed line, an unknown
 #             method, -m count mismatch: one line on stderr, the documented exit code
 set -u
@@ -175,6 +176,44 @@ if "$G" monitor --stack "$W/ndvi.txt" -m ndvi -o "$W/ndvi" --start 2020-04-01 -q
     fi
 else
     failc "ndvi from the bands: exit $?"
+fi
+
+# ---- batch: "kind": "monitor" jobs, one process per area; --resume after a date is
+# appended to one area runs that area only, incrementally ----
+mkdir -p "$W/batch"
+cp -r "$W/s23" "$W/batch/a"
+cp -r "$W/s23" "$W/batch/b"
+cat > "$W/batch/batch.json" <<'EOF'
+{"defaults": {"kind": "monitor", "params": {"start": "2020-04-20", "direction": "decrease"}},
+ "shards": 1,
+ "jobs": [
+  {"id": "area-a", "stack": ["a/value.txt", "a/sar.txt"], "method": ["value", "sar"]},
+  {"id": "area-b", "stack": "b/value.txt", "method": "value"}
+ ]}
+EOF
+if "$G" batch "$W/batch/batch.json" -o "$W/batch/out" -q && grep -q '^area-a,ok' "$W/batch/out/batch.csv" &&
+    grep -q '^area-b,ok' "$W/batch/out/batch.csv"; then
+    pass "batch: two monitor jobs ok"
+else
+    failc "batch: monitor jobs failed: $(cat "$W/batch/out/batch.csv" 2>/dev/null)"
+fi
+cat "$W/s23/value_24.line" >> "$W/batch/b/value.txt"
+"$G" batch "$W/batch/batch.json" -o "$W/batch/out" -q --resume
+if grep -q '"run": "incremental"' "$W/batch/out/area-b/manifest.json" &&
+    grep -q '"dates_tested_this_run": 1' "$W/batch/out/area-b/manifest.json" &&
+    grep -q '"dates_tested_this_run": 26' "$W/batch/out/area-a/manifest.json"; then
+    pass "batch --resume: the appended area ran incrementally, the other was left as it was"
+else
+    failc "batch --resume after an appended date"
+fi
+printf '{"jobs": [{"id": "x", "kind": "monitor", "stack": "nolist.txt", "method": "value", "before": "a"}]}\n' > "$W/batch/bad.json"
+"$G" batch "$W/batch/bad.json" -o "$W/batch/out2" -q 2>"$W/batch/bad.err"
+rc=$?
+if [ $rc -ne 0 ] && grep -q "nolist.txt cannot be read" "$W/batch/bad.err" &&
+    grep -q "field before: not a field of a monitor job" "$W/batch/bad.err"; then
+    pass "batch: a bad monitor job is refused by validation (exit $rc)"
+else
+    failc "batch: bad monitor job: exit $rc, $(cat "$W/batch/bad.err")"
 fi
 
 # ---- bad inputs: one line, exit code ----
