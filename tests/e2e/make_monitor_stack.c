@@ -1,10 +1,11 @@
 /* make_monitor_stack.c: a small synthetic stack for the monitor tests, and the check of
  * its answer.
- *   make_monitor_stack make DIR     writes DIR/value/vNN.tif (NDVI-like, 48x40, EPSG:32633,
+ *   make_monitor_stack make DIR     writes 36 dates every 12 days from 2020-01-01:
+ *                                    DIR/value/vNN.tif (NDVI-like, 48x40, EPSG:32633,
  *                                    clouds as nodata), DIR/sar/sNN.tif (VV in dB, gamma
  *                                    speckle of 4.4 looks, EPSG:3857: warped onto the first
- *                                    grid) and DIR/value.txt, DIR/sar.txt (the first 23 dates;
- *                                    date 24 is DIR/value_24.line / sar_24.line to append)
+ *                                    grid) and DIR/value.txt, DIR/sar.txt (the first 35 dates;
+ *                                    the last is DIR/value_last.line / sar_last.line to append)
  *   make_monitor_stack check ALERT_DATE.TIF [YYYYMMDD]
  *                                    the change patch must be confirmed with its first
  *                                    detection on the change date (or the given one), and
@@ -23,8 +24,8 @@
 
 #define W 48
 #define H 40
-#define NDATES 24
-#define CHANGE_AT 16 /* index of the first changed date */
+#define NDATES 36
+#define CHANGE_AT 28 /* index of the first changed date (2020-12-02) */
 #define PX0 14
 #define PX1 29
 #define PY0 10
@@ -141,9 +142,9 @@ static int make(const char *dir)
     lv = fopen(path, "w");
     snprintf(path, sizeof path, "%s/sar.txt", dir);
     ls = fopen(path, "w");
-    snprintf(path, sizeof path, "%s/value_24.line", dir);
+    snprintf(path, sizeof path, "%s/value_last.line", dir);
     av = fopen(path, "w");
-    snprintf(path, sizeof path, "%s/sar_24.line", dir);
+    snprintf(path, sizeof path, "%s/sar_last.line", dir);
     as = fopen(path, "w");
     if (!lv || !ls || !av || !as)
         return 1;
