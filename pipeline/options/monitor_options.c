@@ -143,7 +143,8 @@ static const gd_opt monitor_opts[] = {
      .batch_key = "zone_field", .batch = GD_BATCH_PARAMS, .runid = GD_RUNID_YES,
      .needs = "zones", .off = F(p.zone_field), NOGIVEN},
     {.name = "threads", .type = GD_OPT_INT, .meta = "N", .lo = 1, .hi = 1024, .group = G_OUT,
-     .help = "threads for GDAL's warping; outputs are the same for any N", .def = "all cores",
+     .help = "accepted as detect's; the monitor reads and tests on one thread today (reading "
+             "the dates dominates)", .def = "all cores",
      .runid = GD_RUNID_NO, .off = F(threads), NOGIVEN},
     {.name = "mem", .type = GD_OPT_INT, .meta = "MB", .lo = 1, .hi = 1048576,
      .what = "a number of MB between 1 and 1048576", .group = G_OUT,
