@@ -35,7 +35,8 @@ typedef struct bjob {
     gd_detect_params p;  /* strings borrowed from spec */
     gd_stac_query stac;  /* "stac": {...} instead of before/after (p.stac points here) */
     int monitor;         /* "kind": "monitor": a `geodelta monitor` of one area */
-    gd_monitor_options mo; /* its options (strings borrowed from spec) */
+    gd_monitor_options *mo; /* its options (strings borrowed from spec); only then, so
+                               that 80 000 detect jobs stay as small as they were */
 } bjob;
 
 struct gd_batch {
@@ -94,8 +95,10 @@ void gd_batch_destroy(gd_batch *b)
 {
     if (!b)
         return;
-    for (size_t i = 0; i < b->n; i++)
+    for (size_t i = 0; i < b->n; i++) {
         json_decref(b->jobs[i].spec);
+        free(b->jobs[i].mo);
+    }
     free(b->jobs);
     json_decref(b->doc);
     json_decref(b->errors);
@@ -218,7 +221,11 @@ static void check_monitor(gd_batch *b, const char *who, const char *base, json_t
     const char *key;
     json_t *v;
     char what[512], label[160];
-    gd_monitor_options_init(&j->mo);
+    if (!(j->mo = malloc(sizeof *j->mo))) {
+        add_error(b, who, "out of memory");
+        return;
+    }
+    gd_monitor_options_init(j->mo);
     j->monitor = 1;
     json_object_foreach(spec, key, v)
         if (strcmp(key, "id") != 0 && strcmp(key, "kind") != 0 && strcmp(key, "stack") != 0 &&
@@ -255,7 +262,7 @@ static void check_monitor(gd_batch *b, const char *who, const char *base, json_t
                     continue;
                 }
             }
-            if (gd_opt_set(o, json_string_value(e), &j->mo, what, sizeof what) != 0)
+            if (gd_opt_set(o, json_string_value(e), j->mo, what, sizeof what) != 0)
                 add_error(b, who, "field %s[%zu]: must be %s", fields[f], i, what);
         }
     }
@@ -265,13 +272,13 @@ static void check_monitor(gd_batch *b, const char *who, const char *base, json_t
         if (!opt)
             add_error(b, who, "params: unknown field '%s' of a monitor job", key);
         else
-            set_option(b, who, label, opt, params, key, base, &j->mo);
+            set_option(b, who, label, opt, params, key, base, j->mo);
     }
     if (json_object_get(params, "zone_field") && !json_object_get(params, "zones"))
         add_error(b, who, "params.zone_field: needs params.zones");
-    if (j->mo.p.nmethods > 1 && j->mo.p.nmethods != j->mo.p.nstacks)
+    if (j->mo->p.nmethods > 1 && j->mo->p.nmethods != j->mo->p.nstacks)
         add_error(b, who, "field method: one name, or one per stack (%d for %d stacks)",
-                  j->mo.p.nmethods, j->mo.p.nstacks);
+                  j->mo->p.nmethods, j->mo->p.nstacks);
 }
 
 /* Merges defaults and job, checks every field; fills j. */
@@ -849,7 +856,7 @@ static void run_child(const bjob *j, const char *dir, pid_t batch_pid)
     p.argv = argv;
     int st;
     if (j->monitor) { /* the job folder keeps the monitor's state: a rerun takes new dates */
-        gd_monitor_params mp = j->mo.p;
+        gd_monitor_params mp = j->mo->p;
         mp.outdir = dir;
         mp.argc = 4;
         mp.argv = argv;
