@@ -5,7 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "gd_phasecorr.h" /* phase correlation (FFTW) */
+#include "gd_phasecorr.h"  /* phase correlation (FFTW) */
+#include "gd_timeseries.h" /* per-pixel time series (monitor) */
 
 #ifdef __cplusplus
 extern "C" {

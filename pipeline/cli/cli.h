@@ -9,6 +9,7 @@ int gd_cmd_methods(int argc, char **argv);
 int gd_cmd_keygen(int argc, char **argv);
 int gd_cmd_batch(int argc, char **argv);
 int gd_cmd_search(int argc, char **argv);
+int gd_cmd_monitor(int argc, char **argv);
 
 /* The option tables of the subcommands other than detect (pipeline/options/ has detect's),
  * for docs/cli.md. */

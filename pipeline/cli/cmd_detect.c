@@ -41,7 +41,8 @@ static int utf8_valid(const char *s)
 static void markdown(FILE *f)
 {
     const gd_opt_table *tables[] = {gd_detect_option_table(), gd_cli_batch_table(),
-                                    gd_cli_coreg_table(), gd_cli_verify_table()};
+                                    gd_cli_coreg_table(), gd_cli_verify_table(),
+                                    gd_monitor_option_table()};
     gd_opts_markdown(tables, sizeof tables / sizeof tables[0], f);
 }
 

@@ -27,6 +27,7 @@ static void usage(FILE *f)
             "\n"
             "Commands:\n"
             "  detect    two images -> change raster, polygons, summary, map, manifest\n"
+            "  monitor   a stack of dates -> alerts that confirm themselves, kept across runs\n"
             "  search    list the STAC items of an AOI and two date windows\n"
             "  coreg     measure the sub-pixel shift of one image against another (JSON)\n"
             "  batch     run a batch file of jobs (resumable, sharded) with an index\n"
@@ -91,6 +92,8 @@ int main(int argc, char **argv)
         rc = 0;
     } else if (strcmp(cmd, "detect") == 0)
         rc = gd_cmd_detect(argc - 1, argv + 1);
+    else if (strcmp(cmd, "monitor") == 0)
+        rc = gd_cmd_monitor(argc - 1, argv + 1);
     else if (strcmp(cmd, "search") == 0)
         rc = gd_cmd_search(argc - 1, argv + 1);
     else if (strcmp(cmd, "coreg") == 0)

@@ -8,6 +8,7 @@
 
 #include "geodelta/detect.h"
 #include "geodelta/discover.h"
+#include "geodelta/monitor.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -115,6 +116,16 @@ typedef struct gd_detect_options {
 
 const gd_opt_table *gd_detect_option_table(void);
 void gd_detect_options_init(gd_detect_options *o);
+
+/* `geodelta monitor`: the gd_monitor_params fields plus the job settings
+ * (pipeline/options/monitor_options.c). */
+typedef struct gd_monitor_options {
+    gd_monitor_params p;
+    int threads, mem_mb, quiet, help;
+} gd_monitor_options;
+
+const gd_opt_table *gd_monitor_option_table(void);
+void gd_monitor_options_init(gd_monitor_options *o);
 
 /* Option name lookups; NULL when none. */
 const gd_opt *gd_opt_find(const gd_opt_table *t, const char *name);

@@ -1,0 +1,185 @@
+/* monitor_options.c: the option table of `geodelta monitor` (parsing, --help, batch
+ * validation and docs/cli.md come from it). */
+#include "geodelta/options.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* --stack and -m may be repeated: each appends to its list */
+static int parse_stack(const gd_opt *o, const char *text, void *target, char *what, size_t len)
+{
+    gd_monitor_options *m = target;
+    (void)o;
+    if (!text || !*text || m->p.nstacks >= GD_MONITOR_MAX_STACKS) {
+        snprintf(what, len, "a LIST file, at most %d times", GD_MONITOR_MAX_STACKS);
+        return -1;
+    }
+    m->p.stacks[m->p.nstacks++] = text;
+    return 0;
+}
+
+static int parse_method(const gd_opt *o, const char *text, void *target, char *what, size_t len)
+{
+    gd_monitor_options *m = target;
+    static const char *const names[] = {"sar", "value", "ndvi", "nbr", "mndwi", "ndmi"};
+    (void)o;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(names[i], text) == 0 && m->p.nmethods < GD_MONITOR_MAX_STACKS) {
+            m->p.methods[m->p.nmethods++] = text;
+            return 0;
+        }
+    snprintf(what, len, "sar, value, ndvi, nbr, mndwi or ndmi (at most %d times)",
+             GD_MONITOR_MAX_STACKS);
+    return -1;
+}
+
+/* --enl L or auto (0) */
+static int parse_enl(const gd_opt *o, const char *text, void *target, char *what, size_t len)
+{
+    gd_monitor_options *m = target;
+    char *end = NULL;
+    (void)o;
+    if (strcmp(text, "auto") == 0) {
+        m->p.enl = 0.0;
+        return 0;
+    }
+    double v = strtod(text, &end);
+    if (end == text || *end || !(v >= 0.5 && v <= 1000)) {
+        snprintf(what, len, "auto or a number of looks from 0.5 to 1000");
+        return -1;
+    }
+    m->p.enl = v;
+    return 0;
+}
+
+#define F(field) offsetof(gd_monitor_options, field)
+#define NOGIVEN .off_given = GD_OPT_NOFIELD
+static const char G_REQ[] = "Required";
+static const char G_TEST[] = "Baseline, test and confirmation";
+static const char G_OUT[] = "Outputs and the run";
+static const gd_opt_choice dirs[] = {{"decrease", GD_MON_DIR_DECREASE, 0},
+                                     {"increase", GD_MON_DIR_INCREASE, 0},
+                                     {"both", GD_MON_DIR_BOTH, 0},
+                                     {NULL, 0, 0}};
+static const gd_opt_choice bases[] = {{"auto", GD_MON_BASE_AUTO, 0},
+                                      {"median", GD_MON_BASE_MEDIAN, 0},
+                                      {"harmonic", GD_MON_BASE_HARMONIC, 0},
+                                      {NULL, 0, 0}};
+static const gd_opt monitor_opts[] = {
+    {.name = "stack", .type = GD_OPT_CUSTOM, .flags = GD_OPTF_REQUIRED, .meta = "LIST",
+     .group = G_REQ,
+     .help = "text file, one 'YYYY-MM-DD PATH' a line (paths relative to it, '#' comments); "
+             "repeat for more stacks of the area (e.g. optical and SAR): all go on the grid "
+             "of the first image of the first stack",
+     .example = "ndvi.txt", .batch_key = "stack", .batch = GD_BATCH_JOB, .runid = GD_RUNID_YES,
+     .off = F(p.stacks), NOGIVEN, .parse = parse_stack},
+    {.name = "method", .short_name = 'm', .type = GD_OPT_CUSTOM, .flags = GD_OPTF_REQUIRED,
+     .meta = "METHOD", .group = G_REQ,
+     .help = "sar (band 1 backscatter, dB or linear), value (band 1 as it is, e.g. NDVI), "
+             "ndvi, nbr, mndwi, ndmi (from the bands); once for every stack or once per --stack",
+     .example = "ndvi", .batch_key = "method", .batch = GD_BATCH_JOB, .runid = GD_RUNID_YES,
+     .off = F(p.methods), NOGIVEN, .parse = parse_method},
+    {.name = "output", .short_name = 'o', .type = GD_OPT_PATH, .flags = GD_OPTF_REQUIRED,
+     .meta = "OUTDIR", .group = G_REQ,
+     .help = "output folder; it keeps the monitor's state: a later run with more dates "
+             "processes only those",
+     .example = "out", .runid = GD_RUNID_NO, .off = F(p.outdir), NOGIVEN},
+    {.name = "start", .type = GD_OPT_STRING, .meta = "DATE", .group = G_TEST,
+     .help = "first monitored date (YYYY-MM-DD); earlier dates build the baseline",
+     .def = "one year after the first date of the first stack", .example = "2016-01-01",
+     .batch_key = "start", .batch = GD_BATCH_PARAMS, .runid = GD_RUNID_YES, .off = F(p.start),
+     NOGIVEN},
+    {.name = "p-value", .type = GD_OPT_DOUBLE, .meta = "P", .lo = 1e-12, .hi = 0.5,
+     .what = "a probability from 1e-12 to 0.5", .group = G_TEST,
+     .help = "false-alarm rate of one observation's test: the robust z threshold is the "
+             "normal quantile (optical), the gamma test's level (SAR)",
+     .def = "0.01", .example = "0.005", .batch_key = "p_value", .batch = GD_BATCH_PARAMS,
+     .runid = GD_RUNID_YES, .off = F(p.p_value), NOGIVEN},
+    {.name = "confirm", .type = GD_OPT_INT, .meta = "K", .lo = 0, .hi = 50, .group = G_TEST,
+     .help = "further flagged observations (any stack) that confirm a provisional alert",
+     .def = "2", .example = "3", .batch_key = "confirm", .batch = GD_BATCH_PARAMS,
+     .runid = GD_RUNID_YES, .off = F(p.confirm), NOGIVEN},
+    {.name = "window", .type = GD_OPT_INT, .meta = "N", .lo = 1, .hi = 100, .group = G_TEST,
+     .help = "valid observations after the first flag within which the K must come, else "
+             "the alert is cleared",
+     .def = "4", .example = "5", .batch_key = "window", .batch = GD_BATCH_PARAMS,
+     .runid = GD_RUNID_YES, .off = F(p.window), NOGIVEN},
+    {.name = "direction", .type = GD_OPT_CHOICE, .flags = GD_OPTF_INDEX, .choices = dirs,
+     .meta = "DIR", .group = G_TEST, .help = "which departure from the baseline is change",
+     .def = "decrease for value, ndvi, nbr, ndmi; increase for mndwi; both for sar",
+     .example = "decrease", .batch_key = "direction", .batch = GD_BATCH_PARAMS,
+     .runid = GD_RUNID_YES, .off = F(p.direction), NOGIVEN},
+    {.name = "baseline", .type = GD_OPT_CHOICE, .flags = GD_OPTF_INDEX, .choices = bases,
+     .meta = "MODEL", .group = G_TEST,
+     .help = "optical baseline: median and MAD, or a first-order harmonic (seasonal) fit with "
+             "the MAD of its residuals; auto takes the harmonic fit when the baseline dates "
+             "span a year and a pixel has 12 valid values",
+     .def = "auto", .example = "median", .batch_key = "baseline", .batch = GD_BATCH_PARAMS,
+     .runid = GD_RUNID_YES, .off = F(p.baseline), NOGIVEN},
+    {.name = "min-baseline", .type = GD_OPT_INT, .meta = "N", .lo = 1, .hi = 1000,
+     .group = G_TEST, .help = "valid baseline observations a pixel needs to be monitored",
+     .def = "3", .example = "5", .batch_key = "min_baseline", .batch = GD_BATCH_PARAMS,
+     .runid = GD_RUNID_YES, .off = F(p.min_baseline), NOGIVEN},
+    {.name = "enl", .type = GD_OPT_CUSTOM, .meta = "L|auto", .group = G_TEST,
+     .what = "auto or a number of looks from 0.5 to 1000",
+     .help = "SAR equivalent number of looks of one date (Sentinel-1 IW GRD at 10 m: about "
+             "4.4; more once resampled or filtered); auto: the lower quartile over pixels of "
+             "mean^2 / variance of their baseline dates, recorded",
+     .def = "auto", .example = "4.4", .batch_key = "enl", .batch = GD_BATCH_PARAMS,
+     .runid = GD_RUNID_YES, .off = F(p.enl), NOGIVEN, .parse = parse_enl},
+    {.name = "bands", .type = GD_OPT_STRING, .meta = "SPEC", .group = G_TEST,
+     .help = "band roles of the index methods when the images do not say (r=3,n=4,...)",
+     .example = "r=3,n=4", .batch_key = "bands", .batch = GD_BATCH_PARAMS,
+     .runid = GD_RUNID_YES, .off = F(p.bands), NOGIVEN},
+    {.name = "zones", .type = GD_OPT_PATH, .meta = "FILE", .group = G_OUT,
+     .help = "zone polygons: per-zone series of alert hectares (zones_series.csv) and a chart "
+             "per zone (zone_NNN.png)",
+     .example = "zones.geojson", .batch_key = "zones", .batch = GD_BATCH_PARAMS,
+     .runid = GD_RUNID_CONTENT, .off = F(p.zones), NOGIVEN},
+    {.name = "zone-field", .type = GD_OPT_STRING, .meta = "NAME", .group = G_OUT,
+     .help = "attribute naming each zone", .def = "the feature id", .example = "name",
+     .batch_key = "zone_field", .batch = GD_BATCH_PARAMS, .runid = GD_RUNID_YES,
+     .needs = "zones", .off = F(p.zone_field), NOGIVEN},
+    {.name = "threads", .type = GD_OPT_INT, .meta = "N", .lo = 1, .hi = 1024, .group = G_OUT,
+     .help = "accepted as detect's; the monitor reads and tests on one thread today (reading "
+             "the dates dominates)", .def = "all cores",
+     .runid = GD_RUNID_NO, .off = F(threads), NOGIVEN},
+    {.name = "mem", .type = GD_OPT_INT, .meta = "MB", .lo = 1, .hi = 1048576,
+     .what = "a number of MB between 1 and 1048576", .group = G_OUT,
+     .help = "memory budget: half of it holds the baseline dates of one strip of rows (fewer "
+             "rows per strip when it is small); the per-pixel state (32 bytes + 16 per stack) "
+             "comes on top",
+     .def = "1024", .example = "64", .runid = GD_RUNID_NO, .off = F(mem_mb), NOGIVEN},
+    {.name = "quiet", .short_name = 'q', .type = GD_OPT_FLAG, .group = G_OUT,
+     .help = "no progress or messages (errors still printed)", .runid = GD_RUNID_NO,
+     .off = F(quiet), NOGIVEN},
+    {.name = "help", .short_name = 'h', .type = GD_OPT_FLAG, .flags = GD_OPTF_HELP,
+     .group = G_OUT, .help = "this help", .runid = GD_RUNID_NO, .off = F(help), NOGIVEN},
+};
+
+static const gd_opt_table monitor_table = {
+    .command = "monitor",
+    .usage = "monitor --stack LIST -m METHOD -o OUTDIR [options]",
+    .intro = "Watches an area over time: each date from --start on is tested against a\n"
+             "per-pixel baseline of the earlier dates (robust z for optical values, the\n"
+             "gamma likelihood-ratio test for SAR); a flagged pixel is a provisional alert,\n"
+             "confirmed by --confirm further flags within --window observations, else\n"
+             "cleared. Writes alert_date.tif, alert_status.tif, alert_map.png, summary.json,\n"
+             "the zone series with --zones, monitor.state and manifest.json into OUTDIR;\n"
+             "run again with more dates, only the new ones are processed (docs/monitor.md).\n",
+    .epilog = "Exit codes: 0 ok, 1 usage, 2 input data problem, 3 processing failure,\n"
+              "4 output failure.\n",
+    .opts = monitor_opts,
+    .n = sizeof monitor_opts / sizeof monitor_opts[0],
+};
+
+const gd_opt_table *gd_monitor_option_table(void) { return &monitor_table; }
+
+void gd_monitor_options_init(gd_monitor_options *o)
+{
+    memset(o, 0, sizeof *o);
+    gd_monitor_params_init(&o->p);
+    o->mem_mb = 1024;
+}

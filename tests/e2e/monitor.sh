@@ -1,0 +1,256 @@
+#!/bin/sh
+# monitor.sh: `geodelta monitor` end to end on a synthetic stack made here
+# (make_monitor_stack: 36 dates, a patch that drops from a known date, clouds, an NDVI-like
+# stack on UTM and a SAR stack in dB on Web Mercator that is warped onto it).
+#   monitor.sh GEODELTA_HOOKS MAKE_MONITOR_STACK WORKDIR MAKE_SAMPLES
+# GEODELTA_HOOKS is the test build with the pause points (tests/e2e/testhooks.c), used
+# for the kill -9 cases. Checks:
+#   enl       --enl auto finds 3..6 looks on the SAR stack's own grid (true 4.4)
+#   detect    value, sar and value + sar: alert_date.tif holds the change date on >= 90 %
+#             of the patch and confirmed alerts on <= 2 % of stable land; verify passes
+#   append    35 dates, then the 36th appended to the lists: the second run is
+#             incremental (tests 2 dates) and every output equals a full run's bytes
+#   zones     zones_series.csv and one chart per zone; the patch zone's confirmed hectares
+#   kill      kill -9 at a date, after the state, before the manifest (full and appended
+#             runs): no manifest.json left, and the rerun equals the reference
+#   ndvi      the index method from the bands of the 4-band samples (3 dates of before.tif,
+#             3 of after.tif): alerts dated on the first after date only
+#   batch     "kind": "monitor" jobs; --resume after a date appended to one area
+#   bad       missing image, unsorted and duplicate dates, a malformed line, an unknown
+#             method, -m count mismatch: one line on stderr, the documented exit code
+set -u
+G=$1 MK=$2 W=$3 MS=$4
+rm -rf "$W"
+mkdir -p "$W"
+fails=0
+pass() { echo "PASS: $1"; }
+failc() { echo "FAIL: $1"; fails=$((fails + 1)); }
+
+"$MK" make "$W/s23" || { echo "FAIL: cannot make the stack"; exit 1; }
+cp -r "$W/s23" "$W/s24"
+cat "$W/s23/value_last.line" >> "$W/s24/value.txt"
+cat "$W/s23/sar_last.line" >> "$W/s24/sar.txt"
+START=2020-08-28 # 20 baseline dates; the patch changes on 2020-12-02 (SAR: 12-03)
+both() { # both STACKDIR OUTDIR [more options]
+    s=$1 o=$2
+    shift 2
+    "$G" monitor --stack "$s/value.txt" -m value --stack "$s/sar.txt" -m sar \
+        --direction decrease -o "$o" --start $START -q "$@"
+}
+
+# ---- detect ----
+for m in value sar; do
+    # the SAR test with the stack's true number of looks (--enl auto is checked below)
+    "$G" monitor --stack "$W/s24/$m.txt" -m $m --direction decrease -o "$W/$m" --start $START -q \
+        $([ $m = sar ] && echo --enl 4.4)
+    rc=$?
+    # SAR dates are one day after the optical ones: its change date is 2020-12-03
+    want=$([ $m = sar ] && echo 20201203 || echo 0)
+    if [ $rc -eq 0 ] && "$MK" check "$W/$m/alert_date.tif" $want; then
+        pass "$m: the patch is alerted on its change date"
+    else
+        failc "$m: rc $rc or alert_date.tif wrong"
+    fi
+done
+# --enl auto on the SAR stack's own grid: the speckle has 4.4 looks
+"$G" monitor --stack "$W/s24/sar.txt" -m sar -o "$W/enl" --start $START -q || failc "enl auto: exit $?"
+enl=$(grep -o 'ENL [0-9.]* estimated' "$W/enl/run.log" | cut -d' ' -f2)
+if awk -v e="${enl:-0}" 'BEGIN { exit !(e >= 3 && e <= 6) }'; then
+    pass "--enl auto estimates $enl looks (true 4.4)"
+else
+    failc "--enl auto estimates '${enl}' looks (true 4.4)"
+fi
+both "$W/s24" "$W/full" || failc "value + sar: exit $?"
+if "$MK" check "$W/full/alert_date.tif"; then
+    pass "value + sar (SAR warped from EPSG:3857): the first detection is the optical date"
+else
+    failc "value + sar: alert_date.tif wrong"
+fi
+"$G" verify "$W/full/manifest.json" >/dev/null 2>&1 && pass "verify passes" || failc "verify fails"
+n=$(grep -c '"date":' "$W/full/manifest.json")
+[ "$n" -eq 72 ] && pass "the manifest lists the 72 dated inputs" || failc "manifest lists $n dated inputs, not 72"
+for f in alert_status.tif alert_map.png summary.json monitor.state run.log; do
+    [ -s "$W/full/$f" ] || failc "$f missing"
+done
+gdalinfo "$W/full/alert_status.tif" 2>/dev/null | grep -q "confirmed" &&
+    pass "alert_status.tif names its classes" || failc "alert_status.tif has no class names"
+
+# ---- append one date ----
+cp -r "$W/s23" "$W/a"
+both "$W/a" "$W/inc" || failc "23 dates: exit $?"
+cat "$W/s23/value_last.line" >> "$W/a/value.txt"
+cat "$W/s23/sar_last.line" >> "$W/a/sar.txt"
+both "$W/a" "$W/inc" || failc "appended: exit $?"
+grep -q '"run": "incremental"' "$W/inc/manifest.json" &&
+    grep -q '"dates_tested_this_run": 2' "$W/inc/manifest.json" &&
+    pass "the appended run tests only the 2 new dates" || failc "the appended run was not incremental"
+same=1
+for f in alert_date.tif alert_status.tif alert_map.png summary.json monitor.state; do
+    cmp -s "$W/full/$f" "$W/inc/$f" || { same=0; failc "appended: $f differs from the full run's"; }
+done
+[ $same -eq 1 ] && pass "appended run = full run, byte for byte"
+"$G" verify "$W/inc/manifest.json" >/dev/null 2>&1 || failc "verify fails after the appended run"
+# a run with nothing new keeps the outputs
+both "$W/a" "$W/inc" && grep -q '"dates_tested_this_run": 0' "$W/inc/manifest.json" &&
+    cmp -s "$W/full/alert_date.tif" "$W/inc/alert_date.tif" &&
+    pass "a rerun with no new date tests none and keeps the answer" || failc "rerun with no new date"
+# another parameter: the state is not used
+both "$W/a" "$W/inc" --confirm 1 && grep -q '"run": "full"' "$W/inc/manifest.json" &&
+    pass "other parameters: a full run" || failc "other parameters did not give a full run"
+
+# ---- zones ----
+cat > "$W/zones.geojson" <<'EOF'
+{"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::32633"}},
+ "features": [
+ {"type": "Feature", "properties": {"name": "patch"}, "geometry": {"type": "Polygon", "coordinates":
+   [[[500280, 4599800], [500600, 4599800], [500600, 4599480], [500280, 4599480], [500280, 4599800]]]}},
+ {"type": "Feature", "properties": {"name": "east"}, "geometry": {"type": "Polygon", "coordinates":
+   [[[500700, 4600000], [500960, 4600000], [500960, 4599200], [500700, 4599200], [500700, 4600000]]]}}]}
+EOF
+both "$W/s24" "$W/zones" --zones "$W/zones.geojson" --zone-field name || failc "zones: exit $?"
+if [ -s "$W/zones/zone_001.png" ] && [ -s "$W/zones/zone_002.png" ] && [ -s "$W/zones/zones_series.csv" ]; then
+    # the patch zone is the patch (16 x 16 pixels of 20 m = 10.24 ha): confirmed at the end
+    last=$(grep '^patch,' "$W/zones/zones_series.csv" | tail -1 | cut -d, -f5)
+    first=$(grep '^patch,' "$W/zones/zones_series.csv" | head -1 | cut -d, -f5)
+    if awk -v a="$last" -v b="$first" 'BEGIN { exit !(a > 9.2 && a < 10.5 && b < 0.5) }'; then
+        pass "zones: the patch zone goes from $first to $last ha confirmed"
+    else
+        failc "zones: patch zone confirmed ha $first -> $last (want ~0 -> ~10.24)"
+    fi
+else
+    failc "zones: series or charts missing"
+fi
+"$G" verify "$W/zones/manifest.json" >/dev/null 2>&1 || failc "verify fails with zones"
+
+# ---- kill -9 at deterministic points ----
+kill_at() { # kill_at POINT OUTDIR STACKDIR: runs paused at POINT, kills it with SIGKILL
+    point=$1 o=$2 s=$3
+    rm -rf "$W/pause"
+    mkdir -p "$W/pause"
+    GEODELTA_TEST_PAUSE_AT=$point GEODELTA_TEST_PAUSE_DIR=$W/pause \
+        "$G" monitor --stack "$s/value.txt" -m value --stack "$s/sar.txt" -m sar \
+        --direction decrease -o "$o" --start $START -q &
+    pid=$!
+    n=0
+    while [ ! -e "$W/pause/$point.reached" ] && [ $n -lt 600 ]; do sleep 0.05; n=$((n + 1)); done
+    [ -e "$W/pause/$point.reached" ] || { failc "kill: pause point $point not reached"; kill -KILL $pid; wait $pid 2>/dev/null; return; }
+    kill -KILL $pid
+    wait $pid 2>/dev/null
+    if [ -e "$o/manifest.json" ]; then
+        failc "kill at $point: manifest.json left behind"
+    else
+        pass "kill at $point: no manifest.json"
+    fi
+}
+check_rerun() { # check_rerun OUTDIR STACKDIR WHAT
+    both "$2" "$1" || { failc "$3: rerun exit $?"; return; }
+    ok=1
+    for f in alert_date.tif alert_status.tif summary.json monitor.state; do
+        cmp -s "$W/full/$f" "$1/$f" || { ok=0; failc "$3: rerun's $f differs from the reference"; }
+    done
+    [ $ok -eq 1 ] && "$G" verify "$1/manifest.json" >/dev/null 2>&1 && pass "$3: the rerun completes and equals the reference"
+    [ -z "$(ls -a "$1" | grep '\.tmp')" ] || failc "$3: temporaries left after the rerun"
+}
+for point in monitor-date monitor-state before-manifest; do
+    kill_at $point "$W/k-$point" "$W/s24"
+    check_rerun "$W/k-$point" "$W/s24" "full run killed at $point"
+    # the same during an appended run
+    rm -rf "$W/ka" && cp -r "$W/s23" "$W/ka"
+    both "$W/ka" "$W/ki-$point" || failc "kill: 23 dates"
+    cat "$W/s23/value_last.line" >> "$W/ka/value.txt"
+    cat "$W/s23/sar_last.line" >> "$W/ka/sar.txt"
+    kill_at $point "$W/ki-$point" "$W/ka"
+    check_rerun "$W/ki-$point" "$W/ka" "appended run killed at $point"
+done
+
+# ---- ndvi from the bands ----
+"$MS" "$W/samples" --size 128 >/dev/null || failc "cannot make the samples"
+printf '2020-01-01 samples/before.tif\n2020-02-01 samples/before.tif\n2020-03-01 samples/before.tif\n2020-04-01 samples/after.tif\n2020-05-01 samples/after.tif\n2020-06-01 samples/after.tif\n' > "$W/ndvi.txt"
+if "$G" monitor --stack "$W/ndvi.txt" -m ndvi -o "$W/ndvi" --start 2020-04-01 -q; then
+    st=$(gdalinfo -stats "$W/ndvi/alert_date.tif" 2>/dev/null | grep -o 'Minimum=[-0-9.]*, Maximum=[-0-9.]*')
+    n=$(grep -o '"changed_pixels": [0-9]*' "$W/ndvi/summary.json" | grep -o '[0-9]*$')
+    if [ "$st" = "Minimum=0.000, Maximum=20200401.000" ] && [ "${n:-0}" -gt 500 ]; then
+        pass "ndvi from the bands: $n pixels alerted, all on 2020-04-01"
+    else
+        failc "ndvi from the bands: $st, changed $n"
+    fi
+else
+    failc "ndvi from the bands: exit $?"
+fi
+
+# ---- batch: "kind": "monitor" jobs, one process per area; --resume after a date is
+# appended to one area runs that area only, incrementally ----
+mkdir -p "$W/batch"
+cp -r "$W/s23" "$W/batch/a"
+cp -r "$W/s23" "$W/batch/b"
+cat > "$W/batch/batch.json" <<'EOF'
+{"defaults": {"kind": "monitor", "params": {"start": "2020-08-28", "direction": "decrease"}},
+ "shards": 1,
+ "jobs": [
+  {"id": "area-a", "stack": ["a/value.txt", "a/sar.txt"], "method": ["value", "sar"]},
+  {"id": "area-b", "stack": "b/value.txt", "method": "value"}
+ ]}
+EOF
+if "$G" batch "$W/batch/batch.json" -o "$W/batch/out" -q && grep -q '^area-a,ok' "$W/batch/out/batch.csv" &&
+    grep -q '^area-b,ok' "$W/batch/out/batch.csv"; then
+    pass "batch: two monitor jobs ok"
+else
+    failc "batch: monitor jobs failed: $(cat "$W/batch/out/batch.csv" 2>/dev/null)"
+fi
+cat "$W/s23/value_last.line" >> "$W/batch/b/value.txt"
+cp "$W/batch/out/area-a/manifest.json" "$W/batch/a-manifest.json"
+"$G" batch "$W/batch/batch.json" -o "$W/batch/out" -q --resume
+if grep -q '"run": "incremental"' "$W/batch/out/area-b/manifest.json" &&
+    grep -q '"dates_tested_this_run": 1' "$W/batch/out/area-b/manifest.json" &&
+    cmp -s "$W/batch/a-manifest.json" "$W/batch/out/area-a/manifest.json"; then
+    pass "batch --resume: the appended area ran incrementally, the other was left as it was"
+else
+    failc "batch --resume after an appended date"
+fi
+printf '{"jobs": [{"id": "x", "kind": "monitor", "stack": "nolist.txt", "method": "value", "before": "a"}]}\n' > "$W/batch/bad.json"
+"$G" batch "$W/batch/bad.json" -o "$W/batch/out2" -q 2>"$W/batch/bad.err"
+rc=$?
+if [ $rc -ne 0 ] && grep -q "nolist.txt cannot be read" "$W/batch/bad.err" &&
+    grep -q "field before: not a field of a monitor job" "$W/batch/bad.err"; then
+    pass "batch: a bad monitor job is refused by validation (exit $rc)"
+else
+    failc "batch: bad monitor job: exit $rc, $(cat "$W/batch/bad.err")"
+fi
+
+# ---- bad inputs: one line, exit code ----
+bad() { # bad WHAT EXPECTED_RC PATTERN [monitor args]
+    what=$1 want=$2 pat=$3
+    shift 3
+    "$G" monitor "$@" -q >"$W/bad.out" 2>"$W/bad.err"
+    rc=$?
+    lines=$(wc -l < "$W/bad.err")
+    if [ $rc -eq "$want" ] && [ "$lines" -eq 1 ] && grep -q "$pat" "$W/bad.err"; then
+        pass "$what: exit $rc, $(cat "$W/bad.err")"
+    else
+        failc "$what: exit $rc (want $want), $lines line(s): $(cat "$W/bad.err")"
+    fi
+}
+mkdir -p "$W/bad"
+cp -r "$W/s23/value" "$W/bad/"
+printf '2020-01-01 value/v00.tif\n2020-01-13 value/missing.tif\n' > "$W/bad/missing.txt"
+printf '2020-01-13 value/v01.tif\n2020-01-01 value/v00.tif\n' > "$W/bad/unsorted.txt"
+printf '2020-01-01 value/v00.tif\n2020-01-01 value/v01.tif\n' > "$W/bad/dup.txt"
+printf '2020-13-01 value/v00.tif\n' > "$W/bad/baddate.txt"
+printf '# nothing\n' > "$W/bad/empty.txt"
+bad "missing image" 2 "missing.txt line 2" --stack "$W/bad/missing.txt" -m value -o "$W/bad/o1"
+bad "unsorted dates" 2 "unsorted.txt line 2.*comes before" --stack "$W/bad/unsorted.txt" -m value -o "$W/bad/o2"
+bad "duplicate dates" 2 "dup.txt line 2.*repeats" --stack "$W/bad/dup.txt" -m value -o "$W/bad/o3"
+bad "malformed date" 2 "baddate.txt line 1" --stack "$W/bad/baddate.txt" -m value -o "$W/bad/o4"
+bad "empty list" 2 "lists no image" --stack "$W/bad/empty.txt" -m value -o "$W/bad/o5"
+bad "missing list" 2 "nolist.txt" --stack "$W/bad/nolist.txt" -m value -o "$W/bad/o6"
+bad "unknown method" 1 "method" --stack "$W/s23/value.txt" -m ndwi -o "$W/bad/o7"
+bad "-m count" 1 "once per --stack" --stack "$W/s23/value.txt" --stack "$W/s23/sar.txt" \
+    -m value -m sar -m value -o "$W/bad/o8"
+bad "bad --start" 1 "start" --stack "$W/s23/value.txt" -m value --start 2020-02-30 -o "$W/bad/o9"
+bad "no --stack" 1 "stack" -m value -o "$W/bad/o10"
+for o in o1 o2 o3 o4 o5; do
+    [ -e "$W/bad/$o/manifest.json" ] && failc "bad input $o left a manifest"
+done
+
+[ $fails -eq 0 ] || { echo "$fails check(s) failed"; exit 1; }
+echo "all monitor checks passed"
