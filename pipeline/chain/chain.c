@@ -79,8 +79,14 @@ static int chain_start(gd_chain *c)
     /* --stac: discover finds and reads the two dates' AOI windows into local files that
      * the chain opens as usual */
     if (p->stac) {
-        if ((st = gd_discover_run(job, p->stac, &c->disc)) != GD_OK)
+        /* the remote reads take a quarter of the bar; the chain's stages the rest (their
+         * ranges nest in the slot pushed after; gd_job_progress_done closes it) */
+        gd_job_progress_push(job, 0.0, 0.25);
+        st = gd_discover_run(job, p->stac, &c->disc);
+        gd_job_progress_pop(job);
+        if (st != GD_OK)
             return st;
+        gd_job_progress_push(job, 0.25, 1.0);
         c->pd = *p;
         c->pd.before = gd_discover_path(c->disc, 0);
         c->pd.after = gd_discover_path(c->disc, 1);
