@@ -70,6 +70,7 @@ typedef struct gd_detect_params {
     const char *population;                 /* people per pixel raster; NULL: none */
     const char *exposure, *exposure_field;  /* features to count (any OGR vector) */
     const char *without;                    /* deliverables turned off: "gpkg,pdf,..." */
+    const char *with;                       /* deliverables off by default turned on: "pdf" */
     int pdf_a3;                             /* map.pdf on A3 instead of A4 */
     const json_t *alerts_json;              /* same, already parsed (batch files) */
     const struct gd_stac_query *stac;       /* --stac: before/after found and read by
