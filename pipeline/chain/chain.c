@@ -59,7 +59,7 @@ static int chain_start(gd_chain *c)
     if ((st = parse_threshold(job, p, c->m, &c->treq)) != GD_OK ||
         (st = gd_severity_choose(job, p, &c->m, &c->mt, &c->ctab)) != GD_OK)
         return st;
-    if ((st = gd_chain_deliver_parse(job, p->without, &c->deliver_off)) != GD_OK)
+    if ((st = gd_chain_deliver_parse(job, p->with, p->without, &c->deliver_off)) != GD_OK)
         return st;
     if ((p->dem || p->permanent_water) && !c->m->ops->takes_water_masks)
         return gd_job_error(job, GD_EUSAGE, "--dem and --permanent-water are options of -m flood");

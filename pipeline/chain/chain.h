@@ -89,7 +89,7 @@ void gd_chain_exposure_json(gd_chain *c, json_t *summary);
 void gd_chain_exposure_free(gd_chain *c);
 
 /* deliver.c */
-int gd_chain_deliver_parse(gd_job *job, const char *list, unsigned *off);
+int gd_chain_deliver_parse(gd_job *job, const char *with, const char *without, unsigned *off);
 int gd_chain_deliver_on(const gd_chain *c, const char *name);
 int gd_chain_deliver(gd_chain *c);
 

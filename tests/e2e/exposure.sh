@@ -77,7 +77,7 @@ t() { # dir file jq-test what
 }
 near() { printf '(((%s) - (%s)) | fabs) <= (%s) * (%s)' "$1" "$2" "$3" "$2"; }
 
-run coarse --population "$d/pop_coarse.tif" --exposure "$d/footprints.geojson" \
+run coarse --with pdf --population "$d/pop_coarse.tif" --exposure "$d/footprints.geojson" \
     --exposure-field name --alerts '{"amber":{"people":400},"red":{"people":600}}'
 t coarse summary.json "$(near .changed_ha 100 0.005)" '.changed_ha'
 t coarse summary.json "$(near .classes[0].people 500 0.005)" '.classes'
@@ -102,6 +102,7 @@ else
 fi
 "$G" verify "$out/coarse/manifest.json" >/dev/null || { echo "FAIL: verify coarse"; fails=$((fails + 1)); }
 # map.pdf's georeferencing puts the square's centre on the change colour, outside it not
+[ -f "$out/coarse/map.pdf" ] || { echo "FAIL: --with pdf wrote no map.pdf"; fails=$((fails + 1)); }
 if command -v gdallocationinfo >/dev/null 2>&1 && [ -f "$out/coarse/map.pdf" ]; then
     inside=$(gdallocationinfo -valonly -geoloc "$out/coarse/map.pdf" 401500 5798500 | tr '\n' ' ')
     outside=$(gdallocationinfo -valonly -geoloc "$out/coarse/map.pdf" 400300 5799700 | tr '\n' ' ')
