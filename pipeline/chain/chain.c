@@ -382,6 +382,25 @@ static int chain_map_spec(gd_chain *c)
     spec->aoi = p->map_aoi ? p->map_aoi : p->aoi;
     spec->population = p->population;
     spec->exposure = p->exposure;
+    /* their dates on the credit line (not in the map's parameters: a file date is no
+     * part of what the run id follows from; recorded in auto.aux_dates instead) */
+    const char *auxp[2] = {p->population, p->exposure};
+    static const char *const auxn[2] = {"population", "exposure"};
+    for (int k = 0; k < 2; k++) {
+        char why[160];
+        if (!auxp[k] || !gd_aux_date(auxp[k], c->aux_date[k], sizeof c->aux_date[k], why,
+                                     sizeof why))
+            continue;
+        json_t *ad = json_object_get(gd_job_auto(c->job), "aux_dates");
+        if (!ad) {
+            ad = json_object();
+            json_object_set_new(gd_job_auto(c->job), "aux_dates", ad);
+        }
+        json_object_set_new(ad, auxn[k], json_pack("{s:s, s:s}", "date", c->aux_date[k],
+                                                   "from", why));
+    }
+    spec->population_date = c->aux_date[0][0] ? c->aux_date[0] : NULL;
+    spec->exposure_date = c->aux_date[1][0] ? c->aux_date[1] : NULL;
     json_t *mj = gd_map_spec_json(spec);
     json_object_set_new(mj, "bands", json_string(c->ma.names));
     json_object_set_new(gd_job_params(job), "map", mj);

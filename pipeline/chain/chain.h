@@ -63,6 +63,7 @@ typedef struct gd_chain {
     float *people;                   /* people per grid pixel; NULL: none */
     double people_on_grid, people_source_total;
     struct gd_exposure *expo;
+    char aux_date[2][80];            /* population's and exposure's dates (credit line) */
 
     /* deliverables (deliver.c) turned off by --without: bits in deliverables[] order */
     unsigned deliver_off;
