@@ -159,6 +159,19 @@ void gd_k_flicm_sweep(const float *restrict x, const float *restrict u1, int w, 
  * size_t of work space. Returns the number of pixels grown from the seeds. */
 size_t gd_k_hysteresis(const float *restrict x, int w, int h, int absval, double t_lo,
                        double t_hi, uint8_t *restrict labels, size_t *restrict stack);
+/* The same hysteresis over rows streamed top to bottom, in bounded memory (hyst.c): feed
+ * every row once to gd_k_hyst_scan, then every row again, in the same order, to
+ * gd_k_hyst_label, which writes the labels gd_k_hysteresis gives (0, 1, 255). Both return
+ * -1 when out of memory (or called out of order). gd_k_hyst_grown: pixels grown from the
+ * seeds, as gd_k_hysteresis returns, once every row is labelled. */
+typedef struct gd_k_hyst gd_k_hyst;
+gd_k_hyst *gd_k_hyst_create(int w);
+void gd_k_hyst_destroy(gd_k_hyst *h);
+int gd_k_hyst_scan(gd_k_hyst *h, const float *x, int rows, int absval, double t_lo,
+                   double t_hi);
+int gd_k_hyst_label(gd_k_hyst *h, const float *x, int rows, int absval, double t_lo,
+                    double t_hi, uint8_t *labels);
+size_t gd_k_hyst_grown(const gd_k_hyst *h);
 /* Neighbourhood ratio (Gong, Cao & Wu 2012) of two co-registered amplitude images over a
  * win x win window: NR = theta * min/max of the pixel + (1 - theta) * sum(min) / sum(max)
  * of the window, theta = coefficient of variation of the window's values of both dates

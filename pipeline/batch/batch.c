@@ -263,9 +263,9 @@ static void check_stac(gd_job *job, gd_batch *b, const char *who, const char *ba
             add_error(b, who, "field stac: %s", gd_job_message(ctx));
         gd_job_destroy(ctx);
     }
-    p->before = q->window[0];
-    p->after = q->window[1];
-    p->stac = q;
+    p->in.before = q->window[0];
+    p->in.after = q->window[1];
+    p->in.stac = q;
 }
 
 static void check_job(gd_job *job, gd_batch *b, const char *base, const json_t *defaults,
@@ -332,8 +332,8 @@ static void check_job(gd_job *job, gd_batch *b, const char *base, const json_t *
         snprintf(label, sizeof label, "field %s", opt->batch_key);
         if (json_object_get(spec, opt->batch_key))
             set_option(b, who, label, opt, spec, opt->batch_key, base, &o);
-        else if (stac && (opt->off == offsetof(gd_detect_options, p.before) ||
-                          opt->off == offsetof(gd_detect_options, p.after)))
+        else if (stac && (opt->off == offsetof(gd_detect_options, p.in.before) ||
+                          opt->off == offsetof(gd_detect_options, p.in.after)))
             continue; /* the stac object's date windows */
         else if (opt->flags & GD_OPTF_REQUIRED)
             add_error(b, who, "%s: missing%s", label,
@@ -370,7 +370,7 @@ static void check_job(gd_job *job, gd_batch *b, const char *base, const json_t *
         const gd_class_table *ct = NULL;
         const gd_method *em = m;
         if (gd_job_fork(job, &ctx) == GD_OK) {
-            if (m && gd_severity_choose(ctx, p, &em, &mt, &ct) != GD_OK) {
+            if (m && gd_severity_choose(ctx, &p->decide, &em, &mt, &ct) != GD_OK) {
                 em = m; /* a params conflict is the run's error, not the alerts' */
                 gd_job_clear_error(ctx);
             }
@@ -378,14 +378,14 @@ static void check_job(gd_job *job, gd_batch *b, const char *base, const json_t *
                 (em && gd_alerts_check(ctx, a, em, "field alerts") != GD_OK))
                 add_error(b, who, "%s", gd_job_message(ctx));
             else
-                p->alerts_json = al;
+                p->summary.alerts_json = al;
             gd_alerts_destroy(a);
             gd_job_destroy(ctx);
         }
     }
-    if (!p->title && *j->id)
-        p->title = j->id;
-    p->overwrite = 1;
+    if (!p->map.title && *j->id)
+        p->map.title = j->id;
+    p->out.overwrite = 1;
     j->p = *p;
 }
 
@@ -521,8 +521,8 @@ int gd_batch_check_inputs(gd_job *job, gd_batch *b)
         const bjob *j = &b->jobs[i];
         char who[192];
         snprintf(who, sizeof who, "job \"%.100s\" (#%zu)", j->id, i);
-        const char *paths[2] = {j->p.before, j->p.after}, *fields[2] = {"before", "after"};
-        for (int k = 0; k < 2 && !j->p.stac; k++) { /* stac: date windows, not files */
+        const char *paths[2] = {j->p.in.before, j->p.in.after}, *fields[2] = {"before", "after"};
+        for (int k = 0; k < 2 && !j->p.in.stac; k++) { /* stac: date windows, not files */
             struct stat sb;
             if (!paths[k] || json_object_get(good, paths[k]))
                 continue;
@@ -762,7 +762,7 @@ static void run_child(const bjob *j, const char *dir, pid_t batch_pid)
     gd_job_set_quiet(job, 1);
     gd_detect_params p = j->p;
     char *argv[] = {"geodelta", "batch", "--job", (char *)j->id, NULL};
-    p.outdir = dir;
+    p.out.dir = dir;
     p.argc = 4;
     p.argv = argv;
     int st = gd_detect_run(job, &p);

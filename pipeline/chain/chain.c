@@ -19,14 +19,14 @@
 void gd_detect_params_init(gd_detect_params *p)
 {
     memset(p, 0, sizeof *p);
-    p->threshold = "auto";
-    p->mmu_ha = -1.0;
-    p->mmu_px = -1;
-    p->smooth_window = -1;
-    p->mrf_beta = -1.0;
-    p->hyst_low = -1.0;
-    p->mrf_bias = NAN;
-    p->max_slope = -1.0;
+    p->decide.threshold = "auto";
+    p->decide.mmu_ha = -1.0;
+    p->decide.mmu_px = -1;
+    p->sar.smooth_window = -1;
+    p->sar.mrf_beta = -1.0;
+    p->sar.hyst_low = -1.0;
+    p->sar.mrf_bias = NAN;
+    p->flood.max_slope = -1.0;
 }
 
 
@@ -34,7 +34,7 @@ void gd_detect_params_init(gd_detect_params *p)
 static int parse_threshold(gd_job *job, const gd_detect_params *p, const gd_method *m,
                            gd_threshold_req *r)
 {
-    const char *t = p->threshold ? p->threshold : "auto";
+    const char *t = p->decide.threshold ? p->decide.threshold : "auto";
     r->is_auto = strcmp(t, "auto") == 0;
     r->ki = strcmp(t, "ki") == 0 || (r->is_auto && m->ops->auto_ki);
     r->fixed = NAN;
@@ -45,7 +45,7 @@ static int parse_threshold(gd_job *job, const gd_detect_params *p, const gd_meth
     if (!endp || *endp || endp == t || !isfinite(r->fixed) || r->fixed < 0)
         return gd_job_error(job, GD_EUSAGE,
                             "--threshold '%s' is not auto, otsu, ki or a non-negative number",
-                            p->threshold);
+                            p->decide.threshold);
     return GD_OK;
 }
 
@@ -57,20 +57,20 @@ static int chain_start(gd_chain *c)
     const gd_detect_params *p = c->p;
     int st;
     if ((st = parse_threshold(job, p, c->m, &c->treq)) != GD_OK ||
-        (st = gd_severity_choose(job, p, &c->m, &c->mt, &c->ctab)) != GD_OK)
+        (st = gd_severity_choose(job, &p->decide, &c->m, &c->mt, &c->ctab)) != GD_OK)
         return st;
-    if ((st = gd_chain_deliver_parse(job, p->with, p->without, &c->deliver_off)) != GD_OK)
+    if ((st = gd_chain_deliver_parse(job, p->out.with, p->out.without, &c->deliver_off)) != GD_OK)
         return st;
-    if ((p->dem || p->permanent_water) && !c->m->ops->takes_water_masks)
+    if ((p->flood.dem || p->flood.permanent_water) && !c->m->ops->takes_water_masks)
         return gd_job_error(job, GD_EUSAGE, "--dem and --permanent-water are options of -m flood");
     /* a bad key is found before any work is done */
-    if (p->sign_key && (st = gd_signer_create(job, p->sign_key, &c->signer)) != GD_OK)
+    if (p->out.sign_key && (st = gd_signer_create(job, p->out.sign_key, &c->signer)) != GD_OK)
         return st;
     /* integrity: OUTDIR locked (a second run fails at once), opened without following
      * links, temporaries in a private folder; released in chain_free */
-    if ((st = gd_outdir_lock(job, p->outdir)) != GD_OK)
+    if ((st = gd_outdir_lock(job, p->out.dir)) != GD_OK)
         return st;
-    if ((st = gd_chain_prepare_outdir(job, p)) != GD_OK)
+    if ((st = gd_chain_prepare_outdir(job, &p->out)) != GD_OK)
         return st;
     /* integrity: run.log made fresh and renamed into place, never written through a link */
     if ((st = gd_outdir_open_log(job, "run.log")) != GD_OK)
@@ -78,22 +78,22 @@ static int chain_start(gd_chain *c)
     gd_job_info(job, "geodelta %s, kernels %s", GD_VERSION, gd_kernels_isa_name());
     /* --stac: discover finds and reads the two dates' AOI windows into local files that
      * the chain opens as usual */
-    if (p->stac) {
+    if (p->in.stac) {
         /* the remote reads take a quarter of the bar; the chain's stages the rest (their
          * ranges nest in the slot pushed after; gd_job_progress_done closes it) */
         gd_job_progress_push(job, 0.0, 0.25);
-        st = gd_discover_run(job, p->stac, &c->disc);
+        st = gd_discover_run(job, p->in.stac, &c->disc);
         gd_job_progress_pop(job);
         if (st != GD_OK)
             return st;
         gd_job_progress_push(job, 0.25, 1.0);
         c->pd = *p;
-        c->pd.before = gd_discover_path(c->disc, 0);
-        c->pd.after = gd_discover_path(c->disc, 1);
+        c->pd.in.before = gd_discover_path(c->disc, 0);
+        c->pd.in.after = gd_discover_path(c->disc, 1);
         c->p = p = &c->pd;
     }
-    c->in_abs[0] = gd_chain_abs_path(p->before);
-    c->in_abs[1] = gd_chain_abs_path(p->after);
+    c->in_abs[0] = gd_chain_abs_path(p->in.before);
+    c->in_abs[1] = gd_chain_abs_path(p->in.after);
     if (!c->in_abs[0] || !c->in_abs[1])
         return gd_job_error(job, GD_EPROC, "out of memory");
     if ((st = gd_aux_collect(job, p, &c->aux)) != GD_OK)
@@ -103,7 +103,7 @@ static int chain_start(gd_chain *c)
         hp[2 + i] = c->aux.path[i];
     if ((st = gd_hasher_start(job, hp, 2 + c->aux.n, &c->hasher)) != GD_OK)
         return st;
-    gd_job_set_workdir(job, p->outdir); /* the engine's temporary score, if any */
+    gd_job_set_workdir(job, p->out.dir); /* the engine's temporary score, if any */
     gd_engine_configure(job);
     return GD_OK;
 }
@@ -115,29 +115,29 @@ static int chain_params(gd_chain *c)
     const gd_detect_params *p = c->p;
     json_t *params = gd_job_params(job);
     json_object_set_new(params, "method", json_string(c->m->name));
-    json_object_set_new(params, "bands_before", p->bands_before ? json_string(p->bands_before) : json_null());
-    json_object_set_new(params, "bands_after", p->bands_after ? json_string(p->bands_after)
-                                               : p->bands_before ? json_string(p->bands_before) : json_null());
+    json_object_set_new(params, "bands_before", p->in.bands_before ? json_string(p->in.bands_before) : json_null());
+    json_object_set_new(params, "bands_after", p->in.bands_after ? json_string(p->in.bands_after)
+                                               : p->in.bands_before ? json_string(p->in.bands_before) : json_null());
     json_object_set_new(params, "threshold",
                         !isnan(c->treq.fixed) ? json_real(c->treq.fixed)
                         : json_string(c->treq.ki ? "ki" : c->treq.is_auto ? "auto" : "otsu"));
     /* false, or the map's options once the display bands are known (chain_map_spec) */
     json_object_set_new(params, "map", json_false());
-    json_object_set_new(params, "keep_score", json_boolean(p->keep_score));
-    json_object_set_new(params, "mmu_px", p->mmu_px >= 0 ? json_integer(p->mmu_px) : json_null());
+    json_object_set_new(params, "keep_score", json_boolean(p->out.keep_score));
+    json_object_set_new(params, "mmu_px", p->decide.mmu_px >= 0 ? json_integer(p->decide.mmu_px) : json_null());
     if (c->m->table)
         json_object_set_new(params, "nbr_classes", json_string(c->ctab ? c->ctab->name : "binary"));
-    c->sensor = gd_sensor_parse(p->sensor ? p->sensor : "auto");
+    c->sensor = gd_sensor_parse(p->in.sensor ? p->in.sensor : "auto");
     if (c->sensor < 0)
         return gd_job_error(job, GD_EUSAGE, "--sensor '%s' is not auto, none, s2l2a, s2l1c, "
-                                            "landsat-c2l2 or s1", p->sensor);
+                                            "landsat-c2l2 or s1", p->in.sensor);
     json_object_set_new(params, "sensor", json_string(gd_sensor_name(c->sensor)));
-    json_object_set_new(params, "s2_offset", p->has_s2_offset ? json_real(p->s2_offset) : json_null());
-    json_object_set_new(params, "aoi", p->aoi ? json_string(p->aoi) : json_null());
-    json_object_set_new(params, "t_srs", p->t_srs ? json_string(p->t_srs) : json_null());
-    json_object_set_new(params, "res", p->res > 0.0 ? json_real(p->res) : json_null());
-    json_object_set_new(params, "mask_before", p->mask_before ? json_string(p->mask_before) : json_null());
-    json_object_set_new(params, "mask_after", p->mask_after ? json_string(p->mask_after) : json_null());
+    json_object_set_new(params, "s2_offset", p->in.has_s2_offset ? json_real(p->in.s2_offset) : json_null());
+    json_object_set_new(params, "aoi", p->grid.aoi ? json_string(p->grid.aoi) : json_null());
+    json_object_set_new(params, "t_srs", p->grid.t_srs ? json_string(p->grid.t_srs) : json_null());
+    json_object_set_new(params, "res", p->grid.res > 0.0 ? json_real(p->grid.res) : json_null());
+    json_object_set_new(params, "mask_before", p->in.mask_before ? json_string(p->in.mask_before) : json_null());
+    json_object_set_new(params, "mask_after", p->in.mask_after ? json_string(p->in.mask_after) : json_null());
     gd_chain_exposure_params(c);
     c->run.m = c->m;
     c->run.p = p;
@@ -152,10 +152,10 @@ static int chain_open_grid(gd_chain *c)
     const gd_detect_params *p = c->p;
     int st;
     gd_job_progress_range(job, 0.0, 0.02);
-    if ((st = gd_source_open(job, p->before, "before", &c->bs)) != GD_OK ||
-        (st = gd_source_open(job, p->after, "after", &c->as)) != GD_OK ||
-        (st = (p->aoi || p->t_srs || p->res > 0.0)
-                  ? gd_grid_build(job, c->bs, p->aoi, p->t_srs, p->res, &c->grid)
+    if ((st = gd_source_open(job, p->in.before, "before", &c->bs)) != GD_OK ||
+        (st = gd_source_open(job, p->in.after, "after", &c->as)) != GD_OK ||
+        (st = (p->grid.aoi || p->grid.t_srs || p->grid.res > 0.0)
+                  ? gd_grid_build(job, c->bs, p->grid.aoi, p->grid.t_srs, p->grid.res, &c->grid)
                   : gd_grid_from_source(job, c->bs, &c->grid)) != GD_OK ||
         (st = gd_grid_align(job, c->grid, c->bs, &c->bds, &c->bds_owned)) != GD_OK ||
         (st = gd_grid_align(job, c->grid, c->as, &c->ads, &c->ads_owned)) != GD_OK)
@@ -169,14 +169,14 @@ static int chain_open_grid(gd_chain *c)
      * the dates are matched on their red band, else band 1 */
     c->ads_uncorrected = c->ads;
     int cb[2];
-    if ((st = gd_source_find_role(job, c->bs, "before", p->bands_before, "red", &cb[0])) != GD_OK ||
+    if ((st = gd_source_find_role(job, c->bs, "before", p->in.bands_before, "red", &cb[0])) != GD_OK ||
         (st = gd_source_find_role(job, c->as, "after",
-                                  p->bands_after ? p->bands_after : p->bands_before, "red",
+                                  p->in.bands_after ? p->in.bands_after : p->in.bands_before, "red",
                                   &cb[1])) != GD_OK)
         return st;
     for (int d = 0; d < 2; d++)
         cb[d] = cb[d] ? cb[d] : 1;
-    if ((st = gd_coreg_chain(job, p, c->run.sar, cb, c->bs, c->bds, &c->ads, &c->ads_owned,
+    if ((st = gd_coreg_chain(job, &p->coreg, c->run.sar, cb, c->bs, c->bds, &c->ads, &c->ads_owned,
                              &c->coreg_px, c->coreg_field)) != GD_OK)
         return st;
     if (c->grid->cutline) {
@@ -228,9 +228,9 @@ static int chain_bands(gd_chain *c)
     }
     json_object_set_new(gd_job_auto(job), "bands", bands_used);
     /* digital numbers to reflectance before any reader (engine, SAR, IR-MAD, CVA weights) */
-    if ((st = gd_sensor_apply(job, c->bs, "before", c->sensor, p->has_s2_offset, p->s2_offset,
+    if ((st = gd_sensor_apply(job, c->bs, "before", c->sensor, p->in.has_s2_offset, p->in.s2_offset,
                               c->bb, r->bidx, r->nb)) != GD_OK ||
-        (st = gd_sensor_apply(job, c->as, "after", c->sensor, p->has_s2_offset, p->s2_offset,
+        (st = gd_sensor_apply(job, c->as, "after", c->sensor, p->in.has_s2_offset, p->in.s2_offset,
                               c->ab, r->aidx, r->nb)) != GD_OK)
         return st;
     /* sigma0 in dB becomes linear power before the log-ratio */
@@ -239,9 +239,9 @@ static int chain_bands(gd_chain *c)
          (st = gd_sensor_sar_db(job, c->as, "after", &c->ab[0], r->aidx[0])) != GD_OK))
         return st;
     /* clouds and shadows become nodata where the rows are read */
-    if ((st = gd_mask_attach(job, c->grid, c->bs, "before", p->mask_before, NULL, NULL, c->bb,
+    if ((st = gd_mask_attach(job, c->grid, c->bs, "before", p->in.mask_before, NULL, NULL, c->bb,
                              r->nb, c->mask_own[0])) != GD_OK ||
-        (st = gd_mask_attach(job, c->grid, c->as, "after", p->mask_after, c->bds, c->coreg_field,
+        (st = gd_mask_attach(job, c->grid, c->as, "after", p->in.mask_after, c->bds, c->coreg_field,
                              c->ab, r->nb, c->mask_own[1])) != GD_OK)
         return st;
     r->bb = c->bb;
@@ -267,7 +267,7 @@ static int chain_score(gd_chain *c)
                       (grid->height < 256 ? (uint64_t)grid->height : 256u) * 4u;
     char what[128];
     int st;
-    snprintf(what, sizeof what, "the %dx%d grid of %s", grid->width, grid->height, c->p->before);
+    snprintf(what, sizeof what, "the %dx%d grid of %s", grid->width, grid->height, c->p->in.before);
     if ((st = gd_limits_check_memory(job, what, c->m->ops->bytes_per_pixel(&c->run) * px +
                                                     strips)) != GD_OK)
         return st;
@@ -318,11 +318,11 @@ static int chain_decide(gd_chain *c)
         (st = m->ops->decide(job, &c->run, &c->score, c->t, c->classes)) != GD_OK)
         return st;
     int own_mmu = m->ops->default_mmu_px > 0;
-    c->mmu = p->mmu_ha >= 0 ? p->mmu_ha : (grid->wkt && !own_mmu ? 0.1 : 0.0);
+    c->mmu = p->decide.mmu_ha >= 0 ? p->decide.mmu_ha : (grid->wkt && !own_mmu ? 0.1 : 0.0);
     c->min_px = 0;
-    if (p->mmu_px >= 0) {
-        c->min_px = p->mmu_px;
-    } else if (own_mmu && p->mmu_ha < 0) {
+    if (p->decide.mmu_px >= 0) {
+        c->min_px = p->decide.mmu_px;
+    } else if (own_mmu && p->decide.mmu_ha < 0) {
         c->min_px = m->ops->default_mmu_px;
     } else if (c->mmu > 0 && grid->wkt) {
         double px_m2 = gd_grid_pixel_area(grid, grid->height / 2);
@@ -343,13 +343,13 @@ static int chain_map_spec(gd_chain *c)
     const gd_detect_params *p = c->p;
     gd_map_spec *spec = &c->spec;
     int st;
-    if (p->no_map)
+    if (p->map.off)
         return GD_OK;
-    const char *bspec = p->bands_before, *aspec = p->bands_after ? p->bands_after : p->bands_before;
+    const char *bspec = p->in.bands_before, *aspec = p->in.bands_after ? p->in.bands_after : p->in.bands_before;
     int sar = c->run.map_sar;
-    if ((st = gd_map_pick_bands(job, c->bs, "before", bspec, p->map_bands, sar, c->run.bidx[0],
+    if ((st = gd_map_pick_bands(job, c->bs, "before", bspec, p->map.bands, sar, c->run.bidx[0],
                                 &c->mb)) != GD_OK ||
-        (st = gd_map_pick_bands(job, c->as, "after", aspec, p->map_bands, sar, c->run.aidx[0],
+        (st = gd_map_pick_bands(job, c->as, "after", aspec, p->map.bands, sar, c->run.aidx[0],
                                 &c->ma)) != GD_OK)
         return st;
     c->mb.ds = c->bfull ? c->bfull : c->bds; /* the before date on the grid, uncut */
@@ -358,33 +358,33 @@ static int chain_map_spec(gd_chain *c)
         c->ma.db = !c->ab[0].db_to_linear;
     }
     gd_map_spec_init(spec);
-    spec->title = p->title;
-    spec->area = p->area;
+    spec->title = p->map.title;
+    spec->area = p->map.area;
     spec->date_before = c->bs->date;
     spec->date_after = c->as->date;
-    spec->before_path = p->before;
-    spec->after_path = p->after;
-    spec->credit = p->credit;
-    spec->caveat = p->caveat;
+    spec->before_path = p->in.before;
+    spec->after_path = p->in.after;
+    spec->credit = p->map.credit;
+    spec->caveat = p->map.caveat;
     spec->note = c->run.note;
     spec->threshold = c->t;
     spec->threshold_mode = c->tmode;
-    spec->layout = p->map_layout;
-    spec->width = p->map_width;
-    if (p->map_dpi > 0)
-        spec->dpi = p->map_dpi;
-    if (p->stretch_hi > p->stretch_lo) {
-        spec->stretch_lo = p->stretch_lo;
-        spec->stretch_hi = p->stretch_hi;
+    spec->layout = p->map.layout;
+    spec->width = p->map.width;
+    if (p->map.dpi > 0)
+        spec->dpi = p->map.dpi;
+    if (p->map.stretch_hi > p->map.stretch_lo) {
+        spec->stretch_lo = p->map.stretch_lo;
+        spec->stretch_hi = p->map.stretch_hi;
     }
-    spec->zones = p->map_overlay;
-    spec->zone_field = p->map_overlay_field;
-    spec->aoi = p->map_aoi ? p->map_aoi : p->aoi;
-    spec->population = p->population;
-    spec->exposure = p->exposure;
+    spec->zones = p->map.overlay;
+    spec->zone_field = p->map.overlay_field;
+    spec->aoi = p->map.aoi ? p->map.aoi : p->grid.aoi;
+    spec->population = p->exposure.population;
+    spec->exposure = p->exposure.features;
     /* their dates on the credit line (not in the map's parameters: a file date is no
      * part of what the run id follows from; recorded in auto.aux_dates instead) */
-    const char *auxp[2] = {p->population, p->exposure};
+    const char *auxp[2] = {p->exposure.population, p->exposure.features};
     static const char *const auxn[2] = {"population", "exposure"};
     for (int k = 0; k < 2; k++) {
         char why[160];
@@ -413,7 +413,7 @@ static int chain_run_id(gd_chain *c)
     gd_job *job = c->job;
     int st;
     /* zones and alert levels are part of the run id too */
-    if ((st = gd_summary_params(job, c->p, c->m)) != GD_OK ||
+    if ((st = gd_summary_params(job, &c->p->summary, c->m)) != GD_OK ||
         (st = gd_hasher_join(job, c->hasher)) != GD_OK)
         return st;
     const char *hx[2 + GD_AUX_MAX] = {gd_hasher_hex(c->hasher, 0), gd_hasher_hex(c->hasher, 1)};
@@ -439,18 +439,18 @@ static int chain_outputs(gd_chain *c)
     char path[4096];
     int st;
     gd_job_progress_range(job, 0.66, 0.78);
-    gd_path_join(path, sizeof path, p->outdir, "change.tif");
+    gd_path_join(path, sizeof path, p->out.dir, "change.tif");
     if ((st = gd_write_change_cog(job, c->grid, c->classes, c->m, c->t, path)) != GD_OK ||
         (st = gd_chain_exposure(c)) != GD_OK)
         return st;
-    gd_path_join(path, sizeof path, p->outdir, "change.geojson");
+    gd_path_join(path, sizeof path, p->out.dir, "change.geojson");
     gd_job_progress_push(job, 0.78, 0.90); /* vectorize reports 0..1 of this slot */
     st = gd_vectorize(job, c->grid, c->classes, &c->score, c->m, c->people, path, c->totals);
     gd_job_progress_pop(job);
     if (st != GD_OK || (st = gd_chain_summary(c)) != GD_OK)
         return st;
     gd_job_progress_range(job, 0.90, 0.97);
-    if (!p->no_map) {
+    if (!p->map.off) {
         /* the after date on the grid; the co-registered one only when its correction shows
          * on the map (at least half a panel pixel): reading a decimated panel through the
          * resampling VRT costs a full-resolution warp of the scene */
@@ -460,18 +460,18 @@ static int chain_outputs(gd_chain *c)
         c->ma.ds = c->coreg_px * scale >= 0.5 ? (c->afull ? c->afull : c->ads) : c->ads_uncorrected;
         c->spec.run_id = c->run_id;
         char pdf[4096];
-        gd_path_join(pdf, sizeof pdf, p->outdir, "map.pdf");
+        gd_path_join(pdf, sizeof pdf, p->out.dir, "map.pdf");
         c->spec.pdf_path = gd_chain_deliver_on(c, "pdf") ? pdf : NULL;
-        c->spec.pdf_a3 = p->pdf_a3;
+        c->spec.pdf_a3 = p->out.pdf_a3;
         c->spec.frame = &c->frame;
         c->spec.panels = gd_chain_deliver_on(c, "report") ? &c->panels : NULL;
-        gd_path_join(path, sizeof path, p->outdir, "map.png");
+        gd_path_join(path, sizeof path, p->out.dir, "map.png");
         if ((st = gd_render_map(job, c->grid, &c->mb, &c->ma, c->classes, c->m, c->totals,
                                 &c->spec, path)) != GD_OK)
             return st;
     }
-    if (p->keep_score) {
-        gd_path_join(path, sizeof path, p->outdir, "score.tif");
+    if (p->out.keep_score) {
+        gd_path_join(path, sizeof path, p->out.dir, "score.tif");
         if ((st = gd_chain_write_score(job, c->grid, &c->score, path)) != GD_OK)
             return st;
     }

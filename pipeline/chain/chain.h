@@ -72,7 +72,7 @@ typedef struct gd_chain {
 } gd_chain;
 
 /* outdir.c */
-int gd_chain_prepare_outdir(gd_job *job, const gd_detect_params *p);
+int gd_chain_prepare_outdir(gd_job *job, const gd_output_opts *o);
 /* The files a run may write, in manifest order. */
 extern const char *const gd_chain_outputs[];
 extern const size_t gd_chain_noutputs;

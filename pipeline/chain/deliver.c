@@ -167,11 +167,11 @@ static int write_styles(gd_chain *c)
     if (!qml || !sld)
         st = gd_job_error(c->job, GD_EPROC, "out of memory");
     if (st == GD_OK) {
-        gd_path_join(path, sizeof path, c->p->outdir, "change.qml");
+        gd_path_join(path, sizeof path, c->p->out.dir, "change.qml");
         st = gd_write_text_atomic(c->job, path, qml);
     }
     if (st == GD_OK) {
-        gd_path_join(path, sizeof path, c->p->outdir, "change.sld");
+        gd_path_join(path, sizeof path, c->p->out.dir, "change.sld");
         st = gd_write_text_atomic(c->job, path, sld);
     }
     free(qml);
@@ -183,9 +183,9 @@ static int write_gpkg(gd_chain *c)
 {
     const gd_detect_params *p = c->p;
     char path[4096], geojson[4096], zones[4096];
-    gd_path_join(geojson, sizeof geojson, p->outdir, "change.geojson");
-    gd_path_join(zones, sizeof zones, p->outdir, "zones.geojson");
-    const char *aoi = p->aoi ? p->aoi : p->map_aoi;
+    gd_path_join(geojson, sizeof geojson, p->out.dir, "change.geojson");
+    gd_path_join(zones, sizeof zones, p->out.dir, "zones.geojson");
+    const char *aoi = p->grid.aoi ? p->grid.aoi : p->map.aoi;
     const uint8_t aoi_rgb[3] = {20, 20, 20};
     gd_gpkg_layer layers[3] = {
         {"change", geojson, gd_style_classes_qml(c->m), gd_style_classes_sld(c->m, "change")},
@@ -197,7 +197,7 @@ static int write_gpkg(gd_chain *c)
     for (size_t i = 0; i < 3; i++)
         if (!layers[i].qml || !layers[i].sld)
             st = gd_job_error(c->job, GD_EPROC, "out of memory");
-    gd_path_join(path, sizeof path, p->outdir, "change.gpkg");
+    gd_path_join(path, sizeof path, p->out.dir, "change.gpkg");
     if (st == GD_OK)
         st = gd_gpkg_write(c->job, path, layers, 3, exposure_layer, c);
     for (size_t i = 0; i < 3; i++) {
@@ -212,12 +212,12 @@ static int write_kmz_stac_report(gd_chain *c)
     const gd_detect_params *p = c->p;
     char path[4096], summary[4096];
     int st = GD_OK;
-    gd_path_join(summary, sizeof summary, p->outdir, "summary.json");
+    gd_path_join(summary, sizeof summary, p->out.dir, "summary.json");
     json_t *er = gd_method_error_rate(c->m->name, isnan(c->treq.fixed) && !c->ctab);
     char *er_text = er ? json_dumps(er, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
     json_decref(er);
     gd_deliver_run r = {
-        .outdir = p->outdir, .run_id = c->run_id, .m = c->m, .grid = c->grid,
+        .outdir = p->out.dir, .run_id = c->run_id, .m = c->m, .grid = c->grid,
         .totals = c->totals, .classes = c->classes, .before = c->in_abs[0],
         .after = c->in_abs[1], .before_sha256 = gd_hasher_hex(c->hasher, 0),
         .after_sha256 = gd_hasher_hex(c->hasher, 1), .date_before = c->bs->date,
@@ -227,17 +227,17 @@ static int write_kmz_stac_report(gd_chain *c)
     for (int i = 0; i < 3; i++)
         r.panel_png[i] = c->panels.png[i], r.panel_len[i] = c->panels.len[i];
     if (gd_chain_deliver_on(c, "kmz")) {
-        gd_path_join(path, sizeof path, p->outdir, "change.kmz");
+        gd_path_join(path, sizeof path, p->out.dir, "change.kmz");
         st = gd_kmz_write(c->job, &r, path);
     }
     if (st == GD_OK && gd_chain_deliver_on(c, "stac")) {
-        gd_path_join(path, sizeof path, p->outdir, "stac-item.json");
+        gd_path_join(path, sizeof path, p->out.dir, "stac-item.json");
         st = gd_stac_item_write(c->job, &r, path);
     }
     if (st == GD_OK && gd_chain_deliver_on(c, "report")) {
         size_t olen = 0;
         unsigned char *ovl = gd_deliver_overlay_png(c->job, &r, &olen);
-        gd_path_join(path, sizeof path, p->outdir, "report.html");
+        gd_path_join(path, sizeof path, p->out.dir, "report.html");
         st = ovl ? gd_report_write(c->job, &r, path, ovl, olen) : gd_job_status(c->job);
         free(ovl);
     }
@@ -253,9 +253,9 @@ int gd_chain_deliver(gd_chain *c)
         return st;
     if (gd_chain_deliver_on(c, "gpkg") && (st = write_gpkg(c)) != GD_OK)
         return st;
-    if (gd_chain_deliver_on(c, "pdf") && !c->p->no_map) {
+    if (gd_chain_deliver_on(c, "pdf") && !c->p->map.off) {
         char path[4096];
-        gd_path_join(path, sizeof path, c->p->outdir, "map.pdf");
+        gd_path_join(path, sizeof path, c->p->out.dir, "map.pdf");
         if ((st = gd_pdf_georeference(c->job, path, &c->frame, c->grid)) != GD_OK)
             return st;
     }

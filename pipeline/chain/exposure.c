@@ -13,12 +13,12 @@
 void gd_chain_exposure_params(gd_chain *c)
 {
     json_t *params = gd_job_params(c->job);
-    if (c->p->population)
-        json_object_set_new(params, "population", json_string(c->p->population));
-    if (c->p->exposure) {
-        json_object_set_new(params, "exposure", json_string(c->p->exposure));
-        json_object_set_new(params, "exposure_field", c->p->exposure_field
-                                                          ? json_string(c->p->exposure_field)
+    if (c->p->exposure.population)
+        json_object_set_new(params, "population", json_string(c->p->exposure.population));
+    if (c->p->exposure.features) {
+        json_object_set_new(params, "exposure", json_string(c->p->exposure.features));
+        json_object_set_new(params, "exposure_field", c->p->exposure.field
+                                                          ? json_string(c->p->exposure.field)
                                                           : json_null());
     }
 }
@@ -29,8 +29,8 @@ int gd_chain_exposure(gd_chain *c)
     const gd_detect_params *p = c->p;
     char path[4096];
     int st;
-    if (p->population) {
-        if ((st = gd_population_on_grid(job, c->grid, p->population, &c->people,
+    if (p->exposure.population) {
+        if ((st = gd_population_on_grid(job, c->grid, p->exposure.population, &c->people,
                                         &c->people_source_total)) != GD_OK)
             return st;
         double per[GD_MAX_CLASSES] = {0};
@@ -53,11 +53,11 @@ int gd_chain_exposure(gd_chain *c)
             c->totals[k].people = per[k];
         }
     }
-    if (p->exposure) {
-        if ((st = gd_exposure_compute(job, c->grid, c->classes, p->exposure, p->exposure_field,
+    if (p->exposure.features) {
+        if ((st = gd_exposure_compute(job, c->grid, c->classes, p->exposure.features, p->exposure.field,
                                       &c->expo)) != GD_OK)
             return st;
-        gd_path_join(path, sizeof path, p->outdir, "exposure.csv");
+        gd_path_join(path, sizeof path, p->out.dir, "exposure.csv");
         if ((st = gd_exposure_write_csv(job, c->expo, c->m, path)) != GD_OK)
             return st;
     }
@@ -81,7 +81,7 @@ void gd_chain_exposure_json(gd_chain *c, json_t *summary)
             changed += c->totals[k].people;
         json_object_set_new(summary, "changed_people", json_real(changed));
         json_object_set_new(summary, "population",
-                            json_pack("{s:s, s:f, s:f, s:s}", "path", c->p->population,
+                            json_pack("{s:s, s:f, s:f, s:s}", "path", c->p->exposure.population,
                                       "people_on_grid", c->people_on_grid,
                                       "people_in_source_window", c->people_source_total,
                                       "method", "density (people per m2 of each source cell) "

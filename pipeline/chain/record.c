@@ -110,8 +110,8 @@ int gd_chain_summary(gd_chain *c)
     json_t *summary = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s}, s:{s:s, s:o}, s:f, s:i, "
                                 "s:{s:i, s:i, s:o}, s:I, s:o, s:I, s:o, s:f, s:o}",
         "schema", "geodelta-summary/1", "method", m->name,
-        "before", "path", p->before, "date", c->bs->date,
-        "after", "path", p->after, "date", c->as->date,
+        "before", "path", p->in.before, "date", c->bs->date,
+        "after", "path", p->in.after, "date", c->as->date,
         "threshold", "mode", c->tmode, "value", isnan(c->t) ? json_null() : json_real(c->t),
         "mmu_ha", c->mmu, "mmu_pixels", c->min_px,
         "grid", "width", grid->width, "height", grid->height, "crs", crs_json(grid),
@@ -121,13 +121,13 @@ int gd_chain_summary(gd_chain *c)
         "changed_ha", grid->wkt ? json_real(changed_ha) : json_null(),
         "changed_percent", valid ? 100.0 * (double)changed / (double)valid : 0.0,
         "classes", cls);
-    gd_path_join(path, sizeof path, p->outdir, "summary.json");
+    gd_path_join(path, sizeof path, p->out.dir, "summary.json");
     if (!summary)
         return gd_job_error(job, GD_EPROC, "cannot build summary.json");
     gd_job_progress_range(job, 0.78, 0.90);
     gd_chain_exposure_json(c, summary);
-    gd_exposure_in ex = {c->people, p->population, c->people_source_total, c->expo};
-    if ((st = gd_summary_zones(job, p, grid, classes, m, summary, &ex)) != GD_OK ||
+    gd_exposure_in ex = {c->people, p->exposure.population, c->people_source_total, c->expo};
+    if ((st = gd_summary_zones(job, &p->summary, p->out.dir, grid, classes, m, summary, &ex)) != GD_OK ||
         (st = gd_json_write_atomic(job, summary, path)) != GD_OK) {
         json_decref(summary);
         return st;
@@ -156,7 +156,7 @@ int gd_chain_manifest(gd_chain *c)
     json_t *argv = json_array(), *inputs = json_array(), *outs = json_array();
     for (int i = 0; i < p->argc; i++)
         json_array_append_new(argv, json_string(p->argv[i]));
-    char *outdir_abs = gd_chain_abs_path(p->outdir);
+    char *outdir_abs = gd_chain_abs_path(p->out.dir);
     json_t *manifest = json_pack("{s:s, s:s, s:{s:s, s:s, s:s}, s:o, s:o, s:s, s:s, s:o, s:O, s:{s:s, s:b, s:b, s:i, s:i}, s:O, s:o, s:o, s:O, s:o, s:{s:f, s:f, s:f}}",
         "schema", GD_MANIFEST_SCHEMA,
         "run_id", c->run_id,
@@ -166,8 +166,8 @@ int gd_chain_manifest(gd_chain *c)
         "started_utc", c->start, "finished_utc", end,
         "argv", argv,
         "parameters", gd_job_params(job),
-        "execution", "outdir", outdir_abs ? outdir_abs : p->outdir,
-        "overwrite", p->overwrite, "quiet", gd_job_quiet(job),
+        "execution", "outdir", outdir_abs ? outdir_abs : p->out.dir,
+        "overwrite", p->out.overwrite, "quiet", gd_job_quiet(job),
         "threads", gd_job_threads(job), "mem_mb", gd_job_mem_mb(job),
         "auto", gd_job_auto(job),
         "inputs", inputs, "outputs", outs,
@@ -198,7 +198,7 @@ int gd_chain_manifest(gd_chain *c)
     for (size_t i = 0; i < gd_chain_noutputs; i++) {
         if (strncmp(gd_chain_outputs[i], "manifest.", 9) == 0)
             continue;
-        gd_path_join(path, sizeof path, p->outdir, gd_chain_outputs[i]);
+        gd_path_join(path, sizeof path, p->out.dir, gd_chain_outputs[i]);
         if (access(path, F_OK) != 0)
             continue;
         if ((st = gd_manifest_add_file(job, outs, path, gd_chain_outputs[i], NULL)) != GD_OK)
@@ -209,12 +209,12 @@ int gd_chain_manifest(gd_chain *c)
                             json_pack("{s:s, s:s, s:s, s:s}", "algorithm", "Ed25519",
                                       "file", "manifest.sig", "encoding", "base64",
                                       "public_key_sha256", gd_signer_fingerprint(c->signer)));
-    gd_path_join(path, sizeof path, p->outdir, "manifest.json");
+    gd_path_join(path, sizeof path, p->out.dir, "manifest.json");
     if ((st = gd_json_write_atomic(job, manifest, path)) != GD_OK)
         goto done;
     if (c->signer) {
         char sig[4096];
-        gd_path_join(sig, sizeof sig, p->outdir, "manifest.sig");
+        gd_path_join(sig, sizeof sig, p->out.dir, "manifest.sig");
         st = gd_signer_sign_file(job, c->signer, path, sig);
     }
 done:

@@ -67,22 +67,22 @@ int gd_cmd_detect(int argc, char **argv)
     gd_detect_params p = o.p;
     int quiet = o.quiet, threads = o.threads, mem_mb = o.mem_mb;
     if (o.stac.url) { /* --before and --after are date windows, searched within --aoi */
-        o.stac.window[0] = p.before;
-        o.stac.window[1] = p.after;
-        o.stac.aoi = p.aoi;
-        p.stac = &o.stac;
+        o.stac.window[0] = p.in.before;
+        o.stac.window[1] = p.in.after;
+        o.stac.aoi = p.grid.aoi;
+        p.in.stac = &o.stac;
     }
     /* checked before the chain runs, not after minutes of processing at the map stage */
-    if (p.map_overlay && strncmp(p.map_overlay, "/vsi", 4) != 0 && access(p.map_overlay, R_OK) != 0) {
-        fprintf(stderr, "geodelta: map overlay %s: %s\n", p.map_overlay, strerror(errno));
+    if (p.map.overlay && strncmp(p.map.overlay, "/vsi", 4) != 0 && access(p.map.overlay, R_OK) != 0) {
+        fprintf(stderr, "geodelta: map overlay %s: %s\n", p.map.overlay, strerror(errno));
         return 2;
     }
-    if (p.map_aoi && strncmp(p.map_aoi, "/vsi", 4) != 0 && access(p.map_aoi, R_OK) != 0) {
-        fprintf(stderr, "geodelta: map AOI %s: %s\n", p.map_aoi, strerror(errno));
+    if (p.map.aoi && strncmp(p.map.aoi, "/vsi", 4) != 0 && access(p.map.aoi, R_OK) != 0) {
+        fprintf(stderr, "geodelta: map AOI %s: %s\n", p.map.aoi, strerror(errno));
         return 2;
     }
-    if (p.aoi && strncmp(p.aoi, "/vsi", 4) != 0 && access(p.aoi, R_OK) != 0) {
-        fprintf(stderr, "geodelta: AOI %s: %s\n", p.aoi, strerror(errno));
+    if (p.grid.aoi && strncmp(p.grid.aoi, "/vsi", 4) != 0 && access(p.grid.aoi, R_OK) != 0) {
+        fprintf(stderr, "geodelta: AOI %s: %s\n", p.grid.aoi, strerror(errno));
         return 2;
     }
     p.argc = argc;
@@ -98,21 +98,21 @@ int gd_cmd_detect(int argc, char **argv)
     gd_job *job = NULL;
     if (gd_job_create(&job) != GD_OK)
         return gd_cli_fail(GD_EPROC, "out of memory");
-    if (p.stac && gd_stac_query_check(job, p.stac) != GD_OK) {
+    if (p.in.stac && gd_stac_query_check(job, p.in.stac) != GD_OK) {
         int rc = gd_cli_fail(gd_job_status(job), gd_job_message(job));
         gd_job_destroy(job);
         return rc;
     }
-    if (p.alerts) {
+    if (p.summary.alerts) {
         /* a bad alert spec is a usage error found before any work */
         gd_alerts *a = NULL;
         /* nbr's class names depend on --nbr-classes and -t: check against those */
         const gd_method *am = gd_method_find(p.method);
         gd_method amt;
         const gd_class_table *act = NULL;
-        if (am && gd_severity_choose(job, &p, &am, &amt, &act) != GD_OK)
+        if (am && gd_severity_choose(job, &p.decide, &am, &amt, &act) != GD_OK)
             am = gd_method_find(p.method); /* the conflict is reported by the run */
-        int ast = gd_alerts_parse(job, p.alerts, &a);
+        int ast = gd_alerts_parse(job, p.summary.alerts, &a);
         if (ast == GD_OK)
             ast = gd_alerts_check(job, a, am, "--alerts");
         gd_alerts_destroy(a);
@@ -135,7 +135,7 @@ int gd_cmd_detect(int argc, char **argv)
         gd_job_progress_break(job);
         rc = gd_cli_fail(st, gd_job_message(job));
     } else if (!quiet) {
-        printf("outputs in %s\n", p.outdir);
+        printf("outputs in %s\n", p.out.dir);
     }
     gd_job_destroy(job);
     return rc;

@@ -660,12 +660,12 @@ int gd_coreg_apply_field(gd_job *job, GDALDatasetH ref, GDALDatasetH tgt, const 
 
 /* ---- detect-chain hook ------------------------------------------------------------- */
 
-int gd_coreg_chain(gd_job *job, const gd_detect_params *dp, int sar, const int bands[2],
+int gd_coreg_chain(gd_job *job, const gd_coreg_opts *co, int sar, const int bands[2],
                    const gd_source *bs, GDALDatasetH ref, GDALDatasetH *tgt,
                    int *owned, double *applied_px, double applied_field[6])
 {
     int m, st;
-    const char *mode = dp->coreg;
+    const char *mode = co->mode;
     if (applied_px)
         *applied_px = 0.0;
     if (applied_field)
@@ -694,15 +694,15 @@ int gd_coreg_chain(gd_job *job, const gd_detect_params *dp, int sar, const int b
     gd_coreg_params p;
     gd_coreg_params_init(&p);
     p.mode = m;
-    if (dp->coreg_window > 0) {
-        p.window = dp->coreg_window;
-        p.local_window = dp->coreg_window;
+    if (co->window > 0) {
+        p.window = co->window;
+        p.local_window = co->window;
     }
     json_object_set_new(gd_job_params(job), "coreg_window",
-                        dp->coreg_window > 0 ? json_integer(dp->coreg_window) : json_null());
+                        co->window > 0 ? json_integer(co->window) : json_null());
     p.ref_band = ref_band;
     p.tgt_band = tgt_band;
-    if (dp->coreg_window <= 0 && m == GD_COREG_GLOBAL) {
+    if (co->window <= 0 && m == GD_COREG_GLOBAL) {
         /* a small grid (an AOI) gets the largest power-of-two window that fits */
         int side = GDALGetRasterXSize(ref) < GDALGetRasterYSize(ref) ? GDALGetRasterXSize(ref)
                                                                      : GDALGetRasterYSize(ref);

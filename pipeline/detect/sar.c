@@ -577,29 +577,52 @@ int gd_sar_decide(gd_job *job, int decision, double low, const gd_score *s, doub
                             json_pack("{s:s}", "mode", "threshold"));
         return GD_OK;
     }
-    size_t n = (size_t)s->width * (size_t)s->height;
     int st = GD_OK;
     if (decision == GD_SAR_HYSTERESIS) {
-        /* a flood fill across the whole image: it needs the score in memory */
-        if (!s->data)
-            return gd_job_error(job, GD_EPROC, "--sar-decision hysteresis needs the score in "
-                                "memory (hint: raise --mem, or use flicm)");
-        uint8_t *lab = malloc(n);
-        size_t *stack = malloc(sizeof(size_t) * n);
-        if (!lab || !stack) {
-            free(lab);
-            free(stack);
-            return gd_job_error(job, GD_EPROC, "out of memory for the hysteresis");
+        /* streamed: two passes over the score's strips (in memory or in its file) with a
+         * union-find of the components, the flood fill's labels in bounded memory */
+        int step = gd_score_strip_rows(s);
+        size_t grown = 0;
+        float *buf = s->data ? NULL : malloc(sizeof(float) * (size_t)s->width * (size_t)step);
+        uint8_t *lab = malloc((size_t)s->width * (size_t)step);
+        gd_k_hyst *hy = gd_k_hyst_create(s->width);
+        if ((!s->data && !buf) || !lab || !hy) {
+            st = gd_job_error(job, GD_EPROC, "out of memory for the hysteresis");
+            goto hyst_done;
         }
-        size_t grown = gd_k_hysteresis(s->data, s->width, s->height, two_sided, low * t, t,
-                                       lab, stack);
-        free(stack);
+        for (int pass = 0; pass < 2; pass++) {
+            for (int y = 0; y < s->height; y += step) {
+                int rows = s->height - y < step ? s->height - y : step;
+                const float *x = gd_score_rows(job, s, y, rows, buf);
+                if (!x) {
+                    st = gd_job_status(job);
+                    goto hyst_done;
+                }
+                int rc = pass == 0
+                             ? gd_k_hyst_scan(hy, x, rows, two_sided, low * t, t)
+                             : gd_k_hyst_label(hy, x, rows, two_sided, low * t, t, lab);
+                if (rc != 0) {
+                    st = gd_job_error(job, GD_EPROC, "out of memory for the hysteresis");
+                    goto hyst_done;
+                }
+                if (pass == 1) {
+                    uint8_t *cl = classes + (size_t)y * (size_t)s->width;
+                    size_t m = (size_t)s->width * (size_t)rows;
+                    for (size_t i = 0; i < m; i++)
+                        if (lab[i] != 255)
+                            cl[i] = side_class(lab[i], two_sided, x[i]);
+                }
+            }
+        }
+        grown = gd_k_hyst_grown(hy);
+    hyst_done:
+        gd_k_hyst_destroy(hy);
+        free(lab);
+        free(buf);
+        if (st != GD_OK)
+            return st;
         gd_job_say(job, "hysteresis: %zu pixels grown from the change above %g into %g", grown,
                    t, low * t);
-        for (size_t i = 0; i < n; i++)
-            if (lab[i] != 255)
-                classes[i] = side_class(lab[i], two_sided, s->data[i]);
-        free(lab);
         rec = json_pack("{s:s, s:f, s:f, s:f, s:I}", "mode", "hysteresis", "low_fraction", low,
                         "high", t, "low", low * t, "grown", (json_int_t)grown);
         json_object_set_new(gd_job_auto(job), "sar_decision", rec);

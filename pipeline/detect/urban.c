@@ -19,15 +19,15 @@
 
 static const char *const roles[6] = {"blue", "green", "red", "nir", "swir1", "swir2"};
 
-int gd_urban_bands(gd_job *job, const gd_detect_params *p, const gd_source *bs,
+int gd_urban_bands(gd_job *job, const gd_input_opts *o, const gd_source *bs,
                    const gd_source *as, int bidx[6], int aidx[6], const char *names[6],
                    size_t *nb)
 {
-    const char *aspec = p->bands_after ? p->bands_after : p->bands_before;
+    const char *aspec = o->bands_after ? o->bands_after : o->bands_before;
     *nb = 0;
     for (int r = 0; r < 6; r++) {
         int b = 0, a = 0, st;
-        if ((st = gd_source_find_role(job, bs, "before", p->bands_before, roles[r], &b)) != GD_OK ||
+        if ((st = gd_source_find_role(job, bs, "before", o->bands_before, roles[r], &b)) != GD_OK ||
             (st = gd_source_find_role(job, as, "after", aspec, roles[r], &a)) != GD_OK)
             return st;
         if (r < 4 && (!b || !a))

@@ -13,18 +13,18 @@
 /* SAR: change where after/before (linear power) < 1/1.25, i.e. ln ratio < -ln 1.25 */
 #define SAR_RATIO 1.25
 
-int gd_flood_bands(gd_job *job, const gd_detect_params *p, const gd_source *bs,
+int gd_flood_bands(gd_job *job, const gd_input_opts *o, const gd_source *bs,
                    const gd_source *as, int bidx[2], int aidx[2], size_t *nb, int *index)
 {
-    const char *aspec = p->bands_after ? p->bands_after : p->bands_before;
+    const char *aspec = o->bands_after ? o->bands_after : o->bands_before;
     int st, g[2], w[2], r[2], s[2];
-    if ((st = gd_source_find_role(job, bs, "before", p->bands_before, "sar", &s[0])) != GD_OK ||
+    if ((st = gd_source_find_role(job, bs, "before", o->bands_before, "sar", &s[0])) != GD_OK ||
         (st = gd_source_find_role(job, as, "after", aspec, "sar", &s[1])) != GD_OK ||
-        (st = gd_source_find_role(job, bs, "before", p->bands_before, "green", &g[0])) != GD_OK ||
+        (st = gd_source_find_role(job, bs, "before", o->bands_before, "green", &g[0])) != GD_OK ||
         (st = gd_source_find_role(job, as, "after", aspec, "green", &g[1])) != GD_OK ||
-        (st = gd_source_find_role(job, bs, "before", p->bands_before, "swir1", &w[0])) != GD_OK ||
+        (st = gd_source_find_role(job, bs, "before", o->bands_before, "swir1", &w[0])) != GD_OK ||
         (st = gd_source_find_role(job, as, "after", aspec, "swir1", &w[1])) != GD_OK ||
-        (st = gd_source_find_role(job, bs, "before", p->bands_before, "nir", &r[0])) != GD_OK ||
+        (st = gd_source_find_role(job, bs, "before", o->bands_before, "nir", &r[0])) != GD_OK ||
         (st = gd_source_find_role(job, as, "after", aspec, "nir", &r[1])) != GD_OK)
         return st;
     if (!s[0] && !s[1] && g[0] && g[1] && ((w[0] && w[1]) || (r[0] && r[1]))) {

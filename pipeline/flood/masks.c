@@ -317,26 +317,26 @@ done:
     return st;
 }
 
-int gd_flood_aux_load(gd_job *job, const gd_detect_params *p, const gd_grid *grid,
+int gd_flood_aux_load(gd_job *job, const gd_flood_opts *o, const gd_grid *grid,
                       gd_flood_aux **out)
 {
     *out = NULL;
-    if (!p->dem && !p->permanent_water)
+    if (!o->dem && !o->permanent_water)
         return GD_OK;
     gd_flood_aux *a = calloc(1, sizeof *a);
     if (!a)
         return gd_job_error(job, GD_EPROC, "out of memory");
-    a->max_slope = p->max_slope >= 0 ? p->max_slope : MAX_SLOPE_DEFAULT;
+    a->max_slope = o->max_slope >= 0 ? o->max_slope : MAX_SLOPE_DEFAULT;
     int st = GD_OK;
-    if (p->dem && (st = load_slope(job, grid, p->dem, a)) != GD_OK)
+    if (o->dem && (st = load_slope(job, grid, o->dem, a)) != GD_OK)
         goto done;
-    if (p->permanent_water && (st = load_permanent(job, grid, p->permanent_water, a)) != GD_OK)
+    if (o->permanent_water && (st = load_permanent(job, grid, o->permanent_water, a)) != GD_OK)
         goto done;
-    if (p->dem)
+    if (o->dem)
         gd_job_info(job, "slope mask from %s (computed on the %s): new water only below %g "
-                         "degrees", p->dem, a->slope_crs, a->max_slope);
-    if (p->permanent_water)
-        gd_job_info(job, "permanent water from %s (%s)", p->permanent_water, a->perm_kind);
+                         "degrees", o->dem, a->slope_crs, a->max_slope);
+    if (o->permanent_water)
+        gd_job_info(job, "permanent water from %s (%s)", o->permanent_water, a->perm_kind);
 done:
     if (st != GD_OK) {
         gd_flood_aux_destroy(a);

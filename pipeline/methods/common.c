@@ -36,13 +36,13 @@ static int need_role(gd_job *job, const gd_source *s, const char *label, const c
 
 const char *gd_method_after_spec(const gd_method_run *run)
 {
-    return run->p->bands_after ? run->p->bands_after : run->p->bands_before;
+    return run->p->in.bands_after ? run->p->in.bands_after : run->p->in.bands_before;
 }
 
 int gd_method_need_role(gd_job *job, gd_method_run *run, const char *role, int *bidx,
                         int *aidx)
 {
-    int st = need_role(job, run->bs, "before", run->p->bands_before, run->m->name, role, bidx);
+    int st = need_role(job, run->bs, "before", run->p->in.bands_before, run->m->name, role, bidx);
     return st != GD_OK ? st
                        : need_role(job, run->as, "after", gd_method_after_spec(run),
                                    run->m->name, role, aidx);

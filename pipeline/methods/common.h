@@ -31,25 +31,18 @@ typedef struct gd_sar_setting {
 } gd_sar_setting;
 
 /* The speckle filter, windows and score of p with defaults d (usage errors here). */
-int gd_sar_resolve(gd_job *job, const gd_detect_params *p, const gd_sar_defaults *d,
+int gd_sar_resolve(gd_job *job, const gd_sar_opts *o, const gd_sar_defaults *d,
                    gd_sar_params *sp);
 /* The decision and MRF options too (logratio, pcakmeans). */
-int gd_sar_resolve_decision(gd_job *job, const gd_detect_params *p, const gd_sar_defaults *d,
+int gd_sar_resolve_decision(gd_job *job, const gd_sar_opts *o, const gd_sar_defaults *d,
                             gd_sar_setting *s);
 /* Records speckle, speckle_window and smooth as given (null: default) in params. */
-void gd_sar_record_filter(const gd_detect_params *p, json_t *params);
+void gd_sar_record_filter(const gd_sar_opts *o, json_t *params);
 /* Records the decision and MRF options (only those given, so that runs with the defaults
  * keep their run ids). */
-void gd_sar_record_decision(const gd_detect_params *p, json_t *params);
+void gd_sar_record_decision(const gd_sar_opts *o, json_t *params);
 /* The SAR band of each date (sar role, else band 1): logratio, pcakmeans. */
 int gd_sar_inputs(gd_job *job, gd_method_run *run);
-/* The score where the decision needs it: hysteresis grows regions across the whole image,
- * so a score kept in its temporary file is brought into memory (a documented limit:
- * docs/limits.md); FLICM and the MRF work on tiles. */
-int gd_sar_score_for_decision(gd_job *job, const gd_sar_setting *s, gd_score *score);
-/* Bytes per pixel the decision holds besides the tiles: hysteresis the score in memory
- * (4), its labels (1) and its fill stack (8). */
-uint64_t gd_sar_decision_bytes(const gd_sar_setting *s);
 /* Threshold decision (FLICM, hysteresis) then the MRF, in place on the classes. */
 int gd_sar_decide_mrf(gd_job *job, const gd_sar_setting *s, const gd_score *score, double t,
                       int two_sided, uint8_t *classes);

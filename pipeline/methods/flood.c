@@ -38,22 +38,22 @@ static int flood_configure(gd_job *job, gd_method_run *run, json_t *params)
         return gd_job_error(job, GD_EPROC, "out of memory");
     run->state = s;
     s->index = -1;
-    gd_sar_record_filter(run->p, params);
-    if (run->p->dem) /* only when given: runs without a DEM keep their run ids */
+    gd_sar_record_filter(&run->p->sar, params);
+    if (run->p->flood.dem) /* only when given: runs without a DEM keep their run ids */
         json_object_set_new(params, "max_slope",
-                            json_real(run->p->max_slope >= 0 ? run->p->max_slope : 5.0));
-    const char *rule = run->p->flood_rule ? run->p->flood_rule : "adaptive";
+                            json_real(run->p->flood.max_slope >= 0 ? run->p->flood.max_slope : 5.0));
+    const char *rule = run->p->flood.rule ? run->p->flood.rule : "adaptive";
     s->rule = strcmp(rule, "ratio") == 0 ? RULE_RATIO : RULE_ADAPTIVE;
     if (s->rule == RULE_ADAPTIVE && strcmp(rule, "adaptive") != 0)
         return gd_job_error(job, GD_EUSAGE, "--flood-rule '%s' is not adaptive or ratio", rule);
-    return gd_sar_resolve_decision(job, run->p, &flood_sar_defaults, &s->sar);
+    return gd_sar_resolve_decision(job, &run->p->sar, &flood_sar_defaults, &s->sar);
 }
 
 static int flood_inputs(gd_job *job, gd_method_run *run)
 {
     static const char *const idx_names[] = {"mndwi", "ndwi", "sar-ratio"};
     flood_state *s = run->state;
-    int st = gd_flood_bands(job, run->p, run->bs, run->as, run->bidx, run->aidx, &run->nb,
+    int st = gd_flood_bands(job, &run->p->in, run->bs, run->as, run->bidx, run->aidx, &run->nb,
                             &s->index);
     if (st != GD_OK)
         return st;
@@ -64,12 +64,12 @@ static int flood_inputs(gd_job *job, gd_method_run *run)
         json_object_set_new(params, "flood_rule",
                             json_string(s->rule == RULE_RATIO ? "ratio" : "adaptive"));
         if (s->rule == RULE_ADAPTIVE)
-            gd_sar_record_decision(run->p, params);
+            gd_sar_record_decision(&run->p->sar, params);
         run->note = s->rule == RULE_RATIO
                         ? "SAR flood: UN-SPIDER ratio rule (after/before < 1/1.25)"
                         : "SAR flood: adaptive log-ratio decision (Otsu, hysteresis, MRF)";
     }
-    return gd_flood_aux_load(job, run->p, run->grid, &s->aux);
+    return gd_flood_aux_load(job, &run->p->flood, run->grid, &s->aux);
 }
 
 /* 11 (score, classes, water mask, polygonize buffers) on SAR too, whose filters and water
@@ -77,9 +77,7 @@ static int flood_inputs(gd_job *job, gd_method_run *run)
  * mask), --permanent-water 1 */
 static uint64_t flood_bytes(const gd_method_run *run)
 {
-    const flood_state *s = run->state;
-    return 11u + (run->p->dem ? 5u : 0u) + (run->p->permanent_water ? 1u : 0u) +
-           (s->index == GD_FLOOD_SAR ? gd_sar_decision_bytes(&s->sar) : 0u);
+    return 11u + (run->p->flood.dem ? 5u : 0u) + (run->p->flood.permanent_water ? 1u : 0u);
 }
 
 static int flood_score(gd_job *job, gd_method_run *run, gd_score *out)
@@ -88,8 +86,6 @@ static int flood_score(gd_job *job, gd_method_run *run, gd_score *out)
     if (s->index != GD_FLOOD_SAR)
         return gd_flood_optical(job, run->grid, run->bb, run->ab, out, &s->water);
     int st = gd_detect_sar(job, &s->sar.sp, run->grid, &run->bb[0], &run->ab[0], run->eps, out);
-    if (st == GD_OK && s->rule == RULE_ADAPTIVE)
-        st = gd_sar_score_for_decision(job, &s->sar, out);
     return st != GD_OK ? st
                        : gd_flood_sar_water(job, &s->sar.sp, run->grid, &run->bb[0], &run->ab[0],
                                             run->eps, &s->water);

@@ -19,9 +19,9 @@ static int logratio_configure(gd_job *job, gd_method_run *run, json_t *params)
     if (!s)
         return gd_job_error(job, GD_EPROC, "out of memory");
     run->state = s;
-    gd_sar_record_filter(run->p, params);
-    gd_sar_record_decision(run->p, params);
-    return gd_sar_resolve_decision(job, run->p, &logratio_defaults, s);
+    gd_sar_record_filter(&run->p->sar, params);
+    gd_sar_record_decision(&run->p->sar, params);
+    return gd_sar_resolve_decision(job, &run->p->sar, &logratio_defaults, s);
 }
 
 static int logratio_inputs(gd_job *job, gd_method_run *run)
@@ -31,18 +31,19 @@ static int logratio_inputs(gd_job *job, gd_method_run *run)
     return st;
 }
 
-/* the SAR score streams (engine, halos) and FLICM/MRF run on tiles (detect/sar.c): what
- * the index methods hold, the score, classes and polygonize buffers (10) */
+/* the SAR score streams (engine, halos), FLICM/MRF run on tiles and hysteresis on
+ * strips (detect/sar.c): what the index methods hold, the score, classes and polygonize
+ * buffers (10) */
 static uint64_t logratio_bytes(const gd_method_run *run)
 {
-    return 10u + gd_sar_decision_bytes(run->state);
+    (void)run;
+    return 10u;
 }
 
 static int logratio_score(gd_job *job, gd_method_run *run, gd_score *out)
 {
     const gd_sar_setting *s = run->state;
-    int st = gd_detect_sar(job, &s->sp, run->grid, &run->bb[0], &run->ab[0], run->eps, out);
-    return st != GD_OK ? st : gd_sar_score_for_decision(job, s, out);
+    return gd_detect_sar(job, &s->sp, run->grid, &run->bb[0], &run->ab[0], run->eps, out);
 }
 
 static int logratio_decide(gd_job *job, gd_method_run *run, const gd_score *score, double t,

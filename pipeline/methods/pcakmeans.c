@@ -26,12 +26,12 @@ static int pca_configure(gd_job *job, gd_method_run *run, json_t *params)
     if (!s)
         return gd_job_error(job, GD_EPROC, "out of memory");
     run->state = s;
-    s->block = run->p->pca_block > 0 ? run->p->pca_block : PCA_BLOCK;
-    gd_sar_record_filter(run->p, params);
-    gd_sar_record_decision(run->p, params);
+    s->block = run->p->sar.pca_block > 0 ? run->p->sar.pca_block : PCA_BLOCK;
+    gd_sar_record_filter(&run->p->sar, params);
+    gd_sar_record_decision(&run->p->sar, params);
     json_object_set_new(params, "pca_block",
-                        run->p->pca_block > 0 ? json_integer(run->p->pca_block) : json_null());
-    return gd_sar_resolve_decision(job, run->p, &pcakmeans_defaults, &s->sar);
+                        run->p->sar.pca_block > 0 ? json_integer(run->p->sar.pca_block) : json_null());
+    return gd_sar_resolve_decision(job, &run->p->sar, &pcakmeans_defaults, &s->sar);
 }
 
 /* the SAR filters' 22 bytes, another 4 per feature (block^2) and 1 for the labels */

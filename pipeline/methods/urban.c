@@ -18,9 +18,9 @@ static int urban_configure(gd_job *job, gd_method_run *run, json_t *params)
     if (!s)
         return gd_job_error(job, GD_EPROC, "out of memory");
     run->state = s;
-    s->smooth = run->p->smooth_window >= 0 ? run->p->smooth_window : GD_URBAN_SMOOTH;
-    json_object_set_new(params, "smooth", run->p->smooth_window >= 0
-                                              ? json_integer(run->p->smooth_window)
+    s->smooth = run->p->sar.smooth_window >= 0 ? run->p->sar.smooth_window : GD_URBAN_SMOOTH;
+    json_object_set_new(params, "smooth", run->p->sar.smooth_window >= 0
+                                              ? json_integer(run->p->sar.smooth_window)
                                               : json_null());
     return GD_OK;
 }
@@ -28,7 +28,7 @@ static int urban_configure(gd_job *job, gd_method_run *run, json_t *params)
 static int urban_inputs(gd_job *job, gd_method_run *run)
 {
     urban_state *s = run->state;
-    return gd_urban_bands(job, run->p, run->bs, run->as, run->bidx, run->aidx, s->names,
+    return gd_urban_bands(job, &run->p->in, run->bs, run->as, run->bidx, run->aidx, s->names,
                           &run->nb);
 }
 

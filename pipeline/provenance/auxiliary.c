@@ -54,11 +54,11 @@ static char *abs_path(const char *p) { return gd_input_abs_path(p); }
 int gd_aux_collect(gd_job *job, const gd_detect_params *p, gd_aux_inputs *aux)
 {
     /* the order is part of the run id: never reorder, only append new roles */
-    const char *files[GD_AUX_MAX] = {p->dem, p->permanent_water, p->mask_before,
-                                     p->mask_after, p->zones,
-                                     p->no_map ? NULL : p->map_overlay,
-                                     p->no_map ? NULL : p->map_aoi, p->aoi, p->population,
-                                     p->exposure};
+    const char *files[GD_AUX_MAX] = {p->flood.dem, p->flood.permanent_water, p->in.mask_before,
+                                     p->in.mask_after, p->summary.zones,
+                                     p->map.off ? NULL : p->map.overlay,
+                                     p->map.off ? NULL : p->map.aoi, p->grid.aoi, p->exposure.population,
+                                     p->exposure.features};
     static const char *const roles[GD_AUX_MAX] = {"dem", "permanent_water", "mask_before",
                                                   "mask_after", "zones", "map_overlay",
                                                   "map_aoi", "aoi", "population", "exposure"};

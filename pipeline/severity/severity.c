@@ -8,15 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-int gd_severity_choose(gd_job *job, const gd_detect_params *p, const gd_method **m,
+int gd_severity_choose(gd_job *job, const gd_decide_opts *o, const gd_method **m,
                        gd_method *mt, const gd_class_table **table)
 {
     const gd_method *in = *m;
-    int explicit_t = p->threshold && strcmp(p->threshold, "auto") != 0;
+    int explicit_t = o->threshold && strcmp(o->threshold, "auto") != 0;
     *table = NULL;
-    if (p->nbr_classes && !in->table)
+    if (o->nbr_classes && !in->table)
         return gd_job_error(job, GD_EUSAGE, "--nbr-classes is for the nbr method only");
-    int use = p->nbr_classes ? strcmp(p->nbr_classes, "usgs") == 0 : !explicit_t;
+    int use = o->nbr_classes ? strcmp(o->nbr_classes, "usgs") == 0 : !explicit_t;
     if (!in->table || !use)
         return GD_OK;
     /* fixed breaks and a threshold contradict each other: refuse rather than guess */
@@ -24,7 +24,7 @@ int gd_severity_choose(gd_job *job, const gd_detect_params *p, const gd_method *
         return gd_job_error(job, GD_EUSAGE,
                             "--nbr-classes %s uses fixed dNBR breaks: it takes no --threshold "
                             "(hint: --nbr-classes binary with -t %s)",
-                            in->table->name, p->threshold);
+                            in->table->name, o->threshold);
     gd_method_with_table(in, in->table, mt);
     *table = in->table;
     *m = mt;

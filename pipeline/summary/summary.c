@@ -10,30 +10,31 @@
 #include <stdlib.h>
 #include <string.h>
 
-int gd_summary_params(gd_job *job, const gd_detect_params *p, const gd_method *m)
+int gd_summary_params(gd_job *job, const gd_summary_opts *o, const gd_method *m)
 {
     int st = GD_OK;
     gd_alerts *alerts = NULL;
     json_t *params = gd_job_params(job);
-    if (p->alerts_json)
-        st = gd_alerts_from_json(job, p->alerts_json, "alerts", &alerts);
-    else if (p->alerts)
-        st = gd_alerts_parse(job, p->alerts, &alerts);
+    if (o->alerts_json)
+        st = gd_alerts_from_json(job, o->alerts_json, "alerts", &alerts);
+    else if (o->alerts)
+        st = gd_alerts_parse(job, o->alerts, &alerts);
     if (st != GD_OK || (alerts && (st = gd_alerts_check(job, alerts, m, "alerts")) != GD_OK)) {
         gd_alerts_destroy(alerts);
         return st;
     }
     json_object_set_new(params, "alerts", alerts ? json_deep_copy(gd_alerts_spec(alerts)) : json_null());
-    json_object_set_new(params, "zones", p->zones ? json_string(p->zones) : json_null());
-    if (p->zones) {
-        json_object_set_new(params, "zone_field", p->zone_field ? json_string(p->zone_field) : json_null());
-        json_object_set_new(params, "zones_all_touched", json_boolean(p->zones_all_touched));
+    json_object_set_new(params, "zones", o->zones ? json_string(o->zones) : json_null());
+    if (o->zones) {
+        json_object_set_new(params, "zone_field", o->zone_field ? json_string(o->zone_field) : json_null());
+        json_object_set_new(params, "zones_all_touched", json_boolean(o->all_touched));
     }
     gd_alerts_destroy(alerts);
     return GD_OK;
 }
 
-int gd_summary_zones(gd_job *job, const gd_detect_params *p, const gd_grid *grid,
+int gd_summary_zones(gd_job *job, const gd_summary_opts *o, const char *outdir,
+                     const gd_grid *grid,
                      const unsigned char *classes, const gd_method *m, json_t *summary,
                      const gd_exposure_in *ex)
 {
@@ -43,14 +44,14 @@ int gd_summary_zones(gd_job *job, const gd_detect_params *p, const gd_grid *grid
     gd_zones *zs = NULL;
     char path[4096];
 
-    if (p->alerts_json)
-        st = gd_alerts_from_json(job, p->alerts_json, "alerts", &alerts);
-    else if (p->alerts)
-        st = gd_alerts_parse(job, p->alerts, &alerts);
+    if (o->alerts_json)
+        st = gd_alerts_from_json(job, o->alerts_json, "alerts", &alerts);
+    else if (o->alerts)
+        st = gd_alerts_parse(job, o->alerts, &alerts);
     if (st != GD_OK || (alerts && (st = gd_alerts_check(job, alerts, m, "alerts")) != GD_OK))
         goto done;
-    if (p->zones) {
-        gd_zone_opts zo = {p->zones, p->zone_field, p->zones_all_touched, people};
+    if (o->zones) {
+        gd_zone_opts zo = {o->zones, o->zone_field, o->all_touched, people};
         if ((st = gd_zones_compute(job, grid, classes, &zo, &zs)) != GD_OK)
             goto done;
         /* zones wholly outside the images say nothing: left out of the outputs */
@@ -101,7 +102,7 @@ int gd_summary_zones(gd_job *job, const gd_detect_params *p, const gd_grid *grid
     }
     if (!zs)
         goto done;
-    if (p->zones && ex && ex->features)
+    if (o->zones && ex && ex->features)
         gd_zones_add_exposure(zs, ex->features);
     int top = gd_zones_apply_alerts(zs, alerts, m);
     size_t at[GD_ALERT_NLEVELS] = {0};
@@ -112,18 +113,18 @@ int gd_summary_zones(gd_job *job, const gd_detect_params *p, const gd_grid *grid
         json_object_set_new(summary, "alert_level", json_string(gd_alert_name(top)));
         gd_job_say(job, "alert level: %s", gd_alert_name(top));
     }
-    if (p->zones) {
-        json_object_set_new(summary, "zones_source", json_pack("{s:s, s:o, s:s}", "path", p->zones,
-            "field", p->zone_field ? json_string(p->zone_field) : json_null(),
-            "rule", p->zones_all_touched ? "all-touched" : "pixel-centre"));
+    if (o->zones) {
+        json_object_set_new(summary, "zones_source", json_pack("{s:s, s:o, s:s}", "path", o->zones,
+            "field", o->zone_field ? json_string(o->zone_field) : json_null(),
+            "rule", o->all_touched ? "all-touched" : "pixel-centre"));
         json_object_set_new(summary, "zones_at_level", json_pack("{s:I, s:I, s:I, s:I}",
             "green", (json_int_t)at[0], "yellow", (json_int_t)at[1], "amber", (json_int_t)at[2],
             "red", (json_int_t)at[3]));
         json_object_set_new(summary, "zones", gd_zones_json(zs, m));
-        gd_path_join(path, sizeof path, p->outdir, "zones.csv");
+        gd_path_join(path, sizeof path, outdir, "zones.csv");
         if ((st = gd_zones_write_csv(job, zs, m, path)) != GD_OK)
             goto done;
-        gd_path_join(path, sizeof path, p->outdir, "zones.geojson");
+        gd_path_join(path, sizeof path, outdir, "zones.geojson");
         if ((st = gd_zones_write_geojson(job, zs, m, path)) != GD_OK)
             goto done;
         gd_job_say(job, "zones: %zu (%zu amber, %zu red)", zs->n, at[GD_ALERT_AMBER], at[GD_ALERT_RED]);

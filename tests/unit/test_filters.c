@@ -495,6 +495,65 @@ static void test_hysteresis_growth(void **state)
         assert_int_equal(lab[i], isnan(x[i]) ? 255 : x[i] >= 0.8f);
 }
 
+/* streamed hysteresis (hyst.c) gives gd_k_hysteresis's labels and count on random
+ * fields (blobs of several sizes, NaNs, both signs), whatever the rows per call */
+static uint32_t lcg(uint32_t *s)
+{
+    *s = *s * 1664525u + 1013904223u;
+    return *s >> 8;
+}
+
+static void test_hysteresis_streamed(void **state)
+{
+    (void)state;
+    enum { W = 61, H = 47, N = W * H };
+    float *x = malloc(sizeof(float) * N);
+    uint8_t *want = malloc(N), *got = malloc(N);
+    size_t *stack = malloc(sizeof(size_t) * N);
+    assert_non_null(x);
+    assert_non_null(want);
+    assert_non_null(got);
+    assert_non_null(stack);
+    uint32_t seed = 12345u;
+    for (int trial = 0; trial < 40; trial++) {
+        /* smooth-ish field: sum of a few random boxes plus noise */
+        for (int i = 0; i < N; i++)
+            x[i] = (float)(lcg(&seed) % 1000) / 2000.0f - 0.25f;
+        for (int b = 0; b < 12; b++) {
+            int bx = (int)(lcg(&seed) % W), by = (int)(lcg(&seed) % H);
+            int bw = 1 + (int)(lcg(&seed) % 15), bh = 1 + (int)(lcg(&seed) % 15);
+            float a = (float)((int)(lcg(&seed) % 2000) - 1000) / 1000.0f;
+            for (int y = by; y < by + bh && y < H; y++)
+                for (int xx = bx; xx < bx + bw && xx < W; xx++)
+                    x[y * W + xx] += a;
+        }
+        for (int k = 0; k < 20; k++)
+            x[lcg(&seed) % N] = NAN;
+        int absval = trial % 2;
+        double lo = 0.3 + 0.01 * (trial % 7), hi = 0.7;
+        size_t g0 = gd_k_hysteresis(x, W, H, absval, lo, hi, want, stack);
+        int step = 1 + trial % 9;
+        gd_k_hyst *hy = gd_k_hyst_create(W);
+        assert_non_null(hy);
+        for (int y = 0; y < H; y += step)
+            assert_int_equal(gd_k_hyst_scan(hy, x + (size_t)y * W, y + step > H ? H - y : step,
+                                            absval, lo, hi), 0);
+        for (int y = 0; y < H; y += step)
+            assert_int_equal(gd_k_hyst_label(hy, x + (size_t)y * W,
+                                             y + step > H ? H - y : step, absval, lo, hi,
+                                             got + (size_t)y * W), 0);
+        assert_int_equal(gd_k_hyst_grown(hy), g0);
+        assert_memory_equal(got, want, N);
+        gd_k_hyst_destroy(hy);
+    }
+    gd_k_hyst_destroy(NULL);
+    assert_null(gd_k_hyst_create(0));
+    free(x);
+    free(want);
+    free(got);
+    free(stack);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -514,6 +573,7 @@ int main(void)
         cmocka_unit_test(test_flicm_sweep_tiles_match_whole),
         cmocka_unit_test(test_split_stats_pieces),
         cmocka_unit_test(test_hysteresis_growth),
+        cmocka_unit_test(test_hysteresis_streamed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

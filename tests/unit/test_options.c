@@ -133,12 +133,12 @@ static void test_parse(void **state)
                   "--map-bands", "false-color", "--stretch", "1,99", "--threads", "2", "-q", NULL};
     gd_detect_options_init(&d);
     assert_int_equal(gd_opts_parse(t, 22, ok, &d, err, sizeof err), 0);
-    assert_int_equal(d.p.speckle_window, 5);
-    assert_int_equal(d.p.has_s2_offset, 1);
-    assert_true(d.p.s2_offset == -1000.0);
-    assert_int_equal(d.p.map_layout, 1);
-    assert_int_equal(d.p.map_bands, 1);
-    assert_true(d.p.stretch_lo == 1.0 && d.p.stretch_hi == 99.0);
+    assert_int_equal(d.p.sar.speckle_window, 5);
+    assert_int_equal(d.p.in.has_s2_offset, 1);
+    assert_true(d.p.in.s2_offset == -1000.0);
+    assert_int_equal(d.p.map.layout, 1);
+    assert_int_equal(d.p.map.bands, 1);
+    assert_true(d.p.map.stretch_lo == 1.0 && d.p.map.stretch_hi == 99.0);
     assert_int_equal(d.threads, 2);
     assert_int_equal(d.quiet, 1);
     assert_string_equal(d.p.method, "logratio");

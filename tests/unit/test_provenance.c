@@ -149,11 +149,11 @@ static void test_aux_inputs(void **state)
     assert_int_equal(aux.n, 0);
     gd_aux_free(&aux);
     /* a fixed role order whatever the options' order; the overlay only with a map */
-    p.zones = "/vsimem/z.geojson";
-    p.map_overlay = "/vsimem/o.geojson";
-    p.dem = "/vsimem/dem.tif";
-    p.mask_after = "/vsimem/m.tif";
-    p.map_aoi = "/vsimem/aoi.geojson";
+    p.summary.zones = "/vsimem/z.geojson";
+    p.map.overlay = "/vsimem/o.geojson";
+    p.flood.dem = "/vsimem/dem.tif";
+    p.in.mask_after = "/vsimem/m.tif";
+    p.map.aoi = "/vsimem/aoi.geojson";
     assert_int_equal(gd_aux_collect(job, &p, &aux), GD_OK);
     assert_int_equal(aux.n, 5);
     assert_string_equal(aux.role[0], "dem");
@@ -163,7 +163,7 @@ static void test_aux_inputs(void **state)
     assert_string_equal(aux.role[4], "map_aoi");
     assert_string_equal(aux.path[0], "/vsimem/dem.tif");
     gd_aux_free(&aux);
-    p.no_map = 1;
+    p.map.off = 1;
     assert_int_equal(gd_aux_collect(job, &p, &aux), GD_OK);
     assert_int_equal(aux.n, 3);
     gd_aux_free(&aux);

@@ -75,7 +75,7 @@ int gd_coreg_apply_field(gd_job *job, GDALDatasetH ref, GDALDatasetH tgt, const 
                          int nearest, GDALDatasetH *out);
 
 /* Detect-chain hook, right after the after image is aligned (bds: the before image on
- * the grid, the reference; ads: the after one): p->coreg is "none",
+ * the grid, the reference; ads: the after one): o->mode is "none",
  * "global", "local" or NULL (default: global for optical inputs on georeferenced
  * grids, none when sar says the input is SAR backscatter and on bare pixel grids). Matches
  * band bands[0] of before with band bands[1] of after, records the outcome under "coreg"
@@ -86,7 +86,7 @@ int gd_coreg_apply_field(gd_job *job, GDALDatasetH ref, GDALDatasetH tgt, const 
  * *applied_px (may be NULL) receives the largest displacement applied, 0 when none, and
  * applied_field (may be NULL) the field applied (all 0 when none), for the cloud mask. */
 #define GD_COREG_MIN_APPLY_PX 0.05
-int gd_coreg_chain(gd_job *job, const gd_detect_params *p, int sar, const int bands[2],
+int gd_coreg_chain(gd_job *job, const gd_coreg_opts *o, int sar, const int bands[2],
                    const gd_source *bs, GDALDatasetH bds, GDALDatasetH *ads,
                    int *owned, double *applied_px, double applied_field[6]);
 

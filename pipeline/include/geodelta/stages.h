@@ -268,8 +268,10 @@ int gd_classify_table(gd_job *job, const gd_score *s, const gd_class_table *t,
 /* Fixed class tables in the chain (severity/severity.c). For a method with a table
  * (nbr), the table is used unless --nbr-classes binary or a threshold is given; then
  * *m points to mt, m's copy with the table's names and colours. */
-struct gd_detect_params;
-int gd_severity_choose(gd_job *job, const struct gd_detect_params *p, const gd_method **m,
+struct gd_decide_opts;
+struct gd_input_opts;
+struct gd_flood_opts;
+int gd_severity_choose(gd_job *job, const struct gd_decide_opts *o, const gd_method **m,
                        gd_method *mt, const gd_class_table **table);
 /* Records mode, breaks and class ranges as the run's automatic "threshold" entry. */
 void gd_severity_record(gd_job *job, const gd_class_table *t);
@@ -279,7 +281,7 @@ void gd_severity_class_json(const gd_class_table *t, int c, json_t *obj);
  * single-band images) -> GD_FLOOD_SAR, nb 1; else green + swir1 (MNDWI) on both dates,
  * else green + nir (NDWI), nb 2, indices into bidx/aidx. */
 enum { GD_FLOOD_MNDWI, GD_FLOOD_NDWI, GD_FLOOD_SAR };
-int gd_flood_bands(gd_job *job, const struct gd_detect_params *p, const gd_source *bs,
+int gd_flood_bands(gd_job *job, const struct gd_input_opts *in, const gd_source *bs,
                    const gd_source *as, int bidx[2], int aidx[2], size_t *nb, int *index);
 /* Optical: score = index(after) - index(before); water[i] bit 0: index(before) > 0,
  * bit 1: index(after) > 0 (malloc'd, the caller frees). */
@@ -305,7 +307,7 @@ typedef struct gd_flood_aux gd_flood_aux;
  * in degrees (gdaldem on the grid when projected, on a local transverse Mercator when
  * geographic) and the permanent-water raster or vector, both on the grid. A DEM that
  * covers no pixel of the grid is GD_EINPUT. */
-int gd_flood_aux_load(gd_job *job, const struct gd_detect_params *p, const gd_grid *grid,
+int gd_flood_aux_load(gd_job *job, const struct gd_flood_opts *o, const gd_grid *grid,
                       gd_flood_aux **out);
 /* Applies the masks to the classes (gd_flood_mask_classes) and records the counts in
  * auto.flood_masks. NULL a is a no-op. */

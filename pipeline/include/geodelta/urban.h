@@ -9,7 +9,7 @@
 extern "C" {
 #endif
 
-struct gd_detect_params;
+struct gd_input_opts;
 
 /* Default mean window over the score (--smooth): none. A 3x3 mean (which removes the
  * thin lines of change left along edges by a residual sub-pixel misregistration) scored
@@ -20,7 +20,7 @@ struct gd_detect_params;
 /* Bands: blue, green, red, nir (all four needed on both dates), then swir1 and swir2
  * where both dates have them; *nb = 4..6, roles in this order (names[k], static
  * strings). A missing role is GD_EINPUT naming it. */
-int gd_urban_bands(gd_job *job, const struct gd_detect_params *p, const gd_source *bs,
+int gd_urban_bands(gd_job *job, const struct gd_input_opts *in, const gd_source *bs,
                    const gd_source *as, int bidx[6], int aidx[6], const char *names[6],
                    size_t *nb);
 
