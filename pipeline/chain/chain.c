@@ -62,7 +62,7 @@ static int chain_start(gd_chain *c)
     if ((st = parse_threshold(job, p, c->m, &c->treq)) != GD_OK ||
         (st = gd_severity_choose(job, &p->decide, &c->m, &c->mt, &c->ctab)) != GD_OK)
         return st;
-    if ((st = gd_chain_deliver_parse(job, p->out.without, &c->deliver_off)) != GD_OK)
+    if ((st = gd_chain_deliver_parse(job, p->out.with, p->out.without, &c->deliver_off)) != GD_OK)
         return st;
     if ((p->flood.dem || p->flood.permanent_water) && !c->m->ops->takes_water_masks)
         return gd_job_error(job, GD_EUSAGE, "--dem and --permanent-water are options of -m flood");
@@ -82,8 +82,14 @@ static int chain_start(gd_chain *c)
     /* --stac: discover finds and reads the two dates' AOI windows into local files that
      * the chain opens as usual */
     if (p->in.stac) {
-        if ((st = gd_discover_run(job, p->in.stac, &c->disc)) != GD_OK)
+        /* the remote reads take a quarter of the bar; the chain's stages the rest (their
+         * ranges nest in the slot pushed after; gd_job_progress_done closes it) */
+        gd_job_progress_push(job, 0.0, 0.25);
+        st = gd_discover_run(job, p->in.stac, &c->disc);
+        gd_job_progress_pop(job);
+        if (st != GD_OK)
             return st;
+        gd_job_progress_push(job, 0.25, 1.0);
         c->pd = *p;
         c->pd.in.before = gd_discover_path(c->disc, 0);
         c->pd.in.after = gd_discover_path(c->disc, 1);
@@ -416,6 +422,25 @@ static int chain_map_spec(gd_chain *c)
     spec->aoi = p->map.aoi ? p->map.aoi : p->grid.aoi;
     spec->population = p->exposure.population;
     spec->exposure = p->exposure.features;
+    /* their dates on the credit line (not in the map's parameters: a file date is no
+     * part of what the run id follows from; recorded in auto.aux_dates instead) */
+    const char *auxp[2] = {p->exposure.population, p->exposure.features};
+    static const char *const auxn[2] = {"population", "exposure"};
+    for (int k = 0; k < 2; k++) {
+        char why[160];
+        if (!auxp[k] || !gd_aux_date(auxp[k], c->aux_date[k], sizeof c->aux_date[k], why,
+                                     sizeof why))
+            continue;
+        json_t *ad = json_object_get(gd_job_auto(c->job), "aux_dates");
+        if (!ad) {
+            ad = json_object();
+            json_object_set_new(gd_job_auto(c->job), "aux_dates", ad);
+        }
+        json_object_set_new(ad, auxn[k], json_pack("{s:s, s:s}", "date", c->aux_date[k],
+                                                   "from", why));
+    }
+    spec->population_date = c->aux_date[0][0] ? c->aux_date[0] : NULL;
+    spec->exposure_date = c->aux_date[1][0] ? c->aux_date[1] : NULL;
     json_t *mj = gd_map_spec_json(spec);
     json_object_set_new(mj, "bands", json_string(c->ma.names));
     json_object_set_new(gd_job_params(job), "map", mj);

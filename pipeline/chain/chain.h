@@ -65,6 +65,7 @@ typedef struct gd_chain {
     float *people;                   /* people per grid pixel; NULL: none */
     double people_on_grid, people_source_total;
     struct gd_exposure *expo;
+    char aux_date[2][80];            /* population's and exposure's dates (credit line) */
 
     /* deliverables (deliver.c) turned off by --without: bits in deliverables[] order */
     unsigned deliver_off;
@@ -91,7 +92,7 @@ void gd_chain_exposure_json(gd_chain *c, json_t *summary);
 void gd_chain_exposure_free(gd_chain *c);
 
 /* deliver.c */
-int gd_chain_deliver_parse(gd_job *job, const char *list, unsigned *off);
+int gd_chain_deliver_parse(gd_job *job, const char *with, const char *without, unsigned *off);
 int gd_chain_deliver_on(const gd_chain *c, const char *name);
 int gd_chain_deliver(gd_chain *c);
 

@@ -1,6 +1,6 @@
 /* deliver.c: the chain's deliverables step: styles, change.gpkg (and, as they come,
  * map.pdf, change.kmz, stac-item.json, report.html) from the run's finished outputs.
- * Each is on by default; --without LIST turns them off. */
+ * Each is on by default but map.pdf (--with pdf); --without LIST turns them off. */
 #include "chain.h"
 
 #include "geodelta/deliver.h"
@@ -17,9 +17,14 @@
 static const char *const deliverables[] = {"styles", "gpkg", "pdf", "kmz", "stac", "report"};
 #define NDELIV (sizeof deliverables / sizeof deliverables[0])
 
-int gd_chain_deliver_parse(gd_job *job, const char *list, unsigned *off)
+/* the deliverables off unless --with names them: map.pdf measured at ~10 % of the CPU
+ * and up to ~25 % of the time of a 1024 px run (docs/deliverables.md), more than the few %
+ * a default may cost */
+static const char *const off_by_default[] = {"pdf"};
+
+static int deliver_list(gd_job *job, const char *opt, const char *list, unsigned *bits)
 {
-    *off = 0;
+    *bits = 0;
     if (!list || !*list)
         return GD_OK;
     char *copy = strdup(list), *save = NULL;
@@ -29,20 +34,37 @@ int gd_chain_deliver_parse(gd_job *job, const char *list, unsigned *off)
     for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
         size_t i;
         if (strcmp(t, "all") == 0) {
-            *off = (1u << NDELIV) - 1;
+            *bits = (1u << NDELIV) - 1;
             continue;
         }
         for (i = 0; i < NDELIV && strcmp(t, deliverables[i]) != 0; i++)
             ;
         if (i == NDELIV) {
-            st = gd_job_error(job, GD_EUSAGE, "--without '%s': not one of styles, gpkg, pdf, "
-                              "kmz, stac, report, all", t);
+            st = gd_job_error(job, GD_EUSAGE, "--%s '%s': not one of styles, gpkg, pdf, "
+                              "kmz, stac, report, all", opt, t);
             break;
         }
-        *off |= 1u << i;
+        *bits |= 1u << i;
     }
     free(copy);
     return st;
+}
+
+int gd_chain_deliver_parse(gd_job *job, const char *with, const char *without, unsigned *off)
+{
+    unsigned on = 0, no = 0;
+    int st;
+    *off = 0;
+    for (size_t k = 0; k < sizeof off_by_default / sizeof off_by_default[0]; k++)
+        for (size_t i = 0; i < NDELIV; i++)
+            if (strcmp(off_by_default[k], deliverables[i]) == 0)
+                *off |= 1u << i;
+    if ((st = deliver_list(job, "with", with, &on)) != GD_OK ||
+        (st = deliver_list(job, "without", without, &no)) != GD_OK)
+        return st;
+    /* --without applies after --with: "--with all --without kmz" is all but the KMZ */
+    *off = (*off & ~on) | no;
+    return GD_OK;
 }
 
 int gd_chain_deliver_on(const gd_chain *c, const char *name)

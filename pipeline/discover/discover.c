@@ -43,7 +43,11 @@ int gd_discover_run(gd_job *job, const gd_stac_query *q, gd_discover **out)
     gd_discover *d = calloc(1, sizeof *d);
     if (!d)
         return gd_job_error(job, GD_EPROC, "out of memory");
-    int st = gd_stac_ctx_search(job, q, &c);
+    /* progress in the caller's range: the search (pages), then each date's HEAD requests
+     * and window read; cancels (SIGINT) end a request within a second */
+    gd_job_progress_push(job, 0.0, 0.1);
+    int st = gd_stac_ctx_search(job, q, &c, 1);
+    gd_job_progress_pop(job);
     if (st == GD_OK)
         st = gd_stac_choose(job, &c);
     if (st == GD_OK && !q->cache) {
@@ -58,7 +62,9 @@ int gd_discover_run(gd_job *job, const gd_stac_query *q, gd_discover **out)
     json_t *dates = json_array();
     for (int k = 0; k < 2 && st == GD_OK; k++) {
         json_t *rec = json_object();
+        gd_job_progress_push(job, 0.1 + 0.45 * k, 0.55 + 0.45 * k);
         st = gd_mosaic_date(job, &c, k, d->tmpdir, d->path[k], sizeof d->path[k], rec);
+        gd_job_progress_pop(job);
         json_array_append_new(dates, rec);
     }
     if (st == GD_OK) {

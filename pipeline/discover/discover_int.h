@@ -64,6 +64,7 @@ typedef struct gd_stac_ctx {
     char api[2048];           /* root without the trailing slash */
     char search_url[2048];
     int post, used_post, use_query_ext, use_filter_ext;
+    int progress;             /* report the search's pages in the job's progress range */
     OGRGeometryH aoi;         /* WGS84, union of the AOI's features */
     double bbox[4];           /* WGS84 */
     double aoi_area;
@@ -71,7 +72,8 @@ typedef struct gd_stac_ctx {
     gd_stac_window win[2];
 } gd_stac_ctx;
 
-int gd_stac_ctx_search(gd_job *job, const gd_stac_query *q, gd_stac_ctx *c);
+/* progress: report the pages in the job's current progress range (detect; not search) */
+int gd_stac_ctx_search(gd_job *job, const gd_stac_query *q, gd_stac_ctx *c, int progress);
 /* Picks one acquisition per window (SAR: same relative orbit and direction); errors
  * explain what was found. */
 int gd_stac_choose(gd_job *job, gd_stac_ctx *c);

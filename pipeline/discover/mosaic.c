@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -148,16 +149,125 @@ typedef struct {
     char **paths;
 } band_src;
 
+/* The sources of one band's mosaic, all in the CRS of the first: an item in another CRS
+ * (a scene across a UTM zone boundary) is warped into a VRT on the first item's grid
+ * (same pixel size, edges snapped to its lattice, nearest neighbour: no new values, and
+ * the scene classification stays classes). The warped VRT is lazy: the window read later
+ * asks only for the source blocks it needs. The warped VRTs' paths replace the items'
+ * and move to the front of the list. */
+static int same_crs(gd_job *job, band_src *bs, size_t b, const char *tag, int *warped)
+{
+    int st = GD_OK;
+    size_t nwarped = 0;
+    GDALDatasetH ref = NULL;
+    OGRSpatialReferenceH rs = NULL;
+    double rgt[6];
+    for (size_t i = 0; i < bs[b].n && st == GD_OK; i++) {
+        GDALDatasetH ds = GDALOpenEx(bs[b].paths[i], GDAL_OF_RASTER, NULL, NULL, NULL);
+        if (!ds) {
+            st = gd_job_error_gdal(job, GD_EINPUT, "cannot open the %s asset %s of the %s "
+                                   "acquisition", bs[b].desc, bs[b].paths[i], tag);
+            break;
+        }
+        const char *wkt = GDALGetProjectionRef(ds);
+        OGRSpatialReferenceH s = wkt && *wkt ? OSRNewSpatialReference(wkt) : NULL;
+        if (i == 0) {
+            ref = ds, rs = s;
+            if (!rs || GDALGetGeoTransform(ref, rgt) != CE_None)
+                break; /* no CRS: BuildVRT's own checks say so */
+            continue;
+        }
+        if (!s || OSRIsSame(s, rs)) {
+            if (s)
+                OSRDestroySpatialReference(s);
+            GDALClose(ds);
+            continue;
+        }
+        /* the source's extent in the first item's CRS, snapped outwards to its lattice */
+        double gt[6], b4[4];
+        int w = GDALGetRasterXSize(ds), h = GDALGetRasterYSize(ds), ok = 0;
+        if (GDALGetGeoTransform(ds, gt) == CE_None) {
+            OSRSetAxisMappingStrategy(s, OAMS_TRADITIONAL_GIS_ORDER);
+            OSRSetAxisMappingStrategy(rs, OAMS_TRADITIONAL_GIS_ORDER);
+            OGRCoordinateTransformationH ct = OCTNewCoordinateTransformation(s, rs);
+            double x0 = gt[0], x1 = gt[0] + w * gt[1], y0 = gt[3] + h * gt[5], y1 = gt[3];
+            ok = ct && OCTTransformBounds(ct, fmin(x0, x1), fmin(y0, y1), fmax(x0, x1),
+                                          fmax(y0, y1), &b4[0], &b4[1], &b4[2], &b4[3], 21);
+            if (ct)
+                OCTDestroyCoordinateTransformation(ct);
+        }
+        OSRDestroySpatialReference(s);
+        if (!ok) {
+            GDALClose(ds);
+            st = gd_job_error_gdal(job, GD_EINPUT, "the %s asset %s cannot be put into the "
+                                   "CRS of the first item of the %s acquisition",
+                                   bs[b].desc, bs[b].paths[i], tag);
+            break;
+        }
+        double rx = fabs(rgt[1]), ry = fabs(rgt[5]);
+        double ex0 = rgt[0] + floor((b4[0] - rgt[0]) / rx) * rx;
+        double ex1 = rgt[0] + ceil((b4[2] - rgt[0]) / rx) * rx;
+        double ey1 = rgt[3] - floor((rgt[3] - b4[3]) / ry) * ry;
+        double ey0 = rgt[3] - ceil((rgt[3] - b4[1]) / ry) * ry;
+        char te[4][40], tr[2][40], vrt[512];
+        snprintf(te[0], sizeof te[0], "%.17g", ex0);
+        snprintf(te[1], sizeof te[1], "%.17g", ey0);
+        snprintf(te[2], sizeof te[2], "%.17g", ex1);
+        snprintf(te[3], sizeof te[3], "%.17g", ey1);
+        snprintf(tr[0], sizeof tr[0], "%.17g", rx);
+        snprintf(tr[1], sizeof tr[1], "%.17g", ry);
+        snprintf(vrt, sizeof vrt, "/vsimem/gd_discover/%s/%zu_%s_warp%zu.vrt", tag, b,
+                 bs[b].desc, i);
+        char *wkt_ref = NULL, nd[40];
+        OSRExportToWkt(rs, &wkt_ref);
+        /* the warped tile's corners outside its source are nodata (the source's, else 0:
+         * Sentinel-2's and Landsat's fill value), so that they hide no other item */
+        int has_nd = 0;
+        double ndv = GDALGetRasterNoDataValue(GDALGetRasterBand(ds, 1), &has_nd);
+        snprintf(nd, sizeof nd, "%.17g", has_nd ? ndv : 0.0);
+        char *argv[] = {"-of", "VRT", "-t_srs", wkt_ref, "-te", te[0], te[1], te[2], te[3],
+                        "-tr", tr[0], tr[1], "-r", "near", "-dstnodata", nd, NULL};
+        GDALWarpAppOptions *o = GDALWarpAppOptionsNew(argv, NULL);
+        int err = 0;
+        CPLErrorReset();
+        GDALDatasetH wds = o ? GDALWarp(vrt, NULL, 1, &ds, o, &err) : NULL;
+        GDALWarpAppOptionsFree(o);
+        CPLFree(wkt_ref);
+        if (!wds || err) {
+            st = gd_job_error_gdal(job, GD_EINPUT, "cannot warp the %s asset %s into the CRS "
+                                   "of the first item of the %s acquisition", bs[b].desc,
+                                   bs[b].paths[i], tag);
+        } else {
+            GDALClose(wds); /* written to /vsimem/; BuildVRT reopens it by name */
+            /* warped tiles go under the others (BuildVRT puts later sources on top): in
+             * an overlap the pixels that were not resampled win */
+            free(bs[b].paths[i]);
+            memmove(bs[b].paths + nwarped + 1, bs[b].paths + nwarped,
+                    (i - nwarped) * sizeof *bs[b].paths);
+            bs[b].paths[nwarped++] = strdup(vrt);
+            (*warped)++;
+        }
+        GDALClose(ds);
+    }
+    if (rs)
+        OSRDestroySpatialReference(rs);
+    if (ref)
+        GDALClose(ref);
+    return st;
+}
+
 /* Per band a mosaic VRT of its items (later items over earlier ones, items sorted by id),
  * then one VRT with the bands as separate layers. */
 static int stack_open(gd_job *job, band_src *bs, size_t nb, const char *tag, GDALDatasetH *out)
 {
-    int st = GD_OK;
+    int st = GD_OK, warped = 0;
     char **names = NULL;
     *out = NULL;
     for (size_t b = 0; b < nb && st == GD_OK; b++) {
         char vrt[512];
         snprintf(vrt, sizeof vrt, "/vsimem/gd_discover/%s/%zu_%s.vrt", tag, b, bs[b].desc);
+        if (bs[b].n > 1 && (st = same_crs(job, bs, b, tag, &warped)) != GD_OK)
+            break;
         char *argv[] = {"-r", "nearest", NULL};
         GDALBuildVRTOptions *o = GDALBuildVRTOptionsNew(argv, NULL);
         int err = 0;
@@ -179,6 +289,11 @@ static int stack_open(gd_job *job, band_src *bs, size_t nb, const char *tag, GDA
         GDALClose(ds);
         names = CSLAddString(names, vrt);
     }
+    if (warped)
+        gd_job_warn(job, "the %.*s acquisition's items are in different CRSs: %d asset(s) "
+                    "warped (nearest neighbour) onto the grid of the first item",
+                    (int)(strrchr(tag, '-') ? (size_t)(strrchr(tag, '-') - tag) : strlen(tag)),
+                    tag, warped);
     if (st == GD_OK) {
         char vrt[512];
         snprintf(vrt, sizeof vrt, "/vsimem/gd_discover/%s/stack.vrt", tag);
@@ -247,7 +362,7 @@ static int window_of(gd_job *job, GDALDatasetH ds, const double bbox[4], const c
 
 /* GDALTranslate -srcwin: only the window's blocks of each COG are requested. */
 static int window_write(gd_job *job, GDALDatasetH stack, const int win[4], const char *tag,
-                        const char *dest)
+                        const char *dest, int progress)
 {
     char a[4][16];
     for (int i = 0; i < 4; i++)
@@ -255,10 +370,21 @@ static int window_write(gd_job *job, GDALDatasetH stack, const int win[4], const
     char *argv[] = {"-of", "GTiff", "-srcwin", a[0], a[1], a[2], a[3], "-co", "TILED=YES", NULL};
     GDALTranslateOptions *o = GDALTranslateOptionsNew(argv, NULL);
     int err = 0;
+    /* between blocks a cancel (SIGINT) stops the copy; a request GDAL is waiting on ends
+     * at GDAL_HTTP_TIMEOUT (GDAL offers no way into its transfer) */
+    if (progress)
+        GDALTranslateOptionsSetProgress(o, gd_job_gdal_progress, job);
     CPLErrorReset();
     GDALDatasetH out = GDALTranslate(dest, stack, o, &err);
     GDALTranslateOptionsFree(o);
     int failed = !out || err || CPLGetLastErrorType() >= CE_Failure;
+    if (failed && gd_job_cancelled(job)) {
+        if (out)
+            GDALClose(out);
+        VSIUnlink(dest);
+        return gd_job_error(job, GD_ECANCEL, "reading the AOI window of the %s assets: "
+                            "cancelled", tag);
+    }
     if (failed) {
         int st = gd_job_error_gdal(job, GD_EINPUT, "reading the AOI window of the %s assets "
                                    "failed (truncated or unreachable asset?)", tag);
@@ -307,26 +433,109 @@ static int hash_bands(gd_job *job, const char *path, json_t *hashes)
     return st;
 }
 
-/* Band names, date and the item's scale/offset on the local stack. */
-/* No PRODUCT_TYPE is set: the item's raster:bands scale and offset (set on the bands)
- * are the catalogue's own statement of the values, which the sensor profile "none" (what
- * auto picks here) applies as they are; a Sentinel-2 profile would override them. */
+/* What a Sentinel-2 item says about its values: level, processing baseline, whether the
+ * baseline-04.00 offset was already applied to the stored numbers. */
+typedef struct {
+    int s2;                   /* a Sentinel-2 item that states something about its values */
+    int l1c;                  /* Level-1C (RADIO_ADD_OFFSET) rather than L2A (BOA_ADD_OFFSET) */
+    double baseline;          /* NaN when unknown */
+    int applied;              /* offset already in the numbers: 1, not: 0, unknown: -1 */
+    char applied_key[64], baseline_key[64];
+} item_values;
+
+static const char *prop_str(json_t *props, const char *key)
+{
+    return json_string_value(json_object_get(props, key));
+}
+
+static void values_of(const gd_stac_item *it, item_values *v)
+{
+    json_t *props = json_object_get(it->json, "properties"), *x;
+    memset(v, 0, sizeof *v);
+    v->baseline = NAN;
+    v->applied = -1;
+    /* Earth Search v1 and v0 names; the flag is the catalogue's statement that the
+     * numbers were shifted back to the pre-04.00 range (and wins over raster:bands,
+     * whose offset Earth Search has been seen to leave at -0.1 on such items) */
+    static const char *const flags[] = {"earthsearch:boa_offset_applied",
+                                        "sentinel:boa_offset_applied"};
+    for (size_t i = 0; i < 2 && v->applied < 0; i++)
+        if (json_is_boolean(x = json_object_get(props, flags[i]))) {
+            v->applied = json_is_true(x);
+            snprintf(v->applied_key, sizeof v->applied_key, "%s", flags[i]);
+        }
+    static const char *const bl[] = {"s2:processing_baseline", "sentinel:processing_baseline",
+                                     "processing:version"};
+    for (size_t i = 0; i < 3 && isnan(v->baseline); i++) {
+        x = json_object_get(props, bl[i]);
+        char *end = NULL;
+        double b = json_is_string(x) ? strtod(json_string_value(x), &end)
+                 : json_is_number(x) ? json_number_value(x) : NAN;
+        if (isfinite(b) && b > 0 && b < 100 && (!end || *end == '\0')) {
+            v->baseline = b;
+            snprintf(v->baseline_key, sizeof v->baseline_key, "%s", bl[i]);
+        }
+    }
+    const char *plat = it->platform ? it->platform : "";
+    const char *pt = prop_str(props, "s2:product_type"), *lvl = prop_str(props, "processing:level");
+    const char *coll = json_string_value(json_object_get(it->json, "collection"));
+    int s2 = strncasecmp(plat, "sentinel-2", 10) == 0 || pt;
+    v->l1c = (pt && strstr(pt, "1C")) || (lvl && strstr(lvl, "1C")) ||
+             (!pt && !lvl && coll && (strstr(coll, "l1c") || strstr(coll, "L1C")));
+    v->s2 = s2 && (v->applied >= 0 || !isnan(v->baseline));
+}
+
+/* Band names, date and the item's values on the local stack. A Sentinel-2 item that
+ * states its baseline or offset flag gets the keys the sensor profiles read
+ * (PRODUCT_TYPE, PROCESSING_BASELINE, per band BOA_ADD_OFFSET / RADIO_ADD_OFFSET and the
+ * quantification), so auto picks the s2 profile and records why; otherwise the item's
+ * raster:bands scale and offset go on the bands as GDAL scale/offset, the catalogue's own
+ * statement of the values, which the profile "none" (what auto picks then) applies. */
 static int label_stack(gd_job *job, const char *path, band_src *bs, json_t **scales, size_t nb,
-                       const char *day, const char *ids)
+                       const char *day, const char *ids, const item_values *v, json_t *bands)
 {
     GDALDatasetH ds = GDALOpen(path, GA_Update);
     if (!ds)
         return gd_job_error_gdal(job, GD_EPROC, "cannot reopen %s", path);
+    const char *prefix = v->l1c ? "RADIO_ADD_OFFSET" : "BOA_ADD_OFFSET";
+    double quant = NAN;
     for (size_t b = 0; b < nb; b++) {
         GDALRasterBandH band = GDALGetRasterBand(ds, (int)b + 1);
         GDALSetDescription(band, bs[b].desc);
-        json_t *sc = scales[b];
-        if (json_is_number(json_object_get(sc, "scale")))
-            GDALSetRasterScale(band, json_number_value(json_object_get(sc, "scale")));
-        if (json_is_number(json_object_get(sc, "offset")))
-            GDALSetRasterOffset(band, json_number_value(json_object_get(sc, "offset")));
+        json_t *sc = scales[b], *bj = json_array_get(bands, b);
+        json_t *jscale = json_object_get(sc, "scale"), *joff = json_object_get(sc, "offset");
         if (json_is_number(json_object_get(sc, "nodata")))
             GDALSetRasterNoDataValue(band, json_number_value(json_object_get(sc, "nodata")));
+        int is_mask = strcmp(bs[b].desc, "SCL") == 0;
+        if (!v->s2 || is_mask) {
+            if (json_is_number(jscale))
+                GDALSetRasterScale(band, json_number_value(jscale));
+            if (json_is_number(joff))
+                GDALSetRasterOffset(band, json_number_value(joff));
+            continue;
+        }
+        json_t *dn = json_object_get(bj, "s2_offset_dn");
+        if (json_is_number(dn)) {
+            char val[64];
+            snprintf(val, sizeof val, "%.10g", json_number_value(dn));
+            GDALSetMetadataItem(band, prefix, val, NULL);
+        }
+        double sc_v = json_is_number(jscale) ? json_number_value(jscale) : NAN;
+        if (isfinite(sc_v) && sc_v > 0 && isnan(quant))
+            quant = 1.0 / sc_v;
+    }
+    if (v->s2) {
+        char buf[64];
+        GDALSetMetadataItem(ds, "PRODUCT_TYPE", v->l1c ? "S2MSI1C" : "S2MSI2A", NULL);
+        if (!isnan(v->baseline)) {
+            snprintf(buf, sizeof buf, "%05.2f", v->baseline);
+            GDALSetMetadataItem(ds, "PROCESSING_BASELINE", buf, NULL);
+        }
+        if (!isnan(quant)) {
+            snprintf(buf, sizeof buf, "%.10g", round(quant * 1e6) / 1e6);
+            GDALSetMetadataItem(ds, v->l1c ? "QUANTIFICATION_VALUE" : "BOA_QUANTIFICATION_VALUE",
+                                buf, NULL);
+        }
     }
     GDALSetMetadataItem(ds, "ACQUISITION_DATE", day, NULL);
     GDALSetMetadataItem(ds, "STAC_ITEMS", ids, NULL);
@@ -345,11 +554,15 @@ static void free_bands(band_src *bs, size_t nb)
 
 /* the cache key: every asset's identity (href, ETag, size), the band order and the AOI's
  * box: known before any pixel or header is read, so a hit costs only HEAD requests */
-static void cache_key(json_t *bands, const double bbox[4], char hex[65])
+static void cache_key(json_t *bands, json_t *values, const double bbox[4], char hex[65])
 {
     json_t *k = json_pack("{s:s, s:O, s:[f,f,f,f], s:i}", "scheme", "geodelta-window/1",
                           "bands", bands, "bbox", bbox[0], bbox[1], bbox[2], bbox[3], "margin",
                           MARGIN_PX);
+    /* the item's statement of its values is written into the window (absent: the key of
+     * earlier versions, so their caches stay valid) */
+    if (values)
+        json_object_set(k, "values", values);
     char *s = json_dumps(k, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(12));
     gd_sha256_buf(s, strlen(s), hex);
     free(s);
@@ -426,6 +639,8 @@ int gd_mosaic_date(gd_job *job, gd_stac_ctx *c, int d, const char *dir, char *pa
                 json_object_set(o, "file_checksum", ck);
             st = asset_identity(job, href, gp, what, o);
             json_array_append_new(assets, o);
+            if (st == GD_OK && gd_job_progress(job, 0.2 * (double)(b + 1) / NBANDS) != GD_OK)
+                st = gd_job_error(job, GD_ECANCEL, "cancelled while checking the assets");
             json_t *rb = json_array_get(json_object_get(as, "raster:bands"), 0);
             if (i == 0 && json_is_object(rb))
                 scales[nb] = rb;
@@ -448,7 +663,59 @@ int gd_mosaic_date(gd_job *job, gd_stac_ctx *c, int d, const char *dir, char *pa
                           "swir22, or assets vv, vh)", role[d], a->day);
         goto done;
     }
-    cache_key(bands, c->bbox, key);
+    /* one statement of the values for the acquisition: its tiles are mosaicked into one
+     * band, so tiles that disagree (one harmonised, one not) cannot be read as one */
+    item_values vals;
+    values_of(a->items[0], &vals);
+    for (size_t i = 1; i < a->n; i++) {
+        item_values o;
+        values_of(a->items[i], &o);
+        if (o.s2 != vals.s2 || o.applied != vals.applied ||
+            !(o.baseline == vals.baseline || (isnan(o.baseline) && isnan(vals.baseline)))) {
+            st = gd_job_error(job, GD_EINPUT, "%s: the items %s and %s of %s state different "
+                              "values (processing baseline or offset flag): they cannot be "
+                              "mosaicked as one band", role[d], a->items[0]->id,
+                              a->items[i]->id, a->day);
+            goto done;
+        }
+    }
+    if (vals.s2) {
+        json_t *vj = json_pack("{s:s, s:o, s:o}", "level", vals.l1c ? "L1C" : "L2A",
+                               "processing_baseline",
+                               isnan(vals.baseline) ? json_null() : json_real(vals.baseline),
+                               "offset_applied", vals.applied < 0 ? json_null()
+                                                 : json_boolean(vals.applied));
+        if (vals.applied_key[0])
+            json_object_set_new(vj, "offset_applied_key", json_string(vals.applied_key));
+        if (vals.baseline_key[0])
+            json_object_set_new(vj, "baseline_key", json_string(vals.baseline_key));
+        /* the offset in digital numbers per band: 0 when the flag says it is in the
+         * numbers already; else raster:bands offset / scale; else none here, and the
+         * profile's baseline rule decides (with its warning when it assumes) */
+        for (size_t b = 0; b < nb; b++) {
+            json_t *bj = json_array_get(bands, b);
+            json_t *jo = json_object_get(bj, "offset"), *js2 = json_object_get(bj, "scale");
+            double sc_v = json_is_number(js2) ? json_number_value(js2) : NAN;
+            char why[160] = "";
+            double dn = 0.0;
+            if (strcmp(bs[b].desc, "SCL") == 0)
+                continue;
+            if (vals.applied == 1) {
+                snprintf(why, sizeof why, "%s=true: offset already in the numbers",
+                         vals.applied_key);
+            } else if (json_is_number(jo) && isfinite(sc_v) && sc_v > 0) {
+                dn = round(json_number_value(jo) / sc_v * 1e6) / 1e6;
+                snprintf(why, sizeof why, "raster:bands offset %g / scale %g",
+                         json_number_value(jo), sc_v);
+            }
+            if (*why) {
+                json_object_set_new(bj, "s2_offset_dn", json_real(dn));
+                json_object_set_new(bj, "s2_offset_why", json_string(why));
+            }
+        }
+        json_object_set_new(rec, "values", vj);
+    }
+    cache_key(bands, json_object_get(rec, "values"), c->bbox, key);
     const char *cache = c->q->cache;
     if (cache) {
         if ((st = gd_mkdir_p(job, cache)) != GD_OK)
@@ -467,8 +734,9 @@ int gd_mosaic_date(gd_job *job, gd_stac_ctx *c, int d, const char *dir, char *pa
         if ((st = stack_open(job, bs, nb, tag, &stack)) != GD_OK ||
             (st = window_of(job, stack, c->bbox, role[d], win)) != GD_OK)
             goto done;
-        if ((st = window_write(job, stack, win, role[d], tmp)) != GD_OK ||
-            (st = label_stack(job, tmp, bs, scales, nb, a->day, ids)) != GD_OK ||
+        gd_job_progress_range(job, 0.3, 0.95);
+        if ((st = window_write(job, stack, win, role[d], tmp, 1)) != GD_OK ||
+            (st = label_stack(job, tmp, bs, scales, nb, a->day, ids, &vals, bands)) != GD_OK ||
             (st = hash_bands(job, tmp, hashes)) != GD_OK) {
             VSIUnlink(tmp);
             goto done;
@@ -604,7 +872,7 @@ int gd_discover_verify(gd_job *job, const json_t *record, int *bad)
             if (stack_open(job, bs, nb, tag, &stack) != GD_OK ||
                 GDALGetRasterXSize(stack) != json_integer_value(json_object_get(w, "mosaic_width")) ||
                 GDALGetRasterYSize(stack) != json_integer_value(json_object_get(w, "mosaic_height")) ||
-                window_write(job, stack, win, role, tmp) != GD_OK ||
+                window_write(job, stack, win, role, tmp, 0) != GD_OK ||
                 hash_bands(job, tmp, hashes) != GD_OK) {
                 gd_job_warn(job, "remote input %s: the analysed window cannot be read again%s%s",
                             role, *gd_job_message(job) ? ": " : " (the mosaic's size changed)",

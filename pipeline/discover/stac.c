@@ -128,6 +128,14 @@ static struct curl_slist *auth_headers(struct curl_slist *l)
     return l;
 }
 
+/* libcurl calls this at least once a second, also while the server sends nothing: a
+ * SIGINT (or the job's cancel) ends a stalled request here, not at GDAL_HTTP_TIMEOUT */
+static int on_xfer(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+    (void)dt, (void)dn, (void)ut, (void)un;
+    return gd_job_cancelled(ud) ? 1 : 0;
+}
+
 void gd_http_resp_free(gd_http_resp *r)
 {
     if (r) {
@@ -180,6 +188,9 @@ int gd_http(gd_job *job, const char *method, const char *url, const char *body,
         curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, ctimeout);
         curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(h, CURLOPT_USERAGENT, "geodelta/" GD_VERSION);
+        curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_xfer);
+        curl_easy_setopt(h, CURLOPT_XFERINFODATA, job);
+        curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
         if (userpwd && *userpwd)
             curl_easy_setopt(h, CURLOPT_USERPWD, userpwd);
         if (strcmp(method, "HEAD") == 0)
@@ -187,6 +198,10 @@ int gd_http(gd_job *job, const char *method, const char *url, const char *body,
         else if (strcmp(method, "POST") == 0)
             curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : "");
         CURLcode cc = curl_easy_perform(h);
+        if (cc == CURLE_ABORTED_BY_CALLBACK || gd_job_cancelled(job)) {
+            st = gd_job_error(job, GD_ECANCEL, "%s %s: cancelled", method, safe);
+            break;
+        }
         if (cc == CURLE_OPERATION_TIMEDOUT) {
             st = gd_job_error(job, GD_EINPUT, "%s %s: no complete answer within %ld s (the "
                               "server stalled; GDAL_HTTP_TIMEOUT sets the limit)", method,
@@ -209,8 +224,12 @@ int gd_http(gd_job *job, const char *method, const char *url, const char *body,
             wait = fmin(atof(hc.retry_after), 60.0);
         gd_job_warn(job, "%s %s: HTTP %ld, retry %d of %d in %.1f s", method, safe, r->status,
                     attempt + 1, max_retry, wait);
-        struct timespec ts = {(time_t)wait, (long)((wait - floor(wait)) * 1e9)};
-        nanosleep(&ts, NULL);
+        /* in tenths of a second, so that a cancel is not held up by the wait */
+        for (double left = wait; left > 0 && !gd_job_cancelled(job); left -= 0.1) {
+            double t = fmin(left, 0.1);
+            struct timespec ts = {(time_t)t, (long)((t - floor(t)) * 1e9)};
+            nanosleep(&ts, NULL);
+        }
     }
     curl_slist_free_all(hdrs);
     curl_easy_cleanup(h);
@@ -514,6 +533,13 @@ static int search_window(gd_job *job, gd_stac_ctx *c, int d, json_t *features)
             break;
         }
         json_array_extend(features, fs);
+        gd_job_info(job, "search %s: page %d, %zu items", d ? "after" : "before", n + 1,
+                    json_array_size(fs));
+        /* the number of pages is not known: each page halves what is left */
+        if (c->progress && (st = gd_job_progress(job, (d + 1.0 - pow(0.5, n + 1)) / 2)) != GD_OK) {
+            gd_job_error(job, GD_ECANCEL, "search cancelled");
+            break;
+        }
         const char *next = NULL, *nm = "GET";
         json_t *nb = NULL;
         int merge = 0;
@@ -686,11 +712,12 @@ static int group(gd_job *job, gd_stac_ctx *c, gd_stac_window *w)
     return GD_OK;
 }
 
-int gd_stac_ctx_search(gd_job *job, const gd_stac_query *q, gd_stac_ctx *c)
+int gd_stac_ctx_search(gd_job *job, const gd_stac_query *q, gd_stac_ctx *c, int progress)
 {
     int st;
     memset(c, 0, sizeof *c);
     c->q = q;
+    c->progress = progress;
     if ((st = gd_stac_query_check(job, q)) != GD_OK)
         return st;
     snprintf(c->api, sizeof c->api, "%s", q->url);
@@ -845,7 +872,7 @@ int gd_stac_search(gd_job *job, const gd_stac_query *q, json_t **out)
     static const char *const role[2] = {"before", "after"};
     gd_stac_ctx c;
     *out = NULL;
-    int st = gd_stac_ctx_search(job, q, &c);
+    int st = gd_stac_ctx_search(job, q, &c, 0);
     if (st == GD_OK) {
         /* which acquisitions would be taken, when both windows have one */
         if (c.win[0].nacq && c.win[1].nacq && gd_stac_choose(job, &c) != GD_OK)

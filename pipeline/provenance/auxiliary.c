@@ -6,6 +6,12 @@
 
 #include <jansson.h>
 #include <assert.h>
+#include <cpl_error.h>
+#include <cpl_string.h>
+#include <gdal.h>
+#include <ogr_api.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include <limits.h>
 #include <stdio.h>
@@ -93,4 +99,115 @@ json_t *gd_aux_json(const gd_aux_inputs *aux, const gd_hasher *h, size_t first)
                                              (json_int_t)gd_hasher_size(h, first + i)));
     }
     return arr;
+}
+
+/* "YYYY-MM-DD" from the start of a date text written YYYY-MM-DD, YYYY:MM:DD (TIFF), or
+ * YYYY/MM/DD; a bare year YYYY is kept as it is. 0 when it is none of these. */
+static int date_text(const char *v, char *out, size_t len)
+{
+    while (v && *v == ' ')
+        v++;
+    if (!v || strlen(v) < 4)
+        return 0;
+    for (int i = 0; i < 4; i++)
+        if (v[i] < '0' || v[i] > '9')
+            return 0;
+    int full = strlen(v) >= 10 && strchr("-:/", v[4]) && v[7] == v[4];
+    for (int i = 5; full && i < 10; i++)
+        if (i != 7 && (v[i] < '0' || v[i] > '9'))
+            full = 0;
+    if (full) {
+        snprintf(out, len, "%.4s-%.2s-%.2s", v, v + 5, v + 8);
+        return 1;
+    }
+    if (v[4] == '\0' || v[4] == ' ' || v[4] == 'T') {
+        snprintf(out, len, "%.4s", v);
+        return 1;
+    }
+    return 0;
+}
+
+/* the metadata items that carry a data set's date, most specific first */
+static const char *const DATE_KEYS[] = {"TIFFTAG_DATETIME", "DATE", "ACQUISITION_DATE",
+                                        "PRODUCTION_DATE", "CREATION_DATE", "date",
+                                        "timestamp", NULL};
+
+static int md_date(char **md, const char *where, char *out, size_t len, char *why, size_t wlen)
+{
+    for (size_t k = 0; DATE_KEYS[k]; k++) {
+        const char *v = CSLFetchNameValue(md, DATE_KEYS[k]);
+        if (v && date_text(v, out, len)) {
+            snprintf(why, wlen, "%s metadata %s", where, DATE_KEYS[k]);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int gd_aux_date(const char *path, char *out, size_t len, char *why, size_t wlen)
+{
+    out[0] = why[0] = '\0';
+    if (!path)
+        return 0;
+    int found = 0;
+    CPLPushErrorHandler(CPLQuietErrorHandler);
+    GDALDatasetH ds = GDALOpenEx(path, GDAL_OF_RASTER | GDAL_OF_VECTOR | GDAL_OF_READONLY,
+                                 NULL, NULL, NULL);
+    CPLPopErrorHandler();
+    if (ds) {
+        found = md_date(GDALGetMetadata(ds, NULL), "file", out, len, why, wlen);
+        for (int b = 1; !found && b <= GDALGetRasterCount(ds) && b <= 1; b++)
+            found = md_date(GDALGetMetadata(GDALGetRasterBand(ds, b), NULL), "band", out, len,
+                            why, wlen);
+        OGRLayerH l = GDALDatasetGetLayerCount(ds) > 0 ? GDALDatasetGetLayer(ds, 0) : NULL;
+        if (!found && l)
+            found = md_date(GDALGetMetadata((GDALMajorObjectH)l, NULL), "layer", out, len,
+                            why, wlen);
+        if (!found && l) {
+            /* the latest value of the layer's first date field: when its features were
+             * last surveyed or edited (OSM extracts carry such a field) */
+            OGRFeatureDefnH fd = OGR_L_GetLayerDefn(l);
+            int fi = -1;
+            for (int i = 0; i < OGR_FD_GetFieldCount(fd) && fi < 0; i++) {
+                OGRFieldType t = OGR_Fld_GetType(OGR_FD_GetFieldDefn(fd, i));
+                if (t == OFTDate || t == OFTDateTime)
+                    fi = i;
+            }
+            int best[3] = {0, 0, 0};
+            OGRFeatureH f;
+            OGR_L_ResetReading(l);
+            while (fi >= 0 && (f = OGR_L_GetNextFeature(l)) != NULL) {
+                int y, m, d, hh, mm, tz;
+                float ss;
+                if (OGR_F_IsFieldSetAndNotNull(f, fi) &&
+                    OGR_F_GetFieldAsDateTimeEx(f, fi, &y, &m, &d, &hh, &mm, &ss, &tz) &&
+                    y > 0 && (y > best[0] || (y == best[0] && (m > best[1] ||
+                                              (m == best[1] && d > best[2]))))) {
+                    best[0] = y, best[1] = m, best[2] = d;
+                }
+                OGR_F_Destroy(f);
+            }
+            if (best[0] > 0) {
+                snprintf(out, len, "%04d-%02d-%02d", best[0], best[1], best[2]);
+                snprintf(why, wlen, "latest value of field %s",
+                         OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(fd, fi)));
+                found = 1;
+            }
+        }
+        GDALClose(ds);
+    }
+    if (!found) {
+        /* the data say nothing: the file's modification time, labelled as such (a copy
+         * or a download may have reset it) */
+        struct stat sb;
+        if (stat(path, &sb) != 0)
+            return 0;
+        struct tm tm;
+        gmtime_r(&sb.st_mtime, &tm);
+        char d[16];
+        strftime(d, sizeof d, "%Y-%m-%d", &tm);
+        snprintf(out, len, "file date %s", d);
+        snprintf(why, wlen, "file modification time (the data carry no date)");
+    }
+    return 1;
 }

@@ -1566,7 +1566,7 @@ int gd_render_map(gd_job *job, const gd_grid *grid, const gd_map_image *before,
     cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
     show(cr, M, ly, fs, 0, 0, maxw, proj);
     snprintf(line, sizeof line,
-             "Imagery: %s, %g" ENDASH "%g %% stretch%s" MIDDOT "Data: %s%s%s%s%s%s%s%s%s",
+             "Imagery: %s, %g" ENDASH "%g %% stretch%s" MIDDOT "Data: %s%s%s%s%s%s%s%s%s%s%s%s%s%s%s",
              after->names, spec->stretch_lo, spec->stretch_hi,
              triptych ? " shared by both dates" : "",
              spec->before_path ? CPLGetFilename(spec->before_path) : "",
@@ -1574,8 +1574,14 @@ int gd_render_map(gd_job *job, const gd_grid *grid, const gd_map_image *before,
              spec->after_path ? CPLGetFilename(spec->after_path) : "",
              spec->population ? "; population: " : "",
              spec->population ? CPLGetFilename(spec->population) : "",
+             spec->population && spec->population_date ? " (" : "",
+             spec->population && spec->population_date ? spec->population_date : "",
+             spec->population && spec->population_date ? ")" : "",
              spec->exposure ? "; exposure: " : "",
              spec->exposure ? CPLGetFilename(spec->exposure) : "",
+             spec->exposure && spec->exposure_date ? " (" : "",
+             spec->exposure && spec->exposure_date ? spec->exposure_date : "",
+             spec->exposure && spec->exposure_date ? ")" : "",
              spec->credit ? MIDDOT "Credit: " : "", spec->credit ? spec->credit : "");
     ly += 11 * u;
     show(cr, M, ly, fs, 0, 0, maxw, line);

@@ -4,7 +4,7 @@
 # change.gpkg (styles in layer_styles) and change.kmz, a JSON-schema check for
 # stac-item.json, headless Chromium for report.html (no console error, the swipe moves,
 # a screenshot); all listed in the manifest; the same run twice gives the same bytes;
-# --without turns them off. Tools that are missing skip their part, not the test.
+# --without turns them off; map.pdf only with --with pdf. Tools that are missing skip their part, not the test.
 #   deliverables.sh GEODELTA SAMPLES OUTDIR SRC_DIR
 set -u
 G=$1 S=$2 out=$3 src=$4
@@ -19,7 +19,7 @@ ko() { echo "FAIL: $1"; fails=$((fails + 1)); }
 check() { if eval "$2"; then ok "$1"; else ko "$1"; fi; }
 
 for d in a b; do
-    "$G" detect -b "$S/before.tif" -a "$S/after.tif" -m ndvi -o "$out/$d" -q || {
+    "$G" detect -b "$S/before.tif" -a "$S/after.tif" -m ndvi -o "$out/$d" -q --with pdf || {
         echo "FAIL: detect"; exit 1; }
 done
 a=$out/a
@@ -116,10 +116,25 @@ check "geodelta verify passes" "'$G' verify '$a/manifest.json' >/dev/null"
     ko "detect --without all"
 check "--without all writes none of them" \
     "! ls '$out/none' | grep -qE 'gpkg|kmz|pdf|stac|report|qml|sld'"
+# map.pdf is off by default (it costs more than a few % of a run), on with --with pdf
+"$G" detect -b "$S/before.tif" -a "$S/after.tif" -m ndvi -o "$out/dflt" -q ||
+    ko "detect with the default deliverables"
+check "by default: change.gpkg, change.kmz, stac-item.json, report.html, no map.pdf" \
+    "[ -f '$out/dflt/change.gpkg' ] && [ -f '$out/dflt/change.kmz' ] && [ -f '$out/dflt/stac-item.json' ] && [ -f '$out/dflt/report.html' ] && [ ! -e '$out/dflt/map.pdf' ]"
+check "the default run's manifest lists no map.pdf" "! grep -q 'map.pdf' '$out/dflt/manifest.json'"
+check "--with pdf changes no other output (change.tif, map.png, change.gpkg)" \
+    "cmp -s '$a/change.tif' '$out/dflt/change.tif' && cmp -s '$a/map.png' '$out/dflt/map.png' && cmp -s '$a/change.gpkg' '$out/dflt/change.gpkg'"
+"$G" detect -b "$S/before.tif" -a "$S/after.tif" -m ndvi -o "$out/wall" -q --with all --without kmz ||
+    ko "detect --with all --without kmz"
+check "--with all --without kmz: map.pdf and no change.kmz" \
+    "[ -f '$out/wall/map.pdf' ] && [ ! -e '$out/wall/change.kmz' ]"
+"$G" detect -b "$S/before.tif" -a "$S/after.tif" -m ndvi -o "$out/badw" -q --with nonsense \
+    2>/dev/null
+check "--with nonsense is a usage error (exit 1)" "[ $? -eq 1 ]"
 "$G" detect -b "$S/before.tif" -a "$S/after.tif" -m ndvi -o "$out/bad" -q --without nonsense \
     2>/dev/null
 check "--without nonsense is a usage error (exit 1)" "[ $? -eq 1 ]"
-"$G" detect -b "$S/before.tif" -a "$S/after.tif" -m ndvi -o "$out/a3" -q --pdf-size a3 \
+"$G" detect -b "$S/before.tif" -a "$S/after.tif" -m ndvi -o "$out/a3" -q --pdf-size a3 --with pdf \
     --without gpkg,kmz,stac,report,styles || ko "detect --pdf-size a3"
 if command -v pdfinfo >/dev/null 2>&1; then
     check "--pdf-size a3 gives an A3 landscape page" "pdfinfo '$out/a3/map.pdf' | grep -q 'Page size:.*1190.55 x 841.89'"

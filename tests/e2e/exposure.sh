@@ -33,8 +33,10 @@ cat > "$d/square.geojson" <<'J'
  [[[401000,5798000],[402000,5798000],[402000,5799000],[401000,5799000],[401000,5798000]]]}}]}
 J
 gdal_rasterize -q -b 3 -b 4 -burn 2000 -burn 2100 "$d/square.geojson" "$d/after.tif" || exit 1
+# (dated in its TIFF tag, as GDAL writes TIFFTAG_DATETIME: the map's credit line shows it)
 gdal_create -q -of GTiff -ot Float32 -outsize 200 200 -burn 5 -a_srs EPSG:3035 \
-    -a_ullr 4556000 3260000 4576000 3240000 "$d/pop_coarse.tif" || exit 1
+    -a_ullr 4556000 3260000 4576000 3240000 -mo "TIFFTAG_DATETIME=2020:06:30 00:00:00" \
+    "$d/pop_coarse.tif" || exit 1
 # 13.53..13.56 E, 52.32..52.34 N: inside the grid (13.5322..13.5777 E, 52.3187..52.3455 N)
 gdal_create -q -of GTiff -ot Float32 -outsize 300 200 -burn 2 -a_srs EPSG:4326 \
     -a_ullr 13.54 52.34 13.57 52.32 "$d/pop_fine.tif" || exit 1
@@ -77,7 +79,9 @@ t() { # dir file jq-test what
 }
 near() { printf '(((%s) - (%s)) | fabs) <= (%s) * (%s)' "$1" "$2" "$3" "$2"; }
 
-run coarse --population "$d/pop_coarse.tif" --exposure "$d/footprints.geojson" \
+# the footprints carry no date: the credit line gives the file's date, labelled as such
+TZ=UTC touch -d "2021-03-04 12:00:00" "$d/footprints.geojson"
+run coarse --with pdf --population "$d/pop_coarse.tif" --exposure "$d/footprints.geojson" \
     --exposure-field name --alerts '{"amber":{"people":400},"red":{"people":600}}'
 t coarse summary.json "$(near .changed_ha 100 0.005)" '.changed_ha'
 t coarse summary.json "$(near .classes[0].people 500 0.005)" '.classes'
@@ -102,6 +106,7 @@ else
 fi
 "$G" verify "$out/coarse/manifest.json" >/dev/null || { echo "FAIL: verify coarse"; fails=$((fails + 1)); }
 # map.pdf's georeferencing puts the square's centre on the change colour, outside it not
+[ -f "$out/coarse/map.pdf" ] || { echo "FAIL: --with pdf wrote no map.pdf"; fails=$((fails + 1)); }
 if command -v gdallocationinfo >/dev/null 2>&1 && [ -f "$out/coarse/map.pdf" ]; then
     inside=$(gdallocationinfo -valonly -geoloc "$out/coarse/map.pdf" 401500 5798500 | tr '\n' ' ')
     outside=$(gdallocationinfo -valonly -geoloc "$out/coarse/map.pdf" 400300 5799700 | tr '\n' ' ')
@@ -111,6 +116,17 @@ if command -v gdallocationinfo >/dev/null 2>&1 && [ -f "$out/coarse/map.pdf" ]; 
         echo "FAIL: map.pdf georeferencing: inside '$inside', outside '$outside'"
         fails=$((fails + 1))
     fi
+fi
+
+# the credit line names the population and exposure files with their dates
+t coarse manifest.json '.auto.aux_dates.population.date == "2020-06-30" and (.auto.aux_dates.population.from | test("TIFFTAG_DATETIME")) and .auto.aux_dates.exposure.date == "file date 2021-03-04"' '.auto.aux_dates'
+if command -v pdftotext >/dev/null 2>&1 && [ -f "$out/coarse/map.pdf" ]; then
+    credit=$(pdftotext "$out/coarse/map.pdf" - | tr '\n' ' ')
+    case "$credit" in
+    *"population: pop_coarse.tif (2020-06-30); exposure: footprints.geojson (file date 2021-03-04)"*)
+        echo "PASS: map credit line: population: pop_coarse.tif (2020-06-30); exposure: footprints.geojson (file date 2021-03-04)" ;;
+    *) echo "FAIL: map credit line without the dates: $credit"; fails=$((fails + 1)) ;;
+    esac
 fi
 
 run fine --population "$d/pop_fine.tif" --exposure "$d/sites.geojson" --no-map

@@ -115,7 +115,7 @@ declare -a runs=(
   "ub|urban|s/before.tif|s/after.tif|--urban-seed|2|--urban-object-px|30|--no-map|"
   "fl|flood|s/before.tif|s/after.tif|--dem|$in/s/before.tif|--max-slope|8|--permanent-water|$Z|--no-map|"
   "fr|flood|a/before.tif|a/after.tif|--bands-before|sar=1|--flood-rule|ratio|--no-map|"
-  "ex|ndvi|a/before.tif|a/after.tif|--population|$in/a/truth.tif|--exposure|$Z|--exposure-field|name|--without|kmz,report|--pdf-size|a3"
+  "ex|ndvi|a/before.tif|a/after.tif|--population|$in/a/truth.tif|--exposure|$Z|--exposure-field|name|--with|pdf|--without|kmz,report|--pdf-size|a3"
 )
 jobs="[]"
 covered=""

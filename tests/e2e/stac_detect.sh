@@ -63,6 +63,26 @@ awk '{f = $2 / $3; t += $2; s += $3; if (f > m) m = f}
      END {printf "ok: fetched %d of %d bytes (%.1f %%) of the 18 assets, at most %.1f %% of one\n", t, s, 100 * t / s, 100 * m;
           exit !(m < 0.2)}' "$W/bytes.txt" || fail "a file was fetched beyond 20 %"
 
+# ---- the same change.tif bytes from the same files read locally: the catalogue's hrefs
+# as file:// paths (no pixel over HTTP), the same mosaic and window. The run id (in
+# change.tif) follows from the hashes of the pixels analysed, so it matches; the run on
+# the whole local files above hashes whole files and has its own run id (docs/stac.md).
+: >"$W/nginx/access.log"
+"$G" detect "${Q[@]/#$API/$BASE/local}" -m ndvi -o "$W/localcat" -q --map-width 320 ||
+    fail "detect --stac with file:// hrefs: exit $?"
+grep -q '^GET /data/' "$W/nginx/access.log" && fail "the file:// catalogue fetched pixels over HTTP"
+jq -e '[.discover.dates[].bands[].assets[].href | startswith("file://")] | all' \
+    "$W/localcat/manifest.json" >/dev/null || fail "the local catalogue's assets are not files"
+cmp -s "$W/remote/change.tif" "$W/localcat/change.tif" ||
+    fail "change.tif bytes differ between /vsicurl/ and the same files read locally"
+[[ "$(jq -r .run_id "$M")" == "$(jq -r .run_id "$W/localcat/manifest.json")" ]] || fail "run ids differ"
+[[ "$(jq -c '[.discover.dates[].bands[].pixels_sha256]' "$M")" == \
+   "$(jq -c '[.discover.dates[].bands[].pixels_sha256]' "$W/localcat/manifest.json")" ]] ||
+    fail "pixel hashes differ between /vsicurl/ and local reads"
+[[ "$(jq -r .run_id "$M")" != "$(jq -r .run_id "$W/local/manifest.json")" ]] ||
+    fail "the whole-file run has the window run's id (it hashes other bytes)"
+echo "ok: remote AOI = the same files read locally: change.tif byte-identical, run id $(jq -r .run_id "$M" | cut -c1-12)"
+
 # ---- verify --inputs: re-fetches and re-checks; an altered asset is found ----
 "$G" verify --inputs -q "$M" || fail "verify --inputs of a clean remote run"
 cp -p "$W/www/data/t2-full-red.tif" "$W/red.keep"

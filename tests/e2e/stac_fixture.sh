@@ -160,6 +160,16 @@ EOF
         stac_pages "$root" "$it/b-0704-w.json $it/b-0714.json $it/a-0216.json $it/b-0620.json" \
             "$it/b-0704-e.json $it/b-0724.json $it/a-0211.json $it/x-other.json"
     done
+    # local: the same catalogue with every asset href a local file (file://): the same
+    # pixels read without HTTP, through the same mosaic and window
+    mkdir -p "$W/www/local"
+    stac_landing local
+    for p in 1 2; do
+        jq --arg from "$BASE/data/" --arg to "file://$W/www/data/" --arg next "$BASE/local/search?page=2" \
+            '(.features[].assets[].href) |= (if startswith($from) then $to + ltrimstr($from) else . end) |
+             (.links[] | select(.rel == "next") | .href) |= $next' \
+            "$W/www/s2/search-$p.json" >"$W/www/local/search-$p.json"
+    done
     # SAR: the after window has a descending pass of another orbit (sarmix: only that one)
     stac_sar_item s1-b-asc 2019-05-03T17:20:00Z 15 ascending t1 >"$it/s1-b-asc.json"
     stac_sar_item s1-a-desc 2019-05-10T05:40:00Z 66 descending t2 >"$it/s1-a-desc.json"

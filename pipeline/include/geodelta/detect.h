@@ -110,6 +110,7 @@ typedef struct gd_output_opts {             /* the output folder and what goes i
     const char *sign_key;                   /* Ed25519 private key (PEM): signs the
                                                manifest into manifest.sig; NULL = none */
     const char *without;                    /* deliverables turned off: "gpkg,pdf,..." */
+    const char *with;                       /* deliverables off by default turned on: "pdf" */
     int pdf_a3;                             /* map.pdf on A3 instead of A4 */
 } gd_output_opts;
 

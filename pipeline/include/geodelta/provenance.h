@@ -86,6 +86,12 @@ void gd_aux_free(gd_aux_inputs *aux);
 /* The run id's input entry of an auxiliary file: "role:sha256" (the images' entries are
  * their bare sha256, so the ids of runs without auxiliary files do not change). */
 void gd_aux_run_id_entry(const char *role, const char *sha256, char out[GD_AUX_ID_LEN]);
+/* The date of an auxiliary file for the map's credit line: a date the data carry (GDAL
+ * metadata TIFFTAG_DATETIME, DATE, ACQUISITION_DATE ... of the file, its first band or
+ * first layer; else the latest value of the first layer's first Date/DateTime field),
+ * else the file's modification time as "file date YYYY-MM-DD". out: "2020-06-30" (or
+ * "2020"); why: where it came from. 0 when the file cannot be found. */
+int gd_aux_date(const char *path, char *out, size_t len, char *why, size_t wlen);
 /* The manifest's "auxiliary_inputs": [{role, path, sha256, size}], hashes from h
  * starting at index first. */
 json_t *gd_aux_json(const gd_aux_inputs *aux, const gd_hasher *h, size_t first);

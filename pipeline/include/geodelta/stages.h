@@ -399,6 +399,7 @@ typedef struct gd_map_spec {
     const char *aoi;          /* vector file drawn as the AOI outline; NULL: none */
     const char *population;   /* population raster named on the data line; NULL: none */
     const char *exposure;     /* exposure features named on the data line; NULL: none */
+    const char *population_date, *exposure_date; /* their dates (gd_aux_date); NULL: none */
     /* the print map as vector PDF (Cairo's PDF surface, same layout, text as text) */
     const char *pdf_path;     /* NULL: no PDF */
     int pdf_a3;               /* A3 landscape instead of A4 */
