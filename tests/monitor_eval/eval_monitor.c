@@ -14,20 +14,24 @@ static void usage(void)
     fprintf(stderr,
             "usage:\n"
             "  eval_monitor synth --truth T.tif --start YYYYMMDD --end YYYYMMDD --name N\n"
-            "               (--alert-date A.tif --ndates K | --pairs LIST [--classes 1,2])\n"
+            "               (--alert-date A.tif --ndates K [--mmu-px N] | --pairs LIST [--classes 1,2])\n"
             "               [--nuisance NUIS.tif] [--min-detect P] [--max-fa F] [--max-delay D]\n"
             "  eval_monitor year --ref REF.tif --year-value V --from YYYYMMDD --name N\n"
-            "               --pred P.tif [--pred-kind yyyymmdd|decyear] [--band B]\n"
+            "               --pred P.tif [--pred2 P2.tif] [--pred-kind yyyymmdd|decyear] [--band B]\n"
             "               [--compare C.tif --compare-kind yyyymmdd|decyear --compare-band B]\n"
             "               [--min-kappa K] [--min-f1 F]\n"
             "synth: T holds the change start date (YYYYMMDD, 0 stable); A the first date of a\n"
             "confirmed alert (YYYYMMDD, <= 0 none); LIST lines 'YYYYMMDD CHANGE.tif' give the\n"
-            "pairwise change maps by the later date (classes counted as alarms: --classes,\n"
+            "pairwise change maps by the later date ('none': no map that date; classes counted as\n"
+            "alarms: --classes,\n"
             "default 1). False alarms are counted on stable land (T = 0) from --start on, per\n"
             "1000 km2 of stable land and per analysis date (K monitored dates, or the number of\n"
             "pairs); polygons are 8-connected groups of false-alarm pixels of one analysis.\n"
+            "--mmu-px N drops groups of alerted pixels smaller than N before scoring (detect's\n"
+            "minimum mapping unit, 10 px = 0.1 ha at 10 m).\n"
             "year: REF is the reference (0 no change, V change in the scored year, any other\n"
-            "value not scored); a prediction is positive when its date is >= --from.\n");
+            "value not scored); a prediction is positive when its date is >= --from; with --pred2\n"
+            "the earlier of the two alert dates counts (stacks confirmed separately).\n");
 }
 
 /* ---- dates ---- */
@@ -123,6 +127,44 @@ static long components(uint8_t *mark, int w, int h)
     return n;
 }
 
+/* Drops the groups (8-connected) of alerted pixels (a[i] > 0) smaller than mmu pixels, as
+ * detect's minimum mapping unit does for its change polygons. */
+static void apply_mmu(double *a, int w, int h, long mmu)
+{
+    long n = (long)w * h, *stack = malloc((size_t)n * sizeof(long));
+    long *members = malloc((size_t)n * sizeof(long));
+    uint8_t *seen = calloc((size_t)n, 1);
+    for (long s = 0; s < n; s++) {
+        if (seen[s] || !(a[s] > 0))
+            continue;
+        long top = 0, nm = 0;
+        stack[top++] = s;
+        seen[s] = 1;
+        while (top) {
+            long i = stack[--top];
+            members[nm++] = i;
+            int x = (int)(i % w), y = (int)(i / w);
+            for (int dy = -1; dy <= 1; dy++)
+                for (int dx = -1; dx <= 1; dx++) {
+                    int xx = x + dx, yy = y + dy;
+                    if (xx < 0 || yy < 0 || xx >= w || yy >= h)
+                        continue;
+                    long j = (long)yy * w + xx;
+                    if (!seen[j] && a[j] > 0) {
+                        seen[j] = 1;
+                        stack[top++] = j;
+                    }
+                }
+        }
+        if (nm < mmu)
+            for (long k = 0; k < nm; k++)
+                a[members[k]] = 0;
+    }
+    free(stack);
+    free(members);
+    free(seen);
+}
+
 static const char *arg(int argc, char **argv, const char *key, const char *dflt)
 {
     for (int i = 2; i + 1 < argc; i++)
@@ -164,6 +206,9 @@ static int synth(int argc, char **argv)
     if (alert_p) {
         double *a = read_band(alert_p, 1, &g);
         analyses = atol(arg(argc, argv, "--ndates", "0"));
+        long mmu = atol(arg(argc, argv, "--mmu-px", "0"));
+        if (mmu > 1)
+            apply_mmu(a, g.w, g.h, mmu);
         for (long i = 0; i < n; i++) {
             if (!(a[i] > 0))
                 continue;
@@ -193,6 +238,8 @@ static int synth(int argc, char **argv)
             if (d < start_d || d > end_d)
                 continue;
             analyses++;
+            if (!strcmp(path, "none"))
+                continue; /* the pair had no common valid pixel: no alarm that date */
             double *c = read_band(path, 1, &g);
             for (long i = 0; i < n; i++) {
                 int cls = isnan(c[i]) ? 0 : (int)c[i], hit = 0;
@@ -312,6 +359,15 @@ static int year(int argc, char **argv)
     long n = (long)g.w * g.h, from_d = ymd_days(from);
     long *pd = pred_days(pred_p, arg(argc, argv, "--pred-kind", "yyyymmdd"),
                          atoi(arg(argc, argv, "--band", "1")), &g);
+    const char *pred2_p = arg(argc, argv, "--pred2", NULL);
+    if (pred2_p) {
+        /* each stack confirmed on its own, the earlier alert wins */
+        long *p2 = pred_days(pred2_p, arg(argc, argv, "--pred-kind", "yyyymmdd"), 1, &g);
+        for (long i = 0; i < n; i++)
+            if (p2[i] < pd[i])
+                pd[i] = p2[i];
+        free(p2);
+    }
     long *cd = cmp_p ? pred_days(cmp_p, arg(argc, argv, "--compare-kind", "yyyymmdd"),
                                  atoi(arg(argc, argv, "--compare-band", "1")), &g)
                      : NULL;
