@@ -20,6 +20,7 @@ static void usage(void)
             "               --pred P.tif [--pred2 P2.tif] [--pred-kind yyyymmdd|decyear] [--band B]\n"
             "               [--compare C.tif --compare-kind yyyymmdd|decyear --compare-band B]\n"
             "               [--min-kappa K] [--min-f1 F]\n"
+            "  eval_monitor enl --list LIST --before YYYYMMDD [--units db|linear]\n"
             "synth: T holds the change start date (YYYYMMDD, 0 stable); A the first date of a\n"
             "confirmed alert (YYYYMMDD, <= 0 none); LIST lines 'YYYYMMDD CHANGE.tif' give the\n"
             "pairwise change maps by the later date ('none': no map that date; classes counted as\n"
@@ -424,6 +425,88 @@ static int year(int argc, char **argv)
     return rc;
 }
 
+/* ---- the equivalent number of looks of a SAR stack, from its baseline ---- */
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* For each pixel with >= 10 baseline dates: mean^2 / variance of the linear intensity (the
+ * ENL of a gamma variable); the median over pixels. Seasonal or real change in a baseline
+ * only lowers the estimate, so it errs towards a conservative test. */
+static int enl(int argc, char **argv)
+{
+    const char *list = arg(argc, argv, "--list", NULL);
+    long before = atol(arg(argc, argv, "--before", "0"));
+    int db = !strcmp(arg(argc, argv, "--units", "db"), "db");
+    if (!list || !before) {
+        usage();
+        return 1;
+    }
+    FILE *f = fopen(list, "r");
+    if (!f) {
+        fprintf(stderr, "eval_monitor: cannot read %s\n", list);
+        return 2;
+    }
+    grid g = {0};
+    double *s1 = NULL, *s2 = NULL;
+    int *cnt = NULL;
+    char line[4096], path[4096], date[32];
+    long n = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "%31s %4095s", date, path) != 2 || date[0] == '#')
+            continue;
+        int y, m, d;
+        if (sscanf(date, "%d-%d-%d", &y, &m, &d) != 3 || y * 10000L + m * 100 + d >= before)
+            continue;
+        char full[8300];
+        if (path[0] == '/')
+            snprintf(full, sizeof full, "%s", path);
+        else {
+            /* relative to the list, as geodelta monitor reads it */
+            const char *slash = strrchr(list, '/');
+            int dl = slash ? (int)(slash - list) : 1;
+            snprintf(full, sizeof full, "%.*s/%s", dl, slash ? list : ".", path);
+        }
+        double *v = read_band(full, 1, &g);
+        if (!s1) {
+            n = (long)g.w * g.h;
+            s1 = calloc((size_t)n, sizeof(double));
+            s2 = calloc((size_t)n, sizeof(double));
+            cnt = calloc((size_t)n, sizeof(int));
+        }
+        for (long i = 0; i < n; i++) {
+            if (!isfinite(v[i]) || (!db && !(v[i] > 0)))
+                continue;
+            double x = db ? pow(10.0, v[i] / 10.0) : v[i];
+            s1[i] += x;
+            s2[i] += x * x;
+            cnt[i]++;
+        }
+        free(v);
+    }
+    fclose(f);
+    double *e = malloc((size_t)(n ? n : 1) * sizeof(double));
+    long ne = 0;
+    for (long i = 0; i < n; i++) {
+        if (cnt[i] < 10)
+            continue;
+        double mean = s1[i] / cnt[i], var = (s2[i] - cnt[i] * mean * mean) / (cnt[i] - 1);
+        if (var > 0)
+            e[ne++] = mean * mean / var;
+    }
+    qsort(e, (size_t)ne, sizeof(double), cmp_double);
+    printf("%.1f\n", ne ? e[ne / 2] : NAN);
+    fprintf(stderr, "enl: median of %ld pixels, quartiles %.1f %.1f\n", ne, ne ? e[ne / 4] : NAN,
+            ne ? e[3 * ne / 4] : NAN);
+    free(s1);
+    free(s2);
+    free(cnt);
+    free(e);
+    return ne ? 0 : 2;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -435,6 +518,8 @@ int main(int argc, char **argv)
         return synth(argc, argv);
     if (!strcmp(argv[1], "year"))
         return year(argc, argv);
+    if (!strcmp(argv[1], "enl"))
+        return enl(argc, argv);
     usage();
     return 1;
 }

@@ -1,9 +1,12 @@
 #!/bin/sh
 # run_eval.sh: monitor vs pairwise detect on the synthetic stack, and monitor vs BayTS on
-# the Bolivia stack; prints one line per run (docs/monitor-accuracy.md) and, with
-# FLOORS=1, fails when a measured figure falls below the floors given in the environment.
+# the Bolivia stack; prints one line per run (docs/monitor-accuracy.md) and fails when a
+# figure misses a floor given in the environment (FLOOR_SYN_NDVI, FLOOR_SYN_BOTH,
+# FLOOR_SYN_NDVI_MMU, FLOOR_SYN_BOTH_MMU, FLOOR_BOL_NDVI, FLOOR_BOL_UNION: options of
+# gd_monitor_eval such as "--min-detect 90 --max-fa 60"). Exit 77: Bolivia data absent.
 #   run_eval.sh GEODELTA GEN EVAL OUTDIR [SHARED_DATA] [synth|bolivia|all]
 # Monitor options for every run can be added with MONITOR_OPTS="--confirm 1 ...".
+# shellcheck disable=SC2086 # option lists ($common, floors, MONITOR_OPTS) split on purpose
 set -eu
 G=$1 GEN=$2 EV=$3 OUT=$4 SHARED=${5:-} WHAT=${6:-all}
 mkdir -p "$OUT"
@@ -38,7 +41,7 @@ pairwise() { # LIST METHOD TAG START(YYYY-MM-DD)
     : >"$OUT/pw_${tag}_consecutive.pairs"
     prev=""
     while read -r d p; do
-        if [ -n "$prev" ] && [ "$d" \> "$start" -o "$d" = "$start" ]; then
+        if [ -n "$prev" ] && [ "$(echo "$d" | tr -d -)" -ge "$(echo "$start" | tr -d -)" ]; then
             o="$OUT/pw_${tag}_pairs/$d"
             # a pair without common valid pixels (a fully cloudy date) is an analysis date
             # with no alarm: detect refuses it (exit 2)
@@ -65,39 +68,38 @@ if [ "$WHAT" = synth ] || [ "$WHAT" = all ]; then
     pairwise "$S/rn.list" ndvi opt 2020-01-01
     pairwise "$S/sar.list" logratio sar 2020-01-01
     for t in opt sar; do
-        score "pairwise $t first-last" synth $common --pairs "$OUT/pw_${t}_firstlast.pairs" \
-            ${FLOOR_PW_FL:-}
+        score "pairwise $t first-last" synth $common --pairs "$OUT/pw_${t}_firstlast.pairs"
         score "pairwise $t consecutive" synth $common --pairs "$OUT/pw_${t}_consecutive.pairs"
     done
-    # shellcheck disable=SC2086
     "$G" monitor --stack "$S/ndvi.list" -m value -o "$OUT/mon_ndvi" --start 2020-01-01 -q $MONITOR_OPTS
-    # shellcheck disable=SC2086
     "$G" monitor --stack "$S/sar.list" -m sar -o "$OUT/mon_sar" --start 2020-01-01 -q $MONITOR_OPTS
-    # shellcheck disable=SC2086
     "$G" monitor --stack "$S/ndvi.list" -m value --stack "$S/sar.list" -m sar -o "$OUT/mon_both" \
         --start 2020-01-01 -q $MONITOR_OPTS
     n_opt=$(monitored_dates 2020-01-01 "$S/ndvi.list")
     n_sar=$(monitored_dates 2020-01-01 "$S/sar.list")
     n_both=$(monitored_dates 2020-01-01 "$S/ndvi.list" "$S/sar.list")
-    for m in ndvi:$n_opt sar:$n_sar both:$n_both; do
-        score "monitor ${m%:*}, alerts >= 10 px (detect's 0.1 ha)" synth $common \
-            --alert-date "$OUT/mon_${m%:*}/alert_date.tif" --ndates "${m#*:}" --mmu-px 10
-    done
-    # shellcheck disable=SC2086
+    mmu() { # KIND NDATES FLOORS...
+        k=$1 nd=$2
+        shift 2
+        score "monitor $k, alerts >= 10 px (detect's 0.1 ha)" synth $common \
+            --alert-date "$OUT/mon_$k/alert_date.tif" --ndates "$nd" --mmu-px 10 "$@"
+    }
+    mmu ndvi "$n_opt" ${FLOOR_SYN_NDVI_MMU:-}
+    mmu sar "$n_sar"
+    mmu both "$n_both" ${FLOOR_SYN_BOTH_MMU:-}
     score "monitor value (NDVI)" synth $common --alert-date "$OUT/mon_ndvi/alert_date.tif" \
-        --ndates "$n_opt" ${FLOOR_MON_OPT:-}
-    # shellcheck disable=SC2086
+        --ndates "$n_opt" ${FLOOR_SYN_NDVI:-}
     score "monitor sar (VV)" synth $common --alert-date "$OUT/mon_sar/alert_date.tif" \
-        --ndates "$n_sar" ${FLOOR_MON_SAR:-}
-    # shellcheck disable=SC2086
+        --ndates "$n_sar" 
     score "monitor NDVI + VV" synth $common --alert-date "$OUT/mon_both/alert_date.tif" \
-        --ndates "$n_both" ${FLOOR_MON_BOTH:-}
+        --ndates "$n_both" ${FLOOR_SYN_BOTH:-}
 fi
 
 if [ "$WHAT" = bolivia ] || [ "$WHAT" = all ]; then
     B="$SHARED/timeseries/bolivia_bayts"
     if [ ! -d "$B" ]; then
         echo "run_eval: $B absent, Bolivia skipped"
+        [ "$WHAT" = bolivia ] && exit 77
     else
         # lists with absolute paths (the file name holds the date)
         for k in ndvi s1vv; do
@@ -112,34 +114,29 @@ if [ "$WHAT" = bolivia ] || [ "$WHAT" = all ]; then
         bayts="--compare $B/anchor_bayts_result.tif --compare-kind decyear --compare-band 3"
         score "BayTS (published result)" year $ref --pred "$B/anchor_bayts_result.tif" \
             --pred-kind decyear --band 3
-        # shellcheck disable=SC2086
-        "$G" monitor --stack "$OUT/bolivia_ndvi.list" -m value -o "$OUT/bol_ndvi" \
+            "$G" monitor --stack "$OUT/bolivia_ndvi.list" -m value -o "$OUT/bol_ndvi" \
             --start 2016-01-01 -q $MONITOR_OPTS
-        # shellcheck disable=SC2086
-        "$G" monitor --stack "$OUT/bolivia_s1vv.list" -m sar -o "$OUT/bol_vv" \
+            "$G" monitor --stack "$OUT/bolivia_s1vv.list" -m sar -o "$OUT/bol_vv" \
             --start 2016-01-01 -q $MONITOR_OPTS
-        # shellcheck disable=SC2086
-        "$G" monitor --stack "$OUT/bolivia_ndvi.list" -m value --stack "$OUT/bolivia_s1vv.list" \
+            "$G" monitor --stack "$OUT/bolivia_ndvi.list" -m value --stack "$OUT/bolivia_s1vv.list" \
             -m sar -o "$OUT/bol_both" --start 2016-01-01 -q $MONITOR_OPTS
-        # the S1 dates of this stack are multi-looked far beyond one GRD look: the median over
-        # pixels of mean^2 / variance of the 2015 baseline is 22.9 (docs/monitor-accuracy.md)
-        # shellcheck disable=SC2086
-        "$G" monitor --stack "$OUT/bolivia_s1vv.list" -m sar --enl 22.9 -o "$OUT/bol_vv_enl" \
+        # the S1 dates of this stack are multi-looked far beyond one GRD look: the ENL is the
+        # median over pixels of mean^2 / variance of the baseline (docs/monitor-accuracy.md)
+        enl=$("$EV" enl --list "$OUT/bolivia_s1vv.list" --before 20160101 2>>"$OUT/eval.log")
+        echo "Bolivia VV baseline ENL: $enl" | tee -a "$OUT/eval.log"
+            "$G" monitor --stack "$OUT/bolivia_s1vv.list" -m sar --enl "$enl" -o "$OUT/bol_vv_enl" \
             --start 2016-01-01 -q $MONITOR_OPTS
-        # shellcheck disable=SC2086
-        "$G" monitor --stack "$OUT/bolivia_ndvi.list" -m value --stack "$OUT/bolivia_s1vv.list" \
-            -m sar --enl 22.9 -o "$OUT/bol_both_enl" --start 2016-01-01 -q $MONITOR_OPTS
-        score "monitor VV --enl 22.9" year $ref --pred "$OUT/bol_vv_enl/alert_date.tif" $bayts
-        score "monitor NDVI + VV --enl 22.9 (one alert state)" year $ref \
+            "$G" monitor --stack "$OUT/bolivia_ndvi.list" -m value --stack "$OUT/bolivia_s1vv.list" \
+            -m sar --enl "$enl" -o "$OUT/bol_both_enl" --start 2016-01-01 -q $MONITOR_OPTS
+        score "monitor VV --enl $enl" year $ref --pred "$OUT/bol_vv_enl/alert_date.tif" $bayts
+        score "monitor NDVI + VV --enl $enl (one alert state)" year $ref \
             --pred "$OUT/bol_both_enl/alert_date.tif" $bayts
-        score "NDVI and VV --enl 22.9 confirmed separately, earlier wins" year $ref \
-            --pred "$OUT/bol_ndvi/alert_date.tif" --pred2 "$OUT/bol_vv_enl/alert_date.tif" $bayts
-        # shellcheck disable=SC2086
-        score "monitor NDVI" year $ref --pred "$OUT/bol_ndvi/alert_date.tif" $bayts ${FLOOR_BOL_NDVI:-}
-        # shellcheck disable=SC2086
-        score "monitor VV" year $ref --pred "$OUT/bol_vv/alert_date.tif" $bayts ${FLOOR_BOL_VV:-}
-        # shellcheck disable=SC2086
-        score "monitor NDVI + VV" year $ref --pred "$OUT/bol_both/alert_date.tif" $bayts ${FLOOR_BOL_BOTH:-}
+            score "NDVI and VV --enl $enl confirmed separately, earlier wins" year $ref \
+            --pred "$OUT/bol_ndvi/alert_date.tif" --pred2 "$OUT/bol_vv_enl/alert_date.tif" $bayts \
+            ${FLOOR_BOL_UNION:-}
+            score "monitor NDVI" year $ref --pred "$OUT/bol_ndvi/alert_date.tif" $bayts ${FLOOR_BOL_NDVI:-}
+            score "monitor VV" year $ref --pred "$OUT/bol_vv/alert_date.tif" $bayts 
+            score "monitor NDVI + VV" year $ref --pred "$OUT/bol_both/alert_date.tif" $bayts 
     fi
 fi
 echo "run_eval: rows in $ROWS"
