@@ -2,6 +2,7 @@
 #include "geodelta/batch.h"
 #include "geodelta/detect.h"
 #include "geodelta/files.h"
+#include "geodelta/monitor.h"
 #include "geodelta/options.h"
 #include "geodelta/discover.h"
 #include "geodelta/provenance.h"
@@ -33,6 +34,8 @@ typedef struct bjob {
     json_t *spec;        /* resolved: defaults merged, paths absolute (job.json) */
     gd_detect_params p;  /* strings borrowed from spec */
     gd_stac_query stac;  /* "stac": {...} instead of before/after (p.stac points here) */
+    int monitor;         /* "kind": "monitor": a `geodelta monitor` of one area */
+    gd_monitor_options mo; /* its options (strings borrowed from spec) */
 } bjob;
 
 struct gd_batch {
@@ -48,6 +51,7 @@ struct gd_batch {
 static int is_job_key(const char *k)
 {
     return strcmp(k, "id") == 0 || strcmp(k, "params") == 0 || strcmp(k, "stac") == 0 ||
+           strcmp(k, "kind") == 0 || strcmp(k, "stack") == 0 ||
            gd_opt_find_batch(gd_detect_option_table(), k, GD_BATCH_JOB) != NULL;
 }
 
@@ -145,7 +149,7 @@ static int id_seen(json_t *seen, const char *id, int idx)
  * them absolute) and must be readable; a number given for a text option (a fixed
  * threshold) is written back as text. label is "field K" or "params.K". */
 static void set_option(gd_batch *b, const char *who, const char *label, const gd_opt *o,
-                       json_t *obj, const char *key, const char *base, gd_detect_options *t)
+                       json_t *obj, const char *key, const char *base, void *t)
 {
     json_t *v = json_object_get(obj, key);
     char text[64], what[512];
@@ -202,6 +206,72 @@ static void set_option(gd_batch *b, const char *who, const char *label, const gd
                   o->type == GD_OPT_PATH || type_ok ? "" : json_is_string(v) &&
                   (o->type == GD_OPT_INT || o->type == GD_OPT_DOUBLE) ? " (a JSON number, not a string)" : "");
     }
+}
+
+/* A "kind": "monitor" job: "stack" (a LIST path or an array of them, relative to the batch
+ * file) and "method" (one name or one per stack) as the job fields, the monitor options
+ * with a batch key in "params"; the same checks as `geodelta monitor`'s command line. */
+static void check_monitor(gd_batch *b, const char *who, const char *base, json_t *spec,
+                          json_t *params, bjob *j)
+{
+    const gd_opt_table *t = gd_monitor_option_table();
+    const char *key;
+    json_t *v;
+    char what[512], label[160];
+    gd_monitor_options_init(&j->mo);
+    j->monitor = 1;
+    json_object_foreach(spec, key, v)
+        if (strcmp(key, "id") != 0 && strcmp(key, "kind") != 0 && strcmp(key, "stack") != 0 &&
+            strcmp(key, "method") != 0 && strcmp(key, "params") != 0)
+            add_error(b, who, "field %s: not a field of a monitor job (id, kind, stack, method, "
+                      "params)", key);
+    static const char *const fields[2] = {"stack", "method"};
+    for (int f = 0; f < 2; f++) {
+        const gd_opt *o = gd_opt_find(t, fields[f]);
+        json_t *val = json_object_get(spec, fields[f]);
+        if (json_is_string(val)) { /* one value: an array of one */
+            json_t *arr = json_array();
+            json_array_append(arr, val);
+            json_object_set_new(spec, fields[f], arr);
+            val = arr;
+        }
+        if (!json_is_array(val) || json_array_size(val) == 0) {
+            add_error(b, who, "field %s: missing (a %s or an array of them)", fields[f],
+                      f == 0 ? "LIST path" : "method name");
+            continue;
+        }
+        for (size_t i = 0; i < json_array_size(val); i++) {
+            json_t *e = json_array_get(val, i);
+            if (!json_is_string(e) || !*json_string_value(e)) {
+                add_error(b, who, "field %s[%zu]: not a string", fields[f], i);
+                continue;
+            }
+            if (f == 0) {
+                json_array_set_new(val, i, resolve_path(base, json_string_value(e)));
+                e = json_array_get(val, i);
+                if (access(json_string_value(e), R_OK) != 0) {
+                    add_error(b, who, "field stack[%zu]: %s cannot be read: %s", i,
+                              json_string_value(e), strerror(errno));
+                    continue;
+                }
+            }
+            if (gd_opt_set(o, json_string_value(e), &j->mo, what, sizeof what) != 0)
+                add_error(b, who, "field %s[%zu]: must be %s", fields[f], i, what);
+        }
+    }
+    json_object_foreach(params, key, v) {
+        const gd_opt *opt = gd_opt_find_batch(t, key, GD_BATCH_PARAMS);
+        snprintf(label, sizeof label, "params.%s", key);
+        if (!opt)
+            add_error(b, who, "params: unknown field '%s' of a monitor job", key);
+        else
+            set_option(b, who, label, opt, params, key, base, &j->mo);
+    }
+    if (json_object_get(params, "zone_field") && !json_object_get(params, "zones"))
+        add_error(b, who, "params.zone_field: needs params.zones");
+    if (j->mo.p.nmethods > 1 && j->mo.p.nmethods != j->mo.p.nstacks)
+        add_error(b, who, "field method: one name, or one per stack (%d for %d stacks)",
+                  j->mo.p.nmethods, j->mo.p.nstacks);
 }
 
 /* Merges defaults and job, checks every field; fills j. */
@@ -317,6 +387,18 @@ static void check_job(gd_job *job, gd_batch *b, const char *base, const json_t *
         json_object_update(params, jp);
     json_object_set_new(spec, "params", params);
     j->spec = spec;
+    json_t *kind = json_object_get(spec, "kind");
+    if (kind && !(json_is_string(kind) && (strcmp(json_string_value(kind), "monitor") == 0 ||
+                                           strcmp(json_string_value(kind), "detect") == 0))) {
+        add_error(b, who, "field kind: must be \"detect\" (the default) or \"monitor\"");
+        return;
+    }
+    if (kind && strcmp(json_string_value(kind), "monitor") == 0) {
+        check_monitor(b, who, base, spec, params, j);
+        return;
+    }
+    if (json_object_get(spec, "stack"))
+        add_error(b, who, "field stack: a field of monitor jobs (\"kind\": \"monitor\")");
     gd_detect_options o;
     gd_detect_options_init(&o);
     gd_detect_params *p = &o.p;
@@ -638,7 +720,7 @@ static json_t *job_record(gd_job *job, const bjob *j, const char *outroot)
                                                          json_object_get(z, "zone"), "alert", l));
         }
         json_object_set_new(rec, "zones_alerted", alerted);
-        snprintf(map, sizeof map, "%s/map.png", j->id);
+        snprintf(map, sizeof map, "%s/%s", j->id, j->monitor ? "alert_map.png" : "map.png");
         gd_path_join(mpath, sizeof mpath, outroot, map);
         json_object_set_new(rec, "map", access(mpath, F_OK) == 0 ? json_string(map) : json_null());
         /* the run's own duration: the manifest keeps it under timing */
@@ -765,7 +847,16 @@ static void run_child(const bjob *j, const char *dir, pid_t batch_pid)
     p.outdir = dir;
     p.argc = 4;
     p.argv = argv;
-    int st = gd_detect_run(job, &p);
+    int st;
+    if (j->monitor) { /* the job folder keeps the monitor's state: a rerun takes new dates */
+        gd_monitor_params mp = j->mo.p;
+        mp.outdir = dir;
+        mp.argc = 4;
+        mp.argv = argv;
+        st = gd_monitor_run(job, &mp);
+    } else {
+        st = gd_detect_run(job, &p);
+    }
     int rc = gd_status_exit_code(st);
     if (st != GD_OK) {
         char path[4096];

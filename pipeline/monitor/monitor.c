@@ -52,7 +52,7 @@ void gd_monitor_params_init(gd_monitor_params *p)
     p->confirm = 2;
     p->window = 4;
     p->p_value = 0.01;
-    p->enl = 4.4;
+    p->enl = 0.0; /* auto */
     p->min_baseline = 3;
 }
 
@@ -69,29 +69,45 @@ static void ymd_text(int32_t d, char buf[16])
 /* years since 2000-01-01: the harmonic terms' phase */
 static float t_years(int32_t d) { return (float)((double)(gd_monitor_days(d) - 10957) / 365.25); }
 
-/* ---- reading one date's values on the grid, rows [y0, y0+rows) ---- */
-int gd_monitor_read(gd_job *job, gd_monitor *mon, int s, int i, int y0, int rows, float *out,
-                    float *tmp)
+/* ---- reading one date's values on the grid ---- */
+typedef struct mread {
+    gd_source *src;
+    GDALDatasetH ds, own[3];
+    int owned, nb;
+    gd_band b[2];
+} mread;
+
+static void read_close(mread *r)
+{
+    for (int k = 2; k >= 0; k--) /* each warped VRT before the dataset it reads */
+        if (r->own[k])
+            GDALClose(r->own[k]);
+    if (r->ds && r->owned)
+        GDALClose(r->ds);
+    gd_source_destroy(r->src);
+    memset(r, 0, sizeof *r);
+}
+
+/* Opens date i of stack s on the grid: the method's bands as values (sensor scale and
+ * offset, dB to linear, the image's own cloud mask). */
+static int read_open(gd_job *job, gd_monitor *mon, int s, int i, mread *r)
 {
     mstack *ms = &mon->st[s];
     const gd_stack_item *it = &ms->s->items[i];
-    const gd_grid *grid = mon->grid;
-    gd_source *src = NULL;
-    GDALDatasetH ds = NULL, own[3] = {NULL, NULL, NULL};
-    int owned = 0, idx[2] = {1, 0}, nb = ms->kind == MK_INDEX ? 2 : 1, st;
-    gd_band b[2];
+    int idx[2] = {1, 0}, st;
     char label[64], date[16];
+    memset(r, 0, sizeof *r);
+    r->nb = ms->kind == MK_INDEX ? 2 : 1;
     ymd_text(it->date, date);
     snprintf(label, sizeof label, "stack%d %s", s + 1, date);
-    memset(b, 0, sizeof b);
-    if ((st = gd_source_open(job, it->path, label, &src)) != GD_OK ||
-        (st = gd_grid_align(job, grid, src, &ds, &owned)) != GD_OK)
+    if ((st = gd_source_open(job, it->path, label, &r->src)) != GD_OK ||
+        (st = gd_grid_align(job, mon->grid, r->src, &r->ds, &r->owned)) != GD_OK)
         goto done;
-    for (int k = 0; k < nb && ms->kind != MK_VALUE; k++) {
+    for (int k = 0; k < r->nb && ms->kind != MK_VALUE; k++) {
         const char *role = methods[ms->method].roles[k];
-        if ((st = gd_source_find_role(job, src, label, mon->p->bands, role, &idx[k])) != GD_OK)
+        if ((st = gd_source_find_role(job, r->src, label, mon->p->bands, role, &idx[k])) != GD_OK)
             goto done;
-        if (!idx[k] && ms->kind == MK_SAR && src->nbands == 1)
+        if (!idx[k] && ms->kind == MK_SAR && r->src->nbands == 1)
             idx[k] = 1; /* a single-band image is its own SAR band */
         if (!idx[k]) {
             st = gd_job_error(job, GD_EINPUT, "%s (%s): no %s band for -m %s (name it with "
@@ -100,31 +116,43 @@ int gd_monitor_read(gd_job *job, gd_monitor *mon, int s, int i, int y0, int rows
             goto done;
         }
     }
-    for (int k = 0; k < nb; k++) {
+    for (int k = 0; k < r->nb; k++) {
         gd_band own_b;
-        if ((st = gd_band_from(job, ds, idx[k], &b[k])) != GD_OK ||
-            (st = gd_band_from(job, src->ds, idx[k], &own_b)) != GD_OK)
+        if ((st = gd_band_from(job, r->ds, idx[k], &r->b[k])) != GD_OK ||
+            (st = gd_band_from(job, r->src->ds, idx[k], &own_b)) != GD_OK)
             goto done;
         /* a warped VRT does not carry the source's scale and offset */
-        b[k].scale = own_b.scale;
-        b[k].offset = own_b.offset;
-        b[k].name = own_b.name;
+        r->b[k].scale = own_b.scale;
+        r->b[k].offset = own_b.offset;
+        r->b[k].name = own_b.name;
     }
-    if (ms->kind == MK_INDEX &&
-        (st = gd_sensor_apply(job, src, label, GD_SENSOR_AUTO, 0, 0, b, idx, (size_t)nb)) != GD_OK)
+    if (ms->kind == MK_INDEX && (st = gd_sensor_apply(job, r->src, label, GD_SENSOR_AUTO, 0, 0,
+                                                      r->b, idx, (size_t)r->nb)) != GD_OK)
         goto done;
-    if (ms->kind == MK_SAR && (st = gd_sensor_sar_db(job, src, label, &b[0], idx[0])) != GD_OK)
+    if (ms->kind == MK_SAR && (st = gd_sensor_sar_db(job, r->src, label, &r->b[0], idx[0])) != GD_OK)
         goto done;
-    if ((st = gd_mask_attach(job, grid, src, label, NULL, NULL, NULL, b, (size_t)nb, own)) != GD_OK)
-        goto done;
-    size_t n = (size_t)grid->width * (size_t)rows;
-    if ((st = gd_band_read(job, &b[0], grid->width, y0, rows, out)) != GD_OK ||
-        (st = gd_band_read_mask(job, &b[0], grid->width, y0, rows, out)) != GD_OK)
-        goto done;
-    if (nb == 2) {
-        if ((st = gd_band_read(job, &b[1], grid->width, y0, rows, tmp)) != GD_OK ||
-            (st = gd_band_read_mask(job, &b[1], grid->width, y0, rows, tmp)) != GD_OK)
-            goto done;
+    st = gd_mask_attach(job, mon->grid, r->src, label, NULL, NULL, NULL, r->b, (size_t)r->nb,
+                        r->own);
+done:
+    if (st != GD_OK)
+        read_close(r);
+    return st;
+}
+
+/* Rows [y0, y0+rows) of an opened date as the method's values (NaN = unobserved). */
+static int read_rows(gd_job *job, const gd_monitor *mon, const mstack *ms, mread *r, int y0,
+                     int rows, float *out, float *tmp)
+{
+    const int w = mon->grid->width;
+    size_t n = (size_t)w * (size_t)rows;
+    int st;
+    if ((st = gd_band_read(job, &r->b[0], w, y0, rows, out)) != GD_OK ||
+        (st = gd_band_read_mask(job, &r->b[0], w, y0, rows, out)) != GD_OK)
+        return st;
+    if (r->nb == 2) {
+        if ((st = gd_band_read(job, &r->b[1], w, y0, rows, tmp)) != GD_OK ||
+            (st = gd_band_read_mask(job, &r->b[1], w, y0, rows, tmp)) != GD_OK)
+            return st;
         for (size_t k = 0; k < n; k++) {
             float x = out[k], y = tmp[k], sum = x + y;
             out[k] = (isfinite(x) && isfinite(y) && sum != 0.0f) ? (x - y) / sum : NAN;
@@ -134,13 +162,100 @@ int gd_monitor_read(gd_job *job, gd_monitor *mon, int s, int i, int y0, int rows
         for (size_t k = 0; k < n; k++)
             if (!(out[k] > 0.0f))
                 out[k] = NAN;
+    return GD_OK;
+}
+
+int gd_monitor_read(gd_job *job, gd_monitor *mon, int s, int i, int y0, int rows, float *out,
+                    float *tmp)
+{
+    mread r;
+    int st = read_open(job, mon, s, i, &r);
+    if (st == GD_OK)
+        st = read_rows(job, mon, &mon->st[s], &r, y0, rows, out, tmp);
+    read_close(&r);
+    return st;
+}
+
+/* --enl auto: the equivalent number of looks of a SAR stack from its baseline dates, on a
+ * fixed sample of rows (so it does not depend on --mem): per pixel mean^2 / variance of
+ * its baseline intensities (the temporal ENL; any real variation only lowers it, so the
+ * test errs towards fewer alarms), the lower quartile over the pixels: a stack warped
+ * onto another grid has its looks vary from pixel to pixel (a pixel on a source pixel
+ * keeps the source's, one between four averages them), and the test must hold where they
+ * are fewest. */
+#define ENL_ROWS 32
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+static int estimate_enl(gd_job *job, gd_monitor *mon, int s, double *enl)
+{
+    mstack *ms = &mon->st[s];
+    const int w = mon->grid->width, h = mon->grid->height;
+    int ny = h < ENL_ROWS ? h : ENL_ROWS, st = GD_OK;
+    size_t n = (size_t)w * (size_t)ny;
+    double *sum = calloc(n, sizeof *sum), *sq = calloc(n, sizeof *sq);
+    int *cnt = calloc(n, sizeof *cnt);
+    float *row = malloc((size_t)w * sizeof *row), *tmp = malloc((size_t)w * sizeof *tmp);
+    float *ratio = malloc(n * sizeof *ratio);
+    *enl = NAN;
+    if (!sum || !sq || !cnt || !row || !tmp || !ratio) {
+        st = gd_job_error(job, GD_EPROC, "out of memory");
+        goto done;
+    }
+    for (int j = 0; j < ms->nbase; j++) {
+        mread r;
+        if ((st = read_open(job, mon, s, j, &r)) != GD_OK)
+            goto done;
+        for (int k = 0; k < ny && st == GD_OK; k++) {
+            int y = (int)((2LL * k + 1) * h / (2LL * ny)); /* row centres of ny equal bands */
+            if ((st = read_rows(job, mon, ms, &r, y, 1, row, tmp)) != GD_OK)
+                break;
+            for (int x = 0; x < w; x++)
+                if (isfinite(row[x])) {
+                    size_t q = (size_t)k * (size_t)w + (size_t)x;
+                    sum[q] += row[x];
+                    sq[q] += (double)row[x] * row[x];
+                    cnt[q]++;
+                }
+        }
+        read_close(&r);
+        if (st != GD_OK || (st = gd_job_progress(job, (double)(j + 1) / ms->nbase)) != GD_OK)
+            goto done;
+    }
+    int m = 0, need = mon->p->min_baseline > 5 ? mon->p->min_baseline : 5;
+    for (size_t q = 0; q < n; q++)
+        if (cnt[q] >= need) {
+            double mean = sum[q] / cnt[q];
+            double var = (sq[q] - cnt[q] * mean * mean) / (cnt[q] - 1);
+            if (var > 0.0)
+                ratio[m++] = (float)(mean * mean / var);
+        }
+    float med = NAN;
+    if (m > 0) {
+        qsort(ratio, (size_t)m, sizeof *ratio, cmp_float);
+        med = ratio[(m - 1) / 4];
+    }
+    if (!(med > 0.0f)) {
+        st = gd_job_error(job, GD_EINPUT, "stack %s: cannot estimate the number of looks (no "
+                          "pixel with %d valid baseline dates); give --enl", ms->s->list, need);
+        goto done;
+    }
+    /* 3 significant digits: the value is recorded and compared between runs */
+    char buf[32];
+    snprintf(buf, sizeof buf, "%.3g", (double)med);
+    *enl = strtod(buf, NULL);
+    gd_job_info(job, "stack %s: ENL %.3g estimated from %d pixels x %d baseline dates", ms->s->list,
+                *enl, m, ms->nbase);
 done:
-    for (int k = 2; k >= 0; k--)
-        if (own[k])
-            GDALClose(own[k]);
-    if (ds && owned)
-        GDALClose(ds);
-    gd_source_destroy(src);
+    free(sum);
+    free(sq);
+    free(cnt);
+    free(row);
+    free(tmp);
+    free(ratio);
     return st;
 }
 
@@ -189,7 +304,7 @@ static void fit_pixel(const mstack *ms, const gd_monitor_params *p, const float 
         uint8_t change[GD_MON_MAX_BASE];
         double pom = 1.0;
         int last = 0;
-        gd_k_omnibus_gamma(v, nb, p->enl, p->p_value, change, &pom);
+        gd_k_omnibus_gamma(v, nb, ms->enl, p->p_value, change, &pom);
         for (int j = 0; j < nb; j++)
             if (change[j])
                 last = j;
@@ -255,7 +370,7 @@ static int flagged(const gd_monitor *mon, const mstack *ms, px_base *b, float v,
     if (ms->kind == MK_SAR) {
         int dec = 0;
         double m = (double)b->c0 / (double)b->a1;
-        double pv = gd_k_gamma_change_p(v, m, (int)b->a1, mon->p->enl, &dec);
+        double pv = gd_k_gamma_change_p(v, m, (int)b->a1, ms->enl, &dec);
         return pv < mon->p->p_value &&
                (dir == GD_MON_DIR_BOTH || (dir == GD_MON_DIR_DECREASE) == (dec == 1));
     }
@@ -269,9 +384,13 @@ static int flagged(const gd_monitor *mon, const mstack *ms, px_base *b, float v,
     return fabs(z) > mon->z2;
 }
 
-/* One valid observation of one pixel through the alert rules (see docs/monitor.md). */
-static void observe(const gd_monitor *mon, const mstack *ms, px_state *ps, px_base *b, float v,
-                    int32_t d, float t)
+/* One valid observation of one pixel (stack s) through the alert rules: a flag raises a
+ * provisional alert; K further flags from any stack confirm it; more than W - K
+ * observations of the raising stack without a flag clear it. Only the raising stack's
+ * misses count: a stack that cannot see this kind of change (C-band under a thin canopy,
+ * a cloudy optical pass) supports an alert when it sees it, and never vetoes it. */
+static void observe(const gd_monitor *mon, const mstack *ms, int s, px_state *ps, px_base *b,
+                    float v, int32_t d, float t)
 {
     if (!isfinite(b->sigma) || !isfinite(v))
         return; /* no baseline here, or no observation */
@@ -289,17 +408,19 @@ static void observe(const gd_monitor *mon, const mstack *ms, px_state *ps, px_ba
             return;
         ps->status = GD_MON_PROVISIONAL;
         ps->prov_date = d;
+        ps->raiser = (uint8_t)s;
         ps->nflag = 0;
-        ps->nseen = 0;
-    } else {
-        ps->nseen++;
-        ps->nflag += (uint8_t)f;
+        ps->nmiss = 0;
+    } else if (f) {
+        ps->nflag++;
+    } else if (s == ps->raiser) {
+        ps->nmiss++;
     }
     if (ps->nflag >= K) {
         ps->status = GD_MON_CONFIRMED;
         ps->alert_date = ps->prov_date;
         ps->confirm_date = d;
-    } else if (ps->nseen - ps->nflag > W - K) {
+    } else if (ps->nmiss > W - K) {
         ps->status = GD_MON_CLEARED; /* K flags can no longer come within the window */
     }
 }
@@ -367,7 +488,7 @@ static int process(gd_job *job, gd_monitor *mon, const obs *todo, int ntodo, int
             if ((st = gd_monitor_read(job, mon, o->s, o->i, y0, r, buf, tmp)) != GD_OK)
                 goto done;
             for (size_t i = 0; i < n; i++)
-                observe(mon, ms, &mon->px[off + i], &ms->base[off + i], buf[i], d, t);
+                observe(mon, ms, o->s, &mon->px[off + i], &ms->base[off + i], buf[i], d, t);
             gd_test_pause("monitor-date");
             if ((st = gd_job_progress(job, (double)++step / nsteps)) != GD_OK)
                 goto done;
@@ -402,16 +523,20 @@ static json_t *config_json(const gd_monitor *mon)
     const gd_grid *g = mon->grid;
     json_t *stacks = json_array();
     for (int s = 0; s < mon->ns; s++)
-        json_array_append_new(stacks, json_pack("{s:s, s:s, s:s, s:i}", "method",
+        json_array_append_new(stacks, json_pack("{s:s, s:s, s:s, s:i, s:o}", "method",
                                                 methods[mon->st[s].method].name, "direction",
                                                 dir_name(mon->st[s].direction), "baseline",
-                                                mon->st[s].harmonic ? "harmonic" : "median",
-                                                "baseline_dates", mon->st[s].nbase));
+                                                mon->st[s].kind == MK_SAR ? "gamma segment"
+                                                : mon->st[s].harmonic ? "harmonic" : "median",
+                                                "baseline_dates", mon->st[s].nbase, "enl",
+                                                mon->st[s].kind == MK_SAR ? json_real(mon->st[s].enl)
+                                                                          : json_null()));
     char start[16];
     ymd_text(mon->start, start);
-    return json_pack("{s:s, s:o, s:s, s:i, s:i, s:f, s:f, s:i, s:s?, s:{s:i, s:i, s:[f,f,f,f,f,f], s:s?}}",
+    return json_pack("{s:s, s:o, s:s, s:i, s:i, s:f, s:s, s:i, s:s?, s:{s:i, s:i, s:[f,f,f,f,f,f], s:s?}}",
                      "state", STATE_MAGIC, "stacks", stacks, "start", start, "confirm",
-                     p->confirm, "window", p->window, "p_value", p->p_value, "enl", p->enl,
+                     p->confirm, "window", p->window, "p_value", p->p_value, "enl_given",
+                     p->enl > 0 ? "yes" : "auto",
                      "min_baseline", p->min_baseline, "bands", p->bands, "grid", "width",
                      g->width, "height", g->height, "geotransform", g->gt[0], g->gt[1], g->gt[2],
                      g->gt[3], g->gt[4], g->gt[5], "wkt", g->wkt);
@@ -519,6 +644,14 @@ int gd_monitor_run(gd_job *job, const gd_monitor_params *p)
                 goto done;
         }
     }
+    gd_job_progress_range(job, 0.1, 0.15);
+    for (int s = 0; s < mon.ns; s++) {
+        mstack *ms = &mon.st[s];
+        ms->enl = p->enl;
+        if (ms->kind == MK_SAR && !(p->enl > 0) && ms->nbase > 0 &&
+            (st = estimate_enl(job, &mon, s, &ms->enl)) != GD_OK)
+            goto done;
+    }
     mon.config = config_json(&mon);
     size_t npx = (size_t)mon.grid->width * (size_t)mon.grid->height;
     /* the state of the last run, when it is of these parameters and these earlier dates */
@@ -562,7 +695,7 @@ int gd_monitor_run(gd_job *job, const gd_monitor_params *p)
                 "z %.4f (one-sided) / %.4f (two-sided) for p %g", full ? "full" : "incremental",
                 ntodo, (int)(mon.start / 10000), (int)(mon.start / 100 % 100),
                 (int)(mon.start % 100), mon.z1, mon.z2, p->p_value);
-    gd_job_progress_range(job, 0.1, 0.85);
+    gd_job_progress_range(job, 0.15, 0.85);
     if ((st = process(job, &mon, todo, ntodo, full)) != GD_OK)
         goto done;
     for (int s = 0; s < mon.ns; s++)

@@ -23,9 +23,11 @@ typedef struct px_state {
     int32_t prov_date;    /* first flag of the alert in progress (or the last cleared) */
     int32_t confirm_date; /* date the alert was confirmed, 0 */
     uint8_t status;       /* GD_MON_NONE, PROVISIONAL, CONFIRMED, CLEARED */
-    uint8_t nflag;        /* flagged observations after the first */
-    uint8_t nseen;        /* valid observations after the first */
+    uint8_t nflag;        /* flagged observations after the first (any stack) */
+    uint8_t nmiss;        /* unflagged observations after the first, of the raising stack */
     uint8_t observed;     /* at least one date was tested here */
+    uint8_t raiser;       /* the stack whose flag raised the alert in progress */
+    uint8_t pad[3];       /* explicit: the state file holds the struct's bytes */
 } px_state;
 
 /* Per pixel and stack: optical expected value c0 + a1 cos 2πt + b1 sin 2πt and robust
@@ -39,6 +41,7 @@ typedef struct mstack {
     gd_stack *s;
     int method, kind, direction, harmonic;
     int nbase;          /* dates before --start */
+    double enl;         /* SAR: --enl or its estimate */
     int done;           /* dates in the state (processed) */
     px_base *base;
     char (*sha)[65];

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* --stack and -m may be repeated: each appends to its list */
@@ -32,6 +33,25 @@ static int parse_method(const gd_opt *o, const char *text, void *target, char *w
     snprintf(what, len, "sar, value, ndvi, nbr, mndwi or ndmi (at most %d times)",
              GD_MONITOR_MAX_STACKS);
     return -1;
+}
+
+/* --enl L or auto (0) */
+static int parse_enl(const gd_opt *o, const char *text, void *target, char *what, size_t len)
+{
+    gd_monitor_options *m = target;
+    char *end = NULL;
+    (void)o;
+    if (strcmp(text, "auto") == 0) {
+        m->p.enl = 0.0;
+        return 0;
+    }
+    double v = strtod(text, &end);
+    if (end == text || *end || !(v >= 0.5 && v <= 1000)) {
+        snprintf(what, len, "auto or a number of looks from 0.5 to 1000");
+        return -1;
+    }
+    m->p.enl = v;
+    return 0;
 }
 
 #define F(field) offsetof(gd_monitor_options, field)
@@ -102,11 +122,13 @@ static const gd_opt monitor_opts[] = {
      .group = G_TEST, .help = "valid baseline observations a pixel needs to be monitored",
      .def = "3", .example = "5", .batch_key = "min_baseline", .batch = GD_BATCH_PARAMS,
      .runid = GD_RUNID_YES, .off = F(p.min_baseline), NOGIVEN},
-    {.name = "enl", .type = GD_OPT_DOUBLE, .meta = "L", .lo = 0.5, .hi = 1000,
-     .what = "a number of looks from 0.5 to 1000", .group = G_TEST,
-     .help = "SAR equivalent number of looks of one date (Sentinel-1 IW GRD: about 4.4)",
-     .def = "4.4", .example = "4.4", .batch_key = "enl", .batch = GD_BATCH_PARAMS,
-     .runid = GD_RUNID_YES, .off = F(p.enl), NOGIVEN},
+    {.name = "enl", .type = GD_OPT_CUSTOM, .meta = "L|auto", .group = G_TEST,
+     .what = "auto or a number of looks from 0.5 to 1000",
+     .help = "SAR equivalent number of looks of one date (Sentinel-1 IW GRD at 10 m: about "
+             "4.4; more once resampled or filtered); auto: the lower quartile over pixels of "
+             "mean^2 / variance of their baseline dates, recorded",
+     .def = "auto", .example = "4.4", .batch_key = "enl", .batch = GD_BATCH_PARAMS,
+     .runid = GD_RUNID_YES, .off = F(p.enl), NOGIVEN, .parse = parse_enl},
     {.name = "bands", .type = GD_OPT_STRING, .meta = "SPEC", .group = G_TEST,
      .help = "band roles of the index methods when the images do not say (r=3,n=4,...)",
      .example = "r=3,n=4", .batch_key = "bands", .batch = GD_BATCH_PARAMS,

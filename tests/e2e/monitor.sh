@@ -5,6 +5,7 @@
 #   monitor.sh GEODELTA_HOOKS MAKE_MONITOR_STACK WORKDIR MAKE_SAMPLES
 # GEODELTA_HOOKS is the test build with the pause points (tests/e2e/testhooks.c), used
 # for the kill -9 cases. Checks:
+#   enl       --enl auto finds 3..6 looks on the SAR stack's own grid (true 4.4)
 #   detect    value, sar and value + sar: alert_date.tif holds the change date on >= 90 %
 #             of the patch and confirmed alerts on <= 2 % of stable land; verify passes
 #   append    23 dates, then the 24th appended to the lists: the second run is
@@ -14,6 +15,7 @@
 #             runs): no manifest.json left, and the rerun equals the reference
 #   ndvi      the index method from the bands of the 4-band samples (3 dates of before.tif,
 #             3 of after.tif): alerts dated on the first after date only
+#   batch     "kind": "monitor" jobs; --resume after a date appended to one area
 #   bad       missing image, unsorted and duplicate dates, a malformed line, an unknown
 #             method, -m count mismatch: one line on stderr, the documented exit code
 set -u
@@ -38,7 +40,9 @@ both() { # both STACKDIR OUTDIR [more options]
 
 # ---- detect ----
 for m in value sar; do
-    "$G" monitor --stack "$W/s24/$m.txt" -m $m --direction decrease -o "$W/$m" --start $START -q
+    # the SAR test with the stack's true number of looks (--enl auto is checked below)
+    "$G" monitor --stack "$W/s24/$m.txt" -m $m --direction decrease -o "$W/$m" --start $START -q \
+        $([ $m = sar ] && echo --enl 4.4)
     rc=$?
     # SAR dates are one day after the optical ones: its change date is 2020-07-12
     want=$([ $m = sar ] && echo 20200712 || echo 0)
@@ -48,6 +52,14 @@ for m in value sar; do
         failc "$m: rc $rc or alert_date.tif wrong"
     fi
 done
+# --enl auto on the SAR stack's own grid: the speckle has 4.4 looks
+"$G" monitor --stack "$W/s24/sar.txt" -m sar -o "$W/enl" --start $START -q || failc "enl auto: exit $?"
+enl=$(grep -o 'ENL [0-9.]* estimated' "$W/enl/run.log" | cut -d' ' -f2)
+if awk -v e="${enl:-0}" 'BEGIN { exit !(e >= 3 && e <= 6) }'; then
+    pass "--enl auto estimates $enl looks (true 4.4)"
+else
+    failc "--enl auto estimates '${enl}' looks (true 4.4)"
+fi
 both "$W/s24" "$W/full" || failc "value + sar: exit $?"
 if "$MK" check "$W/full/alert_date.tif"; then
     pass "value + sar (SAR warped from EPSG:3857): the first detection is the optical date"
@@ -164,6 +176,44 @@ if "$G" monitor --stack "$W/ndvi.txt" -m ndvi -o "$W/ndvi" --start 2020-04-01 -q
     fi
 else
     failc "ndvi from the bands: exit $?"
+fi
+
+# ---- batch: "kind": "monitor" jobs, one process per area; --resume after a date is
+# appended to one area runs that area only, incrementally ----
+mkdir -p "$W/batch"
+cp -r "$W/s23" "$W/batch/a"
+cp -r "$W/s23" "$W/batch/b"
+cat > "$W/batch/batch.json" <<'EOF'
+{"defaults": {"kind": "monitor", "params": {"start": "2020-04-20", "direction": "decrease"}},
+ "shards": 1,
+ "jobs": [
+  {"id": "area-a", "stack": ["a/value.txt", "a/sar.txt"], "method": ["value", "sar"]},
+  {"id": "area-b", "stack": "b/value.txt", "method": "value"}
+ ]}
+EOF
+if "$G" batch "$W/batch/batch.json" -o "$W/batch/out" -q && grep -q '^area-a,ok' "$W/batch/out/batch.csv" &&
+    grep -q '^area-b,ok' "$W/batch/out/batch.csv"; then
+    pass "batch: two monitor jobs ok"
+else
+    failc "batch: monitor jobs failed: $(cat "$W/batch/out/batch.csv" 2>/dev/null)"
+fi
+cat "$W/s23/value_24.line" >> "$W/batch/b/value.txt"
+"$G" batch "$W/batch/batch.json" -o "$W/batch/out" -q --resume
+if grep -q '"run": "incremental"' "$W/batch/out/area-b/manifest.json" &&
+    grep -q '"dates_tested_this_run": 1' "$W/batch/out/area-b/manifest.json" &&
+    grep -q '"dates_tested_this_run": 26' "$W/batch/out/area-a/manifest.json"; then
+    pass "batch --resume: the appended area ran incrementally, the other was left as it was"
+else
+    failc "batch --resume after an appended date"
+fi
+printf '{"jobs": [{"id": "x", "kind": "monitor", "stack": "nolist.txt", "method": "value", "before": "a"}]}\n' > "$W/batch/bad.json"
+"$G" batch "$W/batch/bad.json" -o "$W/batch/out2" -q 2>"$W/batch/bad.err"
+rc=$?
+if [ $rc -ne 0 ] && grep -q "nolist.txt cannot be read" "$W/batch/bad.err" &&
+    grep -q "field before: not a field of a monitor job" "$W/batch/bad.err"; then
+    pass "batch: a bad monitor job is refused by validation (exit $rc)"
+else
+    failc "batch: bad monitor job: exit $rc, $(cat "$W/batch/bad.err")"
 fi
 
 # ---- bad inputs: one line, exit code ----

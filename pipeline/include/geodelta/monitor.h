@@ -31,7 +31,7 @@ typedef struct gd_monitor_params {
     int confirm;           /* further flagged observations that confirm (default 2) */
     int window;            /* ... within this many valid observations after the first (4) */
     double p_value;        /* per-observation false-alarm rate (0.01) */
-    double enl;            /* SAR equivalent number of looks (4.4) */
+    double enl;            /* SAR equivalent number of looks; 0: estimated (auto) */
     int direction;         /* GD_MON_DIR_* */
     int baseline;          /* GD_MON_BASE_* */
     int min_baseline;      /* valid baseline observations a pixel needs (3) */
