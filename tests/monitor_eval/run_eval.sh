@@ -2,7 +2,8 @@
 # run_eval.sh: monitor vs pairwise detect on the synthetic stack, and monitor vs BayTS on
 # the Bolivia stack; prints one line per run (docs/monitor-accuracy.md) and fails when a
 # figure misses a floor given in the environment (FLOOR_SYN_NDVI, FLOOR_SYN_BOTH,
-# FLOOR_SYN_NDVI_MMU, FLOOR_SYN_BOTH_MMU, FLOOR_BOL_NDVI, FLOOR_BOL_UNION: options of
+# FLOOR_SYN_NDVI_MMU, FLOOR_SYN_BOTH_MMU, FLOOR_BOL_NDVI, FLOOR_BOL_VV, FLOOR_BOL_BOTH,
+# FLOOR_BOL_UNION: options of
 # gd_monitor_eval such as "--min-detect 90 --max-fa 60"). Exit 77: Bolivia data absent.
 #   run_eval.sh GEODELTA GEN EVAL OUTDIR [SHARED_DATA] [synth|bolivia|all]
 # Monitor options for every run can be added with MONITOR_OPTS="--confirm 1 ...".
@@ -14,6 +15,7 @@ OUT=$(cd "$OUT" && pwd)
 MONITOR_OPTS=${MONITOR_OPTS:-}
 ROWS="$OUT/rows.txt"
 : >"$ROWS"
+: >"$OUT/eval.log"
 
 FAIL=0
 score() { # NAME ARGS...: one eval line, kept for the summary; a missed floor fails the run
@@ -90,7 +92,7 @@ if [ "$WHAT" = synth ] || [ "$WHAT" = all ]; then
     score "monitor value (NDVI)" synth $common --alert-date "$OUT/mon_ndvi/alert_date.tif" \
         --ndates "$n_opt" ${FLOOR_SYN_NDVI:-}
     score "monitor sar (VV)" synth $common --alert-date "$OUT/mon_sar/alert_date.tif" \
-        --ndates "$n_sar" 
+        --ndates "$n_sar"
     score "monitor NDVI + VV" synth $common --alert-date "$OUT/mon_both/alert_date.tif" \
         --ndates "$n_both" ${FLOOR_SYN_BOTH:-}
 fi
@@ -114,29 +116,29 @@ if [ "$WHAT" = bolivia ] || [ "$WHAT" = all ]; then
         bayts="--compare $B/anchor_bayts_result.tif --compare-kind decyear --compare-band 3"
         score "BayTS (published result)" year $ref --pred "$B/anchor_bayts_result.tif" \
             --pred-kind decyear --band 3
-            "$G" monitor --stack "$OUT/bolivia_ndvi.list" -m value -o "$OUT/bol_ndvi" \
+        "$G" monitor --stack "$OUT/bolivia_ndvi.list" -m value -o "$OUT/bol_ndvi" \
             --start 2016-01-01 -q $MONITOR_OPTS
-            "$G" monitor --stack "$OUT/bolivia_s1vv.list" -m sar -o "$OUT/bol_vv" \
+        "$G" monitor --stack "$OUT/bolivia_s1vv.list" -m sar -o "$OUT/bol_vv" \
             --start 2016-01-01 -q $MONITOR_OPTS
-            "$G" monitor --stack "$OUT/bolivia_ndvi.list" -m value --stack "$OUT/bolivia_s1vv.list" \
+        "$G" monitor --stack "$OUT/bolivia_ndvi.list" -m value --stack "$OUT/bolivia_s1vv.list" \
             -m sar -o "$OUT/bol_both" --start 2016-01-01 -q $MONITOR_OPTS
         # the S1 dates of this stack are multi-looked far beyond one GRD look: the ENL is the
         # median over pixels of mean^2 / variance of the baseline (docs/monitor-accuracy.md)
         enl=$("$EV" enl --list "$OUT/bolivia_s1vv.list" --before 20160101 2>>"$OUT/eval.log")
         echo "Bolivia VV baseline ENL: $enl" | tee -a "$OUT/eval.log"
-            "$G" monitor --stack "$OUT/bolivia_s1vv.list" -m sar --enl "$enl" -o "$OUT/bol_vv_enl" \
+        "$G" monitor --stack "$OUT/bolivia_s1vv.list" -m sar --enl "$enl" -o "$OUT/bol_vv_enl" \
             --start 2016-01-01 -q $MONITOR_OPTS
-            "$G" monitor --stack "$OUT/bolivia_ndvi.list" -m value --stack "$OUT/bolivia_s1vv.list" \
+        "$G" monitor --stack "$OUT/bolivia_ndvi.list" -m value --stack "$OUT/bolivia_s1vv.list" \
             -m sar --enl "$enl" -o "$OUT/bol_both_enl" --start 2016-01-01 -q $MONITOR_OPTS
         score "monitor VV --enl $enl" year $ref --pred "$OUT/bol_vv_enl/alert_date.tif" $bayts
-        score "monitor NDVI + VV --enl $enl (one alert state)" year $ref \
+        score "monitor NDVI + VV --enl $enl" year $ref \
             --pred "$OUT/bol_both_enl/alert_date.tif" $bayts
-            score "NDVI and VV --enl $enl confirmed separately, earlier wins" year $ref \
+        score "NDVI and VV --enl $enl confirmed separately, earlier wins" year $ref \
             --pred "$OUT/bol_ndvi/alert_date.tif" --pred2 "$OUT/bol_vv_enl/alert_date.tif" $bayts \
             ${FLOOR_BOL_UNION:-}
-            score "monitor NDVI" year $ref --pred "$OUT/bol_ndvi/alert_date.tif" $bayts ${FLOOR_BOL_NDVI:-}
-            score "monitor VV" year $ref --pred "$OUT/bol_vv/alert_date.tif" $bayts 
-            score "monitor NDVI + VV" year $ref --pred "$OUT/bol_both/alert_date.tif" $bayts 
+        score "monitor NDVI" year $ref --pred "$OUT/bol_ndvi/alert_date.tif" $bayts ${FLOOR_BOL_NDVI:-}
+        score "monitor VV" year $ref --pred "$OUT/bol_vv/alert_date.tif" $bayts ${FLOOR_BOL_VV:-}
+        score "monitor NDVI + VV" year $ref --pred "$OUT/bol_both/alert_date.tif" $bayts ${FLOOR_BOL_BOTH:-}
     fi
 fi
 echo "run_eval: rows in $ROWS"
