@@ -14,20 +14,25 @@ static void usage(void)
     fprintf(stderr,
             "usage:\n"
             "  eval_monitor synth --truth T.tif --start YYYYMMDD --end YYYYMMDD --name N\n"
-            "               (--alert-date A.tif --ndates K | --pairs LIST [--classes 1,2])\n"
+            "               (--alert-date A.tif --ndates K [--mmu-px N] | --pairs LIST [--classes 1,2])\n"
             "               [--nuisance NUIS.tif] [--min-detect P] [--max-fa F] [--max-delay D]\n"
             "  eval_monitor year --ref REF.tif --year-value V --from YYYYMMDD --name N\n"
-            "               --pred P.tif [--pred-kind yyyymmdd|decyear] [--band B]\n"
+            "               --pred P.tif [--pred2 P2.tif] [--pred-kind yyyymmdd|decyear] [--band B]\n"
             "               [--compare C.tif --compare-kind yyyymmdd|decyear --compare-band B]\n"
             "               [--min-kappa K] [--min-f1 F]\n"
+            "  eval_monitor enl --list LIST --before YYYYMMDD [--units db|linear]\n"
             "synth: T holds the change start date (YYYYMMDD, 0 stable); A the first date of a\n"
             "confirmed alert (YYYYMMDD, <= 0 none); LIST lines 'YYYYMMDD CHANGE.tif' give the\n"
-            "pairwise change maps by the later date (classes counted as alarms: --classes,\n"
+            "pairwise change maps by the later date ('none': no map that date; classes counted as\n"
+            "alarms: --classes,\n"
             "default 1). False alarms are counted on stable land (T = 0) from --start on, per\n"
             "1000 km2 of stable land and per analysis date (K monitored dates, or the number of\n"
             "pairs); polygons are 8-connected groups of false-alarm pixels of one analysis.\n"
+            "--mmu-px N drops groups of alerted pixels smaller than N before scoring (detect's\n"
+            "minimum mapping unit, 10 px = 0.1 ha at 10 m).\n"
             "year: REF is the reference (0 no change, V change in the scored year, any other\n"
-            "value not scored); a prediction is positive when its date is >= --from.\n");
+            "value not scored); a prediction is positive when its date is >= --from; with --pred2\n"
+            "the earlier of the two alert dates counts (stacks confirmed separately).\n");
 }
 
 /* ---- dates ---- */
@@ -123,6 +128,44 @@ static long components(uint8_t *mark, int w, int h)
     return n;
 }
 
+/* Drops the groups (8-connected) of alerted pixels (a[i] > 0) smaller than mmu pixels, as
+ * detect's minimum mapping unit does for its change polygons. */
+static void apply_mmu(double *a, int w, int h, long mmu)
+{
+    long n = (long)w * h, *stack = malloc((size_t)n * sizeof(long));
+    long *members = malloc((size_t)n * sizeof(long));
+    uint8_t *seen = calloc((size_t)n, 1);
+    for (long s = 0; s < n; s++) {
+        if (seen[s] || !(a[s] > 0))
+            continue;
+        long top = 0, nm = 0;
+        stack[top++] = s;
+        seen[s] = 1;
+        while (top) {
+            long i = stack[--top];
+            members[nm++] = i;
+            int x = (int)(i % w), y = (int)(i / w);
+            for (int dy = -1; dy <= 1; dy++)
+                for (int dx = -1; dx <= 1; dx++) {
+                    int xx = x + dx, yy = y + dy;
+                    if (xx < 0 || yy < 0 || xx >= w || yy >= h)
+                        continue;
+                    long j = (long)yy * w + xx;
+                    if (!seen[j] && a[j] > 0) {
+                        seen[j] = 1;
+                        stack[top++] = j;
+                    }
+                }
+        }
+        if (nm < mmu)
+            for (long k = 0; k < nm; k++)
+                a[members[k]] = 0;
+    }
+    free(stack);
+    free(members);
+    free(seen);
+}
+
 static const char *arg(int argc, char **argv, const char *key, const char *dflt)
 {
     for (int i = 2; i + 1 < argc; i++)
@@ -164,6 +207,9 @@ static int synth(int argc, char **argv)
     if (alert_p) {
         double *a = read_band(alert_p, 1, &g);
         analyses = atol(arg(argc, argv, "--ndates", "0"));
+        long mmu = atol(arg(argc, argv, "--mmu-px", "0"));
+        if (mmu > 1)
+            apply_mmu(a, g.w, g.h, mmu);
         for (long i = 0; i < n; i++) {
             if (!(a[i] > 0))
                 continue;
@@ -193,6 +239,8 @@ static int synth(int argc, char **argv)
             if (d < start_d || d > end_d)
                 continue;
             analyses++;
+            if (!strcmp(path, "none"))
+                continue; /* the pair had no common valid pixel: no alarm that date */
             double *c = read_band(path, 1, &g);
             for (long i = 0; i < n; i++) {
                 int cls = isnan(c[i]) ? 0 : (int)c[i], hit = 0;
@@ -312,6 +360,15 @@ static int year(int argc, char **argv)
     long n = (long)g.w * g.h, from_d = ymd_days(from);
     long *pd = pred_days(pred_p, arg(argc, argv, "--pred-kind", "yyyymmdd"),
                          atoi(arg(argc, argv, "--band", "1")), &g);
+    const char *pred2_p = arg(argc, argv, "--pred2", NULL);
+    if (pred2_p) {
+        /* each stack confirmed on its own, the earlier alert wins */
+        long *p2 = pred_days(pred2_p, arg(argc, argv, "--pred-kind", "yyyymmdd"), 1, &g);
+        for (long i = 0; i < n; i++)
+            if (p2[i] < pd[i])
+                pd[i] = p2[i];
+        free(p2);
+    }
     long *cd = cmp_p ? pred_days(cmp_p, arg(argc, argv, "--compare-kind", "yyyymmdd"),
                                  atoi(arg(argc, argv, "--compare-band", "1")), &g)
                      : NULL;
@@ -368,6 +425,88 @@ static int year(int argc, char **argv)
     return rc;
 }
 
+/* ---- the equivalent number of looks of a SAR stack, from its baseline ---- */
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* For each pixel with >= 10 baseline dates: mean^2 / variance of the linear intensity (the
+ * ENL of a gamma variable); the median over pixels. Seasonal or real change in a baseline
+ * only lowers the estimate, so it errs towards a conservative test. */
+static int enl(int argc, char **argv)
+{
+    const char *list = arg(argc, argv, "--list", NULL);
+    long before = atol(arg(argc, argv, "--before", "0"));
+    int db = !strcmp(arg(argc, argv, "--units", "db"), "db");
+    if (!list || !before) {
+        usage();
+        return 1;
+    }
+    FILE *f = fopen(list, "r");
+    if (!f) {
+        fprintf(stderr, "eval_monitor: cannot read %s\n", list);
+        return 2;
+    }
+    grid g = {0};
+    double *s1 = NULL, *s2 = NULL;
+    int *cnt = NULL;
+    char line[4096], path[4096], date[32];
+    long n = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "%31s %4095s", date, path) != 2 || date[0] == '#')
+            continue;
+        int y, m, d;
+        if (sscanf(date, "%d-%d-%d", &y, &m, &d) != 3 || y * 10000L + m * 100 + d >= before)
+            continue;
+        char full[8300];
+        if (path[0] == '/')
+            snprintf(full, sizeof full, "%s", path);
+        else {
+            /* relative to the list, as geodelta monitor reads it */
+            const char *slash = strrchr(list, '/');
+            int dl = slash ? (int)(slash - list) : 1;
+            snprintf(full, sizeof full, "%.*s/%s", dl, slash ? list : ".", path);
+        }
+        double *v = read_band(full, 1, &g);
+        if (!s1) {
+            n = (long)g.w * g.h;
+            s1 = calloc((size_t)n, sizeof(double));
+            s2 = calloc((size_t)n, sizeof(double));
+            cnt = calloc((size_t)n, sizeof(int));
+        }
+        for (long i = 0; i < n; i++) {
+            if (!isfinite(v[i]) || (!db && !(v[i] > 0)))
+                continue;
+            double x = db ? pow(10.0, v[i] / 10.0) : v[i];
+            s1[i] += x;
+            s2[i] += x * x;
+            cnt[i]++;
+        }
+        free(v);
+    }
+    fclose(f);
+    double *e = malloc((size_t)(n ? n : 1) * sizeof(double));
+    long ne = 0;
+    for (long i = 0; i < n; i++) {
+        if (cnt[i] < 10)
+            continue;
+        double mean = s1[i] / cnt[i], var = (s2[i] - cnt[i] * mean * mean) / (cnt[i] - 1);
+        if (var > 0)
+            e[ne++] = mean * mean / var;
+    }
+    qsort(e, (size_t)ne, sizeof(double), cmp_double);
+    printf("%.1f\n", ne ? e[ne / 2] : NAN);
+    fprintf(stderr, "enl: median of %ld pixels, quartiles %.1f %.1f\n", ne, ne ? e[ne / 4] : NAN,
+            ne ? e[3 * ne / 4] : NAN);
+    free(s1);
+    free(s2);
+    free(cnt);
+    free(e);
+    return ne ? 0 : 2;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -379,6 +518,8 @@ int main(int argc, char **argv)
         return synth(argc, argv);
     if (!strcmp(argv[1], "year"))
         return year(argc, argv);
+    if (!strcmp(argv[1], "enl"))
+        return enl(argc, argv);
     usage();
     return 1;
 }

@@ -198,8 +198,12 @@ static void build_scene(scene *s)
     rect forest = {0, 0, s->w, s->h * 2 / 3 - 4};
     for (int c = 0; c <= NCHANGE; c++) {
         rect r;
-        int ok;
+        int ok, tries = 0;
         do {
+            if (++tries > 100000) {
+                fprintf(stderr, "gen_stack: no room for %d clearings at this --size\n", NCHANGE + 1);
+                exit(1);
+            }
             r = rand_rect(forest.x1, forest.y1, 6, 22);
             ok = 1;
             for (int k = 0; k < c; k++)
@@ -319,8 +323,8 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--looks"))
             s.looks = atof(argv[i + 1]);
     }
-    if (s.w < 64 || s.looks < 1.0) {
-        fprintf(stderr, "gen_stack: --size >= 64, --looks >= 1\n");
+    if (s.w < 128 || s.looks < 1.0) {
+        fprintf(stderr, "gen_stack: --size >= 128, --looks >= 1\n");
         return 1;
     }
     GDALAllRegister();
