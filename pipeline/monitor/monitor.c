@@ -633,9 +633,12 @@ int gd_monitor_run(gd_job *job, const gd_monitor_params *p)
                         "%d: it cannot raise alerts", ms->s->list, ms->nbase, p->min_baseline);
         long span = ms->nbase ? gd_monitor_days(ms->s->items[ms->nbase - 1].date) -
                                     gd_monitor_days(ms->s->items[0].date) : 0;
+        /* a year of baseline: each date stands for its revisit interval, so dates every
+         * 12 days through one year span 360 days and still cover it */
+        long covered = ms->nbase > 1 ? span + span / (ms->nbase - 1) : span;
         ms->harmonic = ms->kind != MK_SAR &&
                        (p->baseline == GD_MON_BASE_HARMONIC ||
-                        (p->baseline == GD_MON_BASE_AUTO && span >= 365 &&
+                        (p->baseline == GD_MON_BASE_AUTO && covered >= 365 &&
                          ms->nbase >= HARMONIC_MIN_OBS));
         mon.nbase_total += ms->nbase;
         for (int i = 0; i < ms->s->n; i++) {
