@@ -75,6 +75,13 @@ int gd_gpkg_add_style(gd_job *job, void *dsv, const char *table, const char *geo
 int gd_gpkg_write(gd_job *job, const char *path, const gd_gpkg_layer *layers, size_t n,
                   int (*extra)(gd_job *job, void *ds, void *arg), void *arg)
 {
+    return gd_gpkg_write_dated(job, path, layers, n, extra, arg, NULL);
+}
+
+int gd_gpkg_write_dated(gd_job *job, const char *path, const gd_gpkg_layer *layers, size_t n,
+                        int (*extra)(gd_job *job, void *ds, void *arg), void *arg,
+                        const char *date)
+{
     char tmp[4096], base[4096];
     int st = gd_tmp_name(job, path, base, sizeof base);
     GDALDatasetH out = NULL;
@@ -86,7 +93,7 @@ int gd_gpkg_write(gd_job *job, const char *path, const gd_gpkg_layer *layers, si
     GDALDriverH drv = GDALGetDriverByName("GPKG");
     if (!drv)
         return gd_job_error(job, GD_EPROC, "GDAL has no GPKG driver");
-    CPLSetThreadLocalConfigOption("OGR_CURRENT_DATE", PINNED_DATE);
+    CPLSetThreadLocalConfigOption("OGR_CURRENT_DATE", date ? date : PINNED_DATE);
     VSIUnlink(tmp);
     out = GDALCreate(drv, tmp, 0, 0, 0, GDT_Unknown, NULL);
     if (!out) {

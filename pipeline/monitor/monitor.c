@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #define STATE_NAME "monitor.state"
-#define STATE_MAGIC "GDMONST1"
+#define STATE_MAGIC "GDMONST2" /* 2: px_state.last_date */
 #define STATE_END "GDMONEND"
 /* a harmonic baseline needs a year of dates and this many valid values per pixel */
 #define HARMONIC_MIN_OBS 12
@@ -396,9 +396,11 @@ static void observe(const gd_monitor *mon, const mstack *ms, int s, px_state *ps
     if (!isfinite(b->sigma) || !isfinite(v))
         return; /* no baseline here, or no observation */
     ps->observed = 1;
+    int f = flagged(mon, ms, b, v, t);
+    if (f)
+        ps->last_date = d; /* last_seen of the alert in progress or confirmed (alerts.gpkg) */
     if (ps->status == GD_MON_CONFIRMED)
         return; /* a confirmed alert stays: its date is the answer */
-    int f = flagged(mon, ms, b, v, t);
     if (ms->kind == MK_SAR && !f && ps->status != GD_MON_PROVISIONAL && b->a1 < 65535.0f) {
         b->c0 += v; /* the stable segment grows with each date that agrees with it */
         b->a1 += 1.0f;

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 typedef struct json_t json_t;
+struct gd_zones;
 
 /* baseline dates one stack may have (per-pixel buffers on the stack) */
 #define GD_MON_MAX_BASE 1024
@@ -22,6 +23,7 @@ typedef struct px_state {
     int32_t alert_date;   /* first detection of the confirmed alert (YYYYMMDD), 0 */
     int32_t prov_date;    /* first flag of the alert in progress (or the last cleared) */
     int32_t confirm_date; /* date the alert was confirmed, 0 */
+    int32_t last_date;    /* latest date a stack flagged the alert in progress (or confirmed) */
     uint8_t status;       /* GD_MON_NONE, PROVISIONAL, CONFIRMED, CLEARED */
     uint8_t nflag;        /* flagged observations after the first (any stack) */
     uint8_t nmiss;        /* unflagged observations after the first, of the raising stack */
@@ -72,8 +74,15 @@ int gd_monitor_read(gd_job *job, gd_monitor *mon, int s, int i, int y0, int rows
 double gd_monitor_sigma_factor(double p, double z, int n, int ncoef);
 int gd_monitor_state_save(gd_job *job, const gd_monitor *mon);
 int gd_monitor_state_load(gd_job *job, gd_monitor *mon, int *full);
-/* alert_date.tif, alert_status.tif, alert_map.png, summary.json, zone series (outputs.c) */
+/* alert_date.tif, alert_status.tif, alert_map.png, summary.json, zone series, alerts.gpkg
+ * (outputs.c) */
 int gd_monitor_outputs(gd_job *job, gd_monitor *mon);
+/* alerts.gpkg (alerts_gpkg.c): the alert polygons, the dates processed and, with zones
+ * (zs, det/conf: nz x nd hectares or pixels per zone and monitored date), the zone
+ * series; rebuilt from the state on every run. */
+int gd_monitor_write_gpkg(gd_job *job, const gd_monitor *mon, const uint8_t *status,
+                          const int32_t *dates, int nd, const struct gd_zones *zs,
+                          const double *det, const double *conf);
 int gd_monitor_manifest(gd_job *job, gd_monitor *mon, double t0);
 
 #endif

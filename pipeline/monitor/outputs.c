@@ -266,8 +266,13 @@ static int rank_of(const int32_t *dates, int nd, int32_t d)
 /* Per zone and monitored date: hectares whose confirmed alert was first detected by then
  * (det) and confirmed by then (conf). The zones are rasterized by the summary stage
  * (gd_zones_compute) over class rasters holding each pixel's date rank, 253 dates a pass. */
+typedef struct zseries {
+    gd_zones *zs;
+    double *det, *conf; /* nz x nd */
+} zseries;
+
 static int zone_series(gd_job *job, const gd_monitor *mon, const int32_t *dates, int nd,
-                       json_t *summary)
+                       json_t *summary, zseries *out)
 {
     const gd_grid *g = mon->grid;
     size_t npx = (size_t)g->width * (size_t)g->height;
@@ -359,9 +364,10 @@ done:
     if (f)
         fclose(f);
     free(cls);
-    free(det);
-    free(conf);
-    gd_zones_destroy(zs);
+    /* the series go on to alerts.gpkg */
+    out->zs = zs;
+    out->det = det;
+    out->conf = conf;
     return st;
 }
 
@@ -373,6 +379,7 @@ int gd_monitor_outputs(gd_job *job, gd_monitor *mon)
     uint8_t *status = malloc(npx);
     uint64_t counts[4] = {0, 0, 0, 0}, unobserved = 0;
     double ha[4] = {0, 0, 0, 0};
+    zseries zser = {NULL, NULL, NULL};
     int st = GD_OK;
     if (!date || !status) {
         st = gd_job_error(job, GD_EPROC, "out of memory");
@@ -425,7 +432,12 @@ int gd_monitor_outputs(gd_job *job, gd_monitor *mon)
         ymd_text(dates[nd - 1], d);
         json_object_set_new(sum, "latest_date", json_string(d));
     }
-    if (mon->p->zones && nd > 0 && (st = zone_series(job, mon, dates, nd, sum)) != GD_OK) {
+    if (mon->p->zones && nd > 0 && (st = zone_series(job, mon, dates, nd, sum, &zser)) != GD_OK) {
+        json_decref(sum);
+        goto done;
+    }
+    if ((st = gd_monitor_write_gpkg(job, mon, status, dates, nd, zser.zs, zser.det,
+                                    zser.conf)) != GD_OK) {
         json_decref(sum);
         goto done;
     }
@@ -441,6 +453,9 @@ done:
     free(date);
     free(status);
     free(dates);
+    gd_zones_destroy(zser.zs);
+    free(zser.det);
+    free(zser.conf);
     return st;
 }
 
@@ -480,10 +495,11 @@ int gd_monitor_manifest(gd_job *job, gd_monitor *mon, double t0)
     }
     static const char *const names[] = {"alert_date.tif", "alert_status.tif",
                                         "alert_status.tif.aux.xml", "alert_map.png",
-                                        "summary.json", "monitor.state", "zones_series.csv"};
+                                        "summary.json", "monitor.state", "alerts.gpkg",
+                                        "zones_series.csv"};
     for (size_t i = 0; i < sizeof names / sizeof names[0] && st == GD_OK; i++) {
         gd_path_join(out, sizeof out, p->outdir, names[i]);
-        if (i == 6 && !p->zones)
+        if (i == 7 && !p->zones)
             continue;
         st = gd_manifest_add_file(job, outs, out, names[i], NULL);
     }

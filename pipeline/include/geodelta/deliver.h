@@ -50,6 +50,11 @@ typedef struct gd_gpkg_layer {
  * called with the open dataset to add layers of its own. */
 int gd_gpkg_write(gd_job *job, const char *path, const gd_gpkg_layer *layers, size_t n,
                   int (*extra)(gd_job *job, void *ds, void *arg), void *arg);
+/* The same with the timestamp given (YYYY-MM-DDTHH:MM:SS.sssZ; NULL: 2000-01-01): a
+ * GeoPackage rebuilt from data of a date says that date in gpkg_contents.last_change. */
+int gd_gpkg_write_dated(gd_job *job, const char *path, const gd_gpkg_layer *layers, size_t n,
+                        int (*extra)(gd_job *job, void *ds, void *arg), void *arg,
+                        const char *date);
 /* Adds a style row for table to an open GeoPackage (GDALDatasetH ds). */
 int gd_gpkg_add_style(gd_job *job, void *ds, const char *table, const char *geom_col,
                       const char *qml, const char *sld);
