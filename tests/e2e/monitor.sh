@@ -10,6 +10,8 @@
 #             of the patch and confirmed alerts on <= 2 % of stable land; verify passes
 #   append    35 dates, then the 36th appended to the lists: the second run is
 #             incremental (tests 2 dates) and every output equals a full run's bytes
+#   gpkg      alerts.gpkg: its layers; the patch as one confirmed polygon (first_seen,
+#             area, pixels, zone); zone_series = zones_series.csv; appended = full
 #   zones     zones_series.csv and one chart per zone; the patch zone's confirmed hectares
 #   kill      kill -9 at a date, after the state, before the manifest (full and appended
 #             runs): no manifest.json left, and the rerun equals the reference
@@ -75,6 +77,26 @@ done
 gdalinfo "$W/full/alert_status.tif" 2>/dev/null | grep -q "confirmed" &&
     pass "alert_status.tif names its classes" || failc "alert_status.tif has no class names"
 
+# ---- alerts.gpkg ----
+# rows of a layer or query as CSV (geometry as WKT), without the header
+gp_rows() { # gp_rows GPKG LAYER|-sql SQL
+    f=$1
+    shift
+    ogr2ogr -f CSV -lco GEOMETRY=AS_WKT /vsistdout/ "$f" "$@" 2>/dev/null | tail -n +2
+}
+layers=$(ogrinfo -ro -so "$W/full/alerts.gpkg" 2>/dev/null | grep -c -E '^[0-9]+: (alerts \(Polygon\)|dates \(None\))$')
+grep -q '"path": "alerts.gpkg"' "$W/full/manifest.json" || failc "alerts.gpkg: not in the manifest"
+nd=$(gp_rows "$W/full/alerts.gpkg" dates | wc -l)
+# the value + sar run: the SAR stack, warped, adds a rim to the patch (one region of equal
+# status); first and last seen bracket the change date
+row=$(gp_rows "$W/full/alerts.gpkg" -sql "SELECT status, replace(first_seen, '-', ''), replace(last_seen, '-', ''), area_ha FROM alerts WHERE status = 'confirmed' AND area_ha > 10.24 * 0.9 AND area_ha < 10.24 * 1.1" | tr -d '"')
+if [ "$layers" -eq 2 ] && [ "$nd" -eq 72 ] &&
+    echo "$row" | awk -F, '$2 <= 20201202 && $3 >= 20201202 { ok = 1 } END { exit !ok }'; then
+    pass "alerts.gpkg (value + sar): alerts and dates layers ($nd dates); patch polygon $row"
+else
+    failc "alerts.gpkg (value + sar): $layers layers, $nd dates, patch polygon '$row'"
+fi
+
 # ---- append one date ----
 cp -r "$W/s23" "$W/a"
 both "$W/a" "$W/inc" || failc "23 dates: exit $?"
@@ -90,6 +112,16 @@ for f in alert_date.tif alert_status.tif alert_map.png summary.json monitor.stat
 done
 [ $same -eq 1 ] && pass "appended run = full run, byte for byte"
 "$G" verify "$W/inc/manifest.json" >/dev/null 2>&1 || failc "verify fails after the appended run"
+# alerts.gpkg holds the input paths (dates table): a full run over the same lists gives
+# the same bytes; the full run over the other copy the same alerts layer
+both "$W/a" "$W/incref" || failc "full run over the appended lists: exit $?"
+cmp -s "$W/inc/alerts.gpkg" "$W/incref/alerts.gpkg" &&
+    pass "appended run's alerts.gpkg = a full run's over the same lists, byte for byte" ||
+    failc "appended run's alerts.gpkg differs from a full run's"
+[ -n "$(gp_rows "$W/inc/alerts.gpkg" alerts)" ] &&
+    [ "$(gp_rows "$W/inc/alerts.gpkg" alerts)" = "$(gp_rows "$W/full/alerts.gpkg" alerts)" ] &&
+    pass "appended run's alerts layer = the full run's (CSV dump)" ||
+    failc "appended run's alerts layer differs from the full run's"
 # a run with nothing new keeps the outputs
 both "$W/a" "$W/inc" && grep -q '"dates_tested_this_run": 0' "$W/inc/manifest.json" &&
     cmp -s "$W/full/alert_date.tif" "$W/inc/alert_date.tif" &&
@@ -121,6 +153,31 @@ else
     failc "zones: series or charts missing"
 fi
 "$G" verify "$W/zones/manifest.json" >/dev/null 2>&1 || failc "verify fails with zones"
+
+# ---- alerts.gpkg with zones ----
+# the value-only run (its state: exactly the patch, 16 x 16 pixels of 20 m = 10.24 ha) with
+# zones: its alert region is the patch, first_seen the earliest date alert_date.tif holds
+# on it (a pixel falsely flagged before the change and confirmed after it counts), and the
+# change date the date most of its pixels were first detected on
+"$G" monitor --stack "$W/s24/value.txt" -m value --direction decrease -o "$W/vz" --start $START \
+    --zones "$W/zones.geojson" --zone-field name -q || failc "alerts.gpkg: value run with zones: exit $?"
+gdal_translate -q -of AAIGrid -srcwin 14 10 16 16 "$W/vz/alert_date.tif" "$W/vz/patch.asc"
+tail -16 "$W/vz/patch.asc" | tr ' ' '\n' | awk 'NF && $1 > 0' | sort -n > "$W/vz/patch.dates"
+pmin=$(head -1 "$W/vz/patch.dates")
+pmode=$(uniq -c < "$W/vz/patch.dates" | sort -rn | head -1 | awk '{print $2}')
+row=$(gp_rows "$W/vz/alerts.gpkg" -sql "SELECT status, replace(first_seen, '-', ''), replace(last_seen, '-', ''), area_ha, pixels, zone FROM alerts WHERE pixels > 100" | tr -d '"')
+vl=$(ogrinfo -ro -so "$W/vz/alerts.gpkg" 2>/dev/null | grep -c -E '^[0-9]+: (alerts \(Polygon\)|dates \(None\)|zone_series \(None\))$')
+if [ "$vl" -eq 3 ] && [ "$pmode" = 20201202 ] &&
+    echo "$row" | awk -F, -v m="$pmin" '$1 == "confirmed" && $2 == m && $3 >= 20201202 && $4 > 10.24 * 0.97 && $4 < 10.24 * 1.03 && $5 == 256 { ok = 1 } END { exit !ok }' &&
+    echo "$row" | grep -q ',patch$'; then
+    pass "alerts.gpkg (value, zones): 3 layers; the patch is one confirmed polygon ($row; earliest patch date $pmin, most pixels on $pmode)"
+else
+    failc "alerts.gpkg (value, zones): $vl layers, patch polygon '$row' (want confirmed, first_seen $pmin, ~10.24 ha, 256 px, zone patch; patch dated $pmode)"
+fi
+nz=$(gp_rows "$W/vz/alerts.gpkg" zone_series | wc -l)
+[ "$nz" -eq "$(tail -n +2 "$W/vz/zones_series.csv" | wc -l)" ] && [ "$nz" -gt 0 ] &&
+    pass "alerts.gpkg: zone_series has the $nz rows of zones_series.csv" ||
+    failc "alerts.gpkg: zone_series has $nz rows, zones_series.csv $(tail -n +2 "$W/vz/zones_series.csv" | wc -l)"
 
 # ---- kill -9 at deterministic points ----
 kill_at() { # kill_at POINT OUTDIR STACKDIR: runs paused at POINT, kills it with SIGKILL
