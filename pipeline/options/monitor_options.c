@@ -167,7 +167,8 @@ static const gd_opt_table monitor_table = {
              "gamma likelihood-ratio test for SAR); a flagged pixel is a provisional alert,\n"
              "confirmed by --confirm further flags within --window observations, else\n"
              "cleared. Writes alert_date.tif, alert_status.tif, alert_map.png, summary.json,\n"
-             "the zone series with --zones, monitor.state and manifest.json into OUTDIR;\n"
+             "alerts.gpkg (alert polygons, dates, zone series for GIS), the zone series\n"
+             "with --zones, monitor.state and manifest.json into OUTDIR;\n"
              "run again with more dates, only the new ones are processed (docs/monitor.md).\n",
     .epilog = "Exit codes: 0 ok, 1 usage, 2 input data problem, 3 processing failure,\n"
               "4 output failure.\n",
