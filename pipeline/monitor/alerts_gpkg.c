@@ -279,11 +279,13 @@ static int alerts_layer(gd_job *job, GDALDatasetH ds, const gpkg_ctx *c)
             }
         }
     }
-    static const char *const names[] = {"status", "first_seen", "last_seen", "area_ha",
-                                        "pixels", "zone"};
-    static const OGRFieldType types[] = {OFTString, OFTDate, OFTDate, OFTReal, OFTInteger64,
-                                         OFTString};
-    OGRLayerH ol = make_layer(job, ds, "alerts", srs, wkbPolygon, names, types, 6, -1);
+    /* class: the status as detect's change polygons number their classes, which the
+     * layer's QGIS style categorizes */
+    static const char *const names[] = {"class",   "status", "first_seen", "last_seen",
+                                        "area_ha", "pixels", "zone"};
+    static const OGRFieldType types[] = {OFTInteger, OFTString,    OFTDate,  OFTDate,
+                                         OFTReal,    OFTInteger64, OFTString};
+    OGRLayerH ol = make_layer(job, ds, "alerts", srs, wkbMultiPolygon, names, types, 7, -1);
     if (!ol) {
         st = gd_job_status(job);
         goto done;
@@ -291,22 +293,54 @@ static int alerts_layer(gd_job *job, GDALDatasetH ds, const gpkg_ctx *c)
     static const char *const sname[] = {"", "provisional", "confirmed", ""};
     for (int32_t l = 1; l <= n && st == GD_OK; l++) {
         OGRFeatureH f = OGR_F_Create(OGR_L_GetLayerDefn(ol));
-        OGR_F_SetFieldString(f, 0, sname[r[l].status & 3]);
-        set_date(f, 1, r[l].first);
-        set_date(f, 2, r[l].last);
+        OGR_F_SetFieldInteger(f, 0, r[l].status);
+        OGR_F_SetFieldString(f, 1, sname[r[l].status & 3]);
+        set_date(f, 2, r[l].first);
+        set_date(f, 3, r[l].last);
         if (g->row_area_m2)
-            OGR_F_SetFieldDouble(f, 3, r[l].m2 / 1e4);
+            OGR_F_SetFieldDouble(f, 4, r[l].m2 / 1e4);
         else
-            OGR_F_SetFieldNull(f, 3);
-        OGR_F_SetFieldInteger64(f, 4, (GIntBig)r[l].pixels);
+            OGR_F_SetFieldNull(f, 4);
+        OGR_F_SetFieldInteger64(f, 5, (GIntBig)r[l].pixels);
         int z = zone_of(mon, c->zs, ct, r[l].first_px);
         if (z >= 0)
-            OGR_F_SetFieldString(f, 5, c->zs->z[z].name);
+            OGR_F_SetFieldString(f, 6, c->zs->z[z].name);
         else
-            OGR_F_SetFieldNull(f, 5);
-        if (r[l].geom)
+            OGR_F_SetFieldNull(f, 6);
+        if (r[l].geom) {
+            /* 8-connected regions meet themselves at pixel corners: a ring through one
+             * vertex twice is invalid for OGC (GEOS, PostGIS, QGIS's checker), its valid
+             * form is polygons touching at that point; every feature a MultiPolygon so
+             * the layer has one type */
+            OGRGeometryH gv = OGR_G_IsValid(r[l].geom) ? NULL : OGR_G_MakeValid(r[l].geom);
+            OGRwkbGeometryType t = gv ? wkbFlatten(OGR_G_GetGeometryType(gv)) : wkbUnknown;
+            if (gv && t != wkbPolygon && t != wkbMultiPolygon) {
+                OGR_G_DestroyGeometry(gv);
+                gv = NULL;
+            }
+            if (gv) {
+                OGR_G_DestroyGeometry(r[l].geom);
+                r[l].geom = gv;
+            }
+            r[l].geom = OGR_G_ForceToMultiPolygon(r[l].geom);
             OGR_F_SetGeometry(f, r[l].geom);
+        }
         st = put(job, ol, f);
+    }
+    if (st == GD_OK) {
+        /* QGIS opens the layer styled: provisional and confirmed in the map's colours */
+        gd_method m;
+        memset(&m, 0, sizeof m);
+        m.name = "monitor";
+        for (int k = GD_MON_PROVISIONAL; k <= GD_MON_CONFIRMED; k++) {
+            m.class_names[k] = sname[k];
+            memcpy(m.class_rgb[k], gd_mon_status_rgb[k], 3);
+        }
+        char *qml = gd_style_classes_qml(&m), *sld = gd_style_classes_sld(&m, "alerts");
+        st = qml && sld ? gd_gpkg_add_style(job, ds, "alerts", "geom", qml, sld)
+                        : gd_job_error(job, GD_EPROC, "out of memory");
+        free(qml);
+        free(sld);
     }
     if (st == GD_OK)
         gd_job_info(job, "alerts.gpkg: %d alert polygon(s)", (int)n);

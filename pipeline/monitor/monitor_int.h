@@ -18,6 +18,10 @@ struct gd_zones;
 
 enum { MK_SAR, MK_VALUE, MK_INDEX };
 
+/* the colours of no alert, provisional, confirmed, cleared: map, status COG, alerts.gpkg
+ * style (outputs.c) */
+extern const unsigned char gd_mon_status_rgb[4][3];
+
 /* Per pixel, shared by the stacks: the alert in progress and the answer. */
 typedef struct px_state {
     int32_t alert_date;   /* first detection of the confirmed alert (YYYYMMDD), 0 */

@@ -20,8 +20,9 @@
 
 static const char *const status_names[4] = {"no alert", "provisional", "confirmed",
                                              "cleared (not confirmed)"};
-static const unsigned char status_rgb[4][3] = {
+const unsigned char gd_mon_status_rgb[4][3] = {
     {230, 230, 230}, {255, 176, 0}, {213, 32, 32}, {120, 170, 220}};
+#define status_rgb gd_mon_status_rgb
 
 static void ymd_text(int32_t d, char buf[16])
 {

@@ -84,9 +84,12 @@ gp_rows() { # gp_rows GPKG LAYER|-sql SQL
     shift
     ogr2ogr -f CSV -lco GEOMETRY=AS_WKT /vsistdout/ "$f" "$@" 2>/dev/null | tail -n +2
 }
-layers=$(ogrinfo -ro -so "$W/full/alerts.gpkg" 2>/dev/null | grep -c -E '^[0-9]+: (alerts \(Polygon\)|dates \(None\))$')
+layers=$(ogrinfo -ro -so "$W/full/alerts.gpkg" 2>/dev/null | grep -c -E '^[0-9]+: (alerts \(Multi Polygon\)|dates \(None\))$')
 grep -q '"path": "alerts.gpkg"' "$W/full/manifest.json" || failc "alerts.gpkg: not in the manifest"
 nd=$(gp_rows "$W/full/alerts.gpkg" dates | wc -l)
+# 8-connected regions touch themselves at pixel corners: stored as valid multipolygons
+nbad=$(gp_rows "$W/full/alerts.gpkg" -sql "SELECT count(*) FROM alerts WHERE NOT ST_IsValid(geom)" | tr -d '"')
+[ "$nbad" = 0 ] && pass "alerts.gpkg: every polygon is valid" || failc "alerts.gpkg: '$nbad' invalid polygon(s)"
 # the value + sar run: the SAR stack, warped, adds a rim to the patch (one region of equal
 # status); first and last seen bracket the change date
 row=$(gp_rows "$W/full/alerts.gpkg" -sql "SELECT status, replace(first_seen, '-', ''), replace(last_seen, '-', ''), area_ha FROM alerts WHERE status = 'confirmed' AND area_ha > 10.24 * 0.9 AND area_ha < 10.24 * 1.1" | tr -d '"')
@@ -166,7 +169,7 @@ tail -16 "$W/vz/patch.asc" | tr ' ' '\n' | awk 'NF && $1 > 0' | sort -n > "$W/vz
 pmin=$(head -1 "$W/vz/patch.dates")
 pmode=$(uniq -c < "$W/vz/patch.dates" | sort -rn | head -1 | awk '{print $2}')
 row=$(gp_rows "$W/vz/alerts.gpkg" -sql "SELECT status, replace(first_seen, '-', ''), replace(last_seen, '-', ''), area_ha, pixels, zone FROM alerts WHERE pixels > 100" | tr -d '"')
-vl=$(ogrinfo -ro -so "$W/vz/alerts.gpkg" 2>/dev/null | grep -c -E '^[0-9]+: (alerts \(Polygon\)|dates \(None\)|zone_series \(None\))$')
+vl=$(ogrinfo -ro -so "$W/vz/alerts.gpkg" 2>/dev/null | grep -c -E '^[0-9]+: (alerts \(Multi Polygon\)|dates \(None\)|zone_series \(None\))$')
 if [ "$vl" -eq 3 ] && [ "$pmode" = 20201202 ] &&
     echo "$row" | awk -F, -v m="$pmin" '$1 == "confirmed" && $2 == m && $3 >= 20201202 && $4 > 10.24 * 0.97 && $4 < 10.24 * 1.03 && $5 == 256 { ok = 1 } END { exit !ok }' &&
     echo "$row" | grep -q ',patch$'; then
