@@ -7,7 +7,10 @@
 # same pair. irmad's whole-image version fails both checks (its score stayed in memory,
 # and its 36 bytes a pixel are 81 MiB at 1536 px); pcakmeans' whole-image version peaked
 # in the SAR pass at this size (115 MiB), so for it the test guards the slack and the
-# file, not the difference. Needs /usr/bin/time (else skipped).
+# file, not the difference. The vector deliverables are left out: they hold every polygon
+# (irmad marks 48 % of this pair as change, 10 502 polygons against cva's 6) while the COG
+# is written beside them, which is the finishing stages' memory, not the method's (with
+# them: irmad 162 MiB, cva 136 MiB). Needs /usr/bin/time (else skipped).
 set -u
 G=$1 MKS=$2 W=$3 SIZE=$4 MEM=$5 SLACK=$6
 shift 6
@@ -22,7 +25,8 @@ run() {
     m=$1
     shift
     if ! /usr/bin/time -f %M -o "$W/$m.rss" "$G" detect -b "$W/samples/before.tif" \
-        -a "$W/samples/after.tif" -m "$m" -o "$W/$m" -q --no-map --mem "$MEM" "$@" \
+        -a "$W/samples/after.tif" -m "$m" -o "$W/$m" -q --no-map --mem "$MEM" \
+        --without gpkg,kmz,report "$@" \
         2>"$W/$m.err"; then
         echo "FAIL: $m with --mem $MEM: $(cat "$W/$m.err")" >&2
         return 1
