@@ -194,6 +194,11 @@ int gd_k_flicm(const float *restrict x, int w, int h, int absval, double v[2], i
 void gd_k_flicm_sweep(const float *restrict x, const float *restrict u1, int w, int h,
                       int absval, const double v[2], int r0, int r1, float *restrict tmp,
                       double *dmax, double sums[4]);
+/* The same sweep pixel by pixel as the definition reads (gd_k_flicm_sweep computes each
+ * neighbour's terms once; tested against this bit for bit). */
+void gd_k_flicm_sweep_ref(const float *restrict x, const float *restrict u1, int w, int h,
+                          int absval, const double v[2], int r0, int r1, float *restrict tmp,
+                          double *dmax, double sums[4]);
 /* Hysteresis: labels 1 where v >= t_hi (v = |x| when absval) and where v >= t_lo in an
  * 8-connected run of such pixels reaching one, else 0 (255 for non-finite x). stack: n
  * size_t of work space. Returns the number of pixels grown from the seeds. */

@@ -181,6 +181,33 @@ static void test_refined_lee_matches_reference(void **state)
     free(b);
 }
 
+/* gd_k_flicm_sweep (each neighbour's terms once, a ring of rows) against the pixel-by-
+ * pixel reference, bit for bit: memberships, largest move and sums, on whole buffers and
+ * on row ranges inside them, with NaN and +-Inf scores, one- and two-sided */
+static void test_flicm_sweep_matches_reference(void **state)
+{
+    (void)state;
+    enum { W = 41, H = 37 };
+    float x[W * H], u1[W * H], a[W * H], b[W * H];
+    for (int rep = 0; rep < 8; rep++) {
+        for (int i = 0; i < W * H; i++) {
+            double u = lcg_uniform();
+            x[i] = u < 0.04 ? NAN : u < 0.05 ? INFINITY : (float)(4.0 * lcg_uniform() - 1.0);
+            u1[i] = isfinite(x[i]) ? (float)lcg_uniform() : NAN;
+        }
+        double v[2] = {0.1 + 0.1 * rep, 1.5};
+        int r0 = rep % 2 ? 0 : rep, r1 = rep % 3 ? H : H - rep;
+        double dma, dmb, sa[4], sb[4];
+        memset(a, 0, sizeof a);
+        memset(b, 0, sizeof b);
+        gd_k_flicm_sweep(x, u1, W, H, rep % 2, v, r0, r1, a, &dma, sa);
+        gd_k_flicm_sweep_ref(x, u1, W, H, rep % 2, v, r0, r1, b, &dmb, sb);
+        assert_memory_equal(a, b, sizeof(float) * (size_t)W * (size_t)(r1 - r0));
+        assert_memory_equal(&dma, &dmb, sizeof dma);
+        assert_memory_equal(sa, sb, sizeof sa);
+    }
+}
+
 static void test_nan_kept(void **state)
 {
     (void)state;
@@ -600,6 +627,7 @@ int main(void)
         cmocka_unit_test(test_cu2_streamed_matches_whole),
         cmocka_unit_test(test_halo_matches_whole),
         cmocka_unit_test(test_refined_lee_matches_reference),
+        cmocka_unit_test(test_flicm_sweep_matches_reference),
         cmocka_unit_test(test_nan_kept),
         cmocka_unit_test(test_box_mean_values),
         cmocka_unit_test(test_kittler_unequal_classes),
