@@ -593,6 +593,13 @@ static int fill(gd_job *job, void *dsv, void *arg)
         st = gd_monitor_state_write(job, ds, c->mon, c->ids, c->next);
     if (st == GD_OK)
         st = c->zs ? zone_series_layer(job, ds, c) : gd_monitor_state_clear(job, ds, "zone_series");
+    /* the driver keeps some writes of a layer (gpkg_contents.last_change, its feature
+     * count triggers) until the layer is synced, at close at the latest: synced here they
+     * are part of the transaction, not writes after the commit that a kill would lose */
+    for (int k = 0; st == GD_OK && k < GDALDatasetGetLayerCount(ds); k++)
+        if (OGR_L_SyncToDisk(GDALDatasetGetLayer(ds, k)) != OGRERR_NONE)
+            st = gd_job_error_gdal(job, GD_EOUTPUT, "cannot write %s to alerts.gpkg",
+                                   OGR_L_GetName(GDALDatasetGetLayer(ds, k)));
     if (st != GD_OK) {
         GDALDatasetRollbackTransaction(ds);
         return st;

@@ -93,7 +93,7 @@ static const char *meta(json_t *m, const char *k)
 /* GD_EINPUT when the file's state is of a layout this build cannot read. */
 static int check_layout(gd_job *job, const char *path, json_t *m)
 {
-    char lay[512], want[32];
+    char lay[512], want[32], had_t[600], now_t[600];
     const char *what = NULL, *had = NULL, *now = NULL;
     if (strcmp(meta(m, "format"), STATE_FORMAT) != 0) {
         what = "format", had = meta(m, "format"), now = STATE_FORMAT;
@@ -105,13 +105,20 @@ static int check_layout(gd_job *job, const char *path, json_t *m)
         layout_text(lay, sizeof lay, 0);
         snprintf(want, sizeof want, "%zu", sizeof(px_state));
         if (strcmp(meta(m, "px_state_size"), want) != 0 || strcmp(meta(m, "px_state_layout"), lay) != 0) {
-            what = "px_state layout", had = meta(m, "px_state_layout"), now = lay;
+            snprintf(had_t, sizeof had_t, "%s bytes: %s", meta(m, "px_state_size"),
+                     meta(m, "px_state_layout"));
+            snprintf(now_t, sizeof now_t, "%s bytes: %s", want, lay);
+            what = "px_state layout", had = had_t, now = now_t;
         } else {
             layout_text(lay, sizeof lay, 1);
             snprintf(want, sizeof want, "%zu", sizeof(px_base));
             if (strcmp(meta(m, "px_base_size"), want) != 0 ||
-                strcmp(meta(m, "px_base_layout"), lay) != 0)
-                what = "px_base layout", had = meta(m, "px_base_layout"), now = lay;
+                strcmp(meta(m, "px_base_layout"), lay) != 0) {
+                snprintf(had_t, sizeof had_t, "%s bytes: %s", meta(m, "px_base_size"),
+                         meta(m, "px_base_layout"));
+                snprintf(now_t, sizeof now_t, "%s bytes: %s", want, lay);
+                what = "px_base layout", had = had_t, now = now_t;
+            }
         }
     }
     if (!what)
