@@ -368,9 +368,12 @@ done:
         GDALClose(ds);
     if (*full)
         mon->in_place = 0; /* a full run replaces the file */
+    /* saved: the dates the file already lists; a converted v2 state goes to a new file */
     if (st == GD_OK && !*full)
-        for (int s = 0; s < mon->ns; s++)
-            mon->st[s].done = mon->st[s].saved = done_n[s];
+        for (int s = 0; s < mon->ns; s++) {
+            mon->st[s].done = done_n[s];
+            mon->st[s].saved = mon->in_place ? done_n[s] : 0;
+        }
     if (st == GD_OK && *full) {
         if (why)
             gd_job_info(job, "monitor: the state in %s is not used (%s): every date is "

@@ -319,6 +319,7 @@ PY
 both "$W/ka" "$W/v2" || failc "monitor.state v2: exit $?"
 if grep -q '"dates_tested_this_run": 2' "$W/v2/manifest.json" && [ ! -e "$W/v2/monitor.state" ] &&
     cmp -s "$W/full/alert_date.tif" "$W/v2/alert_date.tif" && cmp -s "$W/full/alert_status.tif" "$W/v2/alert_status.tif" &&
+    [ "$(gp_rows "$W/v2/alerts.gpkg" -sql "SELECT count(*) FROM dates" | tr -d '"')" = 72 ] &&
     grep -q "converting .*monitor.state (v2)" "$W/v2/run.log"; then
     pass "monitor.state v2: continued once (2 dates tested, the full run's rasters), then removed"
 else
