@@ -17,9 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#define STATE_NAME "monitor.state"
-#define STATE_MAGIC "GDMONST2" /* 2: px_state.last_date */
-#define STATE_END "GDMONEND"
+/* the state's layout in the parameters: 3, kept in alerts.gpkg (state.c) */
+#define STATE_MAGIC "gpkg-3"
 /* a harmonic baseline needs a year of dates and this many valid values per pixel */
 #define HARMONIC_MIN_OBS 12
 
@@ -515,6 +514,7 @@ static void mon_free(gd_monitor *mon)
         free(mon->st[s].size);
     }
     free(mon->px);
+    free(mon->alert_id);
     json_decref(mon->config);
     gd_grid_destroy(mon->grid);
 }
@@ -708,12 +708,10 @@ int gd_monitor_run(gd_job *job, const gd_monitor_params *p)
         mon.st[s].done = mon.st[s].s->n;
     mon.full = full;
     mon.ntested = ntodo;
-    /* the state first: a kill after it leaves outputs that the next run rewrites */
-    gd_job_progress_range(job, 0.85, 0.9);
-    if ((st = gd_monitor_state_save(job, &mon)) != GD_OK)
-        goto done;
-    gd_test_pause("monitor-state");
-    gd_job_progress_range(job, 0.9, 1.0);
+    /* the outputs, alerts.gpkg among them: it holds the state, committed in one
+     * transaction; a kill before the commit leaves the old state (the dates are tested
+     * again, the same outputs come), after it the next run only rewrites the outputs */
+    gd_job_progress_range(job, 0.85, 1.0);
     if ((st = gd_monitor_outputs(job, &mon)) != GD_OK)
         goto done;
     gd_test_pause("before-manifest");
@@ -725,137 +723,4 @@ done:
     gd_outdir_release(job);
     gd_job_close_log(job);
     return st;
-}
-
-/* ---- state file: header JSON (parameters, the dates processed with their hashes), then
- * the per-pixel arrays; written under a temporary name and renamed ---- */
-int gd_monitor_state_save(gd_job *job, const gd_monitor *mon)
-{
-    char path[4096], tmp[4096];
-    FILE *f = NULL;
-    size_t npx = (size_t)mon->grid->width * (size_t)mon->grid->height;
-    gd_path_join(path, sizeof path, mon->p->outdir, STATE_NAME);
-    json_t *dates = json_array();
-    for (int s = 0; s < mon->ns; s++) {
-        json_t *a = json_array();
-        for (int i = 0; i < mon->st[s].done; i++) {
-            char d[16];
-            ymd_text(mon->st[s].s->items[i].date, d);
-            json_array_append_new(a, json_pack("[s, s]", d, mon->st[s].sha[i]));
-        }
-        json_array_append_new(dates, a);
-    }
-    json_t *doc = json_pack("{s:O, s:o}", "config", mon->config, "dates", dates);
-    char *text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
-    json_decref(doc);
-    int st = text ? gd_tmp_open(job, path, tmp, sizeof tmp, &f) : gd_job_error(job, GD_EPROC, "out of memory");
-    if (st != GD_OK)
-        goto done;
-    uint64_t len = strlen(text);
-    int ok = fwrite(STATE_MAGIC, 1, 8, f) == 8 && fwrite(&len, sizeof len, 1, f) == 1 &&
-             fwrite(text, 1, len, f) == len && fwrite(&npx, sizeof npx, 1, f) == 1 &&
-             fwrite(mon->px, sizeof *mon->px, npx, f) == npx;
-    for (int s = 0; ok && s < mon->ns; s++)
-        ok = fwrite(mon->st[s].base, sizeof *mon->st[s].base, npx, f) == npx;
-    ok = ok && fwrite(STATE_END, 1, 8, f) == 8 && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    if (fclose(f) != 0 || !ok) {
-        unlink(tmp);
-        st = gd_job_error(job, GD_EOUTPUT, "cannot write %s", path);
-        goto done;
-    }
-    st = gd_commit_file(job, tmp, path);
-done:
-    free(text);
-    return st;
-}
-
-/* *full = 0 when the state file holds these parameters and, per stack, a prefix of the
- * listed dates (same hashes) after which only monitored dates follow, later than every
- * date already tested; then mon's arrays are loaded and st[].done set. */
-int gd_monitor_state_load(gd_job *job, gd_monitor *mon, int *full)
-{
-    char path[4096];
-    size_t npx = (size_t)mon->grid->width * (size_t)mon->grid->height;
-    *full = 1;
-    gd_path_join(path, sizeof path, mon->p->outdir, STATE_NAME);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return GD_OK;
-    char magic[8];
-    uint64_t len = 0, n = 0;
-    char *text = NULL;
-    json_t *doc = NULL;
-    const char *why = "unreadable or truncated";
-    if (fread(magic, 1, 8, f) != 8 || memcmp(magic, STATE_MAGIC, 8) != 0 ||
-        fread(&len, sizeof len, 1, f) != 1 || len > (1u << 30) || !(text = malloc(len + 1)) ||
-        fread(text, 1, len, f) != len)
-        goto done;
-    text[len] = '\0';
-    if (!(doc = json_loads(text, 0, NULL)))
-        goto done;
-    if (!json_equal(json_object_get(doc, "config"), mon->config)) {
-        why = "made with other parameters, stacks or grid";
-        goto done;
-    }
-    json_t *dates = json_object_get(doc, "dates");
-    int32_t last = 0;
-    int done_n[GD_MONITOR_MAX_STACKS];
-    why = "its dates are not the first dates of the lists (or a file changed)";
-    for (int s = 0; s < mon->ns; s++) {
-        json_t *a = json_array_get(dates, (size_t)s);
-        int k = (int)json_array_size(a);
-        mstack *ms = &mon->st[s];
-        if (!json_is_array(a) || k > ms->s->n || k < ms->nbase)
-            goto done;
-        for (int i = 0; i < k; i++) {
-            json_t *e = json_array_get(a, (size_t)i);
-            char d[16];
-            ymd_text(ms->s->items[i].date, d);
-            const char *ed = json_string_value(json_array_get(e, 0));
-            const char *eh = json_string_value(json_array_get(e, 1));
-            if (!ed || !eh || strcmp(ed, d) != 0 || strcmp(eh, ms->sha[i]) != 0)
-                goto done;
-        }
-        if (k > ms->nbase && ms->s->items[k - 1].date > last)
-            last = ms->s->items[k - 1].date;
-        done_n[s] = k;
-    }
-    /* a new date before one already tested would change the order of the tests */
-    for (int s = 0; s < mon->ns; s++)
-        if (done_n[s] < mon->st[s].s->n && mon->st[s].s->items[done_n[s]].date <= last) {
-            why = "a new date comes before the last date tested";
-            goto done;
-        }
-    why = "unreadable or truncated";
-    if (fread(&n, sizeof n, 1, f) != 1 || n != npx)
-        goto done;
-    mon->px = malloc(npx * sizeof *mon->px);
-    if (!mon->px || fread(mon->px, sizeof *mon->px, npx, f) != npx)
-        goto done;
-    for (int s = 0; s < mon->ns; s++) {
-        mon->st[s].base = malloc(npx * sizeof *mon->st[s].base);
-        if (!mon->st[s].base ||
-            fread(mon->st[s].base, sizeof *mon->st[s].base, npx, f) != npx)
-            goto done;
-    }
-    if (fread(magic, 1, 8, f) != 8 || memcmp(magic, STATE_END, 8) != 0)
-        goto done;
-    for (int s = 0; s < mon->ns; s++)
-        mon->st[s].done = done_n[s];
-    *full = 0;
-done:
-    if (*full) {
-        gd_job_info(job, "monitor: the state in %s is not used (%s): every date is processed",
-                    path, why);
-        free(mon->px);
-        mon->px = NULL;
-        for (int s = 0; s < mon->ns; s++) {
-            free(mon->st[s].base);
-            mon->st[s].base = NULL;
-        }
-    }
-    fclose(f);
-    free(text);
-    json_decref(doc);
-    return GD_OK;
 }

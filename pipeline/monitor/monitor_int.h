@@ -49,6 +49,7 @@ typedef struct mstack {
     int nbase;          /* dates before --start */
     double enl;         /* SAR: --enl or its estimate */
     int done;           /* dates in the state (processed) */
+    int saved;          /* dates already in alerts.gpkg's dates table (state.c) */
     px_base *base;
     char (*sha)[65];
     uint64_t *size;
@@ -68,6 +69,13 @@ typedef struct gd_monitor {
     double z1, z2;      /* thresholds on the robust z: one- and two-sided */
     int mem_mb, nbase_total, full, ntested;
     json_t *config;
+    /* state.c: per pixel the id of the alert region holding it in the last committed
+     * state (0: none; NULL on a full run), the next new alert's id, whether alerts.gpkg is
+     * updated in place (incremental) or written anew, and a monitor.state v2 to remove
+     * once the state is committed (1: continued from it, 2: not usable) */
+    int32_t *alert_id;
+    int64_t next_alert;
+    int in_place, legacy;
 } gd_monitor;
 
 int gd_monitor_method(const char *name);
@@ -76,14 +84,28 @@ int gd_monitor_read(gd_job *job, gd_monitor *mon, int s, int i, int y0, int rows
                     float *tmp);
 /* the factor on a baseline's robust sigma that keeps the false-alarm rate at p (monitor.c) */
 double gd_monitor_sigma_factor(double p, double z, int n, int ncoef);
-int gd_monitor_state_save(gd_job *job, const gd_monitor *mon);
+/* state.c: the state in alerts.gpkg. load: *full = 0 when it holds these parameters and,
+ * per stack, a prefix of the listed dates (same hashes) after which only monitored dates
+ * follow, later than every date already tested; then mon's arrays are loaded and st[].done
+ * set (a monitor.state v2 of earlier versions is continued the same way, once). A state of
+ * a layout this build cannot read is GD_EINPUT. */
 int gd_monitor_state_load(gd_job *job, gd_monitor *mon, int *full);
+/* Inside the caller's transaction on the open alerts.gpkg (GDALDatasetH ds): the
+ * per-pixel arrays (ids: the alert id per pixel), the dates not yet in the file, the
+ * parameters and layouts. */
+int gd_monitor_state_write(gd_job *job, void *ds, const gd_monitor *mon, const int32_t *ids,
+                           int64_t next_alert);
+int gd_monitor_state_clear(gd_job *job, void *ds, const char *table);
+int gd_monitor_state_block_rows(const gd_grid *g);
+/* After the commit: removes a converted (or unusable) monitor.state v2. */
+void gd_monitor_state_done(gd_job *job, const gd_monitor *mon);
 /* alert_date.tif, alert_status.tif, alert_map.png, summary.json, zone series, alerts.gpkg
  * (outputs.c) */
 int gd_monitor_outputs(gd_job *job, gd_monitor *mon);
-/* alerts.gpkg (alerts_gpkg.c): the alert polygons, the dates processed and, with zones
- * (zs, det/conf: nz x nd hectares or pixels per zone and monitored date), the zone
- * series; rebuilt from the state on every run. */
+/* alerts.gpkg (alerts_gpkg.c), the monitor's state: the alert polygons with stable ids
+ * and their history, the per-pixel state, the dates processed and, with zones (zs,
+ * det/conf: nz x nd hectares or pixels per zone and monitored date), the zone series; one
+ * transaction (a new file renamed into place on a full run). */
 int gd_monitor_write_gpkg(gd_job *job, const gd_monitor *mon, const uint8_t *status,
                           const int32_t *dates, int nd, const struct gd_zones *zs,
                           const double *det, const double *conf);

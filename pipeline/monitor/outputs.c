@@ -494,13 +494,18 @@ int gd_monitor_manifest(gd_job *job, gd_monitor *mon, double t0)
         st = gd_manifest_add_file(job, inputs, p->zones, abs ? abs : p->zones, "zones");
         free(abs);
     }
+    if (p->population && st == GD_OK) {
+        char *abs = gd_input_abs_path(p->population);
+        st = gd_manifest_add_file(job, inputs, p->population, abs ? abs : p->population,
+                                  "population");
+        free(abs);
+    }
     static const char *const names[] = {"alert_date.tif", "alert_status.tif",
                                         "alert_status.tif.aux.xml", "alert_map.png",
-                                        "summary.json", "monitor.state", "alerts.gpkg",
-                                        "zones_series.csv"};
+                                        "summary.json", "alerts.gpkg", "zones_series.csv"};
     for (size_t i = 0; i < sizeof names / sizeof names[0] && st == GD_OK; i++) {
         gd_path_join(out, sizeof out, p->outdir, names[i]);
-        if (i == 7 && !p->zones)
+        if (i == 6 && !p->zones)
             continue;
         st = gd_manifest_add_file(job, outs, out, names[i], NULL);
     }
