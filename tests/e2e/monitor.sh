@@ -8,6 +8,7 @@
 #   enl       --enl auto finds 3..6 looks on the SAR stack's own grid (true 4.4)
 #   detect    value, sar and value + sar: alert_date.tif holds the change date on >= 90 %
 #             of the patch and confirmed alerts on <= 2 % of stable land; verify passes
+#   threads   --threads 1, 2, 3 (as many row strips): the same bytes
 #   append    35 dates, then the 36th appended to the lists: the second run is
 #             incremental (tests 2 dates) and every output equals a full run's bytes
 #   gpkg      alerts.gpkg: its layers; the patch as one confirmed polygon (first_seen,
@@ -74,6 +75,22 @@ n=$(grep -c '"date":' "$W/full/manifest.json")
 for f in alert_status.tif alert_map.png summary.json monitor.state run.log; do
     [ -s "$W/full/$f" ] || failc "$f missing"
 done
+# --threads: row strips on the engine's pool; the outputs do not depend on the threads
+for t in 1 2 3; do
+    both "$W/s24" "$W/thr$t" --threads $t || failc "--threads $t: exit $?"
+done
+if grep -q "2 strip(s) of 20 rows on 2 thread(s)" "$W/thr2/run.log" &&
+    grep -q "3 strip(s) of 14 rows on 3 thread(s)" "$W/thr3/run.log"; then
+    same=1
+    for t in 2 3; do
+        for f in alert_date.tif alert_status.tif alert_map.png summary.json monitor.state alerts.gpkg; do
+            cmp -s "$W/thr1/$f" "$W/thr$t/$f" || { same=0; failc "--threads $t: $f differs from --threads 1"; }
+        done
+    done
+    [ $same -eq 1 ] && pass "--threads 1, 2 and 3 (1, 2 and 3 strips): the same bytes"
+else
+    failc "--threads 2 / 3 did not run on 2 / 3 strips: $(grep -h 'strip(s)' "$W"/thr*/run.log)"
+fi
 gdalinfo "$W/full/alert_status.tif" 2>/dev/null | grep -q "confirmed" &&
     pass "alert_status.tif names its classes" || failc "alert_status.tif has no class names"
 
