@@ -83,6 +83,11 @@ typedef enum {
  * (1/looks for intensity). Lee (1980), refined Lee (1981), Gamma-MAP (Lopes 1990). */
 void gd_k_speckle(gd_speckle kind, const float *restrict in, int w, int h, int win,
                   float cu2, int y0, int y1, float *restrict out);
+/* The same filter pixel by pixel as its definition reads (the reference gd_k_speckle is
+ * tested against bit for bit; gd_k_speckle computes refined Lee's sub-block means once per
+ * centre instead of once per pixel that uses them). */
+void gd_k_speckle_ref(gd_speckle kind, const float *restrict in, int w, int h, int win,
+                      float cu2, int y0, int y1, float *restrict out);
 
 /* The speckle's squared variation coefficient estimated from the image: the median of
  * var/mean^2 over disjoint win x win windows without nodata. NaN when there are none. */
@@ -189,6 +194,11 @@ int gd_k_flicm(const float *restrict x, int w, int h, int absval, double v[2], i
 void gd_k_flicm_sweep(const float *restrict x, const float *restrict u1, int w, int h,
                       int absval, const double v[2], int r0, int r1, float *restrict tmp,
                       double *dmax, double sums[4]);
+/* The same sweep pixel by pixel as the definition reads (gd_k_flicm_sweep computes each
+ * neighbour's terms once; tested against this bit for bit). */
+void gd_k_flicm_sweep_ref(const float *restrict x, const float *restrict u1, int w, int h,
+                          int absval, const double v[2], int r0, int r1, float *restrict tmp,
+                          double *dmax, double sums[4]);
 /* Hysteresis: labels 1 where v >= t_hi (v = |x| when absval) and where v >= t_lo in an
  * 8-connected run of such pixels reaching one, else 0 (255 for non-finite x). stack: n
  * size_t of work space. Returns the number of pixels grown from the seeds. */
