@@ -318,7 +318,7 @@ static int do_strip(worker *wk, int k)
             src_rows[0] = wk->bbuf[0];
         }
     }
-    for (int d = 0; d < 2 && !sp->src; d++) {
+    for (int d = 0; d < 2 && !sp->src && sp->nb > 0; d++) {
         const gd_band *bands = d ? wk->ab : wk->bb;
         float *const *bufs = d ? wk->abuf : wk->bbuf;
         GDALDatasetH ds = GDALGetBandDataset(bands[0].band);
@@ -416,6 +416,8 @@ static void *work(void *arg)
 static int strip_rows(const gd_engine_spec *sp)
 {
     int bx = 0, by = 0;
+    if (!sp->src && sp->nb == 0)
+        return sp->rows > 0 ? sp->rows : 1; /* no inputs: the caller's strips */
     if (sp->src)
         by = sp->src->file ? gd_score_strip_rows(sp->src) : 0;
     else
@@ -486,6 +488,8 @@ static void worker_free(worker *wk, size_t nb)
 static int worker_init(gd_job *job, worker *wk, const gd_engine_spec *sp, int own, size_t in_n,
                        size_t out_n)
 {
+    if (!sp->src && sp->nb == 0)
+        return GD_OK; /* no inputs: nothing to reopen or buffer */
     if (sp->src) {
         /* a score in its file: the worker's own handle and one plane of rows */
         if (sp->src->file) {
@@ -622,7 +626,9 @@ static int run(gd_job *job, const gd_engine_spec *sp, gd_score *out)
         return gd_job_error(job, GD_EPROC, "engine: a source score takes nb 1 and the grid's size");
     if (sp->src && sp->panels)
         return gd_job_error(job, GD_EPROC, "engine: the map's panels come from bands, not a score");
-    if (sp->nb == 0 || sp->nb > MAX_BANDS)
+    if (sp->nb == 0 && !sp->src && (out || sp->panels))
+        return gd_job_error(job, GD_EPROC, "engine: a pass without bands has no score or panels");
+    if ((sp->nb == 0 && sp->src) || sp->nb > MAX_BANDS)
         return gd_job_error(job, GD_EPROC, "the engine takes 1 to %d bands, not %zu", MAX_BANDS,
                             sp->nb);
     gd_kernels_init(); /* before any thread calls a kernel */

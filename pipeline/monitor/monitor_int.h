@@ -16,7 +16,8 @@ struct gd_zones;
  * would otherwise flag any difference at all */
 #define GD_MON_MIN_SIGMA 1e-3f
 
-enum { MK_SAR, MK_VALUE, MK_INDEX };
+/* a harmonic baseline needs a year of dates and this many valid values per pixel */
+#define GD_MON_HARMONIC_MIN_OBS 12
 
 /* the colours of no alert, provisional, confirmed, cleared: map, status COG, alerts.gpkg
  * style (outputs.c) */
@@ -43,14 +44,20 @@ typedef struct px_base {
     float c0, a1, b1, sigma;
 } px_base;
 
+struct gd_mon_kind;
+
 typedef struct mstack {
     gd_stack *s;
-    int method, kind, direction, harmonic;
+    const struct gd_mon_kind *ops; /* the method's kind: how it reads, fits and flags */
+    const char *method_name;
+    const char *roles[2];          /* the method's band roles (kinds that read by role) */
+    int method, direction, harmonic;
     int nbase;          /* dates before --start */
     double enl;         /* SAR: --enl or its estimate */
     int done;           /* dates in the state (processed) */
     int saved;          /* dates already in alerts.gpkg's dates table (state.c) */
     px_base *base;
+    float *fac;         /* the kind's per-baseline-size factors (fit_init), full runs */
     char (*sha)[65];
     uint64_t *size;
 } mstack;
@@ -78,10 +85,58 @@ typedef struct gd_monitor {
     int in_place, legacy;
 } gd_monitor;
 
+/* One date of one stack opened on the grid: the kind's bands with their scale, offset,
+ * dB conversion and cloud mask. */
+typedef struct mread {
+    gd_source *src;
+    GDALDatasetH ds, own[3];
+    int owned, nb;
+    gd_band b[2];
+} mread;
+
+/* A monitor method kind as a plug-in, like the detect methods' ops (pipeline/methods/):
+ * the run and the strip loop only call these. One table per kind (mkind_*.c); the
+ * methods of a kind differ only in their band roles and default direction. */
+typedef struct gd_mon_kind {
+    const char *name;
+    int nb;        /* bands read per date */
+    int by_role;   /* the bands are found by the method's roles (else band 1 as it is) */
+    int lone_band; /* a single-band image is its own band when no role names it */
+    /* after the bands are found: sensor scale/offset, dB to linear (NULL: none) */
+    int (*calibrate)(gd_job *job, mread *r, const char *label, const int *idx);
+    /* the per-date value from the bands read (b0 in place, b1 the second band, NaN =
+     * unobserved); NULL: band 1 is the value */
+    void (*derive)(float *b0, const float *b1, size_t n);
+    /* per stack once its baseline dates are known, before the state is compared: the
+     * baseline model (harmonic or not), the ENL (NULL: nothing) */
+    int (*prepare)(gd_job *job, gd_monitor *mon, int s);
+    /* full runs, before the fits: what the fits share (NULL: nothing) */
+    int (*fit_init)(gd_job *job, const gd_monitor *mon, mstack *ms);
+    /* one pixel's baseline from its nb baseline values v at times t (years; NaN =
+     * unobserved); vv, tt, tmp: scratch of nb floats; out preset to no baseline */
+    void (*fit)(const gd_monitor *mon, const mstack *ms, const float *v, const float *t, int nb,
+                float *vv, float *tt, float *tmp, px_base *out);
+    /* whether value v at time t departs from baseline b */
+    int (*flagged)(const gd_monitor *mon, const mstack *ms, const px_base *b, float v, float t);
+    /* after a valid observation of a pixel without a confirmed alert: the baseline learns
+     * from it (NULL: it does not) */
+    void (*observed)(px_base *b, float v, int flagged, int status);
+    /* what it records in the parameters: the baseline's name and the ENL (or null) */
+    const char *(*baseline_name)(const mstack *ms);
+    json_t *(*enl_json)(const mstack *ms);
+} gd_mon_kind;
+
+extern const gd_mon_kind gd_mon_kind_sar, gd_mon_kind_value, gd_mon_kind_index;
+
 int gd_monitor_method(const char *name);
 const char *gd_monitor_method_names(void);
-int gd_monitor_read(gd_job *job, gd_monitor *mon, int s, int i, int y0, int rows, float *out,
-                    float *tmp);
+int gd_monitor_read_open(gd_job *job, const gd_monitor *mon, int s, int i, mread *r);
+/* rows [y0, y0+rows) of an opened date as the kind's values (NaN = unobserved) */
+int gd_monitor_read_rows(gd_job *job, const gd_monitor *mon, const mstack *ms, mread *r, int y0,
+                         int rows, float *out, float *tmp);
+void gd_monitor_read_close(mread *r);
+int gd_monitor_read(gd_job *job, const gd_monitor *mon, int s, int i, int y0, int rows,
+                    float *out, float *tmp);
 /* the factor on a baseline's robust sigma that keeps the false-alarm rate at p (monitor.c) */
 double gd_monitor_sigma_factor(double p, double z, int n, int ncoef);
 /* state.c: the state in alerts.gpkg. load: *full = 0 when it holds these parameters and,

@@ -148,14 +148,14 @@ static const gd_opt monitor_opts[] = {
      .example = "worldpop.tif", .batch_key = "population", .batch = GD_BATCH_PARAMS,
      .runid = GD_RUNID_CONTENT, .off = F(p.population), NOGIVEN},
     {.name = "threads", .type = GD_OPT_INT, .meta = "N", .lo = 1, .hi = 1024, .group = G_OUT,
-     .help = "accepted as detect's; the monitor reads and tests on one thread today (reading "
-             "the dates dominates)", .def = "all cores",
+     .help = "worker threads: row strips (at least one per thread) are read, fitted and "
+             "tested in parallel; outputs are the same for any N", .def = "all cores",
      .runid = GD_RUNID_NO, .off = F(threads), NOGIVEN},
     {.name = "mem", .type = GD_OPT_INT, .meta = "MB", .lo = 1, .hi = 1048576,
      .what = "a number of MB between 1 and 1048576", .group = G_OUT,
-     .help = "memory budget: half of it holds the baseline dates of one strip of rows (fewer "
-             "rows per strip when it is small); the per-pixel state (32 bytes + 16 per stack) "
-             "comes on top",
+     .help = "memory budget: half of it holds the baseline dates of one strip of rows per "
+             "thread (fewer rows per strip when it is small); the per-pixel state (32 bytes + "
+             "16 per stack) comes on top",
      .def = "1024", .example = "64", .runid = GD_RUNID_NO, .off = F(mem_mb), NOGIVEN},
     {.name = "quiet", .short_name = 'q', .type = GD_OPT_FLAG, .group = G_OUT,
      .help = "no progress or messages (errors still printed)", .runid = GD_RUNID_NO,

@@ -57,7 +57,11 @@ typedef struct gd_engine_spec {
     /* nb bands each; the bands of one date come from one dataset, which the engine
      * reopens per thread (a VRT from its XML) */
     const gd_band *before, *after;
+    /* 0 (with gd_engine_run, no src, no panels): a pass without band inputs, in strips of
+     * `rows` rows, whose strip function reads what it needs itself (the monitor's many
+     * dates per strip) */
     size_t nb;
+    int rows;
     int halo;                      /* extra input rows above and below each strip */
     gd_strip_fn fn;                /* stateless strip function, or NULL with generate */
     void *user;
