@@ -58,7 +58,9 @@ static int cmp_float(const void *a, const void *b)
  * step), so the score is byte-identical to holding both images in memory: for each fit a
  * pass of means and a pass of centred sums (gd_k_rma_fit's two passes; the first fit's
  * passes also give the spreads of the before bands and keep the quantile's subsample),
- * then the score pass on both threads with the mean's halo. */
+ * then the score pass on both threads with the mean's halo. When both dates' bands fit in
+ * --mem beside the score, the first pass keeps them and the other passes walk that copy:
+ * a warped after image (co-registration) is then warped once, not seven times. */
 typedef struct urban_pass {
     size_t nb;
     int w;
@@ -85,7 +87,27 @@ typedef struct urban_pass {
     float *ya, *d;
     size_t plane;
     int smooth;
+    /* the inputs kept by the first pass when they fit --mem: before k at plane 2k, after
+     * k at 2k + 1, n floats each; NULL when every pass reads them */
+    float *cache;
+    size_t n;
 } urban_pass;
+
+/* The strip s with its inputs taken from the kept copy (rows from s->in_y0). */
+static gd_strip cached_strip(const urban_pass *c, const gd_strip *s, const float **b,
+                             const float **a)
+{
+    gd_strip t = *s;
+    size_t off = (size_t)s->in_y0 * (size_t)s->width;
+    for (size_t k = 0; k < c->nb; k++) {
+        b[k] = c->cache + 2 * k * c->n + off;
+        a[k] = c->cache + (2 * k + 1) * c->n + off;
+    }
+    t.nb = c->nb;
+    t.before = b;
+    t.after = a;
+    return t;
+}
 
 /* The after values of n pixels of a strip normalised by the fits applied, into planes of
  * ya (`plane` floats apart), and their change magnitude into d. */
@@ -108,10 +130,17 @@ static void normalise(const urban_pass *c, const gd_strip *s, size_t n, float *y
     gd_k_cva(s->before, yb, c->wt, c->nb, d, n);
 }
 
-static int stats_noop(void *user, const gd_strip *s)
+/* The first pass keeps the inputs when there is a copy (disjoint rows per strip). */
+static int stats_keep(void *user, const gd_strip *s)
 {
-    (void)user;
-    (void)s;
+    const urban_pass *c = user;
+    if (!c->cache)
+        return GD_OK;
+    size_t off = (size_t)s->y0 * (size_t)s->width, n = (size_t)s->width * (size_t)s->rows;
+    for (size_t k = 0; k < c->nb; k++) {
+        memcpy(c->cache + 2 * k * c->n + off, s->before[k], sizeof(float) * n);
+        memcpy(c->cache + (2 * k + 1) * c->n + off, s->after[k], sizeof(float) * n);
+    }
     return GD_OK;
 }
 
@@ -238,10 +267,13 @@ static void *score_start(void *user, int width, int max_in_rows)
     return st;
 }
 
-static int score_generate(void *user, void *state, const gd_strip *s)
+static int score_generate(void *user, void *state, const gd_strip *s0)
 {
     const urban_pass *c = user;
     score_state *st = state;
+    const float *b[6], *a[6];
+    gd_strip t = c->cache ? cached_strip(c, s0, b, a) : *s0;
+    const gd_strip *s = &t;
     const size_t w = (size_t)s->width;
     normalise(c, s, w * (size_t)s->in_rows, st->ya, st->plane, st->d);
     int r0 = s->y0 - s->in_y0;
@@ -263,11 +295,28 @@ static void score_stop(void *user, void *state)
     free(st);
 }
 
-/* One stats pass of the engine, its progress in [p0, p1). */
-static int stats_pass(gd_job *job, const gd_engine_spec *spec, double p0, double p1)
+/* One stats pass, its progress in [p0, p1): on the engine, or over the kept copy once the
+ * first pass has filled it. */
+static int stats_pass(gd_job *job, const gd_engine_spec *spec, urban_pass *c, int first,
+                      int strip_rows, double p0, double p1)
 {
+    int st = GD_OK;
     gd_job_progress_push(job, p0, p1);
-    int st = gd_engine_run(job, spec);
+    if (first || !c->cache) {
+        st = gd_engine_run(job, spec);
+    } else {
+        const int h = spec->grid->height;
+        for (int y0 = 0; y0 < h && st == GD_OK; y0 += strip_rows) {
+            const float *b[6], *a[6];
+            gd_strip s = {.width = c->w, .y0 = y0, .rows = h - y0 < strip_rows ? h - y0 : strip_rows,
+                          .in_y0 = y0};
+            s.in_rows = s.rows;
+            s = cached_strip(c, &s, b, a);
+            stats_ordered(c, &s);
+            if ((st = gd_job_progress(job, (double)(y0 + s.rows) / h)) != GD_OK)
+                gd_job_error(job, st, "cancelled");
+        }
+    }
     gd_job_progress_pop(job);
     return st;
 }
@@ -298,7 +347,7 @@ int gd_detect_urban(gd_job *job, const gd_grid *grid, const gd_band *before,
     c.step = n / QUANTILE_SAMPLE + 1;
     c.ns = (n + c.step - 1) / c.step;
     gd_engine_spec spec = {.grid = grid, .before = before, .after = after, .nb = nb,
-                           .fn = stats_noop, .ordered = stats_ordered, .user = &c};
+                           .fn = stats_keep, .ordered = stats_ordered, .user = &c};
     int strip_rows = 0;
     gd_engine_strips(&spec, &strip_rows);
     c.plane = (size_t)w * (size_t)strip_rows;
@@ -306,6 +355,15 @@ int gd_detect_urban(gd_job *job, const gd_grid *grid, const gd_band *before,
     sbuf = malloc(sizeof(float) * c.ns * (3 * nb + 2));
     c.ya = malloc(sizeof(float) * c.plane * nb);
     c.d = malloc(sizeof(float) * c.plane);
+    c.n = n;
+    /* the copy of the inputs beside the score in memory and what the engine counts
+     * besides (as gd_engine_score decides where the score goes); a failed allocation
+     * only means reading again */
+    long mem_mb = gd_job_mem_mb(job) > 0 ? gd_job_mem_mb(job) : 1024;
+    if ((double)n * (8.0 * (double)nb + 4.0 + 4.0 + 6.0) <= (double)mem_mb * 1048576.0)
+        c.cache = malloc(sizeof(float) * 2 * nb * n);
+    gd_job_info(job, "urban: inputs %s", c.cache ? "kept in memory after the first pass"
+                                                 : "read again in each pass (over --mem)");
     if (!sbuf || !c.ya || !c.d) {
         st = gd_job_error(job, GD_EPROC, "out of memory for urban on %dx%dx%zu", w, h, nb);
         goto done;
@@ -333,7 +391,8 @@ int gd_detect_urban(gd_job *job, const gd_grid *grid, const gd_band *before,
         memset(c.fvx, 0, sizeof c.fvx);
         memset(c.fvy, 0, sizeof c.fvy);
         c.var = 0;
-        if ((st = stats_pass(job, &spec, 2 * fit / npass, (2 * fit + 1) / npass)) != GD_OK)
+        if ((st = stats_pass(job, &spec, &c, fit == 0, strip_rows, 2 * fit / npass,
+                             (2 * fit + 1) / npass)) != GD_OK)
             goto done;
         if (fit == 0)
             /* each band divided by its spread in the before image, as cva, so that the
@@ -346,7 +405,8 @@ int gd_detect_urban(gd_job *job, const gd_grid *grid, const gd_band *before,
                 c.fmy[k] = c.fy[k] / (double)c.fm[k];
             }
         c.var = 1;
-        if ((st = stats_pass(job, &spec, (2 * fit + 1) / npass, (2 * fit + 2) / npass)) != GD_OK)
+        if ((st = stats_pass(job, &spec, &c, 0, strip_rows, (2 * fit + 1) / npass,
+                             (2 * fit + 2) / npass)) != GD_OK)
             goto done;
         if (fit == 0)
             for (size_t k = 0; k < nb; k++) {
@@ -386,6 +446,16 @@ int gd_detect_urban(gd_job *job, const gd_grid *grid, const gd_band *before,
     spec.generate = score_generate;
     spec.stop = score_stop;
     spec.halo = smooth > 1 ? smooth / 2 : 0;
+    /* with the copy, the engine walks it (as a source score: no band is read) */
+    gd_score kept;
+    memset(&kept, 0, sizeof kept);
+    if (c.cache) {
+        kept.width = w;
+        kept.height = h;
+        kept.data = c.cache;
+        spec.src = &kept;
+        spec.nb = 1;
+    }
     free(c.ya);
     free(c.d);
     c.ya = c.d = NULL;
@@ -419,6 +489,7 @@ done:
     free(sbuf);
     free(c.ya);
     free(c.d);
+    free(c.cache);
     if (st != GD_OK)
         gd_score_free(out);
     return st;
