@@ -10,6 +10,7 @@
  * and upper neighbours' labels, never on the merges) and drops the class-1 pixels whose
  * set fails the rule. Memory: two rows of labels and 17 bytes per provisional label. */
 #include "gd_kernels.h"
+#include "rowlabel.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -128,22 +129,9 @@ void gd_k_objects_destroy(gd_k_objects *o)
     free(o);
 }
 
-static uint32_t find(uint32_t *parent, uint32_t a)
-{
-    uint32_t r = a;
-    while (parent[r] != r)
-        r = parent[r];
-    while (parent[a] != r) { /* path compression */
-        uint32_t next = parent[a];
-        parent[a] = r;
-        a = next;
-    }
-    return r;
-}
-
 static void unite(gd_k_objects *o, uint32_t a, uint32_t b)
 {
-    uint32_t ra = find(o->parent, a), rb = find(o->parent, b);
+    uint32_t ra = gd_rowlabel_find(o->parent, a), rb = gd_rowlabel_find(o->parent, b);
     if (ra == rb)
         return;
     if (rb < ra) {
@@ -200,17 +188,7 @@ static int do_row(gd_k_objects *o, const float *score, uint8_t *classes, const u
         }
         /* neighbours already visited, in a fixed order: W, NW, N, NE */
         uint32_t nb[4];
-        int k = 0;
-        if (i > 0 && cur[i - 1])
-            nb[k++] = cur[i - 1];
-        if (up) {
-            if (i > 0 && prev[i - 1])
-                nb[k++] = prev[i - 1];
-            if (prev[i])
-                nb[k++] = prev[i];
-            if (i + 1 < w && prev[i + 1])
-                nb[k++] = prev[i + 1];
-        }
+        int k = gd_rowlabel_neighbours(cur, prev, i, w, up, nb);
         uint32_t lab;
         if (k == 0) {
             if (o->pass == 1) {
@@ -226,7 +204,7 @@ static int do_row(gd_k_objects *o, const float *score, uint8_t *classes, const u
         if (o->pass == 1) {
             for (int j = 1; j < k; j++)
                 unite(o, lab, nb[j]);
-            uint32_t r = find(o->parent, lab);
+            uint32_t r = gd_rowlabel_find(o->parent, lab);
             if (score[i] > o->peak[r])
                 o->peak[r] = score[i];
             o->px[r]++;
@@ -265,7 +243,7 @@ int gd_k_objects_label(gd_k_objects *o, uint8_t *classes, int rows)
             return -1;
         memset(&o->counts, 0, sizeof o->counts);
         for (uint32_t a = 1; a <= o->n; a++) {
-            o->parent[a] = find(o->parent, a);
+            o->parent[a] = gd_rowlabel_find(o->parent, a);
             if (o->parent[a] == a) {
                 o->keep[a] = (uint8_t)keep_region(o->peak[a], o->px[a], o->seed, o->min_px);
                 count_region(&o->counts, o->keep[a], o->px[a]);
