@@ -83,6 +83,11 @@ typedef enum {
  * (1/looks for intensity). Lee (1980), refined Lee (1981), Gamma-MAP (Lopes 1990). */
 void gd_k_speckle(gd_speckle kind, const float *restrict in, int w, int h, int win,
                   float cu2, int y0, int y1, float *restrict out);
+/* The same filter pixel by pixel as its definition reads (the reference gd_k_speckle is
+ * tested against bit for bit; gd_k_speckle computes refined Lee's sub-block means once per
+ * centre instead of once per pixel that uses them). */
+void gd_k_speckle_ref(gd_speckle kind, const float *restrict in, int w, int h, int win,
+                      float cu2, int y0, int y1, float *restrict out);
 
 /* The speckle's squared variation coefficient estimated from the image: the median of
  * var/mean^2 over disjoint win x win windows without nodata. NaN when there are none. */

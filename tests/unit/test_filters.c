@@ -144,6 +144,43 @@ static void test_halo_matches_whole(void **state)
     }
 }
 
+/* gd_k_speckle (refined Lee's sub-block means once per centre, offset lists) against
+ * the pixel-by-pixel reference, bit for bit: every window up to 31, strips of the buffer
+ * (y0, y1 inside a halo), NaN, +-Inf, zeros, and a dynamic range of 10^12 within windows
+ * (where double sums stop being exact, the order of additions must be the reference's),
+ * and small integers (ties between gradients and between the edge's two sides) */
+static void test_refined_lee_matches_reference(void **state)
+{
+    (void)state;
+    enum { W = 67, H = 53 };
+    float *in = malloc(sizeof(float) * W * H), *a = malloc(sizeof(float) * W * H),
+          *b = malloc(sizeof(float) * W * H);
+    assert_non_null(in);
+    assert_non_null(a);
+    assert_non_null(b);
+    for (int rep = 0; rep < 6; rep++) {
+        for (int i = 0; i < W * H; i++) {
+            double u = lcg_uniform();
+            in[i] = u < 0.03 ? NAN : u < 0.04 ? (u < 0.035 ? INFINITY : -INFINITY)
+                    : u < 0.06 ? 0.0f
+                    : rep % 3 == 1 ? (float)pow(10.0, 12.0 * lcg_uniform() - 6.0)
+                    : rep % 3 == 2 ? (float)(1 + (int)(3.0 * lcg_uniform())) /* ties */
+                                   : speckled(50.0 + 40.0 * ((i % W) > W / 2));
+        }
+        for (int win = 3; win <= 31; win += 2) {
+            int y0 = rep * 3 % 11, y1 = H - rep * 5 % 13;
+            memset(a, 0, sizeof(float) * W * H);
+            memset(b, 0, sizeof(float) * W * H);
+            gd_k_speckle(GD_SPECKLE_REFINED_LEE, in, W, H, win, 0.25f, y0, y1, a);
+            gd_k_speckle_ref(GD_SPECKLE_REFINED_LEE, in, W, H, win, 0.25f, y0, y1, b);
+            assert_memory_equal(a, b, sizeof(float) * (size_t)W * (size_t)(y1 - y0));
+        }
+    }
+    free(in);
+    free(a);
+    free(b);
+}
+
 static void test_nan_kept(void **state)
 {
     (void)state;
@@ -673,6 +710,7 @@ int main(void)
         cmocka_unit_test(test_edge_preserved_by_refined_lee),
         cmocka_unit_test(test_cu2_streamed_matches_whole),
         cmocka_unit_test(test_halo_matches_whole),
+        cmocka_unit_test(test_refined_lee_matches_reference),
         cmocka_unit_test(test_nan_kept),
         cmocka_unit_test(test_box_mean_values),
         cmocka_unit_test(test_kittler_unequal_classes),
