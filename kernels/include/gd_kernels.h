@@ -217,6 +217,26 @@ int gd_k_hyst_scan(gd_k_hyst *h, const float *x, int rows, int absval, double t_
 int gd_k_hyst_label(gd_k_hyst *h, const float *x, int rows, int absval, double t_lo,
                     double t_hi, uint8_t *labels);
 size_t gd_k_hyst_grown(const gd_k_hyst *h);
+/* Urban's object decision (objects.c): each 8-connected region of class-1 pixels stays 1
+ * when its highest score is >= seed and it has at least min_px pixels, else becomes 0;
+ * other classes are left as they are. gd_k_objects_whole does it on the whole image
+ * (work: w * h size_t); the streamed version gives the same classes in bounded memory:
+ * feed every row of classes and score once to gd_k_objects_scan, then every row of
+ * classes again, in the same order, to gd_k_objects_label, which rewrites them. Both
+ * return -1 when out of memory (or called out of order). The counts are of regions and
+ * their pixels, kept and dropped (gd_k_objects_result once every row is labelled). */
+typedef struct gd_k_objects_counts {
+    uint64_t kept, kept_px, dropped, dropped_px;
+} gd_k_objects_counts;
+int gd_k_objects_whole(const float *restrict score, int w, int h, float seed, long min_px,
+                       uint8_t *restrict classes, size_t *restrict work,
+                       gd_k_objects_counts *counts);
+typedef struct gd_k_objects gd_k_objects;
+gd_k_objects *gd_k_objects_create(int w, float seed, long min_px);
+void gd_k_objects_destroy(gd_k_objects *o);
+int gd_k_objects_scan(gd_k_objects *o, const uint8_t *classes, const float *score, int rows);
+int gd_k_objects_label(gd_k_objects *o, uint8_t *classes, int rows);
+gd_k_objects_counts gd_k_objects_result(const gd_k_objects *o);
 /* Neighbourhood ratio (Gong, Cao & Wu 2012) of two co-registered amplitude images over a
  * win x win window: NR = theta * min/max of the pixel + (1 - theta) * sum(min) / sum(max)
  * of the window, theta = coefficient of variation of the window's values of both dates

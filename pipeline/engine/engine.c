@@ -122,6 +122,7 @@ struct pool {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int next, done, stop;
+    int ordered_next;        /* the strip whose turn it is in spec->ordered */
     int err_strip, err_code; /* the error of the lowest strip wins: same message always */
     char err_msg[1024];
     float *smin, *smax;
@@ -152,7 +153,8 @@ static void fail(pool *p, int strip, int code, const char *fmt, ...)
         p->err_strip = strip;
     }
     p->stop = 1;
-    pthread_cond_signal(&p->cv);
+    /* the main thread and workers waiting for their ordered turn */
+    pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
 }
 
@@ -358,6 +360,26 @@ static int do_strip(worker *wk, int k)
         fail(p, k, rc, "computing rows %d-%d failed", y0, y0 + rows - 1);
         return -1;
     }
+    if (sp->ordered) {
+        /* strips are handed out in increasing order, so the one before this is being
+         * computed by a running worker: the wait ends (or the pass stops) */
+        pthread_mutex_lock(&p->mu);
+        while (!p->stop && p->ordered_next != k)
+            pthread_cond_wait(&p->cv, &p->mu);
+        int stopped = p->stop;
+        pthread_mutex_unlock(&p->mu);
+        if (stopped)
+            return -1;
+        rc = sp->ordered(sp->user, &s);
+        pthread_mutex_lock(&p->mu);
+        p->ordered_next = k + 1;
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+        if (rc != GD_OK) {
+            fail(p, k, rc, "reducing rows %d-%d failed", y0, y0 + rows - 1);
+            return -1;
+        }
+    }
     if (o) {
         size_t n = (size_t)w * (size_t)rows;
         p->smin[k] = INFINITY;
@@ -377,7 +399,7 @@ static int do_strip(worker *wk, int k)
         }
     }
     p->done++;
-    pthread_cond_signal(&p->cv);
+    pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
     return 0;
 }

@@ -74,6 +74,12 @@ typedef struct gd_engine_spec {
      * nb is 1 and before/after are not read. It must outlive the pass. */
     const gd_score *src;
     gd_engine_panels *panels;      /* optional: the map's panels, filled by this pass */
+    /* optional: called after fn/generate with the same strip (inputs, halo and output),
+     * in strip order and one strip at a time; it may update user (never the job). For
+     * reductions that must add pixel by pixel in grid order, as one loop over the whole
+     * image would (sums of doubles: per-strip partial sums would change their last
+     * bits). A worker whose strip is ahead waits, holding only its own buffers. */
+    gd_strip_fn ordered;
 } gd_engine_spec;
 
 /* Runs fn over the whole grid with gd_job_threads() workers into a score kept in memory
