@@ -119,6 +119,7 @@ for k in sar:sar:sentinel-1-synth:2020-01-01:2020-06-30 opt:ndvi:optical-synth:2
         ([.discover.dates[].bands[].pixels_sha256 | test("^[0-9a-f]{64}$")] | all)' "$M" >/dev/null ||
         fail "$root: manifest lacks the API, query, items, assets or pixel hashes"
     "$G" verify "$M" >/dev/null || fail "$root: verify of the --stac run"
+    "$G" verify --inputs "$M" >/dev/null || fail "$root: verify --inputs of the --stac run"
     # the patch is found (not a comparison that passes on empty rasters): confirmed alerts on
     # most of it, on at most 3 pixels elsewhere
     gdal_translate -q -of XYZ "$W/$root-stac/alert_status.tif" "$W/status.xyz"
