@@ -41,9 +41,9 @@ int gd_k_flicm(const float *restrict x, int w, int h, int absval, double v[2], i
     return it;
 }
 
-void gd_k_flicm_sweep(const float *restrict x, const float *restrict u1, int w, int h,
-                      int absval, const double v[2], int r0, int r1, float *restrict tmp,
-                      double *dmax, double sums[4])
+void gd_k_flicm_sweep_ref(const float *restrict x, const float *restrict u1, int w, int h,
+                          int absval, const double v[2], int r0, int r1, float *restrict tmp,
+                          double *dmax, double sums[4])
 {
     /* one FLICM sweep over rows [r0, r1): gd_k_flicm runs it on the whole image, the
      * tiled decision (detect/sar.c) on each tile */
@@ -88,6 +88,111 @@ void gd_k_flicm_sweep(const float *restrict x, const float *restrict u1, int w, 
             c1 += p1 * p1;
         }
     }
+    *dmax = dm;
+    sums[0] = s0;
+    sums[1] = c0;
+    sums[2] = s1;
+    sums[3] = c1;
+}
+
+/* The same sweep with each neighbour's fuzzy terms computed once per pixel instead of
+ * once for each of its eight neighbours: per pixel j, wd·u1²·(q−v0)² and wd·u0²·(q−v1)² for
+ * both weights (edge 1/2, diagonal 1/(√2+1)), in the reference's order of operations, in a
+ * ring of three rows; pixels that do not count (outside the buffer, not finite) add +0.0,
+ * which leaves a sum of non-negative terms as it is. Bit-identical to the reference
+ * (unit.filters). */
+void gd_k_flicm_sweep(const float *restrict x, const float *restrict u1, int w, int h,
+                      int absval, const double v[2], int r0, int r1, float *restrict tmp,
+                      double *dmax, double sums[4])
+{
+    const double we = 1.0 / (1.0 + 1.0), wdg = 1.0 / (M_SQRT2 + 1.0);
+    /* ring[row % 3][k][x + 1]: k = 0 g0 edge, 1 g0 diagonal, 2 g1 edge, 3 g1 diagonal;
+     * columns -1 and w hold zeros (the buffer's edges) */
+    size_t stride = (size_t)w + 2;
+    double *ring = malloc(sizeof(double) * 3 * 4 * stride);
+    if (!ring) {
+        gd_k_flicm_sweep_ref(x, u1, w, h, absval, v, r0, r1, tmp, dmax, sums);
+        return;
+    }
+#define RING(row, k) (ring + ((size_t)((row) % 3) * 4 + (size_t)(k)) * stride + 1)
+    int filled = r0 - 2; /* the highest row in the ring */
+    double dm = 0.0, s0 = 0.0, c0 = 0.0, s1 = 0.0, c1 = 0.0;
+    for (int y = r0; y < r1; y++) {
+        for (int yy = filled + 1 > y - 1 ? filled + 1 : y - 1; yy <= y + 1; yy++) {
+            if (yy < 0)
+                continue;
+            for (int k = 0; k < 4; k++) {
+                double *t = RING(yy, k);
+                t[-1] = t[w] = 0.0;
+            }
+            double *e0 = RING(yy, 0), *d0 = RING(yy, 1), *e1 = RING(yy, 2), *d1 = RING(yy, 3);
+            for (int xx = 0; xx < w; xx++) {
+                size_t j = (size_t)yy * (size_t)w + (size_t)xx;
+                if (yy >= h || !isfinite(x[j])) {
+                    e0[xx] = d0[xx] = e1[xx] = d1[xx] = 0.0;
+                    continue;
+                }
+                double q = val(x, j, absval), p1 = u1[j], p0 = 1.0 - p1;
+                e0[xx] = we * p1 * p1 * (q - v[0]) * (q - v[0]);
+                d0[xx] = wdg * p1 * p1 * (q - v[0]) * (q - v[0]);
+                e1[xx] = we * p0 * p0 * (q - v[1]) * (q - v[1]);
+                d1[xx] = wdg * p0 * p0 * (q - v[1]) * (q - v[1]);
+            }
+            filled = yy;
+        }
+        /* the row above the buffer (y = 0): zeros in the slot row y - 1 takes */
+        if (y == 0)
+            for (int k = 0; k < 4; k++) {
+                double *t = RING(y + 2, k);
+                for (int xx = -1; xx <= w; xx++)
+                    t[xx] = 0.0;
+            }
+        const double *ue0 = RING(y + 2, 0), *ud0 = RING(y + 2, 1), *ue1 = RING(y + 2, 2),
+                     *ud1 = RING(y + 2, 3); /* row y - 1 */
+        const double *me0 = RING(y, 0), *me1 = RING(y, 2);
+        const double *le0 = RING(y + 1, 0), *ld0 = RING(y + 1, 1), *le1 = RING(y + 1, 2),
+                     *ld1 = RING(y + 1, 3); /* row y + 1 (zeros past the buffer) */
+        for (int xx = 0; xx < w; xx++) {
+            size_t i = (size_t)y * (size_t)w + (size_t)xx;
+            float *t = tmp + (size_t)(y - r0) * (size_t)w + (size_t)xx;
+            if (!isfinite(x[i])) {
+                *t = NAN;
+                continue;
+            }
+            /* the reference's order: dy = -1, 0, 1; dx = -1, 0, 1; centre skipped */
+            double g0 = 0.0, g1 = 0.0;
+            g0 += ud0[xx - 1];
+            g1 += ud1[xx - 1];
+            g0 += ue0[xx];
+            g1 += ue1[xx];
+            g0 += ud0[xx + 1];
+            g1 += ud1[xx + 1];
+            g0 += me0[xx - 1];
+            g1 += me1[xx - 1];
+            g0 += me0[xx + 1];
+            g1 += me1[xx + 1];
+            g0 += ld0[xx - 1];
+            g1 += ld1[xx - 1];
+            g0 += le0[xx];
+            g1 += le1[xx];
+            g0 += ld0[xx + 1];
+            g1 += ld1[xx + 1];
+            double q = val(x, i, absval);
+            double d0 = (q - v[0]) * (q - v[0]) + g0, d1 = (q - v[1]) * (q - v[1]) + g1;
+            double m1 = d0 + d1 > 0.0 ? d0 / (d0 + d1) : 0.5;
+            *t = (float)m1;
+            double dd = fabs(m1 - (double)u1[i]);
+            if (dd > dm)
+                dm = dd;
+            double p1 = *t, p0 = 1.0 - p1;
+            s0 += p0 * p0 * q;
+            c0 += p0 * p0;
+            s1 += p1 * p1 * q;
+            c1 += p1 * p1;
+        }
+    }
+#undef RING
+    free(ring);
     *dmax = dm;
     sums[0] = s0;
     sums[1] = c0;

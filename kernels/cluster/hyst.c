@@ -11,6 +11,7 @@
  * 1 where the label's root holds a seed. Memory: two rows of labels and 5 bytes per
  * provisional label, whatever the image size. */
 #include "gd_kernels.h"
+#include "rowlabel.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -60,23 +61,10 @@ void gd_k_hyst_destroy(gd_k_hyst *h)
     free(h);
 }
 
-static uint32_t find(uint32_t *parent, uint32_t a)
-{
-    uint32_t r = a;
-    while (parent[r] != r)
-        r = parent[r];
-    while (parent[a] != r) { /* path compression */
-        uint32_t next = parent[a];
-        parent[a] = r;
-        a = next;
-    }
-    return r;
-}
-
 /* the smaller root becomes the parent: the same forest whatever the thread or run */
 static void unite(gd_k_hyst *h, uint32_t a, uint32_t b)
 {
-    uint32_t ra = find(h->parent, a), rb = find(h->parent, b);
+    uint32_t ra = gd_rowlabel_find(h->parent, a), rb = gd_rowlabel_find(h->parent, b);
     if (ra == rb)
         return;
     if (rb < ra) {
@@ -144,17 +132,7 @@ static int do_row(gd_k_hyst *h, const float *x, int absval, double t_lo, double 
         }
         /* neighbours already visited, in a fixed order: W, NW, N, NE */
         uint32_t nb[4];
-        int k = 0;
-        if (i > 0 && cur[i - 1])
-            nb[k++] = cur[i - 1];
-        if (up) {
-            if (i > 0 && prev[i - 1])
-                nb[k++] = prev[i - 1];
-            if (prev[i])
-                nb[k++] = prev[i];
-            if (i + 1 < w && prev[i + 1])
-                nb[k++] = prev[i + 1];
-        }
+        int k = gd_rowlabel_neighbours(cur, prev, i, w, up, nb);
         uint32_t lab;
         if (k == 0) {
             if (h->pass == 1) {
@@ -171,7 +149,7 @@ static int do_row(gd_k_hyst *h, const float *x, int absval, double t_lo, double 
             for (int j = 1; j < k; j++)
                 unite(h, lab, nb[j]);
             if (is_seed)
-                h->seed[find(h->parent, lab)] = 1;
+                h->seed[gd_rowlabel_find(h->parent, lab)] = 1;
         } else {
             uint8_t on = h->seed[h->parent[lab]];
             labels[i] = on;
@@ -205,7 +183,7 @@ int gd_k_hyst_label(gd_k_hyst *h, const float *x, int rows, int absval, double t
     if (h->pass == 1) {
         /* the first labelling call closes the scan: every label points at its root */
         for (uint32_t a = 1; a <= h->n; a++)
-            h->parent[a] = find(h->parent, a);
+            h->parent[a] = gd_rowlabel_find(h->parent, a);
         h->pass = 2;
         h->n = 0;
         h->first_row = 1;

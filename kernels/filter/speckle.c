@@ -135,8 +135,8 @@ static float refined_lee(const float *in, int w, int h, int x, int y, int r, flo
     return lee(in[(size_t)y * (size_t)w + (size_t)x], m, var, cu2);
 }
 
-void gd_k_speckle(gd_speckle kind, const float *restrict in, int w, int h, int win,
-                  float cu2, int y0, int y1, float *restrict out)
+void gd_k_speckle_ref(gd_speckle kind, const float *restrict in, int w, int h, int win,
+                      float cu2, int y0, int y1, float *restrict out)
 {
     int r = win / 2;
     for (int y = y0; y < y1; y++)
@@ -156,6 +156,146 @@ void gd_k_speckle(gd_speckle kind, const float *restrict in, int w, int h, int w
             window_stats(in, w, h, x, y, r, &m, &var, &c);
             *o = kind == GD_SPECKLE_GAMMA_MAP ? gamma_map(v, m, var, cu2) : lee(v, m, var, cu2);
         }
+}
+
+/* ---- refined Lee, the same arithmetic in fewer loads ----
+ * A pixel's nine sub-block means are the means of sub-blocks centred d px away, and a
+ * sub-block centred at (cx, cy) is the same for every pixel that uses it: each is summed
+ * once (in window_stats's order, so the mean is the same double) into a ring of the
+ * 2d + 1 rows of centres a row of pixels needs. The half-window of the chosen edge side is
+ * walked through a list of its offsets in the reference's row-major order (the same sums)
+ * instead of testing each of the (2r + 1)² offsets. Pixels whose window or sub-blocks
+ * reach the buffer's edge take the reference. */
+
+/* the sub-block mean at centre (cx, cy) as window_stats gives it (NaN when empty) */
+static double sub_mean(const float *in, int w, int h, int cx, int cy, int sr)
+{
+    double s = 0.0;
+    int c = 0;
+    int ya = cy - sr < 0 ? 0 : cy - sr, yb = cy + sr >= h ? h - 1 : cy + sr;
+    int xa = cx - sr < 0 ? 0 : cx - sr, xb = cx + sr >= w ? w - 1 : cx + sr;
+    for (int j = ya; j <= yb; j++) {
+        const float *row = in + (size_t)j * (size_t)w;
+        for (int i = xa; i <= xb; i++) {
+            float v = row[i];
+            if (isfinite(v)) {
+                s += v;
+                c++;
+            }
+        }
+    }
+    return c ? s / c : NAN;
+}
+
+#define RL_MAX_R 15 /* windows up to 31: the offset lists' size */
+
+void gd_k_speckle(gd_speckle kind, const float *restrict in, int w, int h, int win,
+                  float cu2, int y0, int y1, float *restrict out)
+{
+    int r = win / 2;
+    if (kind != GD_SPECKLE_REFINED_LEE || r < 1 || r > RL_MAX_R) {
+        gd_k_speckle_ref(kind, in, w, h, win, cu2, y0, y1, out);
+        return;
+    }
+    int sr = (2 * r) / 6 > 1 ? (2 * r) / 6 : 1, d = r - sr;
+    if (d < 1)
+        d = 1;
+    /* pixels with everything inside the buffer: x, y in [m, size - m) */
+    int m = r > d + sr ? r : d + sr;
+    int rows = 2 * d + 1;
+    double *ring = malloc(sizeof(double) * (size_t)rows * (size_t)(w > 0 ? w : 1));
+    /* offsets of the half-windows: direction k, side (0: -1, 1: +1), in row-major order */
+    int (*off)[2][(2 * RL_MAX_R + 1) * (2 * RL_MAX_R + 1)] = malloc(sizeof(*off) * 4);
+    int cnt[4][2] = {{0}};
+    if (!ring || !off) {
+        free(ring);
+        free(off);
+        gd_k_speckle_ref(kind, in, w, h, win, cu2, y0, y1, out);
+        return;
+    }
+    for (int k = 0; k < 4; k++)
+        for (int sd = 0; sd < 2; sd++) {
+            int side = sd ? 1 : -1;
+            for (int j = -r; j <= r; j++)
+                for (int i = -r; i <= r; i++) {
+                    int proj = k == 0 ? i : k == 1 ? j : k == 2 ? i - j : i + j;
+                    if (proj * side < 0)
+                        continue;
+                    off[k][sd][cnt[k][sd]++] = j * w + i;
+                }
+        }
+    int last = y0 - 2; /* the last row of pixels whose centre rows the ring holds */
+    for (int y = y0; y < y1; y++) {
+        int inner_y = y >= m && y < h - m;
+        if (inner_y) {
+            /* centre rows y - d .. y + d in ring slots (row mod 2d + 1); the row before
+             * left y - d .. y + d - 1 there already */
+            for (int cy = last == y - 1 ? y + d : y - d; cy <= y + d; cy++) {
+                double *row = ring + (size_t)(cy % rows) * (size_t)w;
+                for (int cx = sr; cx < w - sr; cx++)
+                    row[cx] = sub_mean(in, w, h, cx, cy, sr);
+            }
+            last = y;
+        }
+        for (int x = 0; x < w; x++) {
+            size_t at = (size_t)y * (size_t)w + (size_t)x;
+            float v = in[at];
+            float *o = out + (size_t)(y - y0) * (size_t)w + (size_t)x;
+            if (!isfinite(v)) {
+                *o = v;
+                continue;
+            }
+            if (!inner_y || x < m || x >= w - m) {
+                *o = refined_lee(in, w, h, x, y, r, cu2);
+                continue;
+            }
+            double sm[3][3];
+            for (int a = 0; a < 3; a++) {
+                const double *row = ring + (size_t)((y + (a - 1) * d) % rows) * (size_t)w;
+                for (int b = 0; b < 3; b++)
+                    sm[a][b] = row[x + (b - 1) * d];
+            }
+            for (int a = 0; a < 3; a++)
+                for (int b = 0; b < 3; b++)
+                    if (isnan(sm[a][b]))
+                        sm[a][b] = sm[1][1];
+            double g[4];
+            g[0] = (sm[0][2] + sm[1][2] + sm[2][2]) - (sm[0][0] + sm[1][0] + sm[2][0]);
+            g[1] = (sm[2][0] + sm[2][1] + sm[2][2]) - (sm[0][0] + sm[0][1] + sm[0][2]);
+            g[2] = (sm[0][1] + sm[0][2] + sm[1][2]) - (sm[1][0] + sm[2][0] + sm[2][1]);
+            g[3] = (sm[1][2] + sm[2][2] + sm[2][1]) - (sm[0][0] + sm[0][1] + sm[1][0]);
+            int best = 0;
+            for (int k = 1; k < 4; k++)
+                if (fabs(g[k]) > fabs(g[best]))
+                    best = k;
+            double c0 = sm[1][1], lo, hi;
+            switch (best) {
+            case 0: lo = sm[1][0]; hi = sm[1][2]; break;
+            case 1: lo = sm[0][1]; hi = sm[2][1]; break;
+            case 2: lo = sm[2][0]; hi = sm[0][2]; break;
+            default: lo = sm[0][0]; hi = sm[2][2]; break;
+            }
+            int sd = fabs(c0 - hi) <= fabs(c0 - lo) ? 1 : 0;
+            const int *ofs = off[best][sd];
+            int n = cnt[best][sd];
+            const float *p = in + at;
+            double s = 0.0, s2 = 0.0;
+            int c = 0;
+            for (int q = 0; q < n; q++) {
+                float u = p[ofs[q]];
+                if (isfinite(u)) {
+                    s += u;
+                    s2 += (double)u * u;
+                    c++;
+                }
+            }
+            /* c >= 1: the centre pixel itself is finite and in every half-window */
+            double mean = s / c, var = c > 1 ? fmax(0.0, s2 / c - mean * mean) : 0.0;
+            *o = lee(v, mean, var, cu2);
+        }
+    }
+    free(ring);
+    free(off);
 }
 
 static int cmp_float(const void *a, const void *b)

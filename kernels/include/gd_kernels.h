@@ -83,6 +83,11 @@ typedef enum {
  * (1/looks for intensity). Lee (1980), refined Lee (1981), Gamma-MAP (Lopes 1990). */
 void gd_k_speckle(gd_speckle kind, const float *restrict in, int w, int h, int win,
                   float cu2, int y0, int y1, float *restrict out);
+/* The same filter pixel by pixel as its definition reads (the reference gd_k_speckle is
+ * tested against bit for bit; gd_k_speckle computes refined Lee's sub-block means once per
+ * centre instead of once per pixel that uses them). */
+void gd_k_speckle_ref(gd_speckle kind, const float *restrict in, int w, int h, int win,
+                      float cu2, int y0, int y1, float *restrict out);
 
 /* The speckle's squared variation coefficient estimated from the image: the median of
  * var/mean^2 over disjoint win x win windows without nodata. NaN when there are none. */
@@ -189,6 +194,11 @@ int gd_k_flicm(const float *restrict x, int w, int h, int absval, double v[2], i
 void gd_k_flicm_sweep(const float *restrict x, const float *restrict u1, int w, int h,
                       int absval, const double v[2], int r0, int r1, float *restrict tmp,
                       double *dmax, double sums[4]);
+/* The same sweep pixel by pixel as the definition reads (gd_k_flicm_sweep computes each
+ * neighbour's terms once; tested against this bit for bit). */
+void gd_k_flicm_sweep_ref(const float *restrict x, const float *restrict u1, int w, int h,
+                          int absval, const double v[2], int r0, int r1, float *restrict tmp,
+                          double *dmax, double sums[4]);
 /* Hysteresis: labels 1 where v >= t_hi (v = |x| when absval) and where v >= t_lo in an
  * 8-connected run of such pixels reaching one, else 0 (255 for non-finite x). stack: n
  * size_t of work space. Returns the number of pixels grown from the seeds. */
@@ -207,6 +217,26 @@ int gd_k_hyst_scan(gd_k_hyst *h, const float *x, int rows, int absval, double t_
 int gd_k_hyst_label(gd_k_hyst *h, const float *x, int rows, int absval, double t_lo,
                     double t_hi, uint8_t *labels);
 size_t gd_k_hyst_grown(const gd_k_hyst *h);
+/* Urban's object decision (objects.c): each 8-connected region of class-1 pixels stays 1
+ * when its highest score is >= seed and it has at least min_px pixels, else becomes 0;
+ * other classes are left as they are. gd_k_objects_whole does it on the whole image
+ * (work: w * h size_t); the streamed version gives the same classes in bounded memory:
+ * feed every row of classes and score once to gd_k_objects_scan, then every row of
+ * classes again, in the same order, to gd_k_objects_label, which rewrites them. Both
+ * return -1 when out of memory (or called out of order). The counts are of regions and
+ * their pixels, kept and dropped (gd_k_objects_result once every row is labelled). */
+typedef struct gd_k_objects_counts {
+    uint64_t kept, kept_px, dropped, dropped_px;
+} gd_k_objects_counts;
+int gd_k_objects_whole(const float *restrict score, int w, int h, float seed, long min_px,
+                       uint8_t *restrict classes, size_t *restrict work,
+                       gd_k_objects_counts *counts);
+typedef struct gd_k_objects gd_k_objects;
+gd_k_objects *gd_k_objects_create(int w, float seed, long min_px);
+void gd_k_objects_destroy(gd_k_objects *o);
+int gd_k_objects_scan(gd_k_objects *o, const uint8_t *classes, const float *score, int rows);
+int gd_k_objects_label(gd_k_objects *o, uint8_t *classes, int rows);
+gd_k_objects_counts gd_k_objects_result(const gd_k_objects *o);
 /* Neighbourhood ratio (Gong, Cao & Wu 2012) of two co-registered amplitude images over a
  * win x win window: NR = theta * min/max of the pixel + (1 - theta) * sum(min) / sum(max)
  * of the window, theta = coefficient of variation of the window's values of both dates

@@ -351,7 +351,8 @@ static void map_layout(const gd_detect_params *p, gd_map_spec *spec)
 /* The map's display bands, before the score pass: a method scored on the engine's strips
  * has the pass box-average them into the panels as strips go by (each input decoded
  * once). Not with an AOI cut (the map shows the dates uncut) nor for methods that score
- * themselves: their map reads the panels itself. */
+ * themselves, unless their score pass makes them too (run.score_panels: the SAR score):
+ * their map reads the panels itself. */
 static int chain_map_bands(gd_chain *c)
 {
     gd_job *job = c->job;
@@ -373,7 +374,7 @@ static int chain_map_bands(gd_chain *c)
     }
     int nb = c->ma.bands[1] > 0 && c->ma.bands[2] > 0 ? 3 : 1;
     int nbb = c->mb.bands[1] > 0 && c->mb.bands[2] > 0 ? 3 : 1;
-    if (c->m->ops->score || c->grid->cutline || nb != nbb)
+    if ((c->m->ops->score && !c->run.score_panels) || c->grid->cutline || nb != nbb)
         return GD_OK;
     gd_map_spec spec;
     gd_map_spec_init(&spec);

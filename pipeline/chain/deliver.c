@@ -226,21 +226,25 @@ static int write_kmz_stac_report(gd_chain *c)
         .error_rate_json = er_text};
     for (int i = 0; i < 3; i++)
         r.panel_png[i] = c->panels.png[i], r.panel_len[i] = c->panels.len[i];
-    if (gd_chain_deliver_on(c, "kmz")) {
+    /* the overlay PNG once, for both the KMZ and the report */
+    int kmz = gd_chain_deliver_on(c, "kmz"), report = gd_chain_deliver_on(c, "report");
+    size_t olen = 0;
+    unsigned char *ovl = kmz || report ? gd_deliver_overlay_png(c->job, &r, &olen) : NULL;
+    if ((kmz || report) && !ovl)
+        st = gd_job_status(c->job);
+    if (st == GD_OK && kmz) {
         gd_path_join(path, sizeof path, p->out.dir, "change.kmz");
-        st = gd_kmz_write(c->job, &r, path);
+        st = gd_kmz_write(c->job, &r, path, ovl, olen);
     }
     if (st == GD_OK && gd_chain_deliver_on(c, "stac")) {
         gd_path_join(path, sizeof path, p->out.dir, "stac-item.json");
         st = gd_stac_item_write(c->job, &r, path);
     }
-    if (st == GD_OK && gd_chain_deliver_on(c, "report")) {
-        size_t olen = 0;
-        unsigned char *ovl = gd_deliver_overlay_png(c->job, &r, &olen);
+    if (st == GD_OK && report) {
         gd_path_join(path, sizeof path, p->out.dir, "report.html");
-        st = ovl ? gd_report_write(c->job, &r, path, ovl, olen) : gd_job_status(c->job);
-        free(ovl);
+        st = gd_report_write(c->job, &r, path, ovl, olen);
     }
+    free(ovl);
     free(er_text);
     return st;
 }

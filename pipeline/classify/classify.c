@@ -221,8 +221,17 @@ int gd_write_change_cog(gd_job *job, const gd_grid *grid, const uint8_t *classes
     char nt[16];
     snprintf(nt, sizeof nt, "%d", gd_job_threads(job) > 1 ? gd_job_threads(job) : 1);
     opts = CSLSetNameValue(opts, "NUM_THREADS", nt);
+    /* the overviews' temporary file uncompressed unless the user chose: GDAL 3.6 writes it
+     * with ZSTD, which set up a fresh context per strip (half of the COG's time on a 4096²
+     * pair; the file is a third of the class raster's bytes and is deleted after). The
+     * bytes of change.tif do not change. Thread-local: this runs beside other stages. */
+    int tmp_comp = !CPLGetConfigOption("COG_TMP_COMPRESSION", NULL);
+    if (tmp_comp)
+        CPLSetThreadLocalConfigOption("COG_TMP_COMPRESSION", "NONE");
     CPLErrorReset();
     out = GDALCreateCopy(cog, tmp, mem, FALSE, opts, gd_job_gdal_progress, job);
+    if (tmp_comp)
+        CPLSetThreadLocalConfigOption("COG_TMP_COMPRESSION", NULL);
     if (!out) {
         st = gd_job_error_gdal(job, GD_EOUTPUT, "cannot write %s", path);
         VSIUnlink(tmp);

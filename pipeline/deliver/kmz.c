@@ -64,12 +64,12 @@ unsigned char *gd_deliver_overlay_png(gd_job *job, const gd_deliver_run *r, size
     return out;
 }
 
-int gd_kmz_write(gd_job *job, const gd_deliver_run *r, const char *path)
+int gd_kmz_write(gd_job *job, const gd_deliver_run *r, const char *path,
+                 const unsigned char *overlay, size_t overlay_len)
 {
     int st = GD_OK;
     char *kml = NULL, src[4096];
-    size_t kml_len = 0, png_len = 0;
-    unsigned char *png = NULL;
+    size_t kml_len = 0;
     GDALDatasetH ds = NULL;
     double lon[5], lat[5], bbox[4];
     if (!gd_deliver_footprint(r->grid, lon, lat, bbox))
@@ -142,18 +142,12 @@ int gd_kmz_write(gd_job *job, const gd_deliver_run *r, const char *path)
         st = gd_job_error(job, GD_EPROC, "out of memory");
         goto done;
     }
-    png = gd_deliver_overlay_png(job, r, &png_len);
-    if (!png) {
-        st = gd_job_status(job);
-        goto done;
-    }
     gd_zip_entry e[2] = {{"doc.kml", (const unsigned char *)kml, kml_len},
-                         {"overlay.png", png, png_len}};
+                         {"overlay.png", overlay, overlay_len}};
     st = gd_zip_write(job, path, e, 2);
 done:
     if (ds)
         GDALClose(ds);
     free(kml);
-    free(png);
     return st;
 }

@@ -160,7 +160,8 @@ static int sar_generate(void *user, void *state, const gd_strip *s)
 }
 
 int gd_detect_sar(gd_job *job, const gd_sar_params *sp, const gd_grid *grid,
-                  const gd_band *before, const gd_band *after, float eps, gd_score *out)
+                  const gd_band *before, const gd_band *after, float eps,
+                  struct gd_engine_panels *panels, gd_score *out)
 {
     int st = GD_OK;
     json_t *cu2 = json_object();
@@ -187,7 +188,7 @@ int gd_detect_sar(gd_job *job, const gd_sar_params *sp, const gd_grid *grid,
     int hs = sp->speckle != GD_SPECKLE_NONE ? sp->speckle_window / 2 : 0;
     gd_engine_spec spec = {.grid = grid, .before = before, .after = after, .nb = 1,
                            .halo = hs + c.hm, .user = &c, .start = sar_start,
-                           .generate = sar_generate, .stop = sar_stop};
+                           .generate = sar_generate, .stop = sar_stop, .panels = panels};
     /* the engine keeps the score in memory when it fits --mem, else in a temporary file,
      * and reports "no valid pixel" itself */
     if ((st = gd_engine_score(job, &spec, out)) != GD_OK)

@@ -122,6 +122,7 @@ struct pool {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int next, done, stop;
+    int ordered_next;        /* the strip whose turn it is in spec->ordered */
     int err_strip, err_code; /* the error of the lowest strip wins: same message always */
     char err_msg[1024];
     float *smin, *smax;
@@ -152,7 +153,8 @@ static void fail(pool *p, int strip, int code, const char *fmt, ...)
         p->err_strip = strip;
     }
     p->stop = 1;
-    pthread_cond_signal(&p->cv);
+    /* the main thread and workers waiting for their ordered turn */
+    pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
 }
 
@@ -318,7 +320,7 @@ static int do_strip(worker *wk, int k)
             src_rows[0] = wk->bbuf[0];
         }
     }
-    for (int d = 0; d < 2 && !sp->src; d++) {
+    for (int d = 0; d < 2 && !sp->src && sp->nb > 0; d++) {
         const gd_band *bands = d ? wk->ab : wk->bb;
         float *const *bufs = d ? wk->abuf : wk->bbuf;
         GDALDatasetH ds = GDALGetBandDataset(bands[0].band);
@@ -358,6 +360,26 @@ static int do_strip(worker *wk, int k)
         fail(p, k, rc, "computing rows %d-%d failed", y0, y0 + rows - 1);
         return -1;
     }
+    if (sp->ordered) {
+        /* strips are handed out in increasing order, so the one before this is being
+         * computed by a running worker: the wait ends (or the pass stops) */
+        pthread_mutex_lock(&p->mu);
+        while (!p->stop && p->ordered_next != k)
+            pthread_cond_wait(&p->cv, &p->mu);
+        int stopped = p->stop;
+        pthread_mutex_unlock(&p->mu);
+        if (stopped)
+            return -1;
+        rc = sp->ordered(sp->user, &s);
+        pthread_mutex_lock(&p->mu);
+        p->ordered_next = k + 1;
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+        if (rc != GD_OK) {
+            fail(p, k, rc, "reducing rows %d-%d failed", y0, y0 + rows - 1);
+            return -1;
+        }
+    }
     if (o) {
         size_t n = (size_t)w * (size_t)rows;
         p->smin[k] = INFINITY;
@@ -377,7 +399,7 @@ static int do_strip(worker *wk, int k)
         }
     }
     p->done++;
-    pthread_cond_signal(&p->cv);
+    pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
     return 0;
 }
@@ -416,6 +438,8 @@ static void *work(void *arg)
 static int strip_rows(const gd_engine_spec *sp)
 {
     int bx = 0, by = 0;
+    if (!sp->src && sp->nb == 0)
+        return sp->rows > 0 ? sp->rows : 1; /* no inputs: the caller's strips */
     if (sp->src)
         by = sp->src->file ? gd_score_strip_rows(sp->src) : 0;
     else
@@ -486,6 +510,8 @@ static void worker_free(worker *wk, size_t nb)
 static int worker_init(gd_job *job, worker *wk, const gd_engine_spec *sp, int own, size_t in_n,
                        size_t out_n)
 {
+    if (!sp->src && sp->nb == 0)
+        return GD_OK; /* no inputs: nothing to reopen or buffer */
     if (sp->src) {
         /* a score in its file: the worker's own handle and one plane of rows */
         if (sp->src->file) {
@@ -622,7 +648,9 @@ static int run(gd_job *job, const gd_engine_spec *sp, gd_score *out)
         return gd_job_error(job, GD_EPROC, "engine: a source score takes nb 1 and the grid's size");
     if (sp->src && sp->panels)
         return gd_job_error(job, GD_EPROC, "engine: the map's panels come from bands, not a score");
-    if (sp->nb == 0 || sp->nb > MAX_BANDS)
+    if (sp->nb == 0 && !sp->src && (out || sp->panels))
+        return gd_job_error(job, GD_EPROC, "engine: a pass without bands has no score or panels");
+    if ((sp->nb == 0 && sp->src) || sp->nb > MAX_BANDS)
         return gd_job_error(job, GD_EPROC, "the engine takes 1 to %d bands, not %zu", MAX_BANDS,
                             sp->nb);
     gd_kernels_init(); /* before any thread calls a kernel */

@@ -58,7 +58,7 @@ static int flood_inputs(gd_job *job, gd_method_run *run)
     if (st != GD_OK)
         return st;
     json_object_set_new(gd_job_auto(job), "flood_index", json_string(idx_names[s->index]));
-    run->sar = run->map_sar = s->index == GD_FLOOD_SAR;
+    run->sar = run->map_sar = run->score_panels = s->index == GD_FLOOD_SAR;
     if (run->sar) { /* the rule and its decision options are part of the run id */
         json_t *params = gd_job_params(job);
         json_object_set_new(params, "flood_rule",
@@ -85,7 +85,7 @@ static int flood_score(gd_job *job, gd_method_run *run, gd_score *out)
     flood_state *s = run->state;
     if (s->index != GD_FLOOD_SAR)
         return gd_flood_optical(job, run->grid, run->bb, run->ab, out, &s->water);
-    int st = gd_detect_sar(job, &s->sar.sp, run->grid, &run->bb[0], &run->ab[0], run->eps, out);
+    int st = gd_detect_sar(job, &s->sar.sp, run->grid, &run->bb[0], &run->ab[0], run->eps, run->panels, out);
     return st != GD_OK ? st
                        : gd_flood_sar_water(job, &s->sar.sp, run->grid, &run->bb[0], &run->ab[0],
                                             run->eps, &s->water);

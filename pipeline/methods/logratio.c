@@ -43,7 +43,7 @@ static uint64_t logratio_bytes(const gd_method_run *run)
 static int logratio_score(gd_job *job, gd_method_run *run, gd_score *out)
 {
     const gd_sar_setting *s = run->state;
-    return gd_detect_sar(job, &s->sp, run->grid, &run->bb[0], &run->ab[0], run->eps, out);
+    return gd_detect_sar(job, &s->sp, run->grid, &run->bb[0], &run->ab[0], run->eps, run->panels, out);
 }
 
 static int logratio_decide(gd_job *job, gd_method_run *run, const gd_score *score, double t,

@@ -45,7 +45,7 @@ static uint64_t pca_bytes(const gd_method_run *run)
 static int pca_score(gd_job *job, gd_method_run *run, gd_score *out)
 {
     const pca_state *s = run->state;
-    int st = gd_detect_sar(job, &s->sar.sp, run->grid, &run->bb[0], &run->ab[0], run->eps, out);
+    int st = gd_detect_sar(job, &s->sar.sp, run->grid, &run->bb[0], &run->ab[0], run->eps, run->panels, out);
     return st != GD_OK ? st : gd_detect_pcakmeans(job, run->grid, s->block, out);
 }
 

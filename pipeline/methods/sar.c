@@ -104,6 +104,7 @@ int gd_sar_inputs(gd_job *job, gd_method_run *run)
     run->nb = 1;
     run->sar = 1;
     run->db_to_linear = 1;
+    run->score_panels = 1; /* gd_detect_sar's pass makes the map's panels */
     return GD_OK;
 }
 

@@ -43,11 +43,14 @@ static int urban_inputs(gd_job *job, gd_method_run *run)
                           &run->nb);
 }
 
-/* both dates, the change and the score; the object decision's region walk (8) comes
- * after the dates are freed */
+/* the statistics come from ordered passes over the engine's strips and the score streams
+ * (detect/urban.c): what the index methods hold, the score, classes and polygonize
+ * buffers (10). The object decision adds two rows of labels and 17 bytes per region
+ * label, not per pixel. */
 static uint64_t urban_bytes(const gd_method_run *run)
 {
-    return 8u * (uint64_t)run->nb + 14u;
+    (void)run;
+    return 10u;
 }
 
 /* The defaults of the mean and of the object decision were chosen on Sentinel-2's 10 m

@@ -1,9 +1,12 @@
-/* alerts_gpkg.c: alerts.gpkg: the monitor's alert polygons, the dates it processed and the
- * per-zone series in one GeoPackage that QGIS opens as it is. Rebuilt from the per-pixel
- * state on every run, so a run that appends a date writes the bytes a full run writes. */
+/* alerts_gpkg.c: alerts.gpkg, the monitor's one file of state that QGIS opens as it is:
+ * the alert polygons with ids kept from run to run and their history, the per-zone
+ * series, and (state.c) the per-pixel state, the dates processed and the parameters; a
+ * run's whole update is one SQLite transaction. */
 #include "monitor_int.h"
 
 #include "geodelta/deliver.h"
+#include "geodelta/exposure.h"
+#include "geodelta/files.h"
 #include "geodelta/provenance.h"
 #include "geodelta/summary.h"
 #include "geodelta/util.h"
@@ -13,6 +16,7 @@
 #include <gdal_alg.h>
 #include <ogr_api.h>
 #include <ogr_srs_api.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,9 +27,20 @@ typedef struct region {
     int32_t first, last; /* YYYYMMDD */
     uint64_t pixels;
     double m2;
+    int32_t conf;        /* the earliest confirmation date of its pixels, 0 */
     size_t first_px;     /* its first pixel in raster order */
+    double people;
+    int64_t id;          /* its alert id: kept from the last run or new */
     OGRGeometryH geom;
 } region;
+
+/* An alert of the last committed state: its id and status. */
+typedef struct prev_alert {
+    int64_t id;
+    int status;
+    int64_t pixels;
+    double area_ha;
+} prev_alert;
 
 typedef struct gpkg_ctx {
     const gd_monitor *mon;
@@ -34,6 +49,10 @@ typedef struct gpkg_ctx {
     int nd;
     const gd_zones *zs;
     const double *det, *conf;
+    const float *people;   /* --population on the grid, NULL */
+    int32_t *ids;          /* out: the alert id of each pixel, 0 */
+    int64_t next;          /* the next new alert id */
+    int32_t latest;        /* the latest date processed */
 } gpkg_ctx;
 
 static int is_alert(uint8_t s) { return s == GD_MON_PROVISIONAL || s == GD_MON_CONFIRMED; }
@@ -188,7 +207,151 @@ static int zone_of(const gd_monitor *mon, const gd_zones *zs, OGRCoordinateTrans
     return found;
 }
 
-static int alerts_layer(gd_job *job, GDALDatasetH ds, const gpkg_ctx *c)
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int cmp_prev(const void *a, const void *b)
+{
+    int64_t x = ((const prev_alert *)a)->id, y = ((const prev_alert *)b)->id;
+    return x < y ? -1 : x > y;
+}
+
+/* One row of alert_history. */
+static int history_row(gd_job *job, OGRLayerH l, int64_t id, int32_t date, const char *status,
+                       int64_t into, int64_t pixels, double ha, int32_t recorded)
+{
+    OGRFeatureH f = OGR_F_Create(OGR_L_GetLayerDefn(l));
+    OGR_F_SetFieldInteger64(f, 0, (GIntBig)id);
+    set_date(f, 1, date);
+    OGR_F_SetFieldString(f, 2, status);
+    if (into > 0)
+        OGR_F_SetFieldInteger64(f, 3, (GIntBig)into);
+    else
+        OGR_F_SetFieldNull(f, 3);
+    OGR_F_SetFieldInteger64(f, 4, (GIntBig)pixels);
+    if (ha >= 0)
+        OGR_F_SetFieldDouble(f, 5, ha);
+    else
+        OGR_F_SetFieldNull(f, 5);
+    set_date(f, 6, recorded);
+    return put(job, l, f);
+}
+
+/* Gives each region an alert id: a region holding pixels of alerts of the last committed
+ * state keeps the oldest (smallest) id of those whose pixels it holds most of; the others
+ * are merged into it; an alert none of whose pixels is in a region any more is cleared; a
+ * region without an earlier alert gets a new id, in raster order. Writes c->ids per pixel
+ * and the changes to alert_history. */
+static int assign_ids(gd_job *job, GDALDatasetH ds, gpkg_ctx *c, const int32_t *lab,
+                      region *r, int32_t n)
+{
+    const gd_monitor *mon = c->mon;
+    const gd_grid *g = mon->grid;
+    size_t npx = (size_t)g->width * (size_t)g->height, np = 0, cap = 0, nq = 0;
+    prev_alert *pa = NULL;
+    uint64_t *pairs = NULL;
+    int64_t *into = NULL; /* per previous alert: the id it continues as or merged into */
+    int st = GD_OK;
+    OGRLayerH ol = mon->in_place ? GDALDatasetGetLayerByName(ds, "alerts") : NULL;
+    if (ol) {
+        OGRFeatureDefnH fd = OGR_L_GetLayerDefn(ol);
+        int fi = OGR_FD_GetFieldIndex(fd, "alert_id"), fc = OGR_FD_GetFieldIndex(fd, "class"),
+            fp = OGR_FD_GetFieldIndex(fd, "pixels"), fa = OGR_FD_GetFieldIndex(fd, "area_ha");
+        OGRFeatureH f;
+        OGR_L_ResetReading(ol);
+        while (fi >= 0 && (f = OGR_L_GetNextFeature(ol)) != NULL) {
+            if (np == cap) {
+                prev_alert *q = realloc(pa, (cap = cap ? cap * 2 : 64) * sizeof *q);
+                if (!q) {
+                    OGR_F_Destroy(f);
+                    st = gd_job_error(job, GD_EPROC, "out of memory");
+                    goto done;
+                }
+                pa = q;
+            }
+            pa[np].id = OGR_F_GetFieldAsInteger64(f, fi);
+            pa[np].status = OGR_F_GetFieldAsInteger(f, fc);
+            pa[np].pixels = OGR_F_GetFieldAsInteger64(f, fp);
+            pa[np].area_ha = OGR_F_IsFieldSetAndNotNull(f, fa) ? OGR_F_GetFieldAsDouble(f, fa) : -1;
+            np++;
+            OGR_F_Destroy(f);
+        }
+        if (np)
+            qsort(pa, np, sizeof *pa, cmp_prev);
+    }
+    if (!(pairs = malloc((npx ? npx : 1) * sizeof *pairs)) ||
+        !(into = calloc(np ? np : 1, sizeof *into))) {
+        st = gd_job_error(job, GD_EPROC, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; mon->alert_id && i < npx; i++)
+        if (lab[i] && mon->alert_id[i] > 0)
+            pairs[nq++] = (uint64_t)(uint32_t)mon->alert_id[i] << 32 | (uint32_t)lab[i];
+    qsort(pairs, nq, sizeof *pairs, cmp_u64);
+    /* per earlier id (ascending): the region holding most of its pixels (ties: the first) */
+    for (size_t a = 0; a < nq;) {
+        int64_t id = (int64_t)(pairs[a] >> 32);
+        int32_t best = 0;
+        size_t bestn = 0;
+        while (a < nq && (int64_t)(pairs[a] >> 32) == id) {
+            int32_t l = (int32_t)(pairs[a] & 0xffffffffu);
+            size_t k = a;
+            while (a < nq && pairs[a] == pairs[k])
+                a++;
+            if (a - k > bestn)
+                bestn = a - k, best = l;
+        }
+        if (!r[best].id)
+            r[best].id = id; /* ids come in ascending order: the oldest claims the region */
+        prev_alert key = {id, 0, 0, 0}, *p = np ? bsearch(&key, pa, np, sizeof *pa, cmp_prev) : NULL;
+        if (p)
+            into[p - pa] = r[best].id;
+    }
+    for (int32_t l = 1; l <= n; l++)
+        if (!r[l].id)
+            r[l].id = c->next++;
+    for (size_t i = 0; i < npx; i++)
+        c->ids[i] = lab[i] ? (int32_t)r[lab[i]].id : 0;
+    /* alert_history: what changed in this run */
+    static const char *const hn[] = {"alert_id", "date",   "status",  "merged_into",
+                                     "pixels",   "area_ha", "recorded"};
+    static const OGRFieldType ht[] = {OFTInteger64, OFTDate, OFTString, OFTInteger64,
+                                      OFTInteger64, OFTReal, OFTDate};
+    OGRLayerH hl = GDALDatasetGetLayerByName(ds, "alert_history");
+    if (!hl && !(hl = make_layer(job, ds, "alert_history", NULL, wkbNone, hn, ht, 7, -1))) {
+        st = gd_job_status(job);
+        goto done;
+    }
+    static const char *const sname[] = {"", "provisional", "confirmed", ""};
+    for (int32_t l = 1; l <= n && st == GD_OK; l++) {
+        double ha = g->row_area_m2 ? r[l].m2 / 1e4 : -1;
+        prev_alert key = {r[l].id, 0, 0, 0},
+                   *p = np ? bsearch(&key, pa, np, sizeof *pa, cmp_prev) : NULL;
+        int was = p ? p->status : 0;
+        if (!p) /* new: raised on its first date (and, the state says, confirmed later) */
+            st = history_row(job, hl, r[l].id, r[l].first, "provisional", 0,
+                             (int64_t)r[l].pixels, ha, c->latest);
+        if (st == GD_OK && r[l].status != (p ? was : GD_MON_PROVISIONAL))
+            st = history_row(job, hl, r[l].id,
+                             r[l].status == GD_MON_CONFIRMED && r[l].conf ? r[l].conf : c->latest,
+                             sname[r[l].status & 3], 0, (int64_t)r[l].pixels, ha, c->latest);
+    }
+    for (size_t k = 0; k < np && st == GD_OK; k++)
+        if (into[k] != pa[k].id)
+            st = history_row(job, hl, pa[k].id, c->latest, into[k] ? "merged" : "cleared",
+                             into[k], pa[k].pixels, pa[k].area_ha, c->latest);
+done:
+    free(pa);
+    free(pairs);
+    free(into);
+    return st;
+}
+
+static int alerts_layer(gd_job *job, GDALDatasetH ds, gpkg_ctx *c)
 {
     const gd_monitor *mon = c->mon;
     const gd_grid *g = mon->grid;
@@ -222,10 +385,17 @@ static int alerts_layer(gd_job *job, GDALDatasetH ds, const gpkg_ctx *c)
         }
         q->first = first < q->first ? first : q->first;
         q->last = p->last_date > q->last ? p->last_date : q->last;
+        if (p->status == GD_MON_CONFIRMED && p->confirm_date > 0 &&
+            (!q->conf || p->confirm_date < q->conf))
+            q->conf = p->confirm_date;
+        if (c->people)
+            q->people += c->people[i];
         q->pixels++;
         if (g->row_area_m2)
             q->m2 += g->row_area_m2[i / (size_t)g->width];
     }
+    if ((st = assign_ids(job, ds, c, lab, r, n)) != GD_OK)
+        goto done;
     if (g->wkt) {
         srs = OSRNewSpatialReference(NULL);
         OSRSetFromUserInput(srs, g->wkt);
@@ -281,32 +451,42 @@ static int alerts_layer(gd_job *job, GDALDatasetH ds, const gpkg_ctx *c)
     }
     /* class: the status as detect's change polygons number their classes, which the
      * layer's QGIS style categorizes */
-    static const char *const names[] = {"class",   "status", "first_seen", "last_seen",
-                                        "area_ha", "pixels", "zone"};
-    static const OGRFieldType types[] = {OFTInteger, OFTString,    OFTDate,  OFTDate,
-                                         OFTReal,    OFTInteger64, OFTString};
-    OGRLayerH ol = make_layer(job, ds, "alerts", srs, wkbMultiPolygon, names, types, 7, -1);
-    if (!ol) {
+    static const char *const names[] = {"alert_id", "class",  "status", "first_seen",
+                                        "last_seen", "area_ha", "people", "pixels", "zone"};
+    static const OGRFieldType types[] = {OFTInteger64, OFTInteger, OFTString,
+                                         OFTDate,      OFTDate,    OFTReal,
+                                         OFTReal,      OFTInteger64, OFTString};
+    /* an incremental run rewrites the rows of the layer it finds (same transaction) */
+    OGRLayerH ol = GDALDatasetGetLayerByName(ds, "alerts");
+    int styled = ol != NULL;
+    if (ol)
+        st = gd_monitor_state_clear(job, ds, "alerts");
+    else if (!(ol = make_layer(job, ds, "alerts", srs, wkbMultiPolygon, names, types, 9, -1)))
         st = gd_job_status(job);
+    if (st != GD_OK)
         goto done;
-    }
     static const char *const sname[] = {"", "provisional", "confirmed", ""};
     for (int32_t l = 1; l <= n && st == GD_OK; l++) {
         OGRFeatureH f = OGR_F_Create(OGR_L_GetLayerDefn(ol));
-        OGR_F_SetFieldInteger(f, 0, r[l].status);
-        OGR_F_SetFieldString(f, 1, sname[r[l].status & 3]);
-        set_date(f, 2, r[l].first);
-        set_date(f, 3, r[l].last);
+        OGR_F_SetFieldInteger64(f, 0, (GIntBig)r[l].id);
+        OGR_F_SetFieldInteger(f, 1, r[l].status);
+        OGR_F_SetFieldString(f, 2, sname[r[l].status & 3]);
+        set_date(f, 3, r[l].first);
+        set_date(f, 4, r[l].last);
         if (g->row_area_m2)
-            OGR_F_SetFieldDouble(f, 4, r[l].m2 / 1e4);
+            OGR_F_SetFieldDouble(f, 5, r[l].m2 / 1e4);
         else
-            OGR_F_SetFieldNull(f, 4);
-        OGR_F_SetFieldInteger64(f, 5, (GIntBig)r[l].pixels);
-        int z = zone_of(mon, c->zs, ct, r[l].first_px);
-        if (z >= 0)
-            OGR_F_SetFieldString(f, 6, c->zs->z[z].name);
+            OGR_F_SetFieldNull(f, 5);
+        if (c->people)
+            OGR_F_SetFieldDouble(f, 6, round(r[l].people * 100.0) / 100.0);
         else
             OGR_F_SetFieldNull(f, 6);
+        OGR_F_SetFieldInteger64(f, 7, (GIntBig)r[l].pixels);
+        int z = zone_of(mon, c->zs, ct, r[l].first_px);
+        if (z >= 0)
+            OGR_F_SetFieldString(f, 8, c->zs->z[z].name);
+        else
+            OGR_F_SetFieldNull(f, 8);
         if (r[l].geom) {
             /* 8-connected regions meet themselves at pixel corners: a ring through one
              * vertex twice is invalid for OGC (GEOS, PostGIS, QGIS's checker), its valid
@@ -327,7 +507,7 @@ static int alerts_layer(gd_job *job, GDALDatasetH ds, const gpkg_ctx *c)
         }
         st = put(job, ol, f);
     }
-    if (st == GD_OK) {
+    if (st == GD_OK && !styled) {
         /* QGIS opens the layer styled: provisional and confirmed in the map's colours */
         gd_method m;
         memset(&m, 0, sizeof m);
@@ -366,36 +546,6 @@ done:
     return st;
 }
 
-/* dates: every date in the state, per stack, with the hash the state was made from. */
-static int dates_layer(gd_job *job, GDALDatasetH ds, const gpkg_ctx *c)
-{
-    static const char *const names[] = {"stack", "date", "baseline", "list", "path", "sha256"};
-    static const OGRFieldType types[] = {OFTInteger, OFTDate,   OFTInteger,
-                                         OFTString,  OFTString, OFTString};
-    OGRLayerH l = make_layer(job, ds, "dates", NULL, wkbNone, names, types, 6, 2);
-    if (!l)
-        return gd_job_status(job);
-    int st = GD_OK;
-    for (int s = 0; s < c->mon->ns && st == GD_OK; s++) {
-        const mstack *ms = &c->mon->st[s];
-        char *list = gd_input_abs_path(ms->s->list);
-        for (int i = 0; i < ms->done && st == GD_OK; i++) {
-            char *path = gd_input_abs_path(ms->s->items[i].path);
-            OGRFeatureH f = OGR_F_Create(OGR_L_GetLayerDefn(l));
-            OGR_F_SetFieldInteger(f, 0, s + 1);
-            set_date(f, 1, ms->s->items[i].date);
-            OGR_F_SetFieldInteger(f, 2, i < ms->nbase);
-            OGR_F_SetFieldString(f, 3, list ? list : ms->s->list);
-            OGR_F_SetFieldString(f, 4, path ? path : ms->s->items[i].path);
-            OGR_F_SetFieldString(f, 5, ms->sha[i]);
-            free(path);
-            st = put(job, l, f);
-        }
-        free(list);
-    }
-    return st;
-}
-
 /* zone_series: the rows of zones_series.csv. */
 static int zone_series_layer(gd_job *job, GDALDatasetH ds, const gpkg_ctx *c)
 {
@@ -403,10 +553,12 @@ static int zone_series_layer(gd_job *job, GDALDatasetH ds, const gpkg_ctx *c)
     const char *names[] = {"zone", "chart", "date", area ? "detected_ha" : "detected_px",
                            area ? "confirmed_ha" : "confirmed_px"};
     static const OGRFieldType types[] = {OFTString, OFTString, OFTDate, OFTReal, OFTReal};
-    OGRLayerH l = make_layer(job, ds, "zone_series", NULL, wkbNone, names, types, 5, -1);
-    if (!l)
-        return gd_job_status(job);
+    OGRLayerH l = GDALDatasetGetLayerByName(ds, "zone_series");
     int st = GD_OK;
+    if (l && (st = gd_monitor_state_clear(job, ds, "zone_series")) != GD_OK)
+        return st;
+    if (!l && !(l = make_layer(job, ds, "zone_series", NULL, wkbNone, names, types, 5, -1)))
+        return gd_job_status(job);
     for (size_t z = 0; z < c->zs->n && st == GD_OK; z++) {
         char chart[32];
         snprintf(chart, sizeof chart, "zone_%03zu.png", z + 1);
@@ -427,24 +579,34 @@ static int zone_series_layer(gd_job *job, GDALDatasetH ds, const gpkg_ctx *c)
     return st;
 }
 
+
 static int fill(gd_job *job, void *dsv, void *arg)
 {
     GDALDatasetH ds = dsv;
-    const gpkg_ctx *c = arg;
-    /* one transaction: SQLite commits each insert on its own otherwise */
+    gpkg_ctx *c = arg;
+    /* the whole update in one transaction: a kill before the commit leaves the last state,
+     * SQLite's journal rolls the file back on the next open */
     if (GDALDatasetStartTransaction(ds, FALSE) != OGRERR_NONE)
         return gd_job_error_gdal(job, GD_EOUTPUT, "cannot start a transaction in alerts.gpkg");
     int st = alerts_layer(job, ds, c);
     if (st == GD_OK)
-        st = dates_layer(job, ds, c);
-    if (st == GD_OK && c->zs)
-        st = zone_series_layer(job, ds, c);
+        st = gd_monitor_state_write(job, ds, c->mon, c->ids, c->next);
+    if (st == GD_OK)
+        st = c->zs ? zone_series_layer(job, ds, c) : gd_monitor_state_clear(job, ds, "zone_series");
+    /* the driver keeps some writes of a layer (gpkg_contents.last_change, its feature
+     * count triggers) until the layer is synced, at close at the latest: synced here they
+     * are part of the transaction, not writes after the commit that a kill would lose */
+    for (int k = 0; st == GD_OK && k < GDALDatasetGetLayerCount(ds); k++)
+        if (OGR_L_SyncToDisk(GDALDatasetGetLayer(ds, k)) != OGRERR_NONE)
+            st = gd_job_error_gdal(job, GD_EOUTPUT, "cannot write %s to alerts.gpkg",
+                                   OGR_L_GetName(GDALDatasetGetLayer(ds, k)));
     if (st != GD_OK) {
         GDALDatasetRollbackTransaction(ds);
         return st;
     }
     if (GDALDatasetCommitTransaction(ds) != OGRERR_NONE)
         return gd_job_error_gdal(job, GD_EOUTPUT, "cannot commit alerts.gpkg");
+    gd_test_pause("monitor-state-commit");
     return GD_OK;
 }
 
@@ -452,16 +614,60 @@ int gd_monitor_write_gpkg(gd_job *job, const gd_monitor *mon, const uint8_t *sta
                           const int32_t *dates, int nd, const gd_zones *zs, const double *det,
                           const double *conf)
 {
-    gpkg_ctx c = {mon, status, dates, nd, zs, det, conf};
+    gpkg_ctx c = {mon, status, dates, nd, zs, det, conf, NULL, NULL, mon->next_alert, 0};
     char path[4096], when[40], d[16];
-    /* the file's one timestamp (gpkg_contents.last_change): the latest date processed,
-     * the same in a full run and in the run that appended that date */
-    int32_t last = 0;
+    float *people = NULL;
+    size_t npx = (size_t)mon->grid->width * (size_t)mon->grid->height;
+    int st = GD_OK;
+    /* the file's timestamp (gpkg_contents.last_change): the latest date processed, the
+     * same in every run that ends on that date */
     for (int s = 0; s < mon->ns; s++)
-        if (mon->st[s].done > 0 && mon->st[s].s->items[mon->st[s].done - 1].date > last)
-            last = mon->st[s].s->items[mon->st[s].done - 1].date;
-    ymd_text(last ? last : 20000101, d);
+        if (mon->st[s].done > 0 && mon->st[s].s->items[mon->st[s].done - 1].date > c.latest)
+            c.latest = mon->st[s].s->items[mon->st[s].done - 1].date;
+    ymd_text(c.latest ? c.latest : 20000101, d);
     snprintf(when, sizeof when, "%sT00:00:00.000Z", d);
     gd_path_join(path, sizeof path, mon->p->outdir, "alerts.gpkg");
-    return gd_gpkg_write_dated(job, path, NULL, 0, fill, &c, when);
+    if (mon->in_place && mon->ntested == 0) {
+        /* nothing new: the state stays as it was committed (a run killed after its commit
+         * comes back here and leaves the same bytes) */
+        gd_job_info(job, "alerts.gpkg: no new date, the state is left as it is");
+        return GD_OK;
+    }
+    if (mon->p->population) {
+        double src = 0.0;
+        if ((st = gd_population_on_grid(job, mon->grid, mon->p->population, &people, &src)) != GD_OK)
+            return st;
+        c.people = people;
+    }
+    if (!(c.ids = malloc((npx ? npx : 1) * sizeof *c.ids))) {
+        free(people);
+        return gd_job_error(job, GD_EPROC, "out of memory");
+    }
+    if (mon->in_place) {
+        /* updated in place: the transaction, not a rename, makes it all or nothing */
+        const char *const drivers[] = {"GPKG", NULL};
+        CPLSetThreadLocalConfigOption("OGR_CURRENT_DATE", when);
+        GDALDatasetH ds = GDALOpenEx(path, GDAL_OF_VECTOR | GDAL_OF_UPDATE, drivers, NULL, NULL);
+        if (!ds)
+            st = gd_job_error_gdal(job, GD_EOUTPUT, "cannot open %s to update it", path);
+        else
+            st = fill(job, ds, &c);
+        CPLErrorReset();
+        if (ds)
+            GDALClose(ds);
+        if (st == GD_OK && CPLGetLastErrorType() >= CE_Failure)
+            st = gd_job_error_gdal(job, GD_EOUTPUT, "cannot finish writing %s", path);
+        CPLSetThreadLocalConfigOption("OGR_CURRENT_DATE", NULL);
+    } else {
+        st = gd_gpkg_write_dated(job, path, NULL, 0, fill, &c, when);
+    }
+    if (st == GD_OK) {
+        gd_test_pause("monitor-state");
+        gd_monitor_state_done(job, mon);
+        gd_job_info(job, "alerts.gpkg: state %s, next alert id %lld",
+                    mon->in_place ? "updated in place" : "written", (long long)c.next);
+    }
+    free(c.ids);
+    free(people);
+    return st;
 }

@@ -2,6 +2,7 @@
  * themselves, and the state that lets the next run process only the new dates. */
 #include "monitor_int.h"
 
+#include "geodelta/engine.h"
 #include "geodelta/files.h"
 #include "geodelta/provenance.h"
 #include "geodelta/util.h"
@@ -17,23 +18,21 @@
 #include <string.h>
 #include <unistd.h>
 
-#define STATE_NAME "monitor.state"
-#define STATE_MAGIC "GDMONST2" /* 2: px_state.last_date */
-#define STATE_END "GDMONEND"
-/* a harmonic baseline needs a year of dates and this many valid values per pixel */
-#define HARMONIC_MIN_OBS 12
-
+/* the state's layout in the parameters: 3, kept in alerts.gpkg (state.c) */
+#define STATE_MAGIC "gpkg-3"
+/* the methods: a kind (its ops, mkind_*.c), a default direction and the band roles */
 static const struct {
     const char *name;
-    int kind, dir;
+    const gd_mon_kind *ops;
+    int dir;
     const char *roles[2];
 } methods[] = {
-    {"sar", MK_SAR, GD_MON_DIR_BOTH, {"sar", NULL}},
-    {"value", MK_VALUE, GD_MON_DIR_DECREASE, {NULL, NULL}},
-    {"ndvi", MK_INDEX, GD_MON_DIR_DECREASE, {"nir", "red"}},
-    {"nbr", MK_INDEX, GD_MON_DIR_DECREASE, {"nir", "swir2"}},
-    {"mndwi", MK_INDEX, GD_MON_DIR_INCREASE, {"green", "swir1"}},
-    {"ndmi", MK_INDEX, GD_MON_DIR_DECREASE, {"nir", "swir1"}},
+    {"sar", &gd_mon_kind_sar, GD_MON_DIR_BOTH, {"sar", NULL}},
+    {"value", &gd_mon_kind_value, GD_MON_DIR_DECREASE, {NULL, NULL}},
+    {"ndvi", &gd_mon_kind_index, GD_MON_DIR_DECREASE, {"nir", "red"}},
+    {"nbr", &gd_mon_kind_index, GD_MON_DIR_DECREASE, {"nir", "swir2"}},
+    {"mndwi", &gd_mon_kind_index, GD_MON_DIR_INCREASE, {"green", "swir1"}},
+    {"ndmi", &gd_mon_kind_index, GD_MON_DIR_DECREASE, {"nir", "swir1"}},
 };
 
 int gd_monitor_method(const char *name)
@@ -70,14 +69,7 @@ static void ymd_text(int32_t d, char buf[16])
 static float t_years(int32_t d) { return (float)((double)(gd_monitor_days(d) - 10957) / 365.25); }
 
 /* ---- reading one date's values on the grid ---- */
-typedef struct mread {
-    gd_source *src;
-    GDALDatasetH ds, own[3];
-    int owned, nb;
-    gd_band b[2];
-} mread;
-
-static void read_close(mread *r)
+void gd_monitor_read_close(mread *r)
 {
     for (int k = 2; k >= 0; k--) /* each warped VRT before the dataset it reads */
         if (r->own[k])
@@ -88,31 +80,32 @@ static void read_close(mread *r)
     memset(r, 0, sizeof *r);
 }
 
-/* Opens date i of stack s on the grid: the method's bands as values (sensor scale and
+/* Opens date i of stack s on the grid: the kind's bands as values (sensor scale and
  * offset, dB to linear, the image's own cloud mask). */
-static int read_open(gd_job *job, gd_monitor *mon, int s, int i, mread *r)
+int gd_monitor_read_open(gd_job *job, const gd_monitor *mon, int s, int i, mread *r)
 {
-    mstack *ms = &mon->st[s];
+    const mstack *ms = &mon->st[s];
+    const gd_mon_kind *ops = ms->ops;
     const gd_stack_item *it = &ms->s->items[i];
     int idx[2] = {1, 0}, st;
     char label[64], date[16];
     memset(r, 0, sizeof *r);
-    r->nb = ms->kind == MK_INDEX ? 2 : 1;
+    r->nb = ops->nb;
     ymd_text(it->date, date);
     snprintf(label, sizeof label, "stack%d %s", s + 1, date);
     if ((st = gd_source_open(job, it->path, label, &r->src)) != GD_OK ||
         (st = gd_grid_align(job, mon->grid, r->src, &r->ds, &r->owned)) != GD_OK)
         goto done;
-    for (int k = 0; k < r->nb && ms->kind != MK_VALUE; k++) {
-        const char *role = methods[ms->method].roles[k];
+    for (int k = 0; k < r->nb && ops->by_role; k++) {
+        const char *role = ms->roles[k];
         if ((st = gd_source_find_role(job, r->src, label, mon->p->bands, role, &idx[k])) != GD_OK)
             goto done;
-        if (!idx[k] && ms->kind == MK_SAR && r->src->nbands == 1)
-            idx[k] = 1; /* a single-band image is its own SAR band */
+        if (!idx[k] && ops->lone_band && r->src->nbands == 1)
+            idx[k] = 1; /* a single-band image is its own band */
         if (!idx[k]) {
             st = gd_job_error(job, GD_EINPUT, "%s (%s): no %s band for -m %s (name it with "
                               "--bands, e.g. --bands r=3,n=4)", it->path, label, role,
-                              methods[ms->method].name);
+                              ms->method_name);
             goto done;
         }
     }
@@ -126,22 +119,18 @@ static int read_open(gd_job *job, gd_monitor *mon, int s, int i, mread *r)
         r->b[k].offset = own_b.offset;
         r->b[k].name = own_b.name;
     }
-    if (ms->kind == MK_INDEX && (st = gd_sensor_apply(job, r->src, label, GD_SENSOR_AUTO, 0, 0,
-                                                      r->b, idx, (size_t)r->nb)) != GD_OK)
-        goto done;
-    if (ms->kind == MK_SAR && (st = gd_sensor_sar_db(job, r->src, label, &r->b[0], idx[0])) != GD_OK)
+    if (ops->calibrate && (st = ops->calibrate(job, r, label, idx)) != GD_OK)
         goto done;
     st = gd_mask_attach(job, mon->grid, r->src, label, NULL, NULL, NULL, r->b, (size_t)r->nb,
                         r->own);
 done:
     if (st != GD_OK)
-        read_close(r);
+        gd_monitor_read_close(r);
     return st;
 }
 
-/* Rows [y0, y0+rows) of an opened date as the method's values (NaN = unobserved). */
-static int read_rows(gd_job *job, const gd_monitor *mon, const mstack *ms, mread *r, int y0,
-                     int rows, float *out, float *tmp)
+int gd_monitor_read_rows(gd_job *job, const gd_monitor *mon, const mstack *ms, mread *r, int y0,
+                         int rows, float *out, float *tmp)
 {
     const int w = mon->grid->width;
     size_t n = (size_t)w * (size_t)rows;
@@ -149,113 +138,22 @@ static int read_rows(gd_job *job, const gd_monitor *mon, const mstack *ms, mread
     if ((st = gd_band_read(job, &r->b[0], w, y0, rows, out)) != GD_OK ||
         (st = gd_band_read_mask(job, &r->b[0], w, y0, rows, out)) != GD_OK)
         return st;
-    if (r->nb == 2) {
-        if ((st = gd_band_read(job, &r->b[1], w, y0, rows, tmp)) != GD_OK ||
-            (st = gd_band_read_mask(job, &r->b[1], w, y0, rows, tmp)) != GD_OK)
-            return st;
-        for (size_t k = 0; k < n; k++) {
-            float x = out[k], y = tmp[k], sum = x + y;
-            out[k] = (isfinite(x) && isfinite(y) && sum != 0.0f) ? (x - y) / sum : NAN;
-        }
-    }
-    if (ms->kind == MK_SAR) /* intensities are positive: zero or less is no observation */
-        for (size_t k = 0; k < n; k++)
-            if (!(out[k] > 0.0f))
-                out[k] = NAN;
+    if (r->nb == 2 && ((st = gd_band_read(job, &r->b[1], w, y0, rows, tmp)) != GD_OK ||
+                       (st = gd_band_read_mask(job, &r->b[1], w, y0, rows, tmp)) != GD_OK))
+        return st;
+    if (ms->ops->derive)
+        ms->ops->derive(out, tmp, n);
     return GD_OK;
 }
 
-int gd_monitor_read(gd_job *job, gd_monitor *mon, int s, int i, int y0, int rows, float *out,
-                    float *tmp)
+int gd_monitor_read(gd_job *job, const gd_monitor *mon, int s, int i, int y0, int rows,
+                    float *out, float *tmp)
 {
     mread r;
-    int st = read_open(job, mon, s, i, &r);
+    int st = gd_monitor_read_open(job, mon, s, i, &r);
     if (st == GD_OK)
-        st = read_rows(job, mon, &mon->st[s], &r, y0, rows, out, tmp);
-    read_close(&r);
-    return st;
-}
-
-/* --enl auto: the equivalent number of looks of a SAR stack from its baseline dates, on a
- * fixed sample of rows (so it does not depend on --mem): per pixel mean^2 / variance of
- * its baseline intensities (the temporal ENL; any real variation only lowers it, so the
- * test errs towards fewer alarms), the lower quartile over the pixels: a stack warped
- * onto another grid has its looks vary from pixel to pixel (a pixel on a source pixel
- * keeps the source's, one between four averages them), and the test must hold where they
- * are fewest. */
-#define ENL_ROWS 32
-static int cmp_float(const void *a, const void *b)
-{
-    float x = *(const float *)a, y = *(const float *)b;
-    return (x > y) - (x < y);
-}
-
-static int estimate_enl(gd_job *job, gd_monitor *mon, int s, double *enl)
-{
-    mstack *ms = &mon->st[s];
-    const int w = mon->grid->width, h = mon->grid->height;
-    int ny = h < ENL_ROWS ? h : ENL_ROWS, st = GD_OK;
-    size_t n = (size_t)w * (size_t)ny;
-    double *sum = calloc(n, sizeof *sum), *sq = calloc(n, sizeof *sq);
-    int *cnt = calloc(n, sizeof *cnt);
-    float *row = malloc((size_t)w * sizeof *row), *tmp = malloc((size_t)w * sizeof *tmp);
-    float *ratio = malloc(n * sizeof *ratio);
-    *enl = NAN;
-    if (!sum || !sq || !cnt || !row || !tmp || !ratio) {
-        st = gd_job_error(job, GD_EPROC, "out of memory");
-        goto done;
-    }
-    for (int j = 0; j < ms->nbase; j++) {
-        mread r;
-        if ((st = read_open(job, mon, s, j, &r)) != GD_OK)
-            goto done;
-        for (int k = 0; k < ny && st == GD_OK; k++) {
-            int y = (int)((2LL * k + 1) * h / (2LL * ny)); /* row centres of ny equal bands */
-            if ((st = read_rows(job, mon, ms, &r, y, 1, row, tmp)) != GD_OK)
-                break;
-            for (int x = 0; x < w; x++)
-                if (isfinite(row[x])) {
-                    size_t q = (size_t)k * (size_t)w + (size_t)x;
-                    sum[q] += row[x];
-                    sq[q] += (double)row[x] * row[x];
-                    cnt[q]++;
-                }
-        }
-        read_close(&r);
-        if (st != GD_OK || (st = gd_job_progress(job, (double)(j + 1) / ms->nbase)) != GD_OK)
-            goto done;
-    }
-    int m = 0, need = mon->p->min_baseline > 5 ? mon->p->min_baseline : 5;
-    for (size_t q = 0; q < n; q++)
-        if (cnt[q] >= need) {
-            double mean = sum[q] / cnt[q];
-            double var = (sq[q] - cnt[q] * mean * mean) / (cnt[q] - 1);
-            if (var > 0.0)
-                ratio[m++] = (float)(mean * mean / var);
-        }
-    float med = NAN;
-    if (m > 0) {
-        qsort(ratio, (size_t)m, sizeof *ratio, cmp_float);
-        med = ratio[(m - 1) / 4];
-    }
-    if (!(med > 0.0f)) {
-        st = gd_job_error(job, GD_EINPUT, "stack %s: cannot estimate the number of looks (no "
-                          "pixel with %d valid baseline dates); give --enl", ms->s->list, need);
-        goto done;
-    }
-    /* 3 significant digits: the value is recorded and compared between runs */
-    char buf[32];
-    snprintf(buf, sizeof buf, "%.3g", (double)med);
-    *enl = strtod(buf, NULL);
-    gd_job_info(job, "stack %s: ENL %.3g estimated from %d pixels x %d baseline dates", ms->s->list,
-                *enl, m, ms->nbase);
-done:
-    free(sum);
-    free(sq);
-    free(cnt);
-    free(row);
-    free(tmp);
-    free(ratio);
+        st = gd_monitor_read_rows(job, mon, &mon->st[s], &r, y0, rows, out, tmp);
+    gd_monitor_read_close(&r);
     return st;
 }
 
@@ -289,102 +187,6 @@ double gd_monitor_sigma_factor(double p, double z, int n, int ncoef)
     return t_quantile(p, df) / z * sqrt(1.0 + 1.57 * ncoef / n);
 }
 
-/* Fits the baseline of one pixel from its nb baseline values v (NaN = unobserved). */
-static void fit_pixel(const mstack *ms, const gd_monitor_params *p, const float *fac,
-                      const float *v, const float *t, int nb, float *vv, float *tt, float *tmp,
-                      px_base *out)
-{
-    int n = 0;
-    out->c0 = out->a1 = out->b1 = 0.0f;
-    out->sigma = NAN;
-    if (nb < p->min_baseline)
-        return;
-    if (ms->kind == MK_SAR) {
-        /* the omnibus test over the baseline finds where its last change was; the stable
-         * segment is what follows it (Conradsen et al. 2016: segments restart at a change) */
-        uint8_t change[GD_MON_MAX_BASE];
-        double pom = 1.0;
-        int last = 0;
-        gd_k_omnibus_gamma(v, nb, ms->enl, p->p_value, change, &pom);
-        for (int j = 0; j < nb; j++)
-            if (change[j])
-                last = j;
-        double sum = 0.0;
-        for (int j = last; j < nb; j++)
-            if (isfinite(v[j]) && v[j] > 0.0f) {
-                sum += v[j];
-                n++;
-            }
-        if (n < p->min_baseline && last > 0) {
-            /* too short a segment to test against: the whole baseline instead */
-            sum = 0.0;
-            n = 0;
-            for (int j = 0; j < nb; j++)
-                if (isfinite(v[j]) && v[j] > 0.0f) {
-                    sum += v[j];
-                    n++;
-                }
-        }
-        if (n >= p->min_baseline && sum > 0.0) {
-            out->c0 = (float)sum;
-            out->a1 = (float)n;
-            out->sigma = 0.0f; /* marks a valid baseline */
-        }
-        return;
-    }
-    for (int j = 0; j < nb; j++)
-        if (isfinite(v[j])) {
-            vv[n] = v[j];
-            tt[n] = t[j];
-            n++;
-        }
-    if (n < p->min_baseline)
-        return;
-    float med = NAN, sig = NAN;
-    if (ms->harmonic && n >= HARMONIC_MIN_OBS) {
-        double coef[3], rmse;
-        if (gd_k_harmonic_fit(tt, vv, n, 1, coef, &rmse) >= 0) {
-            /* the spread is robust: 1.4826 MAD of the residuals, not the RMSE that a few
-             * cloudy leftovers would inflate */
-            for (int j = 0; j < n; j++) {
-                double w = 2.0 * M_PI * tt[j];
-                tmp[j] = vv[j] - (float)(coef[0] + coef[1] * cos(w) + coef[2] * sin(w));
-            }
-            memcpy(vv, tmp, (size_t)n * sizeof *vv);
-            gd_k_median_mad(vv, n, tmp, &med, &sig);
-            out->c0 = (float)coef[0];
-            out->a1 = (float)coef[1];
-            out->b1 = (float)coef[2];
-            out->sigma = (sig > GD_MON_MIN_SIGMA ? sig : GD_MON_MIN_SIGMA) * fac[3 * n + 2];
-            return;
-        }
-    }
-    gd_k_median_mad(vv, n, tmp, &med, &sig);
-    out->c0 = med;
-    out->sigma = (sig > GD_MON_MIN_SIGMA ? sig : GD_MON_MIN_SIGMA) * fac[3 * n + (ms->direction == GD_MON_DIR_BOTH)];
-}
-
-/* Whether value v on date d departs from the baseline b (and, for SAR, the segment). */
-static int flagged(const gd_monitor *mon, const mstack *ms, px_base *b, float v, float t)
-{
-    int dir = ms->direction;
-    if (ms->kind == MK_SAR) {
-        int dec = 0;
-        double m = (double)b->c0 / (double)b->a1;
-        double pv = gd_k_gamma_change_p(v, m, (int)b->a1, ms->enl, &dec);
-        return pv < mon->p->p_value &&
-               (dir == GD_MON_DIR_BOTH || (dir == GD_MON_DIR_DECREASE) == (dec == 1));
-    }
-    double w = 2.0 * M_PI * t;
-    double e = b->c0 + (b->a1 != 0.0f || b->b1 != 0.0f ? b->a1 * cos(w) + b->b1 * sin(w) : 0.0);
-    double z = ((double)v - e) / b->sigma;
-    if (dir == GD_MON_DIR_DECREASE)
-        return z < -mon->z1;
-    if (dir == GD_MON_DIR_INCREASE)
-        return z > mon->z1;
-    return fabs(z) > mon->z2;
-}
-
 /* One valid observation of one pixel (stack s) through the alert rules: a flag raises a
  * provisional alert; K further flags from any stack confirm it; more than W - K
  * observations of the raising stack without a flag clear it. Only the raising stack's
@@ -396,15 +198,13 @@ static void observe(const gd_monitor *mon, const mstack *ms, int s, px_state *ps
     if (!isfinite(b->sigma) || !isfinite(v))
         return; /* no baseline here, or no observation */
     ps->observed = 1;
-    int f = flagged(mon, ms, b, v, t);
+    int f = ms->ops->flagged(mon, ms, b, v, t);
     if (f)
         ps->last_date = d; /* last_seen of the alert in progress or confirmed (alerts.gpkg) */
     if (ps->status == GD_MON_CONFIRMED)
         return; /* a confirmed alert stays: its date is the answer */
-    if (ms->kind == MK_SAR && !f && ps->status != GD_MON_PROVISIONAL && b->a1 < 65535.0f) {
-        b->c0 += v; /* the stable segment grows with each date that agrees with it */
-        b->a1 += 1.0f;
-    }
+    if (ms->ops->observed)
+        ms->ops->observed(b, v, f, ps->status);
     const int K = mon->p->confirm, W = mon->p->window;
     if (ps->status != GD_MON_PROVISIONAL) {
         if (!f)
@@ -428,80 +228,180 @@ static void observe(const gd_monitor *mon, const mstack *ms, int s, px_state *ps
     }
 }
 
-/* ---- the strip loop ---- */
+/* ---- the strip loop: row strips through the engine's worker pool ---- */
+
+/* What every strip shares (read-only but for its own pixels of the state and its own
+ * context). */
+typedef struct mpass {
+    gd_monitor *mon;
+    const gd_job *job;  /* read by the workers only for its cancel flag */
+    const obs *todo;
+    int ntodo, full, maxbase;
+    gd_job **ctx;       /* per strip: a light context for its errors */
+} mpass;
+
+/* one worker's strip buffers: the baseline dates of one stack, a date, a second band */
+typedef struct mworker {
+    float *vals, *buf, *tmp;
+} mworker;
+
+static void strip_stop(void *user, void *state)
+{
+    (void)user;
+    mworker *wk = state;
+    if (!wk)
+        return;
+    free(wk->vals);
+    free(wk->buf);
+    free(wk->tmp);
+    free(wk);
+}
+
+static void *strip_start(void *user, int width, int max_rows)
+{
+    const mpass *mp = user;
+    size_t sn = (size_t)width * (size_t)max_rows;
+    mworker *wk = calloc(1, sizeof *wk);
+    if (!wk)
+        return NULL;
+    wk->vals = malloc(sn * (size_t)(mp->maxbase > 0 ? mp->maxbase : 1) * sizeof *wk->vals);
+    wk->buf = malloc(sn * sizeof *wk->buf);
+    wk->tmp = malloc(sn * sizeof *wk->tmp);
+    if (!wk->vals || !wk->buf || !wk->tmp) {
+        strip_stop(user, wk);
+        return NULL;
+    }
+    return wk;
+}
+
+/* One strip: the baselines of its pixels (full runs), then every date to test in date
+ * order. Pixels are independent, so strips may run in any order on any thread and the
+ * state is the same. */
+static int strip_generate(void *user, void *state, const gd_strip *s)
+{
+    const mpass *mp = user;
+    mworker *wk = state;
+    gd_monitor *mon = mp->mon;
+    gd_job *ctx = mp->ctx[s->index];
+    const int W = s->width, y0 = s->y0, r = s->rows;
+    size_t n = (size_t)W * (size_t)r, off = (size_t)y0 * (size_t)W;
+    float px[GD_MON_MAX_BASE], tv[GD_MON_MAX_BASE], vv[GD_MON_MAX_BASE], tt[GD_MON_MAX_BASE],
+        ft[GD_MON_MAX_BASE];
+    int st;
+    for (int si = 0; mp->full && si < mon->ns; si++) {
+        mstack *ms = &mon->st[si];
+        for (int j = 0; j < ms->nbase; j++) {
+            if (gd_job_cancelled(mp->job))
+                return gd_job_error(ctx, GD_ECANCEL, "cancelled");
+            if ((st = gd_monitor_read(ctx, mon, si, j, y0, r, wk->vals + (size_t)j * n,
+                                      wk->tmp)) != GD_OK)
+                return st;
+            tv[j] = t_years(ms->s->items[j].date);
+        }
+        for (size_t i = 0; i < n; i++) {
+            px_base *b = &ms->base[off + i];
+            b->c0 = b->a1 = b->b1 = 0.0f;
+            b->sigma = NAN; /* no baseline */
+            if (ms->nbase < mon->p->min_baseline)
+                continue;
+            for (int j = 0; j < ms->nbase; j++)
+                px[j] = wk->vals[(size_t)j * n + i];
+            ms->ops->fit(mon, ms, px, tv, ms->nbase, vv, tt, ft, b);
+        }
+    }
+    for (int k = 0; k < mp->ntodo; k++) {
+        const obs *o = &mp->todo[k];
+        mstack *ms = &mon->st[o->s];
+        int32_t d = ms->s->items[o->i].date;
+        float t = t_years(d);
+        if (gd_job_cancelled(mp->job))
+            return gd_job_error(ctx, GD_ECANCEL, "cancelled");
+        if ((st = gd_monitor_read(ctx, mon, o->s, o->i, y0, r, wk->buf, wk->tmp)) != GD_OK)
+            return st;
+        for (size_t i = 0; i < n; i++)
+            observe(mon, ms, o->s, &mon->px[off + i], &ms->base[off + i], wk->buf[i], d, t);
+        gd_test_pause("monitor-date");
+    }
+    return GD_OK;
+}
+
 static int process(gd_job *job, gd_monitor *mon, const obs *todo, int ntodo, int full)
 {
     const gd_grid *g = mon->grid;
     const int W = g->width, H = g->height;
-    int maxbase = 0, st = GD_OK;
+    int maxbase = 0, st = GD_OK, nstrips = 0;
+    int threads = gd_job_threads(job) > 0 ? gd_job_threads(job) : gd_engine_default_threads();
+    gd_job **ctx = NULL;
     for (int s = 0; s < mon->ns && full; s++)
         maxbase = mon->st[s].nbase > maxbase ? mon->st[s].nbase : maxbase;
-    /* memory: the baseline dates of one stack for a strip, plus two row buffers */
-    double budget = (double)(mon->mem_mb > 0 ? mon->mem_mb : 1024) * 1048576.0 / 2.0;
+    /* memory: per worker the baseline dates of one stack for a strip, plus two row
+     * buffers; with several threads at least one strip each (pixels are independent, so
+     * the strips change nothing but the time) */
+    double budget = (double)(mon->mem_mb > 0 ? mon->mem_mb : 1024) * 1048576.0 / 2.0 / threads;
     double per_row = 4.0 * W * (maxbase + 2);
     int rows = (int)fmin((double)H, fmax(1.0, floor(budget / per_row)));
-    size_t sn = (size_t)W * (size_t)rows;
-    float *vals = malloc(sn * (size_t)(maxbase > 0 ? maxbase : 1) * sizeof *vals);
-    float *buf = malloc(sn * sizeof *buf), *tmp = malloc(sn * sizeof *tmp);
-    float px[GD_MON_MAX_BASE], tv[GD_MON_MAX_BASE], vv[GD_MON_MAX_BASE], tt[GD_MON_MAX_BASE],
-        ft[GD_MON_MAX_BASE];
-    /* per baseline size n: the sigma factors of the median (one-, two-sided) and of the
-     * harmonic fit (its direction's) */
-    float *fac = calloc(3 * (size_t)(maxbase + 1), sizeof *fac);
-    if (!vals || !buf || !tmp || !fac) {
-        st = gd_job_error(job, GD_EPROC, "out of memory for strips of %d rows", rows);
-        goto done;
-    }
-    for (int n = 1; full && n <= maxbase; n++) {
-        fac[3 * n] = (float)gd_monitor_sigma_factor(mon->p->p_value, mon->z1, n, 1);
-        fac[3 * n + 1] = (float)gd_monitor_sigma_factor(mon->p->p_value / 2, mon->z2, n, 1);
-        fac[3 * n + 2] = (float)fac[3 * n]; /* set per stack below when two-sided */
-    }
-    gd_job_info(job, "monitor: %d strip(s) of %d rows, %d date(s) to test%s", (H + rows - 1) / rows,
-                rows, ntodo, full ? " after the baselines" : "");
-    int nsteps = (H + rows - 1) / rows * (ntodo + (full ? mon->nbase_total : 0)), step = 0;
-    for (int y0 = 0; y0 < H; y0 += rows) {
-        int r = H - y0 < rows ? H - y0 : rows;
-        size_t n = (size_t)W * (size_t)r, off = (size_t)y0 * (size_t)W;
-        for (int s = 0; full && s < mon->ns; s++) {
-            mstack *ms = &mon->st[s];
-            for (int j = 0; j < ms->nbase; j++) {
-                if ((st = gd_monitor_read(job, mon, s, j, y0, r, vals + (size_t)j * n, tmp)) != GD_OK)
-                    goto done;
-                tv[j] = t_years(ms->s->items[j].date);
-                if ((st = gd_job_progress(job, (double)++step / nsteps)) != GD_OK)
-                    goto done;
-            }
-            int two = ms->direction == GD_MON_DIR_BOTH;
-            for (int m = 1; m <= maxbase; m++)
-                fac[3 * m + 2] = (float)gd_monitor_sigma_factor(
-                    two ? mon->p->p_value / 2 : mon->p->p_value, two ? mon->z2 : mon->z1, m,
-                    3);
-            for (size_t i = 0; i < n; i++) {
-                for (int j = 0; j < ms->nbase; j++)
-                    px[j] = vals[(size_t)j * n + i];
-                fit_pixel(ms, mon->p, fac, px, tv, ms->nbase, vv, tt, ft, &ms->base[off + i]);
-            }
+    if (threads > 1 && rows > (H + threads - 1) / threads)
+        rows = (H + threads - 1) / threads;
+    /* the dates once on this thread: their sensor records and messages go to the job
+     * (the strips' own contexts hold only their errors), and a date that cannot be
+     * opened fails here, before any strip */
+    int nprobe = ntodo, done_n = 0;
+    for (int s = 0; s < mon->ns && full; s++)
+        nprobe += mon->st[s].nbase;
+    gd_job_progress_push(job, 0.0, 0.1);
+    for (int s = 0; s < mon->ns && full && st == GD_OK; s++)
+        for (int j = 0; j < mon->st[s].nbase && st == GD_OK; j++) {
+            mread rd;
+            if ((st = gd_monitor_read_open(job, mon, s, j, &rd)) == GD_OK)
+                st = gd_job_progress(job, (double)++done_n / nprobe);
+            gd_monitor_read_close(&rd);
         }
-        for (int k = 0; k < ntodo; k++) {
-            const obs *o = &todo[k];
-            mstack *ms = &mon->st[o->s];
-            int32_t d = ms->s->items[o->i].date;
-            float t = t_years(d);
-            if ((st = gd_monitor_read(job, mon, o->s, o->i, y0, r, buf, tmp)) != GD_OK)
-                goto done;
-            for (size_t i = 0; i < n; i++)
-                observe(mon, ms, o->s, &mon->px[off + i], &ms->base[off + i], buf[i], d, t);
-            gd_test_pause("monitor-date");
-            if ((st = gd_job_progress(job, (double)++step / nsteps)) != GD_OK)
-                goto done;
+    for (int k = 0; k < ntodo && st == GD_OK; k++) {
+        mread rd;
+        if ((st = gd_monitor_read_open(job, mon, todo[k].s, todo[k].i, &rd)) == GD_OK)
+            st = gd_job_progress(job, (double)++done_n / nprobe);
+        gd_monitor_read_close(&rd);
+    }
+    gd_job_progress_pop(job);
+    for (int s = 0; s < mon->ns && full && st == GD_OK; s++)
+        if (mon->st[s].ops->fit_init)
+            st = mon->st[s].ops->fit_init(job, mon, &mon->st[s]);
+    if (st != GD_OK)
+        return st;
+    mpass mp = {.mon = mon, .job = job, .todo = todo, .ntodo = ntodo, .full = full,
+                .maxbase = maxbase};
+    gd_engine_spec spec = {.grid = g, .nb = 0, .rows = rows, .user = &mp, .start = strip_start,
+                           .generate = strip_generate, .stop = strip_stop};
+    nstrips = gd_engine_strips(&spec, NULL);
+    ctx = calloc((size_t)nstrips, sizeof *ctx);
+    if (!ctx)
+        return gd_job_error(job, GD_EPROC, "out of memory");
+    for (int k = 0; k < nstrips; k++)
+        if (gd_job_fork(job, &ctx[k]) != GD_OK) {
+            st = gd_job_error(job, GD_EPROC, "out of memory");
+            goto done;
         }
+    mp.ctx = ctx;
+    gd_job_info(job, "monitor: %d strip(s) of %d rows on %d thread(s), %d date(s) to test%s",
+                nstrips, rows, threads < nstrips ? threads : nstrips, ntodo,
+                full ? " after the baselines" : "");
+    gd_job_progress_push(job, 0.1, 1.0);
+    st = gd_engine_run(job, &spec);
+    gd_job_progress_pop(job);
+    if (st != GD_OK) {
+        /* the first strip's own error is the root cause, not the pool's summary of it */
+        for (int k = 0; k < nstrips; k++)
+            if (gd_job_status(ctx[k]) != GD_OK) {
+                gd_job_clear_error(job);
+                st = gd_job_error(job, gd_job_status(ctx[k]), "%s", gd_job_message(ctx[k]));
+                break;
+            }
     }
 done:
-    free(vals);
-    free(buf);
-    free(tmp);
-    free(fac);
+    /* their messages repeat the dates' opening on this thread: dropped */
+    for (int k = 0; k < nstrips; k++)
+        gd_job_destroy(ctx[k]);
+    free(ctx);
     return st;
 }
 
@@ -511,10 +411,12 @@ static void mon_free(gd_monitor *mon)
     for (int s = 0; s < mon->ns; s++) {
         gd_stack_destroy(mon->st[s].s);
         free(mon->st[s].base);
+        free(mon->st[s].fac);
         free(mon->st[s].sha);
         free(mon->st[s].size);
     }
     free(mon->px);
+    free(mon->alert_id);
     json_decref(mon->config);
     gd_grid_destroy(mon->grid);
 }
@@ -527,13 +429,11 @@ static json_t *config_json(const gd_monitor *mon)
     json_t *stacks = json_array();
     for (int s = 0; s < mon->ns; s++)
         json_array_append_new(stacks, json_pack("{s:s, s:s, s:s, s:i, s:o}", "method",
-                                                methods[mon->st[s].method].name, "direction",
+                                                mon->st[s].method_name, "direction",
                                                 dir_name(mon->st[s].direction), "baseline",
-                                                mon->st[s].kind == MK_SAR ? "gamma segment"
-                                                : mon->st[s].harmonic ? "harmonic" : "median",
+                                                mon->st[s].ops->baseline_name(&mon->st[s]),
                                                 "baseline_dates", mon->st[s].nbase, "enl",
-                                                mon->st[s].kind == MK_SAR ? json_real(mon->st[s].enl)
-                                                                          : json_null()));
+                                                mon->st[s].ops->enl_json(&mon->st[s])));
     char start[16];
     ymd_text(mon->start, start);
     return json_pack("{s:s, s:o, s:s, s:i, s:i, s:f, s:s, s:i, s:s?, s:{s:i, s:i, s:[f,f,f,f,f,f], s:s?}}",
@@ -614,7 +514,10 @@ int gd_monitor_run(gd_job *job, const gd_monitor_params *p)
         total += mon.st[s].s->n;
     for (int s = 0; s < mon.ns; s++) {
         mstack *ms = &mon.st[s];
-        ms->kind = methods[ms->method].kind;
+        ms->ops = methods[ms->method].ops;
+        ms->method_name = methods[ms->method].name;
+        ms->roles[0] = methods[ms->method].roles[0];
+        ms->roles[1] = methods[ms->method].roles[1];
         ms->direction = p->direction ? p->direction : methods[ms->method].dir;
         ms->sha = calloc((size_t)ms->s->n, sizeof *ms->sha);
         ms->size = calloc((size_t)ms->s->n, sizeof *ms->size);
@@ -633,15 +536,6 @@ int gd_monitor_run(gd_job *job, const gd_monitor_params *p)
         if (ms->nbase < p->min_baseline)
             gd_job_warn(job, "stack %s has %d date(s) before --start, fewer than --min-baseline "
                         "%d: it cannot raise alerts", ms->s->list, ms->nbase, p->min_baseline);
-        long span = ms->nbase ? gd_monitor_days(ms->s->items[ms->nbase - 1].date) -
-                                    gd_monitor_days(ms->s->items[0].date) : 0;
-        /* a year of baseline: each date stands for its revisit interval, so dates every
-         * 12 days through one year span 360 days and still cover it */
-        long covered = ms->nbase > 1 ? span + span / (ms->nbase - 1) : span;
-        ms->harmonic = ms->kind != MK_SAR &&
-                       (p->baseline == GD_MON_BASE_HARMONIC ||
-                        (p->baseline == GD_MON_BASE_AUTO && covered >= 365 &&
-                         ms->nbase >= HARMONIC_MIN_OBS));
         mon.nbase_total += ms->nbase;
         for (int i = 0; i < ms->s->n; i++) {
             if ((st = gd_sha256_file(job, ms->s->items[i].path, ms->sha[i], &ms->size[i])) != GD_OK)
@@ -651,11 +545,10 @@ int gd_monitor_run(gd_job *job, const gd_monitor_params *p)
         }
     }
     gd_job_progress_range(job, 0.1, 0.15);
+    /* each kind's own set-up: the baseline model, the SAR stacks' number of looks */
     for (int s = 0; s < mon.ns; s++) {
-        mstack *ms = &mon.st[s];
-        ms->enl = p->enl;
-        if (ms->kind == MK_SAR && !(p->enl > 0) && ms->nbase > 0 &&
-            (st = estimate_enl(job, &mon, s, &ms->enl)) != GD_OK)
+        mon.st[s].enl = p->enl;
+        if (mon.st[s].ops->prepare && (st = mon.st[s].ops->prepare(job, &mon, s)) != GD_OK)
             goto done;
     }
     mon.config = config_json(&mon);
@@ -708,12 +601,10 @@ int gd_monitor_run(gd_job *job, const gd_monitor_params *p)
         mon.st[s].done = mon.st[s].s->n;
     mon.full = full;
     mon.ntested = ntodo;
-    /* the state first: a kill after it leaves outputs that the next run rewrites */
-    gd_job_progress_range(job, 0.85, 0.9);
-    if ((st = gd_monitor_state_save(job, &mon)) != GD_OK)
-        goto done;
-    gd_test_pause("monitor-state");
-    gd_job_progress_range(job, 0.9, 1.0);
+    /* the outputs, alerts.gpkg among them: it holds the state, committed in one
+     * transaction; a kill before the commit leaves the old state (the dates are tested
+     * again, the same outputs come), after it the next run only rewrites the outputs */
+    gd_job_progress_range(job, 0.85, 1.0);
     if ((st = gd_monitor_outputs(job, &mon)) != GD_OK)
         goto done;
     gd_test_pause("before-manifest");
@@ -725,137 +616,4 @@ done:
     gd_outdir_release(job);
     gd_job_close_log(job);
     return st;
-}
-
-/* ---- state file: header JSON (parameters, the dates processed with their hashes), then
- * the per-pixel arrays; written under a temporary name and renamed ---- */
-int gd_monitor_state_save(gd_job *job, const gd_monitor *mon)
-{
-    char path[4096], tmp[4096];
-    FILE *f = NULL;
-    size_t npx = (size_t)mon->grid->width * (size_t)mon->grid->height;
-    gd_path_join(path, sizeof path, mon->p->outdir, STATE_NAME);
-    json_t *dates = json_array();
-    for (int s = 0; s < mon->ns; s++) {
-        json_t *a = json_array();
-        for (int i = 0; i < mon->st[s].done; i++) {
-            char d[16];
-            ymd_text(mon->st[s].s->items[i].date, d);
-            json_array_append_new(a, json_pack("[s, s]", d, mon->st[s].sha[i]));
-        }
-        json_array_append_new(dates, a);
-    }
-    json_t *doc = json_pack("{s:O, s:o}", "config", mon->config, "dates", dates);
-    char *text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
-    json_decref(doc);
-    int st = text ? gd_tmp_open(job, path, tmp, sizeof tmp, &f) : gd_job_error(job, GD_EPROC, "out of memory");
-    if (st != GD_OK)
-        goto done;
-    uint64_t len = strlen(text);
-    int ok = fwrite(STATE_MAGIC, 1, 8, f) == 8 && fwrite(&len, sizeof len, 1, f) == 1 &&
-             fwrite(text, 1, len, f) == len && fwrite(&npx, sizeof npx, 1, f) == 1 &&
-             fwrite(mon->px, sizeof *mon->px, npx, f) == npx;
-    for (int s = 0; ok && s < mon->ns; s++)
-        ok = fwrite(mon->st[s].base, sizeof *mon->st[s].base, npx, f) == npx;
-    ok = ok && fwrite(STATE_END, 1, 8, f) == 8 && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    if (fclose(f) != 0 || !ok) {
-        unlink(tmp);
-        st = gd_job_error(job, GD_EOUTPUT, "cannot write %s", path);
-        goto done;
-    }
-    st = gd_commit_file(job, tmp, path);
-done:
-    free(text);
-    return st;
-}
-
-/* *full = 0 when the state file holds these parameters and, per stack, a prefix of the
- * listed dates (same hashes) after which only monitored dates follow, later than every
- * date already tested; then mon's arrays are loaded and st[].done set. */
-int gd_monitor_state_load(gd_job *job, gd_monitor *mon, int *full)
-{
-    char path[4096];
-    size_t npx = (size_t)mon->grid->width * (size_t)mon->grid->height;
-    *full = 1;
-    gd_path_join(path, sizeof path, mon->p->outdir, STATE_NAME);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return GD_OK;
-    char magic[8];
-    uint64_t len = 0, n = 0;
-    char *text = NULL;
-    json_t *doc = NULL;
-    const char *why = "unreadable or truncated";
-    if (fread(magic, 1, 8, f) != 8 || memcmp(magic, STATE_MAGIC, 8) != 0 ||
-        fread(&len, sizeof len, 1, f) != 1 || len > (1u << 30) || !(text = malloc(len + 1)) ||
-        fread(text, 1, len, f) != len)
-        goto done;
-    text[len] = '\0';
-    if (!(doc = json_loads(text, 0, NULL)))
-        goto done;
-    if (!json_equal(json_object_get(doc, "config"), mon->config)) {
-        why = "made with other parameters, stacks or grid";
-        goto done;
-    }
-    json_t *dates = json_object_get(doc, "dates");
-    int32_t last = 0;
-    int done_n[GD_MONITOR_MAX_STACKS];
-    why = "its dates are not the first dates of the lists (or a file changed)";
-    for (int s = 0; s < mon->ns; s++) {
-        json_t *a = json_array_get(dates, (size_t)s);
-        int k = (int)json_array_size(a);
-        mstack *ms = &mon->st[s];
-        if (!json_is_array(a) || k > ms->s->n || k < ms->nbase)
-            goto done;
-        for (int i = 0; i < k; i++) {
-            json_t *e = json_array_get(a, (size_t)i);
-            char d[16];
-            ymd_text(ms->s->items[i].date, d);
-            const char *ed = json_string_value(json_array_get(e, 0));
-            const char *eh = json_string_value(json_array_get(e, 1));
-            if (!ed || !eh || strcmp(ed, d) != 0 || strcmp(eh, ms->sha[i]) != 0)
-                goto done;
-        }
-        if (k > ms->nbase && ms->s->items[k - 1].date > last)
-            last = ms->s->items[k - 1].date;
-        done_n[s] = k;
-    }
-    /* a new date before one already tested would change the order of the tests */
-    for (int s = 0; s < mon->ns; s++)
-        if (done_n[s] < mon->st[s].s->n && mon->st[s].s->items[done_n[s]].date <= last) {
-            why = "a new date comes before the last date tested";
-            goto done;
-        }
-    why = "unreadable or truncated";
-    if (fread(&n, sizeof n, 1, f) != 1 || n != npx)
-        goto done;
-    mon->px = malloc(npx * sizeof *mon->px);
-    if (!mon->px || fread(mon->px, sizeof *mon->px, npx, f) != npx)
-        goto done;
-    for (int s = 0; s < mon->ns; s++) {
-        mon->st[s].base = malloc(npx * sizeof *mon->st[s].base);
-        if (!mon->st[s].base ||
-            fread(mon->st[s].base, sizeof *mon->st[s].base, npx, f) != npx)
-            goto done;
-    }
-    if (fread(magic, 1, 8, f) != 8 || memcmp(magic, STATE_END, 8) != 0)
-        goto done;
-    for (int s = 0; s < mon->ns; s++)
-        mon->st[s].done = done_n[s];
-    *full = 0;
-done:
-    if (*full) {
-        gd_job_info(job, "monitor: the state in %s is not used (%s): every date is processed",
-                    path, why);
-        free(mon->px);
-        mon->px = NULL;
-        for (int s = 0; s < mon->ns; s++) {
-            free(mon->st[s].base);
-            mon->st[s].base = NULL;
-        }
-    }
-    fclose(f);
-    free(text);
-    json_decref(doc);
-    return GD_OK;
 }

@@ -16,7 +16,8 @@ struct gd_zones;
  * would otherwise flag any difference at all */
 #define GD_MON_MIN_SIGMA 1e-3f
 
-enum { MK_SAR, MK_VALUE, MK_INDEX };
+/* a harmonic baseline needs a year of dates and this many valid values per pixel */
+#define GD_MON_HARMONIC_MIN_OBS 12
 
 /* the colours of no alert, provisional, confirmed, cleared: map, status COG, alerts.gpkg
  * style (outputs.c) */
@@ -43,13 +44,20 @@ typedef struct px_base {
     float c0, a1, b1, sigma;
 } px_base;
 
+struct gd_mon_kind;
+
 typedef struct mstack {
     gd_stack *s;
-    int method, kind, direction, harmonic;
+    const struct gd_mon_kind *ops; /* the method's kind: how it reads, fits and flags */
+    const char *method_name;
+    const char *roles[2];          /* the method's band roles (kinds that read by role) */
+    int method, direction, harmonic;
     int nbase;          /* dates before --start */
     double enl;         /* SAR: --enl or its estimate */
     int done;           /* dates in the state (processed) */
+    int saved;          /* dates already in alerts.gpkg's dates table (state.c) */
     px_base *base;
+    float *fac;         /* the kind's per-baseline-size factors (fit_init), full runs */
     char (*sha)[65];
     uint64_t *size;
 } mstack;
@@ -68,22 +76,91 @@ typedef struct gd_monitor {
     double z1, z2;      /* thresholds on the robust z: one- and two-sided */
     int mem_mb, nbase_total, full, ntested;
     json_t *config;
+    /* state.c: per pixel the id of the alert region holding it in the last committed
+     * state (0: none; NULL on a full run), the next new alert's id, whether alerts.gpkg is
+     * updated in place (incremental) or written anew, and a monitor.state v2 to remove
+     * once the state is committed (1: continued from it, 2: not usable) */
+    int32_t *alert_id;
+    int64_t next_alert;
+    int in_place, legacy;
 } gd_monitor;
+
+/* One date of one stack opened on the grid: the kind's bands with their scale, offset,
+ * dB conversion and cloud mask. */
+typedef struct mread {
+    gd_source *src;
+    GDALDatasetH ds, own[3];
+    int owned, nb;
+    gd_band b[2];
+} mread;
+
+/* A monitor method kind as a plug-in, like the detect methods' ops (pipeline/methods/):
+ * the run and the strip loop only call these. One table per kind (mkind_*.c); the
+ * methods of a kind differ only in their band roles and default direction. */
+typedef struct gd_mon_kind {
+    const char *name;
+    int nb;        /* bands read per date */
+    int by_role;   /* the bands are found by the method's roles (else band 1 as it is) */
+    int lone_band; /* a single-band image is its own band when no role names it */
+    /* after the bands are found: sensor scale/offset, dB to linear (NULL: none) */
+    int (*calibrate)(gd_job *job, mread *r, const char *label, const int *idx);
+    /* the per-date value from the bands read (b0 in place, b1 the second band, NaN =
+     * unobserved); NULL: band 1 is the value */
+    void (*derive)(float *b0, const float *b1, size_t n);
+    /* per stack once its baseline dates are known, before the state is compared: the
+     * baseline model (harmonic or not), the ENL (NULL: nothing) */
+    int (*prepare)(gd_job *job, gd_monitor *mon, int s);
+    /* full runs, before the fits: what the fits share (NULL: nothing) */
+    int (*fit_init)(gd_job *job, const gd_monitor *mon, mstack *ms);
+    /* one pixel's baseline from its nb baseline values v at times t (years; NaN =
+     * unobserved); vv, tt, tmp: scratch of nb floats; out preset to no baseline */
+    void (*fit)(const gd_monitor *mon, const mstack *ms, const float *v, const float *t, int nb,
+                float *vv, float *tt, float *tmp, px_base *out);
+    /* whether value v at time t departs from baseline b */
+    int (*flagged)(const gd_monitor *mon, const mstack *ms, const px_base *b, float v, float t);
+    /* after a valid observation of a pixel without a confirmed alert: the baseline learns
+     * from it (NULL: it does not) */
+    void (*observed)(px_base *b, float v, int flagged, int status);
+    /* what it records in the parameters: the baseline's name and the ENL (or null) */
+    const char *(*baseline_name)(const mstack *ms);
+    json_t *(*enl_json)(const mstack *ms);
+} gd_mon_kind;
+
+extern const gd_mon_kind gd_mon_kind_sar, gd_mon_kind_value, gd_mon_kind_index;
 
 int gd_monitor_method(const char *name);
 const char *gd_monitor_method_names(void);
-int gd_monitor_read(gd_job *job, gd_monitor *mon, int s, int i, int y0, int rows, float *out,
-                    float *tmp);
+int gd_monitor_read_open(gd_job *job, const gd_monitor *mon, int s, int i, mread *r);
+/* rows [y0, y0+rows) of an opened date as the kind's values (NaN = unobserved) */
+int gd_monitor_read_rows(gd_job *job, const gd_monitor *mon, const mstack *ms, mread *r, int y0,
+                         int rows, float *out, float *tmp);
+void gd_monitor_read_close(mread *r);
+int gd_monitor_read(gd_job *job, const gd_monitor *mon, int s, int i, int y0, int rows,
+                    float *out, float *tmp);
 /* the factor on a baseline's robust sigma that keeps the false-alarm rate at p (monitor.c) */
 double gd_monitor_sigma_factor(double p, double z, int n, int ncoef);
-int gd_monitor_state_save(gd_job *job, const gd_monitor *mon);
+/* state.c: the state in alerts.gpkg. load: *full = 0 when it holds these parameters and,
+ * per stack, a prefix of the listed dates (same hashes) after which only monitored dates
+ * follow, later than every date already tested; then mon's arrays are loaded and st[].done
+ * set (a monitor.state v2 of earlier versions is continued the same way, once). A state of
+ * a layout this build cannot read is GD_EINPUT. */
 int gd_monitor_state_load(gd_job *job, gd_monitor *mon, int *full);
+/* Inside the caller's transaction on the open alerts.gpkg (GDALDatasetH ds): the
+ * per-pixel arrays (ids: the alert id per pixel), the dates not yet in the file, the
+ * parameters and layouts. */
+int gd_monitor_state_write(gd_job *job, void *ds, const gd_monitor *mon, const int32_t *ids,
+                           int64_t next_alert);
+int gd_monitor_state_clear(gd_job *job, void *ds, const char *table);
+int gd_monitor_state_block_rows(const gd_grid *g);
+/* After the commit: removes a converted (or unusable) monitor.state v2. */
+void gd_monitor_state_done(gd_job *job, const gd_monitor *mon);
 /* alert_date.tif, alert_status.tif, alert_map.png, summary.json, zone series, alerts.gpkg
  * (outputs.c) */
 int gd_monitor_outputs(gd_job *job, gd_monitor *mon);
-/* alerts.gpkg (alerts_gpkg.c): the alert polygons, the dates processed and, with zones
- * (zs, det/conf: nz x nd hectares or pixels per zone and monitored date), the zone
- * series; rebuilt from the state on every run. */
+/* alerts.gpkg (alerts_gpkg.c), the monitor's state: the alert polygons with stable ids
+ * and their history, the per-pixel state, the dates processed and, with zones (zs,
+ * det/conf: nz x nd hectares or pixels per zone and monitored date), the zone series; one
+ * transaction (a new file renamed into place on a full run). */
 int gd_monitor_write_gpkg(gd_job *job, const gd_monitor *mon, const uint8_t *status,
                           const int32_t *dates, int nd, const struct gd_zones *zs,
                           const double *det, const double *conf);

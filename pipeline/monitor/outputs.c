@@ -138,87 +138,171 @@ static int write_map(gd_job *job, const gd_monitor *mon, const uint8_t *status, 
     return st == GD_OK ? gd_commit_file(job, tmp, path) : st;
 }
 
-/* One zone's chart: hectares of (eventually confirmed) alerts detected and confirmed by
- * each monitored date; the confirmed area filled, the detected line above it. */
-static int write_chart(gd_job *job, const gd_monitor *mon, const char *zone, int zi,
-                       const int32_t *dates, int nd, const double *det, const double *conf)
+/* One zone's chart: the alert levels by date, stacked: hectares confirmed by then (red)
+ * and, above them, hectares already detected but not yet confirmed, the provisional
+ * level of those alerts then (orange); the top edge is the area detected by then. Steps:
+ * an area holds until the next date. Light grid, dated ticks, a legend and the latest
+ * figures, for a desk reading it at a glance. */
+typedef struct chart_axes {
+    const int32_t *dates;
+    int nd;
+    long x0;
+    double span, ymax;
+    int L, R, T, B, W, H;
+} chart_axes;
+
+/* date k's x; k = nd is the right end, a mean interval after the last date, so that the
+ * last date's step has a width */
+static double chart_x(const chart_axes *c, int k)
 {
-    char name[64], path[4096], tmp[4096], text[256], d0[16], d1[16];
+    long d = k < c->nd ? gd_monitor_days(c->dates[k]) : c->x0 + (long)c->span;
+    return c->L + (c->W - c->L - c->R) * (double)(d - c->x0) / c->span;
+}
+
+static double chart_y(const chart_axes *c, double v)
+{
+    return c->H - c->B - (c->H - c->T - c->B) * v / c->ymax;
+}
+
+/* the band between lo (NULL: 0) and hi, as steps: a level holds until the next date */
+static void fill_level(cairo_t *cr, const chart_axes *ax, const unsigned char rgb[3],
+                       double alpha, const double *lo, const double *hi)
+{
+    cairo_move_to(cr, chart_x(ax, 0), chart_y(ax, hi[0]));
+    for (int k = 0; k < ax->nd; k++) {
+        cairo_line_to(cr, chart_x(ax, k), chart_y(ax, hi[k]));
+        cairo_line_to(cr, chart_x(ax, k + 1), chart_y(ax, hi[k]));
+    }
+    for (int k = ax->nd - 1; k >= 0; k--) {
+        cairo_line_to(cr, chart_x(ax, k + 1), chart_y(ax, lo ? lo[k] : 0.0));
+        cairo_line_to(cr, chart_x(ax, k), chart_y(ax, lo ? lo[k] : 0.0));
+    }
+    cairo_close_path(cr);
+    cairo_set_source_rgba(cr, rgb[0] / 255.0, rgb[1] / 255.0, rgb[2] / 255.0, alpha);
+    cairo_fill(cr);
+}
+
+/* a round step of about a fifth of the range */
+static double nice_step(double range)
+{
+    double raw = range / 5.0, m = pow(10.0, floor(log10(raw))), f = raw / m;
+    return (f < 1.5 ? 1.0 : f < 3.5 ? 2.0 : f < 7.5 ? 5.0 : 10.0) * m;
+}
+
+static int write_chart(gd_job *job, const gd_monitor *mon, const char *zone, int zi,
+                       const int32_t *dates, int nd, const double *det, const double *conf,
+                       const double *prov)
+{
+    char name[64], path[4096], tmp[4096], text[256], d[16];
     snprintf(name, sizeof name, "zone_%03d.png", zi + 1);
     gd_path_join(path, sizeof path, mon->p->outdir, name);
     int st = gd_tmp_name(job, path, tmp, sizeof tmp);
     if (st != GD_OK)
         return st;
-    const int W = 800, H = 400, L = 70, R = 20, T = 40, B = 50;
+    const char *unit = mon->grid->row_area_m2 ? "ha" : "px";
+    chart_axes ax = {.dates = dates, .nd = nd, .L = 70, .R = 20, .T = 78, .B = 56, .W = 800, .H = 430};
+    /* the provisional level: alerts detected and not yet confirmed by then, both those
+     * confirmed later and those still provisional at the end */
+    double *top = malloc((size_t)nd * sizeof *top);
+    if (!top)
+        return gd_job_error(job, GD_EPROC, "out of memory");
     double ymax = 0.0;
-    for (int k = 0; k < nd; k++)
-        ymax = fmax(ymax, fmax(det[k], conf[k]));
-    if (!(ymax > 0.0))
-        ymax = 1.0;
-    long x0 = gd_monitor_days(dates[0]), x1 = gd_monitor_days(dates[nd - 1]);
-    double span = x1 > x0 ? (double)(x1 - x0) : 1.0;
-#define XP(k) (L + (W - L - R) * (double)(gd_monitor_days(dates[k]) - x0) / span)
-#define YP(v) (H - B - (H - T - B) * (v) / ymax)
-    cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, W, H);
+    for (int k = 0; k < nd; k++) {
+        top[k] = fmax(det[k], conf[k]) + prov[k];
+        ymax = fmax(ymax, top[k]);
+    }
+    double step = nice_step(ymax > 0.0 ? ymax : 1.0);
+    ax.ymax = ymax > 0.0 ? ceil(ymax / step) * step : 5.0 * step;
+    ax.x0 = gd_monitor_days(dates[0]);
+    long x1 = gd_monitor_days(dates[nd - 1]);
+    /* the last date's step as wide as the mean interval between dates (stacks merged, an
+     * optical and a SAR date may be a day apart) */
+    long gap = nd > 1 ? (x1 - ax.x0 + (nd - 2)) / (nd - 1) : 1;
+    ax.span = (double)(x1 - ax.x0 + (gap > 0 ? gap : 1));
+    cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, ax.W, ax.H);
     cairo_t *cr = cairo_create(s);
     cairo_set_source_rgb(cr, 1, 1, 1);
     cairo_paint(cr);
-    /* the confirmed area, shaded */
-    cairo_move_to(cr, XP(0), YP(0.0));
-    for (int k = 0; k < nd; k++) {
-        cairo_line_to(cr, XP(k), YP(conf[k]));
-        if (k + 1 < nd)
-            cairo_line_to(cr, XP(k + 1), YP(conf[k])); /* a step: the area holds until the next date */
-    }
-    cairo_line_to(cr, XP(nd - 1), YP(0.0));
-    cairo_close_path(cr);
-    cairo_set_source_rgba(cr, status_rgb[2][0] / 255.0, status_rgb[2][1] / 255.0,
-                          status_rgb[2][2] / 255.0, 0.6);
-    cairo_fill(cr);
-    cairo_set_source_rgb(cr, status_rgb[1][0] / 255.0, status_rgb[1][1] / 255.0,
-                         status_rgb[1][2] / 255.0);
-    cairo_set_line_width(cr, 2);
-    for (int k = 0; k < nd; k++) {
-        if (k == 0)
-            cairo_move_to(cr, XP(k), YP(det[k]));
-        else
-            cairo_line_to(cr, XP(k), YP(det[k - 1]));
-        cairo_line_to(cr, XP(k), YP(det[k]));
-    }
-    cairo_stroke(cr);
-    cairo_set_source_rgb(cr, 0, 0, 0);
-    cairo_set_line_width(cr, 1);
-    cairo_move_to(cr, L, T);
-    cairo_line_to(cr, L, H - B);
-    cairo_line_to(cr, W - R, H - B);
-    cairo_stroke(cr);
     cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
-    cairo_set_font_size(cr, 12);
-    ymd_text(dates[0], d0);
-    ymd_text(dates[nd - 1], d1);
-    cairo_move_to(cr, L, H - B + 18);
-    cairo_show_text(cr, d0);
-    cairo_move_to(cr, W - R - 70, H - B + 18);
-    cairo_show_text(cr, d1);
-    snprintf(text, sizeof text, "%.2f ha", ymax);
-    cairo_move_to(cr, 4, T + 4);
+    cairo_set_font_size(cr, 11);
+    /* horizontal grid with its values */
+    cairo_set_line_width(cr, 1);
+    for (double v = 0.0; v <= ax.ymax + 1e-9 * ax.ymax; v += step) {
+        double y = floor(chart_y(&ax, v)) + 0.5;
+        cairo_set_source_rgb(cr, 0.88, 0.88, 0.88);
+        cairo_move_to(cr, ax.L, y);
+        cairo_line_to(cr, ax.W - ax.R, y);
+        cairo_stroke(cr);
+        cairo_text_extents_t te;
+        snprintf(text, sizeof text, "%g", v);
+        cairo_text_extents(cr, text, &te);
+        cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
+        cairo_move_to(cr, ax.L - 6 - te.x_advance, y + 4);
+        cairo_show_text(cr, text);
+    }
+    /* the levels: confirmed at the bottom, provisional (detected, awaiting confirmation)
+     * stacked on it */
+    fill_level(cr, &ax, status_rgb[1], 0.75, conf, top);
+    fill_level(cr, &ax, status_rgb[2], 0.85, NULL, conf);
+    /* axes, and up to 7 dated ticks on monitored dates */
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    cairo_move_to(cr, ax.L + 0.5, ax.T);
+    cairo_line_to(cr, ax.L + 0.5, ax.H - ax.B + 0.5);
+    cairo_line_to(cr, ax.W - ax.R, ax.H - ax.B + 0.5);
+    cairo_stroke(cr);
+    int nt = nd < 7 ? nd : 7;
+    double last_right = -1e9;
+    for (int t = 0; t < nt; t++) {
+        int k = nt > 1 ? (int)((long)t * (nd - 1) / (nt - 1)) : 0;
+        double x = floor(chart_x(&ax, k)) + 0.5;
+        cairo_text_extents_t te;
+        ymd_text(dates[k], d);
+        cairo_text_extents(cr, d, &te);
+        double tx = fmin(fmax(x - te.x_advance / 2, 2.0), ax.W - 2 - te.x_advance);
+        if (tx < last_right + 8)
+            continue; /* dates close together: the labels would overlap */
+        cairo_move_to(cr, x, ax.H - ax.B + 0.5);
+        cairo_line_to(cr, x, ax.H - ax.B + 5.5);
+        cairo_stroke(cr);
+        cairo_move_to(cr, tx, ax.H - ax.B + 18);
+        cairo_show_text(cr, d);
+        last_right = tx + te.x_advance;
+    }
+    snprintf(text, sizeof text, "%s of alerts", unit);
+    cairo_move_to(cr, 4, ax.T - 8);
     cairo_show_text(cr, text);
-    cairo_move_to(cr, 4, H - B);
-    cairo_show_text(cr, "0");
-    cairo_move_to(cr, L, H - 12);
-    cairo_show_text(cr, "orange line: alert area by first detection date; red area: confirmed "
-                        "by date");
+    /* legend */
+    static const char *const lab[2] = {"confirmed", "provisional (detected, not yet confirmed)"};
+    double lx = ax.L;
+    for (int c = 0; c < 2; c++) {
+        const unsigned char *rgb = status_rgb[2 - c];
+        cairo_set_source_rgba(cr, rgb[0] / 255.0, rgb[1] / 255.0, rgb[2] / 255.0,
+                              c ? 0.75 : 0.85);
+        cairo_rectangle(cr, lx, ax.T - 44, 14, 12);
+        cairo_fill(cr);
+        cairo_set_source_rgb(cr, 0, 0, 0);
+        cairo_text_extents_t te;
+        cairo_text_extents(cr, lab[c], &te);
+        cairo_move_to(cr, lx + 20, ax.T - 34);
+        cairo_show_text(cr, lab[c]);
+        lx += 20 + te.x_advance + 24;
+    }
+    /* the latest figures */
+    ymd_text(dates[nd - 1], d);
+    snprintf(text, sizeof text, "on %s: %.2f %s confirmed, %.2f %s provisional", d, conf[nd - 1],
+             unit, top[nd - 1] - conf[nd - 1], unit);
+    cairo_move_to(cr, ax.L, ax.H - 14);
+    cairo_show_text(cr, text);
     cairo_set_font_size(cr, 15);
-    snprintf(text, sizeof text, "Zone %.200s: alerts over time", zone);
-    cairo_move_to(cr, L, 24);
+    snprintf(text, sizeof text, "Zone %.200s: alert levels by date", zone);
+    cairo_move_to(cr, ax.L, 22);
     cairo_show_text(cr, text);
     cairo_destroy(cr);
     cairo_surface_flush(s);
     if (cairo_surface_write_to_png(s, tmp) != CAIRO_STATUS_SUCCESS)
         st = gd_job_error(job, GD_EOUTPUT, "cannot write %s", path);
     cairo_surface_destroy(s);
-#undef XP
-#undef YP
+    free(top);
     return st == GD_OK ? gd_commit_file(job, tmp, path) : st;
 }
 
@@ -265,8 +349,10 @@ static int rank_of(const int32_t *dates, int nd, int32_t d)
 }
 
 /* Per zone and monitored date: hectares whose confirmed alert was first detected by then
- * (det) and confirmed by then (conf). The zones are rasterized by the summary stage
- * (gd_zones_compute) over class rasters holding each pixel's date rank, 253 dates a pass. */
+ * (det) and confirmed by then (conf), and, for the charts only, those of the alerts still
+ * provisional at the end first flagged by then (prov). The zones are rasterized by the
+ * summary stage (gd_zones_compute) over class rasters holding each pixel's date rank, 253
+ * dates a pass. */
 typedef struct zseries {
     gd_zones *zs;
     double *det, *conf; /* nz x nd */
@@ -278,7 +364,7 @@ static int zone_series(gd_job *job, const gd_monitor *mon, const int32_t *dates,
     const gd_grid *g = mon->grid;
     size_t npx = (size_t)g->width * (size_t)g->height;
     uint8_t *cls = malloc(npx);
-    double *det = NULL, *conf = NULL;
+    double *det = NULL, *conf = NULL, *prov = NULL;
     gd_zones *zs = NULL;
     FILE *f = NULL;
     char path[4096], tmp[4096];
@@ -287,14 +373,16 @@ static int zone_series(gd_job *job, const gd_monitor *mon, const int32_t *dates,
     gd_zone_opts zo = {mon->p->zones, mon->p->zone_field, 0, NULL};
     if (!cls)
         return gd_job_error(job, GD_EPROC, "out of memory");
-    for (int pass = 0; pass < 2 && st == GD_OK; pass++) {
+    for (int pass = 0; pass < 3 && st == GD_OK; pass++) {
         double *acc = NULL;
         for (int off = 0; off < nd; off += 253) {
             for (size_t i = 0; i < npx; i++) {
                 const px_state *p = &mon->px[i];
                 int r = 0;
-                if (p->status == GD_MON_CONFIRMED)
+                if (p->status == GD_MON_CONFIRMED && pass < 2)
                     r = rank_of(dates, nd, pass == 0 ? p->alert_date : p->confirm_date);
+                else if (p->status == GD_MON_PROVISIONAL && pass == 2)
+                    r = rank_of(dates, nd, p->prov_date);
                 cls[i] = !p->observed ? 255 : (r > off && r <= off + 253) ? (uint8_t)(r - off) : 0;
             }
             gd_zones_destroy(zs);
@@ -322,8 +410,10 @@ static int zone_series(gd_job *job, const gd_monitor *mon, const int32_t *dates,
                 acc[z * (size_t)nd + (size_t)k] += acc[z * (size_t)nd + (size_t)k - 1];
         if (pass == 0)
             det = acc;
-        else
+        else if (pass == 1)
             conf = acc;
+        else
+            prov = acc;
     }
     if (st != GD_OK)
         goto done;
@@ -360,11 +450,12 @@ static int zone_series(gd_job *job, const gd_monitor *mon, const int32_t *dates,
         goto done;
     for (size_t z = 0; z < nz && st == GD_OK; z++)
         st = write_chart(job, mon, zs->z[z].name, (int)z, dates, nd, det + z * (size_t)nd,
-                         conf + z * (size_t)nd);
+                         conf + z * (size_t)nd, prov + z * (size_t)nd);
 done:
     if (f)
         fclose(f);
     free(cls);
+    free(prov);
     /* the series go on to alerts.gpkg */
     out->zs = zs;
     out->det = det;
@@ -494,13 +585,18 @@ int gd_monitor_manifest(gd_job *job, gd_monitor *mon, double t0)
         st = gd_manifest_add_file(job, inputs, p->zones, abs ? abs : p->zones, "zones");
         free(abs);
     }
+    if (p->population && st == GD_OK) {
+        char *abs = gd_input_abs_path(p->population);
+        st = gd_manifest_add_file(job, inputs, p->population, abs ? abs : p->population,
+                                  "population");
+        free(abs);
+    }
     static const char *const names[] = {"alert_date.tif", "alert_status.tif",
                                         "alert_status.tif.aux.xml", "alert_map.png",
-                                        "summary.json", "monitor.state", "alerts.gpkg",
-                                        "zones_series.csv"};
+                                        "summary.json", "alerts.gpkg", "zones_series.csv"};
     for (size_t i = 0; i < sizeof names / sizeof names[0] && st == GD_OK; i++) {
         gd_path_join(out, sizeof out, p->outdir, names[i]);
-        if (i == 7 && !p->zones)
+        if (i == 6 && !p->zones)
             continue;
         st = gd_manifest_add_file(job, outs, out, names[i], NULL);
     }

@@ -142,15 +142,20 @@ static const gd_opt monitor_opts[] = {
      .help = "attribute naming each zone", .def = "the feature id", .example = "name",
      .batch_key = "zone_field", .batch = GD_BATCH_PARAMS, .runid = GD_RUNID_YES,
      .needs = "zones", .off = F(p.zone_field), NOGIVEN},
+    {.name = "population", .type = GD_OPT_PATH, .meta = "RASTER", .group = G_OUT,
+     .help = "people per pixel (any grid and CRS, e.g. WorldPop, GHSL): the people on each "
+             "alert polygon (alerts.gpkg, field people), counted as detect counts them",
+     .example = "worldpop.tif", .batch_key = "population", .batch = GD_BATCH_PARAMS,
+     .runid = GD_RUNID_CONTENT, .off = F(p.population), NOGIVEN},
     {.name = "threads", .type = GD_OPT_INT, .meta = "N", .lo = 1, .hi = 1024, .group = G_OUT,
-     .help = "accepted as detect's; the monitor reads and tests on one thread today (reading "
-             "the dates dominates)", .def = "all cores",
+     .help = "worker threads: row strips (at least one per thread) are read, fitted and "
+             "tested in parallel; outputs are the same for any N", .def = "all cores",
      .runid = GD_RUNID_NO, .off = F(threads), NOGIVEN},
     {.name = "mem", .type = GD_OPT_INT, .meta = "MB", .lo = 1, .hi = 1048576,
      .what = "a number of MB between 1 and 1048576", .group = G_OUT,
-     .help = "memory budget: half of it holds the baseline dates of one strip of rows (fewer "
-             "rows per strip when it is small); the per-pixel state (32 bytes + 16 per stack) "
-             "comes on top",
+     .help = "memory budget: half of it holds the baseline dates of one strip of rows per "
+             "thread (fewer rows per strip when it is small); the per-pixel state (32 bytes + "
+             "16 per stack) comes on top",
      .def = "1024", .example = "64", .runid = GD_RUNID_NO, .off = F(mem_mb), NOGIVEN},
     {.name = "quiet", .short_name = 'q', .type = GD_OPT_FLAG, .group = G_OUT,
      .help = "no progress or messages (errors still printed)", .runid = GD_RUNID_NO,
@@ -167,8 +172,9 @@ static const gd_opt_table monitor_table = {
              "gamma likelihood-ratio test for SAR); a flagged pixel is a provisional alert,\n"
              "confirmed by --confirm further flags within --window observations, else\n"
              "cleared. Writes alert_date.tif, alert_status.tif, alert_map.png, summary.json,\n"
-             "alerts.gpkg (alert polygons, dates, zone series for GIS), the zone series\n"
-             "with --zones, monitor.state and manifest.json into OUTDIR;\n"
+             "alerts.gpkg (the state: alert polygons with their history, dates, zone\n"
+             "series, per-pixel state; QGIS opens it), the zone series with --zones and\n"
+             "manifest.json into OUTDIR;\n"
              "run again with more dates, only the new ones are processed (docs/monitor.md).\n",
     .epilog = "Exit codes: 0 ok, 1 usage, 2 input data problem, 3 processing failure,\n"
               "4 output failure.\n",

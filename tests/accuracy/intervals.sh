@@ -20,9 +20,8 @@ BLOCK=${BLOCK:-32}
 RESAMPLES=${RESAMPLES:-1000}
 CITIES="abudhabi beihai beirut bercy mumbai nantes paris pisa rennes saclay_e"
 [ -d "$data" ] || { echo "no data at $data" >&2; exit 2; }
-# urban reads each band of the warped after image on its own: with GDAL's default share of
-# --mem a 13-band OSCD city is warped again for every band (10 times slower); the cache
-# size does not change a pixel
+# a larger GDAL cache keeps the warped after images' blocks between the methods' reads;
+# the cache size does not change a pixel
 export GDAL_CACHEMAX="${GDAL_CACHEMAX:-512}"
 mkdir -p "$out/dump"
 

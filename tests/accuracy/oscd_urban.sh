@@ -25,9 +25,8 @@ MIN_RATIO=${MIN_RATIO:-1.5}
 MIN_RATIO_KI=${MIN_RATIO_KI:-1.4}
 # urban defaults: 3x3 mean, Kittler-Illingworth, object decision, 0.1 ha; the figures of the run that set
 # the floors are in the notes of the CSV's rows
-# urban reads each band of the warped after image on its own: with GDAL's default share of
-# --mem a 13-band city is warped again for every band (beirut 100 s instead of 10 s); the
-# cache size does not change a pixel
+# a larger GDAL cache keeps the warped after images' blocks between the methods' reads (urban
+# itself warps once when the city fits --mem); the cache size does not change a pixel
 export GDAL_CACHEMAX="${GDAL_CACHEMAX:-512}"
 mkdir -p "$out"
 res="$out/results.txt"

@@ -12,8 +12,10 @@ mkdir -p "$work"
 gdal_translate -q -a_ullr 400005 5800003 403845 5796163 "$work/s/after.tif" "$work/s/after_off.tif"
 
 fail=0
-# 384 rows = two strips (256 + 128); every method on the plain pair, NDVI on the warp
-for run in after:ndvi after:logratio after:cva after_off:ndvi; do
+# 384 rows = two strips (256 + 128); every method on the plain pair, NDVI on the warp;
+# urban on both: with --mem 1024 it keeps the inputs after its first pass, with --mem 1
+# it reads them in each of its seven passes
+for run in after:ndvi after:logratio after:cva after_off:ndvi after:urban after_off:urban; do
     after="${run%%:*}" method="${run##*:}"
     {
         ref=""
@@ -45,6 +47,12 @@ grep -q '"score_storage": "file"' "$work/o_after_ndvi_2_1_default/manifest.json"
     { echo "FAIL: --mem 1 did not put the score in a file"; fail=1; }
 grep -q '"tiles": 6' "$work/o_after_logratio_2_1_tiles64/manifest.json" ||
     { echo "FAIL: GEODELTA_TILE_ROWS=64 did not tile the SAR decisions"; fail=1; }
+for m in 1 1024; do
+    want="read again in each pass"
+    [[ $m == 1024 ]] && want="kept in memory"
+    grep -q "urban: inputs $want" "$work/o_after_off_urban_2_${m}_default/run.log" ||
+        { echo "FAIL: urban with --mem $m: inputs not $want"; fail=1; }
+done
 grep -q '"score_storage": "memory"' "$work/o_after_ndvi_2_1024_default/manifest.json" ||
     { echo "FAIL: --mem 1024 did not keep the score in memory"; fail=1; }
 exit $fail

@@ -1,20 +1,31 @@
 #!/bin/sh
-# monitor.sh: `geodelta monitor` end to end on a synthetic stack made here
-# (make_monitor_stack: 36 dates, a patch that drops from a known date, clouds, an NDVI-like
-# stack on UTM and a SAR stack in dB on Web Mercator that is warped onto it).
-#   monitor.sh GEODELTA_HOOKS MAKE_MONITOR_STACK WORKDIR MAKE_SAMPLES
+# monitor.sh: `geodelta monitor` end to end on a small synthetic stack made here by
+# monitor_eval's generator (gd_monitor_gen, the options below: 48 x 40 pixels of 20 m on
+# UTM 33N, 36 NDVI dates every 12 days from 2020-01-01 with clouds up to 30 % of a date,
+# 36 SAR dates a day later in dB with 4.4 looks on a Web Mercator grid that is warped onto
+# the first, one 16 x 16 patch cleared on 2020-12-02: NDVI 0.8 -> 0.25, VV -7.5 -> -17 dB).
+#   monitor.sh GEODELTA_HOOKS GEN_STACK WORKDIR MAKE_SAMPLES
 # GEODELTA_HOOKS is the test build with the pause points (tests/e2e/testhooks.c), used
 # for the kill -9 cases. Checks:
 #   enl       --enl auto finds 3..6 looks on the SAR stack's own grid (true 4.4)
-#   detect    value, sar and value + sar: alert_date.tif holds the change date on >= 90 %
-#             of the patch and confirmed alerts on <= 2 % of stable land; verify passes
+#   detect    value, sar and value + sar: alert_date.tif holds, on >= 90 % of the patch,
+#             its first observation from the change date on (gen_stack check: the first
+#             date of the lists with a value there) and confirmed alerts on <= 2 % of
+#             stable land; verify passes
+#   threads   --threads 1, 2, 3 (as many row strips): the same bytes
 #   append    35 dates, then the 36th appended to the lists: the second run is
-#             incremental (tests 2 dates) and every output equals a full run's bytes
-#   gpkg      alerts.gpkg: its layers; the patch as one confirmed polygon (first_seen,
-#             area, pixels, zone); zone_series = zones_series.csv; appended = full
+#             incremental (tests 2 dates) and every raster, map and summary equals a full
+#             run's bytes; alerts.gpkg's alerts layer equals the full run's but for the
+#             ids, which the appended run keeps from the first (alert_history says what
+#             became of the others)
+#   gpkg      alerts.gpkg, the state: its layers and tables; the patch as one confirmed
+#             polygon (first_seen, area, pixels, zone); zone_series = zones_series.csv;
+#             a state of another px_state layout is refused; people with --population
+#   legacy    a monitor.state v2 of earlier versions is continued once and removed
 #   zones     zones_series.csv and one chart per zone; the patch zone's confirmed hectares
-#   kill      kill -9 at a date, after the state, before the manifest (full and appended
-#             runs): no manifest.json left, and the rerun equals the reference
+#   kill      kill -9 at a date, inside the state's transaction, after its commit, after
+#             the state, before the manifest (full and appended runs): no manifest.json
+#             left, and the rerun equals the reference (alerts.gpkg too, byte for byte)
 #   ndvi      the index method from the bands of the 4-band samples (3 dates of before.tif,
 #             3 of after.tif): alerts dated on the first after date only
 #   batch     "kind": "monitor" jobs; --resume after a date appended to one area
@@ -28,10 +39,19 @@ fails=0
 pass() { echo "PASS: $1"; }
 failc() { echo "FAIL: $1"; fails=$((fails + 1)); }
 
-"$MK" make "$W/s23" || { echo "FAIL: cannot make the stack"; exit 1; }
-cp -r "$W/s23" "$W/s24"
-cat "$W/s23/value_last.line" >> "$W/s24/value.txt"
-cat "$W/s23/sar_last.line" >> "$W/s24/sar.txt"
+"$MK" "$W/s24" --size 48x40 --pixel 20 --srs 32633 --origin 500000,4600000 \
+    --opt 2020-01-01,12,36 --sar 2020-01-02,12,36 --start 2020-08-28 --changes 0 \
+    --patch 14,10,30,26,2020-12-02 --fields 0 --nuisance 0 --season 0 --cleared-ndvi 0.25 \
+    --cleared-db -17 --cloud-max 0.3 --sar-srs 3857 --sar-pixel 25 --sar-db >/dev/null ||
+    { echo "FAIL: cannot make the stack"; exit 1; }
+mv "$W/s24/ndvi.list" "$W/s24/value.txt"
+mv "$W/s24/sar.list" "$W/s24/sar.txt"
+# s23: the first 35 dates, the 36th of each list held out to be appended
+cp -r "$W/s24" "$W/s23"
+for l in value sar; do
+    head -n 35 "$W/s24/$l.txt" > "$W/s23/$l.txt"
+    tail -n 1 "$W/s24/$l.txt" > "$W/s23/${l}_last.line"
+done
 START=2020-08-28 # 20 baseline dates; the patch changes on 2020-12-02 (SAR: 12-03)
 both() { # both STACKDIR OUTDIR [more options]
     s=$1 o=$2
@@ -46,10 +66,10 @@ for m in value sar; do
     "$G" monitor --stack "$W/s24/$m.txt" -m $m --direction decrease -o "$W/$m" --start $START -q \
         $([ $m = sar ] && echo --enl 4.4)
     rc=$?
-    # SAR dates are one day after the optical ones: its change date is 2020-12-03
-    want=$([ $m = sar ] && echo 20201203 || echo 0)
-    if [ $rc -eq 0 ] && "$MK" check "$W/$m/alert_date.tif" $want; then
-        pass "$m: the patch is alerted on its change date"
+    # SAR dates are one day after the optical ones: its first date after the change is
+    # 2020-12-03; a pixel under a cloud on 2020-12-02 is alerted at its next clear date
+    if [ $rc -eq 0 ] && "$MK" check "$W/s24" "$W/$m/alert_date.tif" "$W/s24/$m.txt"; then
+        pass "$m: the patch is alerted on its first observation after the change"
     else
         failc "$m: rc $rc or alert_date.tif wrong"
     fi
@@ -63,7 +83,7 @@ else
     failc "--enl auto estimates '${enl}' looks (true 4.4)"
 fi
 both "$W/s24" "$W/full" || failc "value + sar: exit $?"
-if "$MK" check "$W/full/alert_date.tif"; then
+if "$MK" check "$W/s24" "$W/full/alert_date.tif" "$W/s24/value.txt" "$W/s24/sar.txt"; then
     pass "value + sar (SAR warped from EPSG:3857): the first detection is the optical date"
 else
     failc "value + sar: alert_date.tif wrong"
@@ -71,9 +91,25 @@ fi
 "$G" verify "$W/full/manifest.json" >/dev/null 2>&1 && pass "verify passes" || failc "verify fails"
 n=$(grep -c '"date":' "$W/full/manifest.json")
 [ "$n" -eq 72 ] && pass "the manifest lists the 72 dated inputs" || failc "manifest lists $n dated inputs, not 72"
-for f in alert_status.tif alert_map.png summary.json monitor.state run.log; do
+for f in alert_status.tif alert_map.png summary.json alerts.gpkg run.log; do
     [ -s "$W/full/$f" ] || failc "$f missing"
 done
+# --threads: row strips on the engine's pool; the outputs do not depend on the threads
+for t in 1 2 3; do
+    both "$W/s24" "$W/thr$t" --threads $t || failc "--threads $t: exit $?"
+done
+if grep -q "2 strip(s) of 20 rows on 2 thread(s)" "$W/thr2/run.log" &&
+    grep -q "3 strip(s) of 14 rows on 3 thread(s)" "$W/thr3/run.log"; then
+    same=1
+    for t in 2 3; do
+        for f in alert_date.tif alert_status.tif alert_map.png summary.json monitor.state alerts.gpkg; do
+            cmp -s "$W/thr1/$f" "$W/thr$t/$f" || { same=0; failc "--threads $t: $f differs from --threads 1"; }
+        done
+    done
+    [ $same -eq 1 ] && pass "--threads 1, 2 and 3 (1, 2 and 3 strips): the same bytes"
+else
+    failc "--threads 2 / 3 did not run on 2 / 3 strips: $(grep -h 'strip(s)' "$W"/thr*/run.log)"
+fi
 gdalinfo "$W/full/alert_status.tif" 2>/dev/null | grep -q "confirmed" &&
     pass "alert_status.tif names its classes" || failc "alert_status.tif has no class names"
 
@@ -85,6 +121,11 @@ gp_rows() { # gp_rows GPKG LAYER|-sql SQL
     ogr2ogr -f CSV -lco GEOMETRY=AS_WKT /vsistdout/ "$f" "$@" 2>/dev/null | tail -n +2
 }
 layers=$(ogrinfo -ro -so "$W/full/alerts.gpkg" 2>/dev/null | grep -c -E '^[0-9]+: (alerts \(Multi Polygon\)|dates \(None\))$')
+# the state's tables are GeoPackage attribute tables (gpkg_contents), so GIS list them
+at=$(gp_rows "$W/full/alerts.gpkg" -sql "SELECT group_concat(table_name, ' ') FROM (SELECT table_name FROM gpkg_contents WHERE data_type = 'attributes' ORDER BY table_name)" | tr -d '"')
+[ "$at" = "alert_history dates layer_styles monitor_meta monitor_state" ] &&
+    pass "alerts.gpkg: attribute tables $at" || failc "alerts.gpkg: attribute tables '$at'"
+[ -e "$W/full/monitor.state" ] && failc "monitor.state written beside alerts.gpkg"
 grep -q '"path": "alerts.gpkg"' "$W/full/manifest.json" || failc "alerts.gpkg: not in the manifest"
 nd=$(gp_rows "$W/full/alerts.gpkg" dates | wc -l)
 # 8-connected regions touch themselves at pixel corners: stored as valid multipolygons
@@ -103,6 +144,7 @@ fi
 # ---- append one date ----
 cp -r "$W/s23" "$W/a"
 both "$W/a" "$W/inc" || failc "23 dates: exit $?"
+cp "$W/inc/alerts.gpkg" "$W/inc23.gpkg"
 cat "$W/s23/value_last.line" >> "$W/a/value.txt"
 cat "$W/s23/sar_last.line" >> "$W/a/sar.txt"
 both "$W/a" "$W/inc" || failc "appended: exit $?"
@@ -110,25 +152,41 @@ grep -q '"run": "incremental"' "$W/inc/manifest.json" &&
     grep -q '"dates_tested_this_run": 2' "$W/inc/manifest.json" &&
     pass "the appended run tests only the 2 new dates" || failc "the appended run was not incremental"
 same=1
-for f in alert_date.tif alert_status.tif alert_map.png summary.json monitor.state; do
+for f in alert_date.tif alert_status.tif alert_map.png summary.json; do
     cmp -s "$W/full/$f" "$W/inc/$f" || { same=0; failc "appended: $f differs from the full run's"; }
 done
-[ $same -eq 1 ] && pass "appended run = full run, byte for byte"
+[ $same -eq 1 ] && pass "appended run = full run, byte for byte (rasters, map, summary)"
 "$G" verify "$W/inc/manifest.json" >/dev/null 2>&1 || failc "verify fails after the appended run"
-# alerts.gpkg holds the input paths (dates table): a full run over the same lists gives
-# the same bytes; the full run over the other copy the same alerts layer
-both "$W/a" "$W/incref" || failc "full run over the appended lists: exit $?"
-cmp -s "$W/inc/alerts.gpkg" "$W/incref/alerts.gpkg" &&
-    pass "appended run's alerts.gpkg = a full run's over the same lists, byte for byte" ||
-    failc "appended run's alerts.gpkg differs from a full run's"
-[ -n "$(gp_rows "$W/inc/alerts.gpkg" alerts)" ] &&
-    [ "$(gp_rows "$W/inc/alerts.gpkg" alerts)" = "$(gp_rows "$W/full/alerts.gpkg" alerts)" ] &&
-    pass "appended run's alerts layer = the full run's (CSV dump)" ||
+# the alerts layer, ids aside, is the full run's (same regions, figures, geometries)
+acols="SELECT class, status, first_seen, last_seen, area_ha, people, pixels, zone, geom FROM alerts ORDER BY fid"
+[ -n "$(gp_rows "$W/inc/alerts.gpkg" -sql "$acols")" ] &&
+    [ "$(gp_rows "$W/inc/alerts.gpkg" -sql "$acols")" = "$(gp_rows "$W/full/alerts.gpkg" -sql "$acols")" ] &&
+    pass "appended run's alerts layer = the full run's but for the ids (CSV dump)" ||
     failc "appended run's alerts layer differs from the full run's"
-# a run with nothing new keeps the outputs
+# ids: an alert of the first run whose polygon is unchanged keeps its id; every alert of
+# the first run is still there (same id) or alert_history says it was cleared or merged
+ids=$(python3 - "$W/inc23.gpkg" "$W/inc/alerts.gpkg" <<'PY'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[2])
+c.execute("ATTACH ? AS old", (sys.argv[1],))
+same = c.execute("SELECT count(*), sum(a.alert_id = o.alert_id) FROM old.alerts o JOIN alerts a ON a.geom = o.geom").fetchone()
+gone = c.execute("SELECT count(*) FROM old.alerts o WHERE NOT EXISTS (SELECT 1 FROM alerts a WHERE a.alert_id = o.alert_id) AND NOT EXISTS (SELECT 1 FROM alert_history h WHERE h.alert_id = o.alert_id AND h.status IN ('cleared', 'merged') AND h.date = '2021-02-25')").fetchone()[0]
+patch = c.execute("SELECT o.alert_id = a.alert_id FROM old.alerts o, alerts a WHERE o.status = 'confirmed' AND a.status = 'confirmed' AND o.pixels > 200 AND a.pixels > 200").fetchone()
+newer = c.execute("SELECT min(alert_id) > (SELECT max(alert_id) FROM old.alerts) FROM alerts WHERE alert_id NOT IN (SELECT alert_id FROM old.alerts)").fetchone()[0]
+print(same[0], same[1], gone, patch[0] if patch else None, newer)
+PY
+)
+set -- $ids
+if [ "${1:-0}" -gt 10 ] && [ "$1" = "$2" ] && [ "$3" = 0 ] && [ "$4" = 1 ] && [ "$5" != 0 ]; then
+    pass "alert ids: the $1 unchanged alerts and the patch keep their ids, new ones come after, the others are in alert_history"
+else
+    failc "alert ids: unchanged $1 kept $2, unexplained $3, patch kept $4, new after old $5"
+fi
+# a run with nothing new keeps the outputs and leaves the state's bytes alone
+cp "$W/inc/alerts.gpkg" "$W/inc24.gpkg"
 both "$W/a" "$W/inc" && grep -q '"dates_tested_this_run": 0' "$W/inc/manifest.json" &&
-    cmp -s "$W/full/alert_date.tif" "$W/inc/alert_date.tif" &&
-    pass "a rerun with no new date tests none and keeps the answer" || failc "rerun with no new date"
+    cmp -s "$W/full/alert_date.tif" "$W/inc/alert_date.tif" && cmp -s "$W/inc24.gpkg" "$W/inc/alerts.gpkg" &&
+    pass "a rerun with no new date tests none and keeps the answer and the state" || failc "rerun with no new date"
 # another parameter: the state is not used
 both "$W/a" "$W/inc" --confirm 1 && grep -q '"run": "full"' "$W/inc/manifest.json" &&
     pass "other parameters: a full run" || failc "other parameters did not give a full run"
@@ -202,26 +260,101 @@ kill_at() { # kill_at POINT OUTDIR STACKDIR: runs paused at POINT, kills it with
         pass "kill at $point: no manifest.json"
     fi
 }
-check_rerun() { # check_rerun OUTDIR STACKDIR WHAT
+check_rerun() { # check_rerun OUTDIR STACKDIR WHAT GPKGREF
     both "$2" "$1" || { failc "$3: rerun exit $?"; return; }
     ok=1
-    for f in alert_date.tif alert_status.tif summary.json monitor.state; do
+    for f in alert_date.tif alert_status.tif summary.json; do
         cmp -s "$W/full/$f" "$1/$f" || { ok=0; failc "$3: rerun's $f differs from the reference"; }
     done
+    # the state: the same bytes as the uninterrupted run's over the same lists
+    cmp -s "$4" "$1/alerts.gpkg" || { ok=0; failc "$3: rerun's alerts.gpkg differs from the uninterrupted run's"; }
     [ $ok -eq 1 ] && "$G" verify "$1/manifest.json" >/dev/null 2>&1 && pass "$3: the rerun completes and equals the reference"
-    [ -z "$(ls -a "$1" | grep '\.tmp')" ] || failc "$3: temporaries left after the rerun"
+    [ -z "$(ls -a "$1" | grep -e '\.tmp' -e 'journal')" ] || failc "$3: temporaries or a journal left after the rerun"
 }
-for point in monitor-date monitor-state before-manifest; do
+# the uninterrupted appended run over the lists the killed runs use (alerts.gpkg holds
+# their paths)
+rm -rf "$W/ka" && cp -r "$W/s23" "$W/ka"
+both "$W/ka" "$W/kref" || failc "kill reference: 23 dates"
+cat "$W/s23/value_last.line" >> "$W/ka/value.txt"
+cat "$W/s23/sar_last.line" >> "$W/ka/sar.txt"
+both "$W/ka" "$W/kref" || failc "kill reference: appended"
+for point in monitor-date monitor-state-write monitor-state-commit monitor-state before-manifest; do
     kill_at $point "$W/k-$point" "$W/s24"
-    check_rerun "$W/k-$point" "$W/s24" "full run killed at $point"
-    # the same during an appended run
+    check_rerun "$W/k-$point" "$W/s24" "full run killed at $point" "$W/full/alerts.gpkg"
+    # the same during an appended run (it updates alerts.gpkg in place)
     rm -rf "$W/ka" && cp -r "$W/s23" "$W/ka"
     both "$W/ka" "$W/ki-$point" || failc "kill: 23 dates"
+    cp "$W/ki-$point/alerts.gpkg" "$W/ki-$point.before"
     cat "$W/s23/value_last.line" >> "$W/ka/value.txt"
     cat "$W/s23/sar_last.line" >> "$W/ka/sar.txt"
     kill_at $point "$W/ki-$point" "$W/ka"
-    check_rerun "$W/ki-$point" "$W/ka" "appended run killed at $point"
+    if [ $point = monitor-state-write ]; then
+        # killed inside the transaction: SQLite's journal is there, and the file read
+        # through it is the state before the run
+        [ -e "$W/ki-$point/alerts.gpkg-journal" ] && pass "killed inside the transaction: alerts.gpkg-journal left" ||
+            failc "killed inside the transaction: no journal"
+        cp "$W/ki-$point/alerts.gpkg" "$W/ki-$point/alerts.gpkg-journal" "$W/" 2>/dev/null
+        n0=$(gp_rows "$W/ki-$point.before" -sql "SELECT count(*) FROM dates" | tr -d '"')
+        n1=$(gp_rows "$W/alerts.gpkg" -sql "SELECT count(*) FROM dates" | tr -d '"')
+        [ "$n0" = 70 ] && [ "$n1" = "$n0" ] && pass "the killed transaction rolls back: $n1 dates, as before the run" ||
+            failc "after the kill: $n1 dates, before the run $n0"
+        rm -f "$W/alerts.gpkg" "$W/alerts.gpkg-journal"
+    fi
+    check_rerun "$W/ki-$point" "$W/ka" "appended run killed at $point" "$W/kref/alerts.gpkg"
 done
+
+# ---- the state's layout, population, a monitor.state v2 ----
+# a state whose px_state layout differs from this build's is refused, with what to do
+rm -rf "$W/lay" && cp -r "$W/kref" "$W/lay"
+ogrinfo "$W/lay/alerts.gpkg" -sql "UPDATE monitor_meta SET value = '28' WHERE key = 'px_state_size'" >/dev/null 2>&1
+both "$W/ka" "$W/lay" 2>"$W/lay.err"
+rc=$?
+if [ $rc -eq 2 ] && grep -q "px_state layout.*start over" "$W/lay.err"; then
+    pass "a state of another layout is refused (exit 2): $(cat "$W/lay.err")"
+else
+    failc "a state of another layout: exit $rc, $(cat "$W/lay.err")"
+fi
+# --population: people per alert, as detect counts them (a constant 2 people per pixel of
+# the grid: a polygon's people = 2 x its pixels)
+gdal_calc.py --quiet -A "$W/full/alert_date.tif" --outfile="$W/pop.tif" --calc="A*0+2" --type=Float32 >/dev/null 2>&1
+both "$W/s24" "$W/pop" --population "$W/pop.tif" || failc "--population: exit $?"
+np=$(gp_rows "$W/pop/alerts.gpkg" -sql "SELECT count(*), sum(abs(people - 2 * pixels) < 0.01 * pixels) FROM alerts" | tr -d '"')
+nf=$(gp_rows "$W/full/alerts.gpkg" -sql "SELECT count(*), count(people) FROM alerts" | tr -d '"')
+if echo "$np" | awk -F, '$1 > 10 && $1 == $2 { ok = 1 } END { exit !ok }' && [ "${nf#*,}" = 0 ] &&
+    grep -q '"role": "population"' "$W/pop/manifest.json"; then
+    pass "--population: every alert's people = 2 x its pixels ($np); NULL without it"
+else
+    failc "--population: alerts/right '$np', without it '$nf'"
+fi
+# monitor.state v2 (what earlier versions kept): made here from a state of 23 dates, it
+# is continued by the appended run, which then keeps the state in alerts.gpkg only
+rm -rf "$W/v2" && cp -r "$W/inc23.gpkg" "$W/v2.gpkg" && mkdir -p "$W/v2"
+python3 - "$W/v2.gpkg" "$W/v2/monitor.state" <<'PY'
+import json, sqlite3, struct, sys
+c = sqlite3.connect(sys.argv[1])
+m = dict(c.execute("SELECT key, value FROM monitor_meta"))
+cfg = json.loads(m["config"]); cfg["state"] = "GDMONST2"
+ns = len(cfg["stacks"])
+dates = [[[d, h] for d, h in c.execute("SELECT date, sha256 FROM dates WHERE stack = ? ORDER BY fid", (s + 1,))] for s in range(ns)]
+head = json.dumps({"config": cfg, "dates": dates}).encode()
+def blob(kind, stack):
+    return b"".join(r[0] for r in c.execute("SELECT data FROM monitor_state WHERE kind = ? AND stack = ? ORDER BY y0", (kind, stack)))
+npx = int(m["width"]) * int(m["height"])
+with open(sys.argv[2], "wb") as f:
+    f.write(b"GDMONST2" + struct.pack("<Q", len(head)) + head + struct.pack("<Q", npx) + blob("px_state", 0))
+    for s in range(ns):
+        f.write(blob("px_base", s + 1))
+    f.write(b"GDMONEND")
+PY
+both "$W/ka" "$W/v2" || failc "monitor.state v2: exit $?"
+if grep -q '"dates_tested_this_run": 2' "$W/v2/manifest.json" && [ ! -e "$W/v2/monitor.state" ] &&
+    cmp -s "$W/full/alert_date.tif" "$W/v2/alert_date.tif" && cmp -s "$W/full/alert_status.tif" "$W/v2/alert_status.tif" &&
+    [ "$(gp_rows "$W/v2/alerts.gpkg" -sql "SELECT count(*) FROM dates" | tr -d '"')" = 72 ] &&
+    grep -q "converting .*monitor.state (v2)" "$W/v2/run.log"; then
+    pass "monitor.state v2: continued once (2 dates tested, the full run's rasters), then removed"
+else
+    failc "monitor.state v2 not continued: $(grep -o '"dates_tested_this_run": [0-9]*' "$W/v2/manifest.json")"
+fi
 
 # ---- ndvi from the bands ----
 "$MS" "$W/samples" --size 128 >/dev/null || failc "cannot make the samples"
@@ -291,11 +424,11 @@ bad() { # bad WHAT EXPECTED_RC PATTERN [monitor args]
     fi
 }
 mkdir -p "$W/bad"
-cp -r "$W/s23/value" "$W/bad/"
-printf '2020-01-01 value/v00.tif\n2020-01-13 value/missing.tif\n' > "$W/bad/missing.txt"
-printf '2020-01-13 value/v01.tif\n2020-01-01 value/v00.tif\n' > "$W/bad/unsorted.txt"
-printf '2020-01-01 value/v00.tif\n2020-01-01 value/v01.tif\n' > "$W/bad/dup.txt"
-printf '2020-13-01 value/v00.tif\n' > "$W/bad/baddate.txt"
+cp -r "$W/s23/ndvi" "$W/bad/"
+printf '2020-01-01 ndvi/2020-01-01.tif\n2020-01-13 ndvi/missing.tif\n' > "$W/bad/missing.txt"
+printf '2020-01-13 ndvi/2020-01-13.tif\n2020-01-01 ndvi/2020-01-01.tif\n' > "$W/bad/unsorted.txt"
+printf '2020-01-01 ndvi/2020-01-01.tif\n2020-01-01 ndvi/2020-01-13.tif\n' > "$W/bad/dup.txt"
+printf '2020-13-01 ndvi/2020-01-01.tif\n' > "$W/bad/baddate.txt"
 printf '# nothing\n' > "$W/bad/empty.txt"
 bad "missing image" 2 "missing.txt line 2" --stack "$W/bad/missing.txt" -m value -o "$W/bad/o1"
 bad "unsorted dates" 2 "unsorted.txt line 2.*comes before" --stack "$W/bad/unsorted.txt" -m value -o "$W/bad/o2"

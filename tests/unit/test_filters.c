@@ -144,6 +144,70 @@ static void test_halo_matches_whole(void **state)
     }
 }
 
+/* gd_k_speckle (refined Lee's sub-block means once per centre, offset lists) against
+ * the pixel-by-pixel reference, bit for bit: every window up to 31, strips of the buffer
+ * (y0, y1 inside a halo), NaN, +-Inf, zeros, and a dynamic range of 10^12 within windows
+ * (where double sums stop being exact, the order of additions must be the reference's),
+ * and small integers (ties between gradients and between the edge's two sides) */
+static void test_refined_lee_matches_reference(void **state)
+{
+    (void)state;
+    enum { W = 67, H = 53 };
+    float *in = malloc(sizeof(float) * W * H), *a = malloc(sizeof(float) * W * H),
+          *b = malloc(sizeof(float) * W * H);
+    assert_non_null(in);
+    assert_non_null(a);
+    assert_non_null(b);
+    for (int rep = 0; rep < 6; rep++) {
+        for (int i = 0; i < W * H; i++) {
+            double u = lcg_uniform();
+            in[i] = u < 0.03 ? NAN : u < 0.04 ? (u < 0.035 ? INFINITY : -INFINITY)
+                    : u < 0.06 ? 0.0f
+                    : rep % 3 == 1 ? (float)pow(10.0, 12.0 * lcg_uniform() - 6.0)
+                    : rep % 3 == 2 ? (float)(1 + (int)(3.0 * lcg_uniform())) /* ties */
+                                   : speckled(50.0 + 40.0 * ((i % W) > W / 2));
+        }
+        for (int win = 3; win <= 31; win += 2) {
+            int y0 = rep * 3 % 11, y1 = H - rep * 5 % 13;
+            memset(a, 0, sizeof(float) * W * H);
+            memset(b, 0, sizeof(float) * W * H);
+            gd_k_speckle(GD_SPECKLE_REFINED_LEE, in, W, H, win, 0.25f, y0, y1, a);
+            gd_k_speckle_ref(GD_SPECKLE_REFINED_LEE, in, W, H, win, 0.25f, y0, y1, b);
+            assert_memory_equal(a, b, sizeof(float) * (size_t)W * (size_t)(y1 - y0));
+        }
+    }
+    free(in);
+    free(a);
+    free(b);
+}
+
+/* gd_k_flicm_sweep (each neighbour's terms once, a ring of rows) against the pixel-by-
+ * pixel reference, bit for bit: memberships, largest move and sums, on whole buffers and
+ * on row ranges inside them, with NaN and +-Inf scores, one- and two-sided */
+static void test_flicm_sweep_matches_reference(void **state)
+{
+    (void)state;
+    enum { W = 41, H = 37 };
+    float x[W * H], u1[W * H], a[W * H], b[W * H];
+    for (int rep = 0; rep < 8; rep++) {
+        for (int i = 0; i < W * H; i++) {
+            double u = lcg_uniform();
+            x[i] = u < 0.04 ? NAN : u < 0.05 ? INFINITY : (float)(4.0 * lcg_uniform() - 1.0);
+            u1[i] = isfinite(x[i]) ? (float)lcg_uniform() : NAN;
+        }
+        double v[2] = {0.1 + 0.1 * rep, 1.5};
+        int r0 = rep % 2 ? 0 : rep, r1 = rep % 3 ? H : H - rep;
+        double dma, dmb, sa[4], sb[4];
+        memset(a, 0, sizeof a);
+        memset(b, 0, sizeof b);
+        gd_k_flicm_sweep(x, u1, W, H, rep % 2, v, r0, r1, a, &dma, sa);
+        gd_k_flicm_sweep_ref(x, u1, W, H, rep % 2, v, r0, r1, b, &dmb, sb);
+        assert_memory_equal(a, b, sizeof(float) * (size_t)W * (size_t)(r1 - r0));
+        assert_memory_equal(&dma, &dmb, sizeof dma);
+        assert_memory_equal(sa, sb, sizeof sa);
+    }
+}
+
 static void test_nan_kept(void **state)
 {
     (void)state;
@@ -554,6 +618,117 @@ static void test_hysteresis_streamed(void **state)
     free(stack);
 }
 
+/* urban's object decision: a region stays when its peak reaches the seed level and it is
+ * large enough; other classes are untouched */
+static void test_objects_rule(void **state)
+{
+    (void)state;
+    enum { W = 8, H = 4, N = W * H };
+    /* A (3 px, peak 0.9); B (5 px, peak 0.6) and C (3 px, peak 0.95) joined diagonally
+     * between rows 2 and 3: one region; 255 is nodata */
+    static const uint8_t in[N] = {1, 1, 0, 0, 1, 1, 0, 255,
+                                  1, 0, 0, 0, 1, 1, 0, 0,
+                                  0, 0, 0, 0, 0, 1, 0, 1,
+                                  0, 0, 0, 0, 0, 0, 1, 1};
+    float score[N];
+    for (int i = 0; i < N; i++)
+        score[i] = 0.55f;
+    score[1] = 0.9f;  /* A */
+    score[5] = 0.6f;  /* B */
+    score[31] = 0.95f; /* C */
+    uint8_t cls[N];
+    size_t work[N];
+    gd_k_objects_counts c;
+    /* A is too small despite its peak; B + C (8 px) reaches the seed through C */
+    memcpy(cls, in, N);
+    assert_int_equal(gd_k_objects_whole(score, W, H, 0.8f, 4, cls, work, &c), 0);
+    assert_int_equal(c.kept, 1);
+    assert_int_equal(c.kept_px, 8);
+    assert_int_equal(c.dropped, 1);
+    assert_int_equal(c.dropped_px, 3);
+    assert_int_equal(cls[0], 0);
+    assert_int_equal(cls[4], 1);
+    assert_int_equal(cls[31], 1);
+    assert_int_equal(cls[7], 255);
+    /* seed above every peak: all dropped */
+    memcpy(cls, in, N);
+    gd_k_objects_whole(score, W, H, 0.99f, 1, cls, work, &c);
+    assert_int_equal(c.kept, 0);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(cls[i], in[i] == 255 ? 255 : 0);
+}
+
+/* the streamed object decision gives gd_k_objects_whole's classes and counts on random
+ * fields, whatever the rows per call of each pass */
+static void test_objects_streamed(void **state)
+{
+    (void)state;
+    enum { W = 59, H = 53, N = W * H };
+    float *x = malloc(sizeof(float) * N);
+    uint8_t *in = malloc(N), *want = malloc(N), *got = malloc(N);
+    size_t *work = malloc(sizeof(size_t) * N);
+    assert_non_null(x);
+    assert_non_null(in);
+    assert_non_null(want);
+    assert_non_null(got);
+    assert_non_null(work);
+    uint32_t seed = 777u;
+    uint64_t kept_any = 0, dropped_any = 0;
+    for (int trial = 0; trial < 60; trial++) {
+        for (int i = 0; i < N; i++)
+            x[i] = (float)(lcg(&seed) % 1000) / 2000.0f;
+        for (int b = 0; b < 14; b++) {
+            int bx = (int)(lcg(&seed) % W), by = (int)(lcg(&seed) % H);
+            int bw = 1 + (int)(lcg(&seed) % 17), bh = 1 + (int)(lcg(&seed) % 17);
+            float a = (float)((int)(lcg(&seed) % 1000)) / 1000.0f;
+            for (int y = by; y < by + bh && y < H; y++)
+                for (int xx = bx; xx < bx + bw && xx < W; xx++)
+                    x[y * W + xx] += a;
+        }
+        float t = 0.35f + 0.02f * (float)(trial % 9);
+        for (int i = 0; i < N; i++)
+            in[i] = x[i] >= t ? 1 : 0;
+        for (int k = 0; k < 25; k++)
+            in[lcg(&seed) % N] = 255;
+        float sf = t * (1.0f + 0.25f * (float)(trial % 5));
+        long min_px = (long)(trial % 4) * 5;
+        gd_k_objects_counts cw, cs;
+        memcpy(want, in, N);
+        assert_int_equal(gd_k_objects_whole(x, W, H, sf, min_px, want, work, &cw), 0);
+        int step1 = 1 + trial % 11, step2 = 1 + (trial * 7) % 13;
+        gd_k_objects *o = gd_k_objects_create(W, sf, min_px);
+        assert_non_null(o);
+        for (int y = 0; y < H; y += step1)
+            assert_int_equal(gd_k_objects_scan(o, in + (size_t)y * W, x + (size_t)y * W,
+                                               y + step1 > H ? H - y : step1), 0);
+        memcpy(got, in, N);
+        for (int y = 0; y < H; y += step2)
+            assert_int_equal(gd_k_objects_label(o, got + (size_t)y * W,
+                                                y + step2 > H ? H - y : step2), 0);
+        /* a second scan after labelling is refused */
+        assert_int_equal(gd_k_objects_scan(o, in, x, 1), -1);
+        cs = gd_k_objects_result(o);
+        assert_memory_equal(got, want, N);
+        assert_int_equal(cs.kept, cw.kept);
+        assert_int_equal(cs.kept_px, cw.kept_px);
+        assert_int_equal(cs.dropped, cw.dropped);
+        assert_int_equal(cs.dropped_px, cw.dropped_px);
+        kept_any += cw.kept;
+        dropped_any += cw.dropped;
+        gd_k_objects_destroy(o);
+    }
+    /* the fields exercised both outcomes */
+    assert_true(kept_any > 0);
+    assert_true(dropped_any > 0);
+    gd_k_objects_destroy(NULL);
+    assert_null(gd_k_objects_create(0, 0.0f, 0));
+    free(x);
+    free(in);
+    free(want);
+    free(got);
+    free(work);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -562,6 +737,8 @@ int main(void)
         cmocka_unit_test(test_edge_preserved_by_refined_lee),
         cmocka_unit_test(test_cu2_streamed_matches_whole),
         cmocka_unit_test(test_halo_matches_whole),
+        cmocka_unit_test(test_refined_lee_matches_reference),
+        cmocka_unit_test(test_flicm_sweep_matches_reference),
         cmocka_unit_test(test_nan_kept),
         cmocka_unit_test(test_box_mean_values),
         cmocka_unit_test(test_kittler_unequal_classes),
@@ -574,6 +751,8 @@ int main(void)
         cmocka_unit_test(test_split_stats_pieces),
         cmocka_unit_test(test_hysteresis_growth),
         cmocka_unit_test(test_hysteresis_streamed),
+        cmocka_unit_test(test_objects_rule),
+        cmocka_unit_test(test_objects_streamed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -92,8 +92,10 @@ typedef struct gd_deliver_run {
  * links to the two images, start/end datetimes). */
 int gd_stac_item_write(gd_job *job, const gd_deliver_run *r, const char *path);
 /* change.kmz: the change polygons styled by class with their figures in the balloon,
- * and the change overlay as a gx:LatLonQuad image; a stored zip with pinned times. */
-int gd_kmz_write(gd_job *job, const gd_deliver_run *r, const char *path);
+ * and the change overlay (gd_deliver_overlay_png) as a gx:LatLonQuad image; a stored
+ * zip with pinned times. */
+int gd_kmz_write(gd_job *job, const gd_deliver_run *r, const char *path,
+                 const unsigned char *overlay, size_t overlay_len);
 /* report.html: one self-contained offline page (before/after swipe, change overlay
  * toggle, legend with hectares and people, method, inputs and outputs with hashes). */
 int gd_report_write(gd_job *job, const gd_deliver_run *r, const char *path,

@@ -57,7 +57,11 @@ typedef struct gd_engine_spec {
     /* nb bands each; the bands of one date come from one dataset, which the engine
      * reopens per thread (a VRT from its XML) */
     const gd_band *before, *after;
+    /* 0 (with gd_engine_run, no src, no panels): a pass without band inputs, in strips of
+     * `rows` rows, whose strip function reads what it needs itself (the monitor's many
+     * dates per strip) */
     size_t nb;
+    int rows;
     int halo;                      /* extra input rows above and below each strip */
     gd_strip_fn fn;                /* stateless strip function, or NULL with generate */
     void *user;
@@ -70,6 +74,12 @@ typedef struct gd_engine_spec {
      * nb is 1 and before/after are not read. It must outlive the pass. */
     const gd_score *src;
     gd_engine_panels *panels;      /* optional: the map's panels, filled by this pass */
+    /* optional: called after fn/generate with the same strip (inputs, halo and output),
+     * in strip order and one strip at a time; it may update user (never the job). For
+     * reductions that must add pixel by pixel in grid order, as one loop over the whole
+     * image would (sums of doubles: per-strip partial sums would change their last
+     * bits). A worker whose strip is ahead waits, holding only its own buffers. */
+    gd_strip_fn ordered;
 } gd_engine_spec;
 
 /* Runs fn over the whole grid with gd_job_threads() workers into a score kept in memory

@@ -68,7 +68,8 @@ int gd_signal_exit_code(int sig);
  * GEODELTA_TEST_PAUSE_DIR=dir, the run stops at the point name: it creates
  * dir/name.reached and waits until dir/name.go exists (or a signal arrives). The
  * geodelta binary has only this no-op. Points: "outdir-locked", "inputs-hashed",
- * "strip", "before-manifest". */
+ * "strip", "before-manifest"; the monitor's "monitor-date", "monitor-state-write" (inside
+ * the state's transaction), "monitor-state-commit" (after it) and "monitor-state". */
 void gd_test_pause(const char *name);
 /* Whether the run will stop at the point name (only ever true in the test build). */
 int gd_test_pause_active(const char *name);

@@ -36,6 +36,8 @@ typedef struct gd_method_run {
     int db_to_linear;            /* sigma0 in dB becomes linear power before scoring */
     int map_sar;                 /* the map shows the dates as SAR (grey dB panels) */
     const char *note;            /* the map's note after the caveat; NULL: none */
+    int score_panels;            /* a method with its own score() whose engine pass fills
+                                    `panels` as gd_method_stream does (the SAR score) */
 
     /* set by the chain after inputs(): the bands on the grid, in reflectance/linear */
     const gd_band *bb, *ab;

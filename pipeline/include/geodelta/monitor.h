@@ -37,6 +37,7 @@ typedef struct gd_monitor_params {
     int min_baseline;      /* valid baseline observations a pixel needs (3) */
     const char *bands;     /* band roles, "r=3,n=4" (index methods) */
     const char *zones, *zone_field;
+    const char *population; /* people per pixel raster: people on each alert */
     int argc;
     char **argv;
 } gd_monitor_params;

@@ -204,8 +204,11 @@ typedef struct gd_sar_params {
     int nr_window;        /* > 1: neighbourhood ratio (gd_k_nratio) of this window instead
                              of the log-ratio (then smoothed the same way) */
 } gd_sar_params;
+struct gd_engine_panels;
+/* panels: the map's panels for the score pass to box-average (NULL: none) */
 int gd_detect_sar(gd_job *job, const gd_sar_params *sp, const gd_grid *grid,
-                  const gd_band *before, const gd_band *after, float eps, gd_score *out);
+                  const gd_band *before, const gd_band *after, float eps,
+                  struct gd_engine_panels *panels, gd_score *out);
 /* The speckle level (gd_k_speckle_cu2 of sp->speckle_window) of the before (cu2[0]) and
  * after (cu2[1]) images in one streamed pass, exactly the whole-image values (NaN where
  * no window qualifies). */

@@ -24,7 +24,7 @@ int gd_urban_bands(gd_job *job, const struct gd_input_opts *in, const gd_source 
                    const gd_source *as, int bidx[6], int aidx[6], const char *names[6],
                    size_t *nb);
 
-/* Holds the nb band pairs in memory (8 bytes per pixel and band): the after bands are
+/* Streams on the engine (strips of the nb band pairs, never whole images): the after bands are
  * normalised to the before bands (reduced-major-axis fit per band, refitted twice on
  * the pixels whose change is below the median), then score = the change-vector
  * magnitude with each band divided by its before spread, averaged over smooth x smooth
@@ -44,9 +44,10 @@ int gd_detect_urban(gd_job *job, const gd_grid *grid, const gd_band *before,
  * by default: the defaults above were chosen on 10 m pixels (methods/urban.c) */
 #define GD_URBAN_COARSE_M2 400.0
 #define GD_URBAN_OBJECT_PX 20
-/* Applies it to classes (w x h; 0, 1, 255 nodata) with the in-memory score; the regions
- * kept and dropped go into auto.urban.objects. Holds 8 bytes per pixel at most (the pixels
- * of the region being walked). */
+/* Applies it to classes (w x h; 0, 1, 255 nodata) with the score (in memory or in its
+ * temporary file), walking the score's rows twice (gd_k_objects_scan/label): two rows of
+ * labels and 17 bytes per provisional region label. The regions kept and dropped go into
+ * auto.urban.objects. */
 int gd_urban_objects(gd_job *job, const gd_score *s, double t, double seed_factor,
                      long min_px, uint8_t *classes);
 
