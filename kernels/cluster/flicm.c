@@ -10,6 +10,24 @@ static inline double val(const float *x, size_t i, int absval)
     return absval ? fabs((double)x[i]) : (double)x[i];
 }
 
+/* A pixel's new membership from its own distances and its neighbours' fuzzy terms g0, g1,
+ * into *t; its move into *dm (the largest), its terms into acc (u0^2 q, u0^2, u1^2 q, u1^2). */
+static inline void update(double q, double g0, double g1, const double v[2], float u1_old,
+                          float *t, double *dm, double acc[4])
+{
+    double d0 = (q - v[0]) * (q - v[0]) + g0, d1 = (q - v[1]) * (q - v[1]) + g1;
+    double m1 = d0 + d1 > 0.0 ? d0 / (d0 + d1) : 0.5;
+    *t = (float)m1;
+    double dd = fabs(m1 - (double)u1_old);
+    if (dd > *dm)
+        *dm = dd;
+    double p1 = *t, p0 = 1.0 - p1;
+    acc[0] += p0 * p0 * q;
+    acc[1] += p0 * p0;
+    acc[2] += p1 * p1 * q;
+    acc[3] += p1 * p1;
+}
+
 int gd_k_flicm(const float *restrict x, int w, int h, int absval, double v[2], int max_iter,
                double tol, float *restrict u1, float *restrict tmp, uint8_t *restrict labels)
 {
@@ -47,7 +65,7 @@ void gd_k_flicm_sweep_ref(const float *restrict x, const float *restrict u1, int
 {
     /* one FLICM sweep over rows [r0, r1): gd_k_flicm runs it on the whole image, the
      * tiled decision (detect/sar.c) on each tile */
-    double dm = 0.0, s0 = 0.0, c0 = 0.0, s1 = 0.0, c1 = 0.0;
+    double dm = 0.0, acc[4] = {0.0, 0.0, 0.0, 0.0};
     for (int y = r0; y < r1; y++) {
         for (int xx = 0; xx < w; xx++) {
             size_t i = (size_t)y * (size_t)w + (size_t)xx;
@@ -74,25 +92,12 @@ void gd_k_flicm_sweep_ref(const float *restrict x, const float *restrict u1, int
                     g1 += wd * p0 * p0 * (q - v[1]) * (q - v[1]);
                 }
             }
-            double q = val(x, i, absval);
-            double d0 = (q - v[0]) * (q - v[0]) + g0, d1 = (q - v[1]) * (q - v[1]) + g1;
-            double m1 = d0 + d1 > 0.0 ? d0 / (d0 + d1) : 0.5;
-            *t = (float)m1;
-            double dd = fabs(m1 - (double)u1[i]);
-            if (dd > dm)
-                dm = dd;
-            double p1 = *t, p0 = 1.0 - p1;
-            s0 += p0 * p0 * q;
-            c0 += p0 * p0;
-            s1 += p1 * p1 * q;
-            c1 += p1 * p1;
+            update(val(x, i, absval), g0, g1, v, u1[i], t, &dm, acc);
         }
     }
     *dmax = dm;
-    sums[0] = s0;
-    sums[1] = c0;
-    sums[2] = s1;
-    sums[3] = c1;
+    for (int k = 0; k < 4; k++)
+        sums[k] = acc[k];
 }
 
 /* The same sweep with each neighbour's fuzzy terms computed once per pixel instead of
@@ -116,7 +121,7 @@ void gd_k_flicm_sweep(const float *restrict x, const float *restrict u1, int w, 
     }
 #define RING(row, k) (ring + ((size_t)((row) % 3) * 4 + (size_t)(k)) * stride + 1)
     int filled = r0 - 2; /* the highest row in the ring */
-    double dm = 0.0, s0 = 0.0, c0 = 0.0, s1 = 0.0, c1 = 0.0;
+    double dm = 0.0, acc[4] = {0.0, 0.0, 0.0, 0.0};
     for (int y = r0; y < r1; y++) {
         for (int yy = filled + 1 > y - 1 ? filled + 1 : y - 1; yy <= y + 1; yy++) {
             if (yy < 0)
@@ -177,27 +182,14 @@ void gd_k_flicm_sweep(const float *restrict x, const float *restrict u1, int w, 
             g1 += le1[xx];
             g0 += ld0[xx + 1];
             g1 += ld1[xx + 1];
-            double q = val(x, i, absval);
-            double d0 = (q - v[0]) * (q - v[0]) + g0, d1 = (q - v[1]) * (q - v[1]) + g1;
-            double m1 = d0 + d1 > 0.0 ? d0 / (d0 + d1) : 0.5;
-            *t = (float)m1;
-            double dd = fabs(m1 - (double)u1[i]);
-            if (dd > dm)
-                dm = dd;
-            double p1 = *t, p0 = 1.0 - p1;
-            s0 += p0 * p0 * q;
-            c0 += p0 * p0;
-            s1 += p1 * p1 * q;
-            c1 += p1 * p1;
+            update(val(x, i, absval), g0, g1, v, u1[i], t, &dm, acc);
         }
     }
 #undef RING
     free(ring);
     *dmax = dm;
-    sums[0] = s0;
-    sums[1] = c0;
-    sums[2] = s1;
-    sums[3] = c1;
+    for (int k = 0; k < 4; k++)
+        sums[k] = acc[k];
 }
 
 size_t gd_k_hysteresis(const float *restrict x, int w, int h, int absval, double t_lo,

@@ -61,19 +61,11 @@ void gd_k_hyst_destroy(gd_k_hyst *h)
     free(h);
 }
 
-/* the smaller root becomes the parent: the same forest whatever the thread or run */
 static void unite(gd_k_hyst *h, uint32_t a, uint32_t b)
 {
-    uint32_t ra = gd_rowlabel_find(h->parent, a), rb = gd_rowlabel_find(h->parent, b);
-    if (ra == rb)
-        return;
-    if (rb < ra) {
-        uint32_t t = ra;
-        ra = rb;
-        rb = t;
-    }
-    h->parent[rb] = ra;
-    h->seed[ra] |= h->seed[rb];
+    uint32_t ra, rb;
+    if (gd_rowlabel_unite(h->parent, a, b, &ra, &rb))
+        h->seed[ra] |= h->seed[rb];
 }
 
 static int new_label(gd_k_hyst *h, uint32_t *out)

@@ -131,15 +131,9 @@ void gd_k_objects_destroy(gd_k_objects *o)
 
 static void unite(gd_k_objects *o, uint32_t a, uint32_t b)
 {
-    uint32_t ra = gd_rowlabel_find(o->parent, a), rb = gd_rowlabel_find(o->parent, b);
-    if (ra == rb)
+    uint32_t ra, rb;
+    if (!gd_rowlabel_unite(o->parent, a, b, &ra, &rb))
         return;
-    if (rb < ra) {
-        uint32_t t = ra;
-        ra = rb;
-        rb = t;
-    }
-    o->parent[rb] = ra;
     if (o->peak[rb] > o->peak[ra])
         o->peak[ra] = o->peak[rb];
     o->px[ra] += o->px[rb];

@@ -19,6 +19,26 @@ static inline uint32_t gd_rowlabel_find(uint32_t *parent, uint32_t a)
     return r;
 }
 
+/* Joins the components of labels a and b: the smaller root becomes the parent (the same
+ * forest whatever the thread or run). 0 when they were one already; else 1 with the kept
+ * root in *keep and the absorbed one in *gone, whose payload the caller merges. */
+static inline int gd_rowlabel_unite(uint32_t *parent, uint32_t a, uint32_t b, uint32_t *keep,
+                                    uint32_t *gone)
+{
+    uint32_t ra = gd_rowlabel_find(parent, a), rb = gd_rowlabel_find(parent, b);
+    if (ra == rb)
+        return 0;
+    if (rb < ra) {
+        uint32_t t = ra;
+        ra = rb;
+        rb = t;
+    }
+    parent[rb] = ra;
+    *keep = ra;
+    *gone = rb;
+    return 1;
+}
+
 /* The provisional labels of pixel i's neighbours already visited, in a fixed order (W, NW,
  * N, NE; the upper row only when up), into nb; returns how many. The first one becomes the
  * pixel's label, so both passes of a kernel number the labels alike. */

@@ -61,6 +61,36 @@ static float gamma_map(float x, double m, double var, float cu2)
     return (float)((b * m + sqrt(d > 0.0 ? d : 0.0)) / (2.0 * alpha));
 }
 
+/* Refined Lee's edge from the 3x3 sub-block means (empty ones, NaN, take the centre's):
+ * the strongest of the gradients along x, along y and the two diagonals, returned as 0..3,
+ * and in *side the neighbouring sub-block (+1 the high one, -1 the low one) whose mean is
+ * nearer the centre's. */
+static int edge_direction(double sm[3][3], int *side)
+{
+    for (int a = 0; a < 3; a++)
+        for (int b = 0; b < 3; b++)
+            if (isnan(sm[a][b]))
+                sm[a][b] = sm[1][1];
+    double g[4];
+    g[0] = (sm[0][2] + sm[1][2] + sm[2][2]) - (sm[0][0] + sm[1][0] + sm[2][0]);
+    g[1] = (sm[2][0] + sm[2][1] + sm[2][2]) - (sm[0][0] + sm[0][1] + sm[0][2]);
+    g[2] = (sm[0][1] + sm[0][2] + sm[1][2]) - (sm[1][0] + sm[2][0] + sm[2][1]);
+    g[3] = (sm[1][2] + sm[2][2] + sm[2][1]) - (sm[0][0] + sm[0][1] + sm[1][0]);
+    int best = 0;
+    for (int k = 1; k < 4; k++)
+        if (fabs(g[k]) > fabs(g[best]))
+            best = k;
+    double c0 = sm[1][1], lo, hi;
+    switch (best) {
+    case 0: lo = sm[1][0]; hi = sm[1][2]; break;
+    case 1: lo = sm[0][1]; hi = sm[2][1]; break;
+    case 2: lo = sm[2][0]; hi = sm[0][2]; break;
+    default: lo = sm[0][0]; hi = sm[2][2]; break;
+    }
+    *side = fabs(c0 - hi) <= fabs(c0 - lo) ? 1 : -1;
+    return best;
+}
+
 /* Refined Lee (Lee 1981): the window is split into 3x3 sub-blocks; the strongest of
  * four gradients of their means gives the edge direction, and the statistics come from
  * the half-window on the centre's side of the edge, so edges are not blurred. */
@@ -79,29 +109,7 @@ static float refined_lee(const float *in, int w, int h, int x, int y, int r, flo
             if (!c)
                 sm[a][b] = NAN;
         }
-    for (int a = 0; a < 3; a++)
-        for (int b = 0; b < 3; b++)
-            if (isnan(sm[a][b]))
-                sm[a][b] = sm[1][1];
-    /* gradients: along x, along y, and the two diagonals */
-    double g[4];
-    g[0] = (sm[0][2] + sm[1][2] + sm[2][2]) - (sm[0][0] + sm[1][0] + sm[2][0]);
-    g[1] = (sm[2][0] + sm[2][1] + sm[2][2]) - (sm[0][0] + sm[0][1] + sm[0][2]);
-    g[2] = (sm[0][1] + sm[0][2] + sm[1][2]) - (sm[1][0] + sm[2][0] + sm[2][1]);
-    g[3] = (sm[1][2] + sm[2][2] + sm[2][1]) - (sm[0][0] + sm[0][1] + sm[1][0]);
-    int best = 0;
-    for (int k = 1; k < 4; k++)
-        if (fabs(g[k]) > fabs(g[best]))
-            best = k;
-    /* side: the neighbouring sub-block whose mean is nearer the centre sub-block's */
-    double c0 = sm[1][1], lo, hi;
-    switch (best) {
-    case 0: lo = sm[1][0]; hi = sm[1][2]; break;
-    case 1: lo = sm[0][1]; hi = sm[2][1]; break;
-    case 2: lo = sm[2][0]; hi = sm[0][2]; break;
-    default: lo = sm[0][0]; hi = sm[2][2]; break;
-    }
-    int side = fabs(c0 - hi) <= fabs(c0 - lo) ? 1 : -1;
+    int side, best = edge_direction(sm, &side);
     double s = 0.0, s2 = 0.0;
     int c = 0;
     for (int j = -r; j <= r; j++) {
@@ -255,27 +263,8 @@ void gd_k_speckle(gd_speckle kind, const float *restrict in, int w, int h, int w
                 for (int b = 0; b < 3; b++)
                     sm[a][b] = row[x + (b - 1) * d];
             }
-            for (int a = 0; a < 3; a++)
-                for (int b = 0; b < 3; b++)
-                    if (isnan(sm[a][b]))
-                        sm[a][b] = sm[1][1];
-            double g[4];
-            g[0] = (sm[0][2] + sm[1][2] + sm[2][2]) - (sm[0][0] + sm[1][0] + sm[2][0]);
-            g[1] = (sm[2][0] + sm[2][1] + sm[2][2]) - (sm[0][0] + sm[0][1] + sm[0][2]);
-            g[2] = (sm[0][1] + sm[0][2] + sm[1][2]) - (sm[1][0] + sm[2][0] + sm[2][1]);
-            g[3] = (sm[1][2] + sm[2][2] + sm[2][1]) - (sm[0][0] + sm[0][1] + sm[1][0]);
-            int best = 0;
-            for (int k = 1; k < 4; k++)
-                if (fabs(g[k]) > fabs(g[best]))
-                    best = k;
-            double c0 = sm[1][1], lo, hi;
-            switch (best) {
-            case 0: lo = sm[1][0]; hi = sm[1][2]; break;
-            case 1: lo = sm[0][1]; hi = sm[2][1]; break;
-            case 2: lo = sm[2][0]; hi = sm[0][2]; break;
-            default: lo = sm[0][0]; hi = sm[2][2]; break;
-            }
-            int sd = fabs(c0 - hi) <= fabs(c0 - lo) ? 1 : 0;
+            int side, best = edge_direction(sm, &side);
+            int sd = side > 0;
             const int *ofs = off[best][sd];
             int n = cnt[best][sd];
             const float *p = in + at;

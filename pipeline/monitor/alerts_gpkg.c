@@ -242,8 +242,9 @@ static int history_row(gd_job *job, OGRLayerH l, int64_t id, int32_t date, const
 }
 
 /* Gives each region an alert id: a region holding pixels of alerts of the last committed
- * state keeps the oldest (smallest) id of those whose pixels it holds most of; the others
- * are merged into it; an alert none of whose pixels is in a region any more is cleared; a
+ * state keeps the id of the one, among those whose pixels it holds most of, that brings it
+ * the most pixels (ties: the oldest, smallest id), so that a large alert that absorbs a
+ * small one keeps its id; the others are merged into it; an alert none of whose pixels is in a region any more is cleared; a
  * region without an earlier alert gets a new id, in raster order. Writes c->ids per pixel
  * and the changes to alert_history. */
 static int assign_ids(gd_job *job, GDALDatasetH ds, gpkg_ctx *c, const int32_t *lab,
@@ -255,6 +256,8 @@ static int assign_ids(gd_job *job, GDALDatasetH ds, gpkg_ctx *c, const int32_t *
     prev_alert *pa = NULL;
     uint64_t *pairs = NULL;
     int64_t *into = NULL; /* per previous alert: the id it continues as or merged into */
+    size_t *claim = NULL; /* per region: the pixels the alert whose id it takes brings it */
+    int32_t *home = NULL; /* per previous alert: the region holding most of its pixels */
     int st = GD_OK;
     OGRLayerH ol = mon->in_place ? GDALDatasetGetLayerByName(ds, "alerts") : NULL;
     if (ol) {
@@ -284,7 +287,9 @@ static int assign_ids(gd_job *job, GDALDatasetH ds, gpkg_ctx *c, const int32_t *
             qsort(pa, np, sizeof *pa, cmp_prev);
     }
     if (!(pairs = malloc((npx ? npx : 1) * sizeof *pairs)) ||
-        !(into = calloc(np ? np : 1, sizeof *into))) {
+        !(into = calloc(np ? np : 1, sizeof *into)) ||
+        !(claim = calloc((size_t)n + 1, sizeof *claim)) ||
+        !(home = calloc(np ? np : 1, sizeof *home))) {
         st = gd_job_error(job, GD_EPROC, "out of memory");
         goto done;
     }
@@ -305,12 +310,17 @@ static int assign_ids(gd_job *job, GDALDatasetH ds, gpkg_ctx *c, const int32_t *
             if (a - k > bestn)
                 bestn = a - k, best = l;
         }
-        if (!r[best].id)
-            r[best].id = id; /* ids come in ascending order: the oldest claims the region */
+        /* ids come in ascending order: on a tie the oldest keeps the region */
+        if (!r[best].id || bestn > claim[best]) {
+            r[best].id = id;
+            claim[best] = bestn;
+        }
         prev_alert key = {id, 0, 0, 0}, *p = np ? bsearch(&key, pa, np, sizeof *pa, cmp_prev) : NULL;
         if (p)
-            into[p - pa] = r[best].id;
+            home[p - pa] = best;
     }
+    for (size_t k = 0; k < np; k++)
+        into[k] = home[k] ? r[home[k]].id : 0;
     for (int32_t l = 1; l <= n; l++)
         if (!r[l].id)
             r[l].id = c->next++;
@@ -348,6 +358,8 @@ done:
     free(pa);
     free(pairs);
     free(into);
+    free(claim);
+    free(home);
     return st;
 }
 

@@ -7,7 +7,10 @@
 #   tests/accuracy/sweep_urban.sh GEODELTA EVAL_CHANGE ../shared/data [outdir]
 # SETTINGS: settings separated by ';', each "label=detect options", e.g.
 #   SETTINGS='base=--urban-seed 0;obj=--urban-seed 2.5 --urban-object-px 20'
-# (default: the grid of docs/methods/urban.md, "Variants"). Results accumulate in
+# (default: the grid of docs/methods/urban.md, "Variants"; the grid's twelve object
+# settings are always added unless GRID=0; the band-set variants of issue 21 were run as
+#   GRID=0 SETTINGS='re57_s0=--bands-before blue=2,green=3,red=4,nir=8,swir1=5,swir2=7 --smooth 0'
+# with OSCD's band order, B05 = 5, B07 = 7). Results accumulate in
 # OUTDIR/results.txt (one line per setting: label city=F1 ...); RESUME=1 keeps the lines
 # already there and runs only the settings missing, so that two shells can share a grid.
 set -eu
@@ -19,7 +22,7 @@ CITIES="abudhabi beihai beirut bercy mumbai nantes paris pisa rennes saclay_e"
 # itself warps once when the city fits --mem); the cache size does not change a pixel
 export GDAL_CACHEMAX="${GDAL_CACHEMAX:-512}"
 SETTINGS=${SETTINGS:-"base=--urban-seed 0;smooth3=--urban-seed 0 --smooth 3"}
-SETTINGS="$SETTINGS;$(for s in 0 3; do for f in 2 2.5 3; do
+[ "${GRID:-1}" = 0 ] || SETTINGS="$SETTINGS;$(for s in 0 3; do for f in 2 2.5 3; do
     printf 's%s_f%s_a20=--smooth %s --urban-seed %s --urban-object-px 20;' "$s" "$f" "$s" "$f"; done
     printf 's%s_f2.5_a30=--smooth %s --urban-seed 2.5 --urban-object-px 30;' "$s" "$s"; done)"
 DEFAULT=${DEFAULT:-}

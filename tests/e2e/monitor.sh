@@ -102,7 +102,7 @@ if grep -q "2 strip(s) of 20 rows on 2 thread(s)" "$W/thr2/run.log" &&
     grep -q "3 strip(s) of 14 rows on 3 thread(s)" "$W/thr3/run.log"; then
     same=1
     for t in 2 3; do
-        for f in alert_date.tif alert_status.tif alert_map.png summary.json monitor.state alerts.gpkg; do
+        for f in alert_date.tif alert_status.tif alert_map.png summary.json alerts.gpkg; do
             cmp -s "$W/thr1/$f" "$W/thr$t/$f" || { same=0; failc "--threads $t: $f differs from --threads 1"; }
         done
     done
