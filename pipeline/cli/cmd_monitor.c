@@ -22,6 +22,16 @@ int gd_cmd_monitor(int argc, char **argv)
         return 0;
     }
     gd_monitor_params p = o.p;
+    char range[128];
+    if (o.stac.url) { /* --from/--to: the one date window searched */
+        if (!o.from || !o.to) {
+            fprintf(stderr, "geodelta monitor: --stac needs --from DATE and --to DATE\n");
+            return 1;
+        }
+        snprintf(range, sizeof range, "%s/%s", o.from, o.to);
+        o.stac.window[0] = range;
+        p.stac = &o.stac;
+    }
     p.argc = argc;
     p.argv = argv;
     gd_job *job = NULL;

@@ -50,6 +50,8 @@ typedef struct gd_stac_acq {
 } gd_stac_acq;
 
 typedef struct gd_stac_window {
+    char name[32];            /* in messages, the record and file names: before, after, range,
+                                 or the day being read (monitor) */
     char start[32], end[32];  /* RFC 3339 */
     gd_stac_item *items;      /* usable items (collection, window, AOI, cloud) */
     size_t n;
@@ -69,6 +71,7 @@ typedef struct gd_stac_ctx {
     double bbox[4];           /* WGS84 */
     double aoi_area;
     json_t *pages;            /* every feature array fetched (owns the items' JSON) */
+    int nwin;                 /* windows searched: 2 (detect, search), 1 (monitor's range) */
     gd_stac_window win[2];
 } gd_stac_ctx;
 
@@ -78,6 +81,8 @@ int gd_stac_ctx_search(gd_job *job, const gd_stac_query *q, gd_stac_ctx *c, int 
  * explain what was found. */
 int gd_stac_choose(gd_job *job, gd_stac_ctx *c);
 void gd_stac_ctx_free(gd_stac_ctx *c);
+/* the same relative orbit and orbit direction (SAR acquisitions of one geometry) */
+int gd_stac_same_orbit(const gd_stac_acq *a, const gd_stac_acq *b);
 json_t *gd_stac_item_brief(const gd_stac_item *it);
 
 /* ---- mosaic.c ---- */

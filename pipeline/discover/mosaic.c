@@ -589,7 +589,7 @@ static json_t *cache_hit(gd_job *job, const char *tif, const char *js, json_t *h
 int gd_mosaic_date(gd_job *job, gd_stac_ctx *c, int d, const char *dir, char *path,
                    size_t len, json_t *rec)
 {
-    static const char *const role[2] = {"before", "after"};
+    const char *role = c->win[d].name; /* before, after, or the date of a monitor series */
     const gd_stac_acq *a = c->win[d].chosen;
     band_src bs[NBANDS];
     json_t *scales[NBANDS];
@@ -597,7 +597,7 @@ int gd_mosaic_date(gd_job *job, gd_stac_ctx *c, int d, const char *dir, char *pa
     int st = GD_OK, win[4], hit = 0;
     GDALDatasetH stack = NULL;
     char tag[64], key[65], js[4096];
-    snprintf(tag, sizeof tag, "%s-%d", role[d], (int)getpid());
+    snprintf(tag, sizeof tag, "%s-%d", role, (int)getpid());
     cfg_saved cfg;
     cfg_push(&cfg);
     json_t *bands = json_array(), *items = json_array(), *hashes = json_array();
@@ -660,7 +660,7 @@ int gd_mosaic_date(gd_job *job, gd_stac_ctx *c, int d, const char *dir, char *pa
     if (nb == 0) {
         st = gd_job_error(job, GD_EINPUT, "%s: the items of %s have no band asset geodelta "
                           "reads (eo:bands common names blue, green, red, nir, swir16, "
-                          "swir22, or assets vv, vh)", role[d], a->day);
+                          "swir22, or assets vv, vh)", role, a->day);
         goto done;
     }
     /* one statement of the values for the acquisition: its tiles are mosaicked into one
@@ -674,7 +674,7 @@ int gd_mosaic_date(gd_job *job, gd_stac_ctx *c, int d, const char *dir, char *pa
             !(o.baseline == vals.baseline || (isnan(o.baseline) && isnan(vals.baseline)))) {
             st = gd_job_error(job, GD_EINPUT, "%s: the items %s and %s of %s state different "
                               "values (processing baseline or offset flag): they cannot be "
-                              "mosaicked as one band", role[d], a->items[0]->id,
+                              "mosaicked as one band", role, a->items[0]->id,
                               a->items[i]->id, a->day);
             goto done;
         }
@@ -723,7 +723,7 @@ int gd_mosaic_date(gd_job *job, gd_stac_ctx *c, int d, const char *dir, char *pa
         snprintf(path, len, "%s/%s.tif", cache, key);
         snprintf(js, sizeof js, "%s/%s.json", cache, key);
     } else {
-        snprintf(path, len, "%s/%s.tif", dir, role[d]);
+        snprintf(path, len, "%s/%s.tif", dir, role);
     }
     json_t *wrec = cache ? cache_hit(job, path, js, hashes) : NULL;
     hit = wrec != NULL;
@@ -732,10 +732,10 @@ int gd_mosaic_date(gd_job *job, gd_stac_ctx *c, int d, const char *dir, char *pa
         snprintf(tmp, sizeof tmp, "%s.tmp-%d", path, (int)getpid());
         double t0 = gd_now(), gt[6];
         if ((st = stack_open(job, bs, nb, tag, &stack)) != GD_OK ||
-            (st = window_of(job, stack, c->bbox, role[d], win)) != GD_OK)
+            (st = window_of(job, stack, c->bbox, role, win)) != GD_OK)
             goto done;
         gd_job_progress_range(job, 0.3, 0.95);
-        if ((st = window_write(job, stack, win, role[d], tmp, 1)) != GD_OK ||
+        if ((st = window_write(job, stack, win, role, tmp, 1)) != GD_OK ||
             (st = label_stack(job, tmp, bs, scales, nb, a->day, ids, &vals, bands)) != GD_OK ||
             (st = hash_bands(job, tmp, hashes)) != GD_OK) {
             VSIUnlink(tmp);
@@ -743,7 +743,7 @@ int gd_mosaic_date(gd_job *job, gd_stac_ctx *c, int d, const char *dir, char *pa
         }
         if ((st = gd_commit_file(job, tmp, path)) != GD_OK)
             goto done;
-        gd_job_info(job, "%s: window %dx%d px at %d,%d of %d bands read in %.2f s", role[d],
+        gd_job_info(job, "%s: window %dx%d px at %d,%d of %d bands read in %.2f s", role,
                     win[2], win[3], win[0], win[1], (int)nb, gd_now() - t0);
         GDALGetGeoTransform(stack, gt);
         wrec = json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:[f,f,f,f,f,f]}", "xoff", win[0],
@@ -767,11 +767,11 @@ int gd_mosaic_date(gd_job *job, gd_stac_ctx *c, int d, const char *dir, char *pa
             }
         }
     } else {
-        gd_job_info(job, "%s: window from the cache (%s)", role[d], path);
+        gd_job_info(job, "%s: window from the cache (%s)", role, path);
     }
     for (size_t b = 0; b < nb; b++)
         json_object_set(json_array_get(bands, b), "pixels_sha256", json_array_get(hashes, b));
-    json_object_set_new(rec, "role", json_string(role[d]));
+    json_object_set_new(rec, "role", json_string(role));
     json_object_set_new(rec, "datetime", json_sprintf("%s/%s", c->win[d].start, c->win[d].end));
     json_object_set_new(rec, "acquisition", json_pack("{s:s, s:f, s:o}", "day", a->day,
                         "coverage", a->coverage, "cloud_cover",

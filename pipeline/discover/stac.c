@@ -311,6 +311,7 @@ int gd_stac_query_check(gd_job *job, const gd_stac_query *q)
 {
     static const char *const names[2] = {"--before", "--after"};
     char a[32], b[32];
+    int nw = q->nwindows == 1 ? 1 : 2;
     if (!q->url || (strncmp(q->url, "http://", 7) != 0 && strncmp(q->url, "https://", 8) != 0))
         return gd_job_error(job, GD_EUSAGE, "--stac '%s' is not an http(s) URL",
                             q->url ? q->url : "");
@@ -318,7 +319,11 @@ int gd_stac_query_check(gd_job *job, const gd_stac_query *q)
         return gd_job_error(job, GD_EUSAGE, "--stac needs --collection NAME");
     if (!q->aoi)
         return gd_job_error(job, GD_EUSAGE, "--stac needs --aoi FILE (the area to search)");
-    for (int d = 0; d < 2; d++)
+    if (nw == 1 && parse_window(q->window[0], a, b) != 0)
+        return gd_job_error(job, GD_EUSAGE, "--from/--to '%s' is not a date range FROM/TO "
+                            "(YYYY-MM-DD or RFC 3339 UTC, FROM <= TO)",
+                            q->window[0] ? q->window[0] : "");
+    for (int d = 0; d < nw; d++)
         if (parse_window(q->window[d], a, b) != 0)
             return gd_job_error(job, GD_EUSAGE,
                                 "%s '%s' is not a date window START[/END] (YYYY-MM-DD or "
@@ -533,10 +538,10 @@ static int search_window(gd_job *job, gd_stac_ctx *c, int d, json_t *features)
             break;
         }
         json_array_extend(features, fs);
-        gd_job_info(job, "search %s: page %d, %zu items", d ? "after" : "before", n + 1,
+        gd_job_info(job, "search %s: page %d, %zu items", c->win[d].name, n + 1,
                     json_array_size(fs));
         /* the number of pages is not known: each page halves what is left */
-        if (c->progress && (st = gd_job_progress(job, (d + 1.0 - pow(0.5, n + 1)) / 2)) != GD_OK) {
+        if (c->progress && (st = gd_job_progress(job, (d + 1.0 - pow(0.5, n + 1)) / c->nwin)) != GD_OK) {
             gd_job_error(job, GD_ECANCEL, "search cancelled");
             break;
         }
@@ -724,12 +729,16 @@ int gd_stac_ctx_search(gd_job *job, const gd_stac_query *q, gd_stac_ctx *c, int 
     size_t n = strlen(c->api);
     while (n > 0 && c->api[n - 1] == '/')
         c->api[--n] = '\0';
-    for (int d = 0; d < 2; d++)
+    c->nwin = q->nwindows == 1 ? 1 : 2;
+    for (int d = 0; d < c->nwin; d++) {
         parse_window(q->window[d], c->win[d].start, c->win[d].end);
+        snprintf(c->win[d].name, sizeof c->win[d].name, "%s",
+                 c->nwin == 1 ? "range" : d ? "after" : "before");
+    }
     if ((st = load_aoi(job, q->aoi, c)) != GD_OK || (st = landing(job, c)) != GD_OK)
         return st;
     c->pages = json_array();
-    for (int d = 0; d < 2; d++) {
+    for (int d = 0; d < c->nwin; d++) {
         gd_stac_window *w = &c->win[d];
         json_t *fs = json_array();
         if ((st = search_window(job, c, d, fs)) != GD_OK) {
@@ -764,12 +773,12 @@ int gd_stac_ctx_search(gd_job *job, const gd_stac_query *q, gd_stac_ctx *c, int 
         if ((st = group(job, c, w)) != GD_OK)
             return st;
         gd_job_info(job, "%s window %s/%s: %zu items returned, %zu usable, %zu acquisitions",
-                    d ? "after" : "before", w->start, w->end, w->found, w->n, w->nacq);
+                    w->name, w->start, w->end, w->found, w->n, w->nacq);
     }
     return GD_OK;
 }
 
-static int same_orbit(const gd_stac_acq *a, const gd_stac_acq *b)
+int gd_stac_same_orbit(const gd_stac_acq *a, const gd_stac_acq *b)
 {
     const gd_stac_item *x = a->items[0], *y = b->items[0];
     return x->rel_orbit == y->rel_orbit &&
@@ -814,14 +823,14 @@ int gd_stac_choose(gd_job *job, gd_stac_ctx *c)
     const gd_stac_acq *b = &c->win[0].acqs[0], *a = &c->win[1].acqs[0];
     int sar = b->items[0]->orbit_state || b->items[0]->rel_orbit >= 0 ||
               a->items[0]->orbit_state || a->items[0]->rel_orbit >= 0;
-    if (sar && !same_orbit(a, b)) {
+    if (sar && !gd_stac_same_orbit(a, b)) {
         /* the best pair with the same geometry of acquisition, before's order first */
         const gd_stac_acq *pb = NULL, *pa = NULL;
         for (size_t i = 0; i < c->win[0].nacq && !pb; i++)
             for (size_t k = 0; k < c->win[1].nacq && !pb; k++)
                 if (c->win[0].acqs[i].coverage >= floor_cov &&
                     c->win[1].acqs[k].coverage >= floor_cov &&
-                    same_orbit(&c->win[0].acqs[i], &c->win[1].acqs[k]))
+                    gd_stac_same_orbit(&c->win[0].acqs[i], &c->win[1].acqs[k]))
                     pb = &c->win[0].acqs[i], pa = &c->win[1].acqs[k];
         if (!pb) {
             char lb[512], la[512];

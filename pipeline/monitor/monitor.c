@@ -408,6 +408,7 @@ done:
 /* ---- the run ---- */
 static void mon_free(gd_monitor *mon)
 {
+    json_decref(mon->discover);
     for (int s = 0; s < mon->ns; s++) {
         gd_stack_destroy(mon->st[s].s);
         free(mon->st[s].base);
@@ -455,23 +456,40 @@ int gd_monitor_run(gd_job *job, const gd_monitor_params *p)
 {
     gd_monitor mon;
     obs *todo = NULL;
-    int st = GD_OK, ntodo = 0, full = 1;
+    int st = GD_OK, ntodo = 0, full = 1, pushed = 0;
     double t0 = gd_now();
     memset(&mon, 0, sizeof mon);
     mon.p = p;
     mon.mem_mb = gd_job_mem_mb(job);
-    if (p->nstacks < 1 || !p->outdir)
-        return gd_job_error(job, GD_EUSAGE, "--stack LIST and -o OUTDIR are required");
-    if (p->nmethods != 1 && p->nmethods != p->nstacks)
+    /* the lists: with --stac, the one written from the search comes first */
+    const char *lists[GD_MONITOR_MAX_STACKS];
+    char stacdir[4096], stacl[4096];
+    int nl = 0;
+    if (p->stac) {
+        gd_path_join(stacdir, sizeof stacdir, p->outdir ? p->outdir : ".", "stac");
+        gd_path_join(stacl, sizeof stacl, stacdir, "stack.txt");
+        lists[nl++] = stacl;
+    }
+    if (p->nstacks + nl > GD_MONITOR_MAX_STACKS)
+        return gd_job_error(job, GD_EUSAGE, "at most %d stacks (--stac counts as one)",
+                            GD_MONITOR_MAX_STACKS);
+    for (int s = 0; s < p->nstacks; s++)
+        lists[nl++] = p->stacks[s];
+    if (nl < 1 || !p->outdir)
+        return gd_job_error(job, GD_EUSAGE, "--stack LIST (or --stac URL) and -o OUTDIR are "
+                            "required");
+    if (p->nmethods != 1 && p->nmethods != nl)
         return gd_job_error(job, GD_EUSAGE, "give -m once (for every stack) or once per --stack "
-                            "(%d -m for %d --stack)", p->nmethods, p->nstacks);
+                            "(%d -m for %d stacks)", p->nmethods, nl);
+    if (p->stac && (st = gd_stac_query_check(job, p->stac)) != GD_OK)
+        return st;
     if (p->confirm > p->window)
         return gd_job_error(job, GD_EUSAGE, "--confirm %d needs --window >= %d", p->confirm,
                             p->confirm);
     mon.start = p->start ? gd_monitor_parse_date(p->start) : 0;
     if (p->start && !mon.start)
         return gd_job_error(job, GD_EUSAGE, "--start %s is not a date YYYY-MM-DD", p->start);
-    for (int s = 0; s < p->nstacks; s++) {
+    for (int s = 0; s < nl; s++) {
         const char *m = p->methods[p->nmethods == 1 ? 0 : s];
         if ((mon.st[s].method = gd_monitor_method(m)) < 0)
             return gd_job_error(job, GD_EUSAGE, "-m %s: a monitor method is %s", m,
@@ -491,9 +509,18 @@ int gd_monitor_run(gd_job *job, const gd_monitor_params *p)
         goto done;
     gd_job_set_workdir(job, p->outdir);
     gd_job_info(job, "geodelta %s monitor, kernels %s", GD_VERSION, gd_kernels_isa_name());
-    mon.ns = p->nstacks;
+    if (p->stac) { /* search, read each date's window, write the LIST; the monitor after */
+        gd_job_progress_push(job, 0.0, 0.4);
+        st = gd_discover_series(job, p->stac, stacdir, stacl, &mon.discover);
+        gd_job_progress_pop(job);
+        if (st != GD_OK)
+            goto done;
+        gd_job_progress_push(job, 0.4, 1.0);
+        pushed = 1;
+    }
+    mon.ns = nl;
     for (int s = 0; s < mon.ns; s++)
-        if ((st = gd_stack_read(job, p->stacks[s], &mon.st[s].s)) != GD_OK)
+        if ((st = gd_stack_read(job, lists[s], &mon.st[s].s)) != GD_OK)
             goto done;
     if (!mon.start)
         mon.start = default_start(mon.st[0].s->items[0].date);
@@ -609,8 +636,13 @@ int gd_monitor_run(gd_job *job, const gd_monitor_params *p)
         goto done;
     gd_test_pause("before-manifest");
     st = gd_monitor_manifest(job, &mon, t0);
+    if (pushed)
+        gd_job_progress_pop(job);
+    pushed = 0;
     gd_job_progress_done(job);
 done:
+    if (pushed)
+        gd_job_progress_pop(job);
     free(todo);
     mon_free(&mon);
     gd_outdir_release(job);

@@ -76,6 +76,7 @@ typedef struct gd_monitor {
     double z1, z2;      /* thresholds on the robust z: one- and two-sided */
     int mem_mb, nbase_total, full, ntested;
     json_t *config;
+    json_t *discover;   /* --stac: the discover record for the manifest */
     /* state.c: per pixel the id of the alert region holding it in the last committed
      * state (0: none; NULL on a full run), the next new alert's id, whether alerts.gpkg is
      * updated in place (incremental) or written anew, and a monitor.state v2 to remove

@@ -628,6 +628,8 @@ int gd_monitor_manifest(gd_job *job, gd_monitor *mon, double t0)
         return gd_job_error(job, GD_EPROC, "cannot build the manifest");
     }
     json_object_set_new(doc, "outputs", outs);
+    if (mon->discover) /* --stac: the query, the items and assets of each date, their pixels */
+        json_object_set(doc, "discover", mon->discover);
     if (st == GD_OK) {
         gd_path_join(path, sizeof path, p->outdir, "manifest.json");
         st = gd_json_write_atomic(job, doc, path);

@@ -4,6 +4,7 @@
  * gd_sar_defaults, sar.c, urban.c; pipeline/chain/); tests/e2e/options.sh runs the
  * methods with their defaults and checks these against the manifest. */
 #include "geodelta/options.h"
+#include "stac_options.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -394,29 +395,11 @@ static const gd_opt detect_opts[] = {
      .def = "all cores this process may use", .example = "2", .runid = GD_RUNID_NO,
      .off = F(threads), NOGIVEN},
     /* ---- search (pipeline/discover/, docs/stac.md) ---- */
-    {.name = "stac", .type = GD_OPT_STRING, .meta = "URL", .group = G_STAC,
-     .help = "STAC API root: find the scenes of --aoi (required) in the windows --before "
-             "START[/END] and --after START[/END] (YYYY-MM-DD or RFC 3339 UTC), read only the "
-             "AOI's pixels over HTTP and mosaic the tiles of one acquisition (geodelta search "
-             "lists the candidates)",
-     .example = "http://127.0.0.1:8080/", .runid = GD_RUNID_NO, .off = F(stac.url), NOGIVEN},
-    {.name = "collection", .type = GD_OPT_STRING, .meta = "NAME", .group = G_STAC,
-     .help = "collection to search (required with --stac)", .example = "sentinel-2-l2a",
-     .runid = GD_RUNID_NO, .needs = "stac", .off = F(stac.collection), NOGIVEN},
-    {.name = "max-cloud", .type = GD_OPT_DOUBLE, .meta = "PCT", .lo = 0, .hi = 100,
-     .what = "a percentage 0..100", .group = G_STAC,
-     .help = "only items with eo:cloud_cover <= PCT", .example = "20", .runid = GD_RUNID_NO,
-     .needs = "stac", .off = F(stac.max_cloud), NOGIVEN},
-    {.name = "min-coverage", .type = GD_OPT_DOUBLE, .meta = "F", .lo = 0, .hi = 1,
-     .what = "a fraction 0..1", .group = G_STAC,
-     .help = "refuse a date whose acquisition covers less than this fraction of the AOI "
-             "(below 1 is a warning)",
-     .def = "0.5", .example = "0.8", .runid = GD_RUNID_NO, .needs = "stac",
-     .off = F(stac.min_coverage), NOGIVEN},
-    {.name = "cache", .type = GD_OPT_PATH, .meta = "DIR", .group = G_STAC,
-     .help = "keep the fetched AOI windows (keyed by asset hrefs, ETags and window) and reuse "
-             "them instead of fetching again",
-     .example = "cache", .runid = GD_RUNID_NO, .needs = "stac", .off = F(stac.cache), NOGIVEN},
+    GD_STAC_OPT_ROWS(F, G_STAC,
+                     "STAC API root: find the scenes of --aoi (required) in the windows --before "
+                     "START[/END] and --after START[/END] (YYYY-MM-DD or RFC 3339 UTC), read "
+                     "only the AOI's pixels over HTTP and mosaic the tiles of one acquisition "
+                     "(geodelta search lists the candidates)"),
     {.name = "mem", .type = GD_OPT_INT, .meta = "MB", .lo = 1, .hi = 1048576,
      .what = "a number of MB between 1 and 1048576", .group = G_OUT,
      .help = "memory budget: the change score stays in memory only when it fits, else it goes "

@@ -1,6 +1,7 @@
 /* monitor_options.c: the option table of `geodelta monitor` (parsing, --help, batch
  * validation and docs/cli.md come from it). */
 #include "geodelta/options.h"
+#include "stac_options.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -59,6 +60,7 @@ static int parse_enl(const gd_opt *o, const char *text, void *target, char *what
 static const char G_REQ[] = "Required";
 static const char G_TEST[] = "Baseline, test and confirmation";
 static const char G_OUT[] = "Outputs and the run";
+static const char G_STAC[] = "Search (STAC API; instead of or besides --stack)";
 static const gd_opt_choice dirs[] = {{"decrease", GD_MON_DIR_DECREASE, 0},
                                      {"increase", GD_MON_DIR_INCREASE, 0},
                                      {"both", GD_MON_DIR_BOTH, 0},
@@ -68,11 +70,10 @@ static const gd_opt_choice bases[] = {{"auto", GD_MON_BASE_AUTO, 0},
                                       {"harmonic", GD_MON_BASE_HARMONIC, 0},
                                       {NULL, 0, 0}};
 static const gd_opt monitor_opts[] = {
-    {.name = "stack", .type = GD_OPT_CUSTOM, .flags = GD_OPTF_REQUIRED, .meta = "LIST",
-     .group = G_REQ,
+    {.name = "stack", .type = GD_OPT_CUSTOM, .meta = "LIST", .group = G_REQ,
      .help = "text file, one 'YYYY-MM-DD PATH' a line (paths relative to it, '#' comments); "
              "repeat for more stacks of the area (e.g. optical and SAR): all go on the grid "
-             "of the first image of the first stack",
+             "of the first image of the first stack; required unless --stac gives the first",
      .example = "ndvi.txt", .batch_key = "stack", .batch = GD_BATCH_JOB, .runid = GD_RUNID_YES,
      .off = F(p.stacks), NOGIVEN, .parse = parse_stack},
     {.name = "method", .short_name = 'm', .type = GD_OPT_CUSTOM, .flags = GD_OPTF_REQUIRED,
@@ -147,6 +148,24 @@ static const gd_opt monitor_opts[] = {
              "alert polygon (alerts.gpkg, field people), counted as detect counts them",
      .example = "worldpop.tif", .batch_key = "population", .batch = GD_BATCH_PARAMS,
      .runid = GD_RUNID_CONTENT, .off = F(p.population), NOGIVEN},
+    /* ---- search (pipeline/discover/, docs/stac.md) ---- */
+    GD_STAC_OPT_ROWS(F, G_STAC,
+                     "STAC API root: the first stack is every date from --from to --to with an "
+                     "acquisition over --aoi (one a date: the best of the day, SAR: of one "
+                     "orbit), each date's AOI window read over HTTP and mosaicked into "
+                     "OUTDIR/stac/ with the LIST OUTDIR/stac/stack.txt; a later run with a later "
+                     "--to fetches only the new dates"),
+    {.name = "aoi", .type = GD_OPT_PATH, .meta = "FILE", .group = G_STAC,
+     .help = "the area to search (any OGR vector; required with --stac): the images are cut "
+             "to its box (and a 32-pixel margin)",
+     .example = "aoi.geojson", .runid = GD_RUNID_NO, .needs = "stac", .off = F(stac.aoi),
+     NOGIVEN},
+    {.name = "from", .type = GD_OPT_STRING, .meta = "DATE", .group = G_STAC,
+     .help = "first day searched (YYYY-MM-DD or RFC 3339 UTC; required with --stac)",
+     .example = "2020-01-01", .runid = GD_RUNID_NO, .needs = "stac", .off = F(from), NOGIVEN},
+    {.name = "to", .type = GD_OPT_STRING, .meta = "DATE", .group = G_STAC,
+     .help = "last day searched (required with --stac)", .example = "2020-12-31",
+     .runid = GD_RUNID_NO, .needs = "stac", .off = F(to), NOGIVEN},
     {.name = "threads", .type = GD_OPT_INT, .meta = "N", .lo = 1, .hi = 1024, .group = G_OUT,
      .help = "worker threads: row strips (at least one per thread) are read, fitted and "
              "tested in parallel; outputs are the same for any N", .def = "all cores",
@@ -166,7 +185,9 @@ static const gd_opt monitor_opts[] = {
 
 static const gd_opt_table monitor_table = {
     .command = "monitor",
-    .usage = "monitor --stack LIST -m METHOD -o OUTDIR [options]",
+    .usage = "monitor --stack LIST -m METHOD -o OUTDIR [options]\n"
+             "       geodelta monitor --stac URL --collection NAME --aoi FILE --from DATE "
+             "--to DATE -m METHOD -o OUTDIR [options]",
     .intro = "Watches an area over time: each date from --start on is tested against a\n"
              "per-pixel baseline of the earlier dates (robust z for optical values, the\n"
              "gamma likelihood-ratio test for SAR); a flagged pixel is a provisional alert,\n"
@@ -188,5 +209,7 @@ void gd_monitor_options_init(gd_monitor_options *o)
 {
     memset(o, 0, sizeof *o);
     gd_monitor_params_init(&o->p);
+    gd_stac_query_init(&o->stac);
+    o->stac.nwindows = 1;
     o->mem_mb = 1024;
 }

@@ -10,7 +10,6 @@ command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || stac_skip "nginx not 
 NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
 command -v jq >/dev/null || stac_skip "jq not installed"
 command -v gdal_translate >/dev/null || stac_skip "gdal_translate not installed"
-[[ -f "$DATA/oscd/pisa/t1.tif" ]] || stac_skip "no $DATA/oscd/pisa"
 
 NGINX_PID=""
 stac_stop() {
@@ -103,6 +102,7 @@ stac_free_port() {
 # the COGs, once for all stac tests (the e2e.stac.cogs fixture): $1 = folder
 stac_make_cogs() {
     local out="$1"
+    [[ -f "$DATA/oscd/pisa/t1.tif" ]] || stac_skip "no $DATA/oscd/pisa"
     W="$out.tmp"
     rm -rf "$W"
     mkdir -p "$W/www/data"
@@ -210,7 +210,13 @@ EOF
         done
     done
     head -c 40000 "$W/www/data/t2-full-red.tif" >"$W/www/data/trunc-red.tif"
+    stac_nginx_conf
+}
 
+# nginx.conf for $W/www on $PORT: ROOT/ is ROOT/landing.json, ROOT/search?page=N is
+# ROOT/search-N.json, /data/ and /items/ as they are (and the error roots above)
+stac_nginx_conf() {
+    mkdir -p "$W/nginx/tmp"
     cat >"$W/nginx/nginx.conf" <<EOF
 daemon off;
 worker_processes 1;

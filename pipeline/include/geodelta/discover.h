@@ -18,6 +18,8 @@ typedef struct gd_stac_query {
     double max_cloud;       /* eo:cloud_cover limit in %; < 0: none */
     double min_coverage;    /* AOI fraction below which a date is refused; < 0: 0.5 */
     const char *cache;      /* keeps the fetched AOI windows; NULL: a temporary folder */
+    int nwindows;           /* 0 or 2: window[0] before, window[1] after (detect); 1: only
+                               window[0], the monitor's --from/--to range */
 } gd_stac_query;
 
 void gd_stac_query_init(gd_stac_query *q);
@@ -43,6 +45,15 @@ const char *gd_discover_path(const gd_discover *d, int date);
 json_t *gd_discover_record(const gd_discover *d);
 /* Removes the temporary folder (not the cache); NULL is a no-op. */
 void gd_discover_destroy(gd_discover *d);
+
+/* The monitor's series: searches q->window[0] (one range), takes one acquisition a day
+ * (the best one of the day, as detect orders them; SAR: of the relative orbit and
+ * direction seen most), reads each day's AOI window into the cache (q->cache, else dir:
+ * files named by the key of their assets and window, so a later run over a longer range
+ * fetches only the new days) and writes list, a monitor LIST ("YYYY-MM-DD PATH" a line).
+ * *record: the manifest's "discover" record (the caller owns it). */
+int gd_discover_series(gd_job *job, const gd_stac_query *q, const char *dir, const char *list,
+                       json_t **record);
 
 /* verify --inputs: re-fetches each asset's HTTP identity (ETag, Last-Modified, size) and
  * the analysed windows' pixels, comparing them with the record; each difference becomes

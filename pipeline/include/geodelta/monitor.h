@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 
+#include "geodelta/discover.h"
 #include "geodelta/job.h"
 
 #ifdef __cplusplus
@@ -38,6 +39,9 @@ typedef struct gd_monitor_params {
     const char *bands;     /* band roles, "r=3,n=4" (index methods) */
     const char *zones, *zone_field;
     const char *population; /* people per pixel raster: people on each alert */
+    /* --stac: the first stack comes from a STAC search over one range (window[0]),
+     * mosaicked per date into OUTDIR/stac/ (pipeline/discover/); --stack adds more */
+    const gd_stac_query *stac;
     int argc;
     char **argv;
 } gd_monitor_params;

@@ -121,6 +121,8 @@ void gd_detect_options_init(gd_detect_options *o);
  * (pipeline/options/monitor_options.c). */
 typedef struct gd_monitor_options {
     gd_monitor_params p;
+    gd_stac_query stac;            /* --stac and its options: window[0] from --from/--to */
+    const char *from, *to;
     int threads, mem_mb, quiet, help;
 } gd_monitor_options;
 
