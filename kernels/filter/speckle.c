@@ -169,31 +169,11 @@ void gd_k_speckle_ref(gd_speckle kind, const float *restrict in, int w, int h, i
 /* ---- refined Lee, the same arithmetic in fewer loads ----
  * A pixel's nine sub-block means are the means of sub-blocks centred d px away, and a
  * sub-block centred at (cx, cy) is the same for every pixel that uses it: each is summed
- * once (in window_stats's order, so the mean is the same double) into a ring of the
+ * once (by window_stats, as the reference does) into a ring of the
  * 2d + 1 rows of centres a row of pixels needs. The half-window of the chosen edge side is
  * walked through a list of its offsets in the reference's row-major order (the same sums)
  * instead of testing each of the (2r + 1)² offsets. Pixels whose window or sub-blocks
  * reach the buffer's edge take the reference. */
-
-/* the sub-block mean at centre (cx, cy) as window_stats gives it (NaN when empty) */
-static double sub_mean(const float *in, int w, int h, int cx, int cy, int sr)
-{
-    double s = 0.0;
-    int c = 0;
-    int ya = cy - sr < 0 ? 0 : cy - sr, yb = cy + sr >= h ? h - 1 : cy + sr;
-    int xa = cx - sr < 0 ? 0 : cx - sr, xb = cx + sr >= w ? w - 1 : cx + sr;
-    for (int j = ya; j <= yb; j++) {
-        const float *row = in + (size_t)j * (size_t)w;
-        for (int i = xa; i <= xb; i++) {
-            float v = row[i];
-            if (isfinite(v)) {
-                s += v;
-                c++;
-            }
-        }
-    }
-    return c ? s / c : NAN;
-}
 
 #define RL_MAX_R 15 /* windows up to 31: the offset lists' size */
 
@@ -240,8 +220,11 @@ void gd_k_speckle(gd_speckle kind, const float *restrict in, int w, int h, int w
              * left y - d .. y + d - 1 there already */
             for (int cy = last == y - 1 ? y + d : y - d; cy <= y + d; cy++) {
                 double *row = ring + (size_t)(cy % rows) * (size_t)w;
-                for (int cx = sr; cx < w - sr; cx++)
-                    row[cx] = sub_mean(in, w, h, cx, cy, sr);
+                for (int cx = sr; cx < w - sr; cx++) {
+                    double var;
+                    int c;
+                    window_stats(in, w, h, cx, cy, sr, &row[cx], &var, &c);
+                }
             }
             last = y;
         }
