@@ -152,39 +152,6 @@ static void set_date(OGRFeatureH f, int idx, int32_t d)
         OGR_F_SetFieldNull(f, idx);
 }
 
-static OGRLayerH make_layer(gd_job *job, GDALDatasetH ds, const char *name,
-                            OGRSpatialReferenceH srs, OGRwkbGeometryType type,
-                            const char *const *names, const OGRFieldType *types, int nf,
-                            int bool_field)
-{
-    char **lco = CSLSetNameValue(NULL, "FID", "fid");
-    if (type != wkbNone)
-        lco = CSLSetNameValue(lco, "GEOMETRY_NAME", "geom");
-    OGRLayerH l = GDALDatasetCreateLayer(ds, name, srs, type, lco);
-    CSLDestroy(lco);
-    for (int k = 0; l && k < nf; k++) {
-        OGRFieldDefnH fd = OGR_Fld_Create(names[k], types[k]);
-        if (k == bool_field)
-            OGR_Fld_SetSubType(fd, OFSTBoolean);
-        OGRErr e = OGR_L_CreateField(l, fd, TRUE);
-        OGR_Fld_Destroy(fd);
-        if (e != OGRERR_NONE)
-            l = NULL;
-    }
-    if (!l)
-        gd_job_error_gdal(job, GD_EOUTPUT, "cannot create the %s layer of alerts.gpkg", name);
-    return l;
-}
-
-static int put(gd_job *job, OGRLayerH l, OGRFeatureH f)
-{
-    OGRErr e = OGR_L_CreateFeature(l, f);
-    OGR_F_Destroy(f);
-    return e == OGRERR_NONE ? GD_OK
-                            : gd_job_error_gdal(job, GD_EOUTPUT, "cannot write a feature of %s "
-                                                "to alerts.gpkg", OGR_L_GetName(l));
-}
-
 /* The zone (index) holding the centre of pixel i, first in the zones file's order; -1. */
 static int zone_of(const gd_monitor *mon, const gd_zones *zs, OGRCoordinateTransformationH ct,
                    size_t i)
@@ -238,7 +205,7 @@ static int history_row(gd_job *job, OGRLayerH l, int64_t id, int32_t date, const
     else
         OGR_F_SetFieldNull(f, 5);
     set_date(f, 6, recorded);
-    return put(job, l, f);
+    return gd_monitor_gpkg_put(job, l, f);
 }
 
 /* Gives each region an alert id: a region holding pixels of alerts of the last committed
@@ -332,7 +299,7 @@ static int assign_ids(gd_job *job, GDALDatasetH ds, gpkg_ctx *c, const int32_t *
     static const OGRFieldType ht[] = {OFTInteger64, OFTDate, OFTString, OFTInteger64,
                                       OFTInteger64, OFTReal, OFTDate};
     OGRLayerH hl = GDALDatasetGetLayerByName(ds, "alert_history");
-    if (!hl && !(hl = make_layer(job, ds, "alert_history", NULL, wkbNone, hn, ht, 7, -1))) {
+    if (!hl && !(hl = gd_monitor_gpkg_layer(job, ds, "alert_history", NULL, wkbNone, hn, ht, 7, -1, 0))) {
         st = gd_job_status(job);
         goto done;
     }
@@ -473,7 +440,7 @@ static int alerts_layer(gd_job *job, GDALDatasetH ds, gpkg_ctx *c)
     int styled = ol != NULL;
     if (ol)
         st = gd_monitor_state_clear(job, ds, "alerts");
-    else if (!(ol = make_layer(job, ds, "alerts", srs, wkbMultiPolygon, names, types, 9, -1)))
+    else if (!(ol = gd_monitor_gpkg_layer(job, ds, "alerts", srs, wkbMultiPolygon, names, types, 9, -1, 0)))
         st = gd_job_status(job);
     if (st != GD_OK)
         goto done;
@@ -517,7 +484,7 @@ static int alerts_layer(gd_job *job, GDALDatasetH ds, gpkg_ctx *c)
             r[l].geom = OGR_G_ForceToMultiPolygon(r[l].geom);
             OGR_F_SetGeometry(f, r[l].geom);
         }
-        st = put(job, ol, f);
+        st = gd_monitor_gpkg_put(job, ol, f);
     }
     if (st == GD_OK && !styled) {
         /* QGIS opens the layer styled: provisional and confirmed in the map's colours */
@@ -569,7 +536,7 @@ static int zone_series_layer(gd_job *job, GDALDatasetH ds, const gpkg_ctx *c)
     int st = GD_OK;
     if (l && (st = gd_monitor_state_clear(job, ds, "zone_series")) != GD_OK)
         return st;
-    if (!l && !(l = make_layer(job, ds, "zone_series", NULL, wkbNone, names, types, 5, -1)))
+    if (!l && !(l = gd_monitor_gpkg_layer(job, ds, "zone_series", NULL, wkbNone, names, types, 5, -1, 0)))
         return gd_job_status(job);
     for (size_t z = 0; z < c->zs->n && st == GD_OK; z++) {
         char chart[32];
@@ -585,7 +552,7 @@ static int zone_series_layer(gd_job *job, GDALDatasetH ds, const gpkg_ctx *c)
             OGR_F_SetFieldDouble(f, 3, strtod(v, NULL));
             snprintf(v, sizeof v, "%.4f", c->conf[z * (size_t)c->nd + (size_t)k]);
             OGR_F_SetFieldDouble(f, 4, strtod(v, NULL));
-            st = put(job, l, f);
+            st = gd_monitor_gpkg_put(job, l, f);
         }
     }
     return st;

@@ -5,6 +5,7 @@
 #include "geodelta/monitor.h"
 #include "geodelta/stages.h"
 
+#include <ogr_api.h>
 #include <stdint.h>
 
 typedef struct json_t json_t;
@@ -152,6 +153,15 @@ int gd_monitor_state_load(gd_job *job, gd_monitor *mon, int *full);
 int gd_monitor_state_write(gd_job *job, void *ds, const gd_monitor *mon, const int32_t *ids,
                            int64_t next_alert);
 int gd_monitor_state_clear(gd_job *job, void *ds, const char *table);
+/* A new table of alerts.gpkg (GDALDatasetH ds): fid "fid", geometry "geom" unless type is
+ * wkbNone, the nf fields (NOT NULL when not_null; field bool_field a Boolean, -1 none);
+ * NULL with the job's error set. */
+OGRLayerH gd_monitor_gpkg_layer(gd_job *job, GDALDatasetH ds, const char *name,
+                                OGRSpatialReferenceH srs, OGRwkbGeometryType type,
+                                const char *const *names, const OGRFieldType *types, int nf,
+                                int bool_field, int not_null);
+/* Writes feature f (and destroys it) to layer l. */
+int gd_monitor_gpkg_put(gd_job *job, OGRLayerH l, OGRFeatureH f);
 int gd_monitor_state_block_rows(const gd_grid *g);
 /* After the commit: removes a converted (or unusable) monitor.state v2. */
 void gd_monitor_state_done(gd_job *job, const gd_monitor *mon);

@@ -391,19 +391,20 @@ done:
 
 /* ---- writing (inside the caller's transaction) ---- */
 
-static OGRLayerH attr_layer(gd_job *job, GDALDatasetH ds, const char *name,
-                            const char *const *names, const OGRFieldType *types, int nf,
-                            int bool_field)
+OGRLayerH gd_monitor_gpkg_layer(gd_job *job, GDALDatasetH ds, const char *name,
+                                OGRSpatialReferenceH srs, OGRwkbGeometryType type,
+                                const char *const *names, const OGRFieldType *types, int nf,
+                                int bool_field, int not_null)
 {
-    OGRLayerH l = GDALDatasetGetLayerByName(ds, name);
-    if (l)
-        return l;
     char **lco = CSLSetNameValue(NULL, "FID", "fid");
-    l = GDALDatasetCreateLayer(ds, name, NULL, wkbNone, lco);
+    if (type != wkbNone)
+        lco = CSLSetNameValue(lco, "GEOMETRY_NAME", "geom");
+    OGRLayerH l = GDALDatasetCreateLayer(ds, name, srs, type, lco);
     CSLDestroy(lco);
     for (int k = 0; l && k < nf; k++) {
         OGRFieldDefnH fd = OGR_Fld_Create(names[k], types[k]);
-        OGR_Fld_SetNullable(fd, FALSE);
+        if (not_null)
+            OGR_Fld_SetNullable(fd, FALSE);
         if (k == bool_field)
             OGR_Fld_SetSubType(fd, OFSTBoolean);
         if (OGR_L_CreateField(l, fd, TRUE) != OGRERR_NONE)
@@ -415,13 +416,22 @@ static OGRLayerH attr_layer(gd_job *job, GDALDatasetH ds, const char *name,
     return l;
 }
 
-static int put(gd_job *job, OGRLayerH l, OGRFeatureH f)
+int gd_monitor_gpkg_put(gd_job *job, OGRLayerH l, OGRFeatureH f)
 {
     OGRErr e = OGR_L_CreateFeature(l, f);
     OGR_F_Destroy(f);
     return e == OGRERR_NONE ? GD_OK
                             : gd_job_error_gdal(job, GD_EOUTPUT, "cannot write a row of %s to "
                                                 "alerts.gpkg", OGR_L_GetName(l));
+}
+
+/* the state's attribute tables: the one the file has, else a new one of NOT NULL fields */
+static OGRLayerH attr_layer(gd_job *job, GDALDatasetH ds, const char *name,
+                            const char *const *names, const OGRFieldType *types, int nf,
+                            int bool_field)
+{
+    OGRLayerH l = GDALDatasetGetLayerByName(ds, name);
+    return l ? l : gd_monitor_gpkg_layer(job, ds, name, NULL, wkbNone, names, types, nf, bool_field, 1);
 }
 
 /* Empties a table of the open file (the rows are rewritten in the same transaction). */
@@ -455,7 +465,7 @@ static int put_blocks(gd_job *job, OGRLayerH l, const char *kind, int stack, con
         OGR_F_SetFieldInteger(f, 3, rows);
         OGR_F_SetFieldBinary(f, 4, (int)((size_t)rows * w * elt),
                              (const unsigned char *)arr + (size_t)y0 * w * elt);
-        st = put(job, l, f);
+        st = gd_monitor_gpkg_put(job, l, f);
     }
     return st;
 }
@@ -501,7 +511,7 @@ int gd_monitor_state_write(gd_job *job, void *dsv, const gd_monitor *mon, const 
             OGR_F_SetFieldString(f, 4, path ? path : ms->s->items[i].path);
             OGR_F_SetFieldString(f, 5, ms->sha[i]);
             free(path);
-            st = put(job, dl, f);
+            st = gd_monitor_gpkg_put(job, dl, f);
         }
         free(list);
     }
@@ -550,7 +560,7 @@ int gd_monitor_state_write(gd_job *job, void *dsv, const gd_monitor *mon, const 
         OGRFeatureH f = OGR_F_Create(OGR_L_GetLayerDefn(ml));
         OGR_F_SetFieldString(f, 0, kv[k][0]);
         OGR_F_SetFieldString(f, 1, kv[k][1]);
-        st = put(job, ml, f);
+        st = gd_monitor_gpkg_put(job, ml, f);
     }
     free(cfg);
     return st;
