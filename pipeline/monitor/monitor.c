@@ -508,8 +508,6 @@ int gd_monitor_run(gd_job *job, const gd_monitor_params *p)
     if (p->nmethods != 1 && p->nmethods != nl)
         return gd_job_error(job, GD_EUSAGE, "give -m once (for every stack) or once per --stack "
                             "(%d -m for %d stacks)", p->nmethods, nl);
-    if (p->stac && (st = gd_stac_query_check(job, p->stac)) != GD_OK)
-        return st;
     if (p->pol && p->stac)
         return gd_job_error(job, GD_EUSAGE, "--pol is for --stack lists: with --stac the SAR "
                             "stack is the search's VV (or VH) asset, one band");
@@ -521,6 +519,8 @@ int gd_monitor_run(gd_job *job, const gd_monitor_params *p)
             return gd_job_error(job, GD_EUSAGE, "--pol chooses the polarisations of -m sar "
                                 "stacks; no stack is -m sar");
     }
+    if (p->stac && (st = gd_stac_query_check(job, p->stac)) != GD_OK)
+        return st;
     if (p->confirm > p->window)
         return gd_job_error(job, GD_EUSAGE, "--confirm %d needs --window >= %d", p->confirm,
                             p->confirm);
