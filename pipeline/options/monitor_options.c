@@ -132,7 +132,8 @@ static const gd_opt monitor_opts[] = {
      .what = "auto or a number of looks from 0.5 to 1000",
      .help = "SAR equivalent number of looks of one date (Sentinel-1 IW GRD at 10 m: about "
              "4.4; more once resampled or filtered); auto: the lower quartile over pixels of "
-             "mean^2 / variance of their baseline dates, recorded",
+             "mean^2 / variance of their baseline dates (per polarisation with --pol vv,vh), "
+             "recorded",
      .def = "auto", .example = "4.4", .batch_key = "enl", .batch = GD_BATCH_PARAMS,
      .runid = GD_RUNID_YES, .off = F(p.enl), NOGIVEN, .parse = parse_enl},
     {.name = "pol", .type = GD_OPT_CHOICE, .flags = GD_OPTF_INDEX, .choices = pols,
