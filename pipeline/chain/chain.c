@@ -275,8 +275,16 @@ static int chain_score(gd_chain *c)
                                                     strips)) != GD_OK)
         return st;
     gd_job_progress_range(job, 0.02, 0.60);
-    return c->m->ops->score ? c->m->ops->score(job, &c->run, &c->score)
-                            : gd_method_stream(job, &c->run, &c->score);
+    /* when the score pass's workers take every CPU, the inputs' hashing waits for the
+     * stages after it that leave one idle (the sieve, the polygons) */
+    int hold = gd_job_threads(job) >= gd_engine_default_threads();
+    if (hold)
+        gd_hasher_hold(c->hasher, 1);
+    st = c->m->ops->score ? c->m->ops->score(job, &c->run, &c->score)
+                          : gd_method_stream(job, &c->run, &c->score);
+    if (hold)
+        gd_hasher_hold(c->hasher, 0);
+    return st;
 }
 
 static int chain_threshold(gd_chain *c)
