@@ -21,11 +21,24 @@
                                     double lo, double hi, uint64_t *restrict bins,           \
                                     size_t nbins);                                           \
     void gd_k_classify_##sfx(const float *restrict score, size_t n, float t, int two_sided,  \
-                             uint8_t *restrict out);
+                             uint8_t *restrict out);                                         \
+    int gd_k_rlee_ring_##sfx(const float *in, int w, int sr, int xa, int xb, double *row);  \
+    int gd_k_rlee_row_##sfx(const float *p, const double *const sm[3], int d,                \
+                            const int *offt, int n, float cu2, int xa, int xb, float *o);
 
 GD_DECLARE_VARIANT(scalar)
 GD_DECLARE_VARIANT(avx2)
 GD_DECLARE_VARIANT(avx512)
+
+/* Refined Lee's vector parts (speckle.c is the scalar reference; speckle_avx*.c do its
+ * operations in its order, lanes = adjacent pixels). Each does whole vectors from xa on
+ * and returns the first x it left to the caller's scalar loop (xa for the scalar table).
+ * rlee_ring: row[cx] = mean of the finite values of the (2 sr + 1)² window centred on
+ * (cx, row `in`), NaN when none; the window lies inside the buffer.
+ * rlee_row: pixels x of the row p (w values around it readable as the windows need): the
+ * nine sub-block means from the ring rows sm[0..2] (centre rows y - d, y, y + d) at
+ * x - d, x, x + d, the edge, then the half-window walk through offt[q * 8 + 2 * dir + side]
+ * (q < n), the Lee weight with cu2; non-finite pixels are copied. */
 
 /* Cephes logf (S. Moshier) coefficients: log(1+m) = m - m²/2 + m³ P(m), m in
  * [sqrt(1/2)-1, sqrt(2)-1]; ln 2 split in two parts so that e*ln2 adds exactly. */

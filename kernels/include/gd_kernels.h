@@ -83,6 +83,10 @@ typedef enum {
  * (1/looks for intensity). Lee (1980), refined Lee (1981), Gamma-MAP (Lopes 1990). */
 void gd_k_speckle(gd_speckle kind, const float *restrict in, int w, int h, int win,
                   float cu2, int y0, int y1, float *restrict out);
+/* gd_k_speckle with the kernels of one ISA (tests compare each with gd_k_speckle_ref);
+ * returns -1 (and writes nothing) when this build or CPU lacks the ISA. */
+int gd_k_speckle_isa(gd_isa isa, gd_speckle kind, const float *restrict in, int w, int h,
+                     int win, float cu2, int y0, int y1, float *restrict out);
 /* The same filter pixel by pixel as its definition reads (the reference gd_k_speckle is
  * tested against bit for bit; gd_k_speckle computes refined Lee's sub-block means once per
  * centre instead of once per pixel that uses them). */
@@ -275,6 +279,10 @@ typedef struct gd_kernel_table {
                             double hi, uint64_t *restrict bins, size_t nbins);
     void (*classify)(const float *restrict score, size_t n, float t, int two_sided,
                      uint8_t *restrict out);
+    /* refined Lee's inner pixels (kernels_internal.h); used through gd_k_speckle */
+    int (*rlee_ring)(const float *in, int w, int sr, int xa, int xb, double *row);
+    int (*rlee_row)(const float *p, const double *const sm[3], int d, const int *offt, int n,
+                    float cu2, int xa, int xb, float *o);
 } gd_kernel_table;
 
 /* The kernels of one ISA, or NULL when this build or this CPU lacks it (for tests and
