@@ -43,14 +43,29 @@ static int cu2_strip(void *user, const gd_strip *s)
     return GD_OK;
 }
 
-int gd_sar_speckle_levels(gd_job *job, const gd_sar_params *sp, const gd_grid *grid,
-                          const gd_band *before, const gd_band *after, float cu2[2])
+static gd_engine_spec levels_spec(const gd_grid *grid, const gd_band *before,
+                                  const gd_band *after, cu2_pass *c)
+{
+    gd_engine_spec spec = {.grid = grid, .before = before, .after = after, .nb = 1,
+                           .halo = c->step - 1, .fn = cu2_strip, .user = c};
+    return spec;
+}
+
+/* The speckle levels' pass; with keep, it also keeps both dates for the score pass and
+ * makes the map's panels (which need the raw bands in GDAL's cache). */
+static int speckle_levels(gd_job *job, const gd_sar_params *sp, const gd_grid *grid,
+                          const gd_band *before, const gd_band *after, float cu2[2],
+                          struct gd_engine_panels *panels, gd_score keep[2])
 {
     int st = GD_OK;
     cu2_pass c = {.win = sp->speckle_window};
     c.step = 2 * (c.win / 2 > 0 ? c.win / 2 : 1) + 1;
-    gd_engine_spec spec = {.grid = grid, .before = before, .after = after, .nb = 1,
-                           .halo = c.step - 1, .fn = cu2_strip, .user = &c};
+    gd_engine_spec spec = levels_spec(grid, before, after, &c);
+    if (keep) {
+        spec.keep[0] = &keep[0];
+        spec.keep[1] = &keep[1];
+        spec.panels = panels;
+    }
     int rows = 0, nstrips = gd_engine_strips(&spec, &rows);
     c.cap = (size_t)((rows + c.step - 1) / c.step) * (size_t)(grid->width / c.step + 1);
     for (int d = 0; d < 2; d++) {
@@ -79,6 +94,12 @@ done:
         free(c.nvals[d]);
     }
     return st;
+}
+
+int gd_sar_speckle_levels(gd_job *job, const gd_sar_params *sp, const gd_grid *grid,
+                          const gd_band *before, const gd_band *after, float cu2[2])
+{
+    return speckle_levels(job, sp, grid, before, after, cu2, NULL, NULL);
 }
 
 /* ---- the score: one streamed pass ----
@@ -166,12 +187,38 @@ int gd_detect_sar(gd_job *job, const gd_sar_params *sp, const gd_grid *grid,
     int st = GD_OK;
     json_t *cu2 = json_object();
     sar_pass c = {.sp = sp, .eps = eps};
+    gd_score kept[2];
+    memset(kept, 0, sizeof kept);
+    int keep = 0;
     memset(out, 0, sizeof *out);
     if (!cu2)
         return gd_job_error(job, GD_EPROC, "out of memory");
+    c.hm = (sp->nr_window > 1 ? sp->nr_window / 2 : 0) +
+           (sp->smooth_window > 1 ? sp->smooth_window / 2 : 0);
+    int hs = sp->speckle != GD_SPECKLE_NONE ? sp->speckle_window / 2 : 0;
+    gd_engine_spec spec = {.grid = grid, .before = before, .after = after, .nb = 1,
+                           .halo = hs + c.hm, .user = &c, .start = sar_start,
+                           .generate = sar_generate, .stop = sar_stop, .panels = panels};
     if (sp->speckle != GD_SPECKLE_NONE) {
-        if ((st = gd_sar_speckle_levels(job, sp, grid, before, after, c.cu2)) != GD_OK)
+        /* The levels' pass decodes both dates already: it keeps them (in memory or in
+         * temporary files) so that the score pass does not decode them again, and makes
+         * the map's panels, which its strips must then cut as the score pass's would (the
+         * boxes split between strips are summed per strip) */
+        cu2_pass lc = {.win = sp->speckle_window};
+        lc.step = 2 * (lc.win / 2 > 0 ? lc.win / 2 : 1) + 1;
+        gd_engine_spec ls = levels_spec(grid, before, after, &lc);
+        int r1 = 0, r2 = 0;
+        gd_engine_strips(&ls, &r1);
+        gd_engine_strips(&spec, &r2);
+        keep = r1 == r2;
+        if ((st = speckle_levels(job, sp, grid, before, after, c.cu2, panels,
+                                 keep ? kept : NULL)) != GD_OK)
             goto done;
+        if (keep) {
+            spec.kept[0] = &kept[0];
+            spec.kept[1] = &kept[1];
+            spec.panels = NULL;
+        }
         static const char *const label[2] = {"before", "after"};
         for (int d = 0; d < 2; d++) {
             if (!(c.cu2[d] > 0.0f)) {
@@ -183,12 +230,6 @@ int gd_detect_sar(gd_job *job, const gd_sar_params *sp, const gd_grid *grid,
             json_object_set_new(cu2, label[d], json_real(c.cu2[d]));
         }
     }
-    c.hm = (sp->nr_window > 1 ? sp->nr_window / 2 : 0) +
-           (sp->smooth_window > 1 ? sp->smooth_window / 2 : 0);
-    int hs = sp->speckle != GD_SPECKLE_NONE ? sp->speckle_window / 2 : 0;
-    gd_engine_spec spec = {.grid = grid, .before = before, .after = after, .nb = 1,
-                           .halo = hs + c.hm, .user = &c, .start = sar_start,
-                           .generate = sar_generate, .stop = sar_stop, .panels = panels};
     /* the engine keeps the score in memory when it fits --mem, else in a temporary file,
      * and reports "no valid pixel" itself */
     if ((st = gd_engine_score(job, &spec, out)) != GD_OK)
@@ -202,6 +243,8 @@ int gd_detect_sar(gd_job *job, const gd_sar_params *sp, const gd_grid *grid,
                                   sp->smooth_window > 1 ? sp->smooth_window : 1));
     cu2 = NULL;
 done:
+    gd_score_free(&kept[0]);
+    gd_score_free(&kept[1]);
     json_decref(cu2);
     return st;
 }
