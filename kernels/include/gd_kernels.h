@@ -198,6 +198,11 @@ int gd_k_flicm(const float *restrict x, int w, int h, int absval, double v[2], i
 void gd_k_flicm_sweep(const float *restrict x, const float *restrict u1, int w, int h,
                       int absval, const double v[2], int r0, int r1, float *restrict tmp,
                       double *dmax, double sums[4]);
+/* gd_k_flicm_sweep with the kernels of one ISA (for tests); -1 when this build or CPU
+ * lacks the ISA. */
+int gd_k_flicm_sweep_isa(gd_isa isa, const float *restrict x, const float *restrict u1, int w,
+                         int h, int absval, const double v[2], int r0, int r1,
+                         float *restrict tmp, double *dmax, double sums[4]);
 /* The same sweep pixel by pixel as the definition reads (gd_k_flicm_sweep computes each
  * neighbour's terms once; tested against this bit for bit). */
 void gd_k_flicm_sweep_ref(const float *restrict x, const float *restrict u1, int w, int h,
@@ -283,6 +288,12 @@ typedef struct gd_kernel_table {
     int (*rlee_ring)(const float *in, int w, int sr, int xa, int xb, double *row);
     int (*rlee_row)(const float *p, const double *const sm[3], int d, const int *offt, int n,
                     float cu2, int xa, int xb, float *o);
+    /* the FLICM sweep's rows (kernels_internal.h); used through gd_k_flicm_sweep */
+    int (*flicm_terms)(const float *x, const float *u1, int absval, const double v[2], int n,
+                       double *const out[4]);
+    int (*flicm_row)(const float *x, const float *u1, int absval, const double v[2], int n,
+                     const double *const g0p[8], const double *const g1p[8], float *t,
+                     double *dm, double acc[4]);
 } gd_kernel_table;
 
 /* The kernels of one ISA, or NULL when this build or this CPU lacks it (for tests and
