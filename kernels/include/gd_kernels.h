@@ -101,8 +101,8 @@ float gd_k_speckle_cu2(const float *restrict in, int w, int h, int win);
  * w / step values); returns how many. Windows start at rows and columns that are
  * multiples of step, as in gd_k_speckle_cu2. */
 size_t gd_k_speckle_cu2_windows(const float *restrict in, int w, int win, float *restrict v);
-/* The median (v[n / 2] after sorting v in place) of the values above; NaN when n = 0.
- * The order the values came in does not matter. */
+/* The median (the value v[n / 2] would hold after sorting; v is reordered) of the values
+ * above; NaN when n = 0. The order the values came in does not matter. */
 float gd_k_speckle_cu2_median(float *restrict v, size_t n);
 
 /* Mean of the finite values in a win x win window (same buffer and halo rules as
