@@ -7,7 +7,9 @@
 
 #define GD_TABLE(sfx)                                                                        \
     {gd_k_ndiff_delta_##sfx, gd_k_logratio_##sfx,        gd_k_cva_##sfx,                     \
-     gd_k_minmax_##sfx,      gd_k_hist_accumulate_##sfx, gd_k_classify_##sfx}
+     gd_k_minmax_##sfx,      gd_k_hist_accumulate_##sfx, gd_k_classify_##sfx,                \
+     gd_k_rlee_ring_##sfx,   gd_k_rlee_row_##sfx,        gd_k_flicm_terms_##sfx,            \
+     gd_k_flicm_row_##sfx}
 
 static const gd_kernel_table tables[] = {
     GD_TABLE(scalar),

@@ -21,11 +21,36 @@
                                     double lo, double hi, uint64_t *restrict bins,           \
                                     size_t nbins);                                           \
     void gd_k_classify_##sfx(const float *restrict score, size_t n, float t, int two_sided,  \
-                             uint8_t *restrict out);
+                             uint8_t *restrict out);                                         \
+    int gd_k_rlee_ring_##sfx(const float *in, int w, int sr, int xa, int xb, double *row);  \
+    int gd_k_rlee_row_##sfx(const float *p, const double *const sm[3], int d,                \
+                            const int *offt, int n, float cu2, int xa, int xb, float *o);     \
+    int gd_k_flicm_terms_##sfx(const float *x, const float *u1, int absval, const double v[2], \
+                               int n, double *const out[4]);                                 \
+    int gd_k_flicm_row_##sfx(const float *x, const float *u1, int absval, const double v[2],   \
+                             int n, const double *const g0p[8], const double *const g1p[8],  \
+                             float *t, double *dm, double acc[4]);
 
 GD_DECLARE_VARIANT(scalar)
 GD_DECLARE_VARIANT(avx2)
 GD_DECLARE_VARIANT(avx512)
+
+/* FLICM sweep's vector parts (flicm.c is the scalar reference, same contract as above:
+ * whole vectors from index 0, the first index left is returned).
+ * flicm_terms: a row's neighbour terms out[0..3] = edge/diagonal weight x u1² (q - v0)²,
+ * and x u0² (q - v1)² (0 where x is not finite).
+ * flicm_row: a row's new memberships t from g0 = sum of g0p[k][i] (k = 0..7, in that
+ * order) and g1 likewise; *dm and acc continue the sweep's running max and sums in pixel
+ * order. */
+/* Refined Lee's vector parts (speckle.c is the scalar reference; speckle_avx*.c do its
+ * operations in its order, lanes = adjacent pixels). Each does whole vectors from xa on
+ * and returns the first x it left to the caller's scalar loop (xa for the scalar table).
+ * rlee_ring: row[cx] = mean of the finite values of the (2 sr + 1)² window centred on
+ * (cx, row `in`), NaN when none; the window lies inside the buffer.
+ * rlee_row: pixels x of the row p (w values around it readable as the windows need): the
+ * nine sub-block means from the ring rows sm[0..2] (centre rows y - d, y, y + d) at
+ * x - d, x, x + d, the edge, then the half-window walk through offt[q * 8 + 2 * dir + side]
+ * (q < n), the Lee weight with cu2; non-finite pixels are copied. */
 
 /* Cephes logf (S. Moshier) coefficients: log(1+m) = m - m²/2 + m³ P(m), m in
  * [sqrt(1/2)-1, sqrt(2)-1]; ln 2 split in two parts so that e*ln2 adds exactly. */

@@ -1,6 +1,6 @@
 /* flicm.c: two-class decisions of a change score beyond a single threshold: FLICM fuzzy
  * clustering (Krinidis & Chatzis 2010) and hysteresis growth of change seeds. */
-#include "gd_kernels.h"
+#include "../kernels_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -106,9 +106,39 @@ void gd_k_flicm_sweep_ref(const float *restrict x, const float *restrict u1, int
  * ring of three rows; pixels that do not count (outside the buffer, not finite) add +0.0,
  * which leaves a sum of non-negative terms as it is. Bit-identical to the reference
  * (unit.filters). */
-void gd_k_flicm_sweep(const float *restrict x, const float *restrict u1, int w, int h,
-                      int absval, const double v[2], int r0, int r1, float *restrict tmp,
-                      double *dmax, double sums[4])
+/* the scalar table's parts: everything is left to the loops below */
+int gd_k_flicm_terms_scalar(const float *x, const float *u1, int absval, const double v[2],
+                            int n, double *const out[4])
+{
+    (void)x;
+    (void)u1;
+    (void)absval;
+    (void)v;
+    (void)n;
+    (void)out;
+    return 0;
+}
+
+int gd_k_flicm_row_scalar(const float *x, const float *u1, int absval, const double v[2], int n,
+                          const double *const g0p[8], const double *const g1p[8], float *t,
+                          double *dm, double acc[4])
+{
+    (void)x;
+    (void)u1;
+    (void)absval;
+    (void)v;
+    (void)n;
+    (void)g0p;
+    (void)g1p;
+    (void)t;
+    (void)dm;
+    (void)acc;
+    return 0;
+}
+
+static void flicm_sweep(const gd_kernel_table *kt, const float *restrict x,
+                        const float *restrict u1, int w, int h, int absval, const double v[2],
+                        int r0, int r1, float *restrict tmp, double *dmax, double sums[4])
 {
     const double we = 1.0 / (1.0 + 1.0), wdg = 1.0 / (M_SQRT2 + 1.0);
     /* ring[row % 3][k][x + 1]: k = 0 g0 edge, 1 g0 diagonal, 2 g1 edge, 3 g1 diagonal;
@@ -131,7 +161,13 @@ void gd_k_flicm_sweep(const float *restrict x, const float *restrict u1, int w, 
                 t[-1] = t[w] = 0.0;
             }
             double *e0 = RING(yy, 0), *d0 = RING(yy, 1), *e1 = RING(yy, 2), *d1 = RING(yy, 3);
-            for (int xx = 0; xx < w; xx++) {
+            int xx0 = 0;
+            if (yy < h) {
+                double *const terms[4] = {e0, d0, e1, d1};
+                size_t row = (size_t)yy * (size_t)w;
+                xx0 = kt->flicm_terms(x + row, u1 + row, absval, v, w, terms);
+            }
+            for (int xx = xx0; xx < w; xx++) {
                 size_t j = (size_t)yy * (size_t)w + (size_t)xx;
                 if (yy >= h || !isfinite(x[j])) {
                     e0[xx] = d0[xx] = e1[xx] = d1[xx] = 0.0;
@@ -157,7 +193,14 @@ void gd_k_flicm_sweep(const float *restrict x, const float *restrict u1, int w, 
         const double *me0 = RING(y, 0), *me1 = RING(y, 2);
         const double *le0 = RING(y + 1, 0), *ld0 = RING(y + 1, 1), *le1 = RING(y + 1, 2),
                      *ld1 = RING(y + 1, 3); /* row y + 1 (zeros past the buffer) */
-        for (int xx = 0; xx < w; xx++) {
+        const double *const g0p[8] = {ud0 - 1, ue0, ud0 + 1, me0 - 1,
+                                      me0 + 1, ld0 - 1, le0, ld0 + 1};
+        const double *const g1p[8] = {ud1 - 1, ue1, ud1 + 1, me1 - 1,
+                                      me1 + 1, ld1 - 1, le1, ld1 + 1};
+        size_t row = (size_t)y * (size_t)w;
+        int xx0 = kt->flicm_row(x + row, u1 + row, absval, v, w, g0p, g1p,
+                                tmp + (size_t)(y - r0) * (size_t)w, &dm, acc);
+        for (int xx = xx0; xx < w; xx++) {
             size_t i = (size_t)y * (size_t)w + (size_t)xx;
             float *t = tmp + (size_t)(y - r0) * (size_t)w + (size_t)xx;
             if (!isfinite(x[i])) {
@@ -190,6 +233,25 @@ void gd_k_flicm_sweep(const float *restrict x, const float *restrict u1, int w, 
     *dmax = dm;
     for (int k = 0; k < 4; k++)
         sums[k] = acc[k];
+}
+
+int gd_k_flicm_sweep_isa(gd_isa isa, const float *restrict x, const float *restrict u1, int w,
+                         int h, int absval, const double v[2], int r0, int r1,
+                         float *restrict tmp, double *dmax, double sums[4])
+{
+    const gd_kernel_table *kt = gd_kernels_table(isa);
+    if (!kt)
+        return -1;
+    flicm_sweep(kt, x, u1, w, h, absval, v, r0, r1, tmp, dmax, sums);
+    return 0;
+}
+
+void gd_k_flicm_sweep(const float *restrict x, const float *restrict u1, int w, int h,
+                      int absval, const double v[2], int r0, int r1, float *restrict tmp,
+                      double *dmax, double sums[4])
+{
+    flicm_sweep(gd_kernels_table(gd_kernels_isa()), x, u1, w, h, absval, v, r0, r1, tmp, dmax,
+                sums);
 }
 
 size_t gd_k_hysteresis(const float *restrict x, int w, int h, int absval, double t_lo,

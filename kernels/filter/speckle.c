@@ -1,5 +1,5 @@
 /* speckle.c: scalar reference speckle filters (Lee, refined Lee, Gamma-MAP) and a box mean. */
-#include "gd_kernels.h"
+#include "../kernels_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -173,18 +173,40 @@ void gd_k_speckle_ref(gd_speckle kind, const float *restrict in, int w, int h, i
  * 2d + 1 rows of centres a row of pixels needs. The half-window of the chosen edge side is
  * walked through a list of its offsets in the reference's row-major order (the same sums)
  * instead of testing each of the (2r + 1)² offsets. Pixels whose window or sub-blocks
- * reach the buffer's edge take the reference. */
+ * reach the buffer's edge take the reference. The ISA variants (speckle_avx*.c) do the
+ * ring and the inner pixels with the same operations in the same order, a pixel a lane;
+ * whatever they leave (the last partial vector) is done here. */
 
 #define RL_MAX_R 15 /* windows up to 31: the offset lists' size */
 
-void gd_k_speckle(gd_speckle kind, const float *restrict in, int w, int h, int win,
-                  float cu2, int y0, int y1, float *restrict out)
+/* the scalar table's parts: everything is left to the loops below */
+int gd_k_rlee_ring_scalar(const float *in, int w, int sr, int xa, int xb, double *row)
 {
-    int r = win / 2;
-    if (kind != GD_SPECKLE_REFINED_LEE || r < 1 || r > RL_MAX_R) {
-        gd_k_speckle_ref(kind, in, w, h, win, cu2, y0, y1, out);
-        return;
-    }
+    (void)in;
+    (void)w;
+    (void)sr;
+    (void)xb;
+    (void)row;
+    return xa;
+}
+
+int gd_k_rlee_row_scalar(const float *p, const double *const sm[3], int d, const int *offt,
+                         int n, float cu2, int xa, int xb, float *o)
+{
+    (void)p;
+    (void)sm;
+    (void)d;
+    (void)offt;
+    (void)n;
+    (void)cu2;
+    (void)xb;
+    (void)o;
+    return xa;
+}
+
+static void speckle_rlee(const gd_kernel_table *t, const float *restrict in, int w, int h,
+                         int r, float cu2, int y0, int y1, float *restrict out)
+{
     int sr = (2 * r) / 6 > 1 ? (2 * r) / 6 : 1, d = r - sr;
     if (d < 1)
         d = 1;
@@ -192,24 +214,26 @@ void gd_k_speckle(gd_speckle kind, const float *restrict in, int w, int h, int w
     int m = r > d + sr ? r : d + sr;
     int rows = 2 * d + 1;
     double *ring = malloc(sizeof(double) * (size_t)rows * (size_t)(w > 0 ? w : 1));
-    /* offsets of the half-windows: direction k, side (0: -1, 1: +1), in row-major order */
-    int (*off)[2][(2 * RL_MAX_R + 1) * (2 * RL_MAX_R + 1)] = malloc(sizeof(*off) * 4);
-    int cnt[4][2] = {{0}};
-    if (!ring || !off) {
+    /* offsets of the half-windows in row-major order, interleaved: offt[q * 8 + 2 * k + sd]
+     * for direction k and side sd (0: -1, 1: +1); every half-window has n = (r + 1)(2r + 1)
+     * offsets (the centre line and one side) */
+    const int n = (r + 1) * (2 * r + 1);
+    int *offt = malloc(sizeof(int) * 8 * (size_t)n);
+    if (!ring || !offt) {
         free(ring);
-        free(off);
-        gd_k_speckle_ref(kind, in, w, h, win, cu2, y0, y1, out);
+        free(offt);
+        gd_k_speckle_ref(GD_SPECKLE_REFINED_LEE, in, w, h, 2 * r + 1, cu2, y0, y1, out);
         return;
     }
     for (int k = 0; k < 4; k++)
         for (int sd = 0; sd < 2; sd++) {
-            int side = sd ? 1 : -1;
+            int side = sd ? 1 : -1, q = 0;
             for (int j = -r; j <= r; j++)
                 for (int i = -r; i <= r; i++) {
                     int proj = k == 0 ? i : k == 1 ? j : k == 2 ? i - j : i + j;
                     if (proj * side < 0)
                         continue;
-                    off[k][sd][cnt[k][sd]++] = j * w + i;
+                    offt[(size_t)q++ * 8 + (size_t)(2 * k + sd)] = j * w + i;
                 }
         }
     int last = y0 - 2; /* the last row of pixels whose centre rows the ring holds */
@@ -220,7 +244,10 @@ void gd_k_speckle(gd_speckle kind, const float *restrict in, int w, int h, int w
              * left y - d .. y + d - 1 there already */
             for (int cy = last == y - 1 ? y + d : y - d; cy <= y + d; cy++) {
                 double *row = ring + (size_t)(cy % rows) * (size_t)w;
-                for (int cx = sr; cx < w - sr; cx++) {
+                int cx = w - sr > sr ? t->rlee_ring(in + (size_t)cy * (size_t)w, w, sr, sr,
+                                                    w - sr, row)
+                                     : sr;
+                for (; cx < w - sr; cx++) {
                     double var;
                     int c;
                     window_stats(in, w, h, cx, cy, sr, &row[cx], &var, &c);
@@ -228,33 +255,40 @@ void gd_k_speckle(gd_speckle kind, const float *restrict in, int w, int h, int w
             }
             last = y;
         }
+        float *orow = out + (size_t)(y - y0) * (size_t)w;
+        const float *prow = in + (size_t)y * (size_t)w;
+        const double *sm3[3];
+        int xa = 0, xb = 0;
+        if (inner_y && w - m > m) {
+            for (int a = 0; a < 3; a++)
+                sm3[a] = ring + (size_t)((y + (a - 1) * d) % rows) * (size_t)w;
+            xa = t->rlee_row(prow, sm3, d, offt, n, cu2, m, w - m, orow);
+            xb = w - m;
+        }
         for (int x = 0; x < w; x++) {
-            size_t at = (size_t)y * (size_t)w + (size_t)x;
-            float v = in[at];
-            float *o = out + (size_t)(y - y0) * (size_t)w + (size_t)x;
+            if (x == m && xa > m)
+                x = xa; /* the variant did [m, xa) */
+            float v = prow[x];
+            float *o = orow + x;
             if (!isfinite(v)) {
                 *o = v;
                 continue;
             }
-            if (!inner_y || x < m || x >= w - m) {
+            if (!inner_y || x < m || x >= xb) {
                 *o = refined_lee(in, w, h, x, y, r, cu2);
                 continue;
             }
             double sm[3][3];
-            for (int a = 0; a < 3; a++) {
-                const double *row = ring + (size_t)((y + (a - 1) * d) % rows) * (size_t)w;
+            for (int a = 0; a < 3; a++)
                 for (int b = 0; b < 3; b++)
-                    sm[a][b] = row[x + (b - 1) * d];
-            }
+                    sm[a][b] = sm3[a][x + (b - 1) * d];
             int side, best = edge_direction(sm, &side);
-            int sd = side > 0;
-            const int *ofs = off[best][sd];
-            int n = cnt[best][sd];
-            const float *p = in + at;
+            const int *ofs = offt + 2 * best + (side > 0);
+            const float *p = prow + x;
             double s = 0.0, s2 = 0.0;
             int c = 0;
             for (int q = 0; q < n; q++) {
-                float u = p[ofs[q]];
+                float u = p[ofs[(size_t)q * 8]];
                 if (isfinite(u)) {
                     s += u;
                     s2 += (double)u * u;
@@ -267,7 +301,27 @@ void gd_k_speckle(gd_speckle kind, const float *restrict in, int w, int h, int w
         }
     }
     free(ring);
-    free(off);
+    free(offt);
+}
+
+int gd_k_speckle_isa(gd_isa isa, gd_speckle kind, const float *restrict in, int w, int h,
+                     int win, float cu2, int y0, int y1, float *restrict out)
+{
+    const gd_kernel_table *t = gd_kernels_table(isa);
+    if (!t)
+        return -1;
+    int r = win / 2;
+    if (kind != GD_SPECKLE_REFINED_LEE || r < 1 || r > RL_MAX_R)
+        gd_k_speckle_ref(kind, in, w, h, win, cu2, y0, y1, out);
+    else
+        speckle_rlee(t, in, w, h, r, cu2, y0, y1, out);
+    return 0;
+}
+
+void gd_k_speckle(gd_speckle kind, const float *restrict in, int w, int h, int win,
+                  float cu2, int y0, int y1, float *restrict out)
+{
+    gd_k_speckle_isa(gd_kernels_isa(), kind, in, w, h, win, cu2, y0, y1, out);
 }
 
 static int cmp_float(const void *a, const void *b)
@@ -292,12 +346,53 @@ size_t gd_k_speckle_cu2_windows(const float *restrict in, int w, int win, float 
     return n;
 }
 
+/* The k-th smallest of v[0..n) (v reordered): Hoare's selection with a median-of-three
+ * pivot, which finds the same value a sort would put at k (the values are never NaN here:
+ * variation coefficients of windows without nodata) in linear time instead of n log n; a
+ * range that keeps shrinking slowly is sorted instead (bounded worst case). */
+static float select_kth(float *v, size_t n, size_t k)
+{
+    size_t lo = 0, hi = n - 1;
+    int budget = 64;
+    while (hi > lo) {
+        if (budget-- == 0) {
+            qsort(v + lo, hi - lo + 1, sizeof *v, cmp_float);
+            return v[k];
+        }
+        size_t mid = lo + (hi - lo) / 2;
+        /* order v[lo], v[mid], v[hi]; the median of the three is the pivot */
+        if (v[mid] < v[lo]) { float t = v[mid]; v[mid] = v[lo]; v[lo] = t; }
+        if (v[hi] < v[lo]) { float t = v[hi]; v[hi] = v[lo]; v[lo] = t; }
+        if (v[hi] < v[mid]) { float t = v[hi]; v[hi] = v[mid]; v[mid] = t; }
+        float pivot = v[mid];
+        size_t i = lo, j = hi;
+        for (;;) {
+            while (v[i] < pivot)
+                i++;
+            while (pivot < v[j])
+                j--;
+            if (i >= j)
+                break;
+            float t = v[i];
+            v[i] = v[j];
+            v[j] = t;
+            i++;
+            j--;
+        }
+        /* v[lo..j] <= pivot <= v[j+1..hi] */
+        if (k <= j)
+            hi = j;
+        else
+            lo = j + 1;
+    }
+    return v[k];
+}
+
 float gd_k_speckle_cu2_median(float *restrict v, size_t n)
 {
     if (n == 0)
         return NAN;
-    qsort(v, n, sizeof *v, cmp_float);
-    return v[n / 2];
+    return select_kth(v, n, n / 2);
 }
 
 float gd_k_speckle_cu2(const float *restrict in, int w, int h, int win)

@@ -83,6 +83,10 @@ typedef enum {
  * (1/looks for intensity). Lee (1980), refined Lee (1981), Gamma-MAP (Lopes 1990). */
 void gd_k_speckle(gd_speckle kind, const float *restrict in, int w, int h, int win,
                   float cu2, int y0, int y1, float *restrict out);
+/* gd_k_speckle with the kernels of one ISA (tests compare each with gd_k_speckle_ref);
+ * returns -1 (and writes nothing) when this build or CPU lacks the ISA. */
+int gd_k_speckle_isa(gd_isa isa, gd_speckle kind, const float *restrict in, int w, int h,
+                     int win, float cu2, int y0, int y1, float *restrict out);
 /* The same filter pixel by pixel as its definition reads (the reference gd_k_speckle is
  * tested against bit for bit; gd_k_speckle computes refined Lee's sub-block means once per
  * centre instead of once per pixel that uses them). */
@@ -97,8 +101,8 @@ float gd_k_speckle_cu2(const float *restrict in, int w, int h, int win);
  * w / step values); returns how many. Windows start at rows and columns that are
  * multiples of step, as in gd_k_speckle_cu2. */
 size_t gd_k_speckle_cu2_windows(const float *restrict in, int w, int win, float *restrict v);
-/* The median (v[n / 2] after sorting v in place) of the values above; NaN when n = 0.
- * The order the values came in does not matter. */
+/* The median (the value v[n / 2] would hold after sorting; v is reordered) of the values
+ * above; NaN when n = 0. The order the values came in does not matter. */
 float gd_k_speckle_cu2_median(float *restrict v, size_t n);
 
 /* Mean of the finite values in a win x win window (same buffer and halo rules as
@@ -194,6 +198,11 @@ int gd_k_flicm(const float *restrict x, int w, int h, int absval, double v[2], i
 void gd_k_flicm_sweep(const float *restrict x, const float *restrict u1, int w, int h,
                       int absval, const double v[2], int r0, int r1, float *restrict tmp,
                       double *dmax, double sums[4]);
+/* gd_k_flicm_sweep with the kernels of one ISA (for tests); -1 when this build or CPU
+ * lacks the ISA. */
+int gd_k_flicm_sweep_isa(gd_isa isa, const float *restrict x, const float *restrict u1, int w,
+                         int h, int absval, const double v[2], int r0, int r1,
+                         float *restrict tmp, double *dmax, double sums[4]);
 /* The same sweep pixel by pixel as the definition reads (gd_k_flicm_sweep computes each
  * neighbour's terms once; tested against this bit for bit). */
 void gd_k_flicm_sweep_ref(const float *restrict x, const float *restrict u1, int w, int h,
@@ -275,6 +284,16 @@ typedef struct gd_kernel_table {
                             double hi, uint64_t *restrict bins, size_t nbins);
     void (*classify)(const float *restrict score, size_t n, float t, int two_sided,
                      uint8_t *restrict out);
+    /* refined Lee's inner pixels (kernels_internal.h); used through gd_k_speckle */
+    int (*rlee_ring)(const float *in, int w, int sr, int xa, int xb, double *row);
+    int (*rlee_row)(const float *p, const double *const sm[3], int d, const int *offt, int n,
+                    float cu2, int xa, int xb, float *o);
+    /* the FLICM sweep's rows (kernels_internal.h); used through gd_k_flicm_sweep */
+    int (*flicm_terms)(const float *x, const float *u1, int absval, const double v[2], int n,
+                       double *const out[4]);
+    int (*flicm_row)(const float *x, const float *u1, int absval, const double v[2], int n,
+                     const double *const g0p[8], const double *const g1p[8], float *t,
+                     double *dm, double acc[4]);
 } gd_kernel_table;
 
 /* The kernels of one ISA, or NULL when this build or this CPU lacks it (for tests and

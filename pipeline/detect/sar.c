@@ -43,14 +43,29 @@ static int cu2_strip(void *user, const gd_strip *s)
     return GD_OK;
 }
 
-int gd_sar_speckle_levels(gd_job *job, const gd_sar_params *sp, const gd_grid *grid,
-                          const gd_band *before, const gd_band *after, float cu2[2])
+static gd_engine_spec levels_spec(const gd_grid *grid, const gd_band *before,
+                                  const gd_band *after, cu2_pass *c)
+{
+    gd_engine_spec spec = {.grid = grid, .before = before, .after = after, .nb = 1,
+                           .halo = c->step - 1, .fn = cu2_strip, .user = c};
+    return spec;
+}
+
+/* The speckle levels' pass; with keep, it also keeps both dates for the score pass and
+ * makes the map's panels (which need the raw bands in GDAL's cache). */
+static int speckle_levels(gd_job *job, const gd_sar_params *sp, const gd_grid *grid,
+                          const gd_band *before, const gd_band *after, float cu2[2],
+                          struct gd_engine_panels *panels, gd_score keep[2])
 {
     int st = GD_OK;
     cu2_pass c = {.win = sp->speckle_window};
     c.step = 2 * (c.win / 2 > 0 ? c.win / 2 : 1) + 1;
-    gd_engine_spec spec = {.grid = grid, .before = before, .after = after, .nb = 1,
-                           .halo = c.step - 1, .fn = cu2_strip, .user = &c};
+    gd_engine_spec spec = levels_spec(grid, before, after, &c);
+    if (keep) {
+        spec.keep[0] = &keep[0];
+        spec.keep[1] = &keep[1];
+        spec.panels = panels;
+    }
     int rows = 0, nstrips = gd_engine_strips(&spec, &rows);
     c.cap = (size_t)((rows + c.step - 1) / c.step) * (size_t)(grid->width / c.step + 1);
     for (int d = 0; d < 2; d++) {
@@ -79,6 +94,12 @@ done:
         free(c.nvals[d]);
     }
     return st;
+}
+
+int gd_sar_speckle_levels(gd_job *job, const gd_sar_params *sp, const gd_grid *grid,
+                          const gd_band *before, const gd_band *after, float cu2[2])
+{
+    return speckle_levels(job, sp, grid, before, after, cu2, NULL, NULL);
 }
 
 /* ---- the score: one streamed pass ----
@@ -166,12 +187,38 @@ int gd_detect_sar(gd_job *job, const gd_sar_params *sp, const gd_grid *grid,
     int st = GD_OK;
     json_t *cu2 = json_object();
     sar_pass c = {.sp = sp, .eps = eps};
+    gd_score kept[2];
+    memset(kept, 0, sizeof kept);
+    int keep = 0;
     memset(out, 0, sizeof *out);
     if (!cu2)
         return gd_job_error(job, GD_EPROC, "out of memory");
+    c.hm = (sp->nr_window > 1 ? sp->nr_window / 2 : 0) +
+           (sp->smooth_window > 1 ? sp->smooth_window / 2 : 0);
+    int hs = sp->speckle != GD_SPECKLE_NONE ? sp->speckle_window / 2 : 0;
+    gd_engine_spec spec = {.grid = grid, .before = before, .after = after, .nb = 1,
+                           .halo = hs + c.hm, .user = &c, .start = sar_start,
+                           .generate = sar_generate, .stop = sar_stop, .panels = panels};
     if (sp->speckle != GD_SPECKLE_NONE) {
-        if ((st = gd_sar_speckle_levels(job, sp, grid, before, after, c.cu2)) != GD_OK)
+        /* The levels' pass decodes both dates already: it keeps them (in memory or in
+         * temporary files) so that the score pass does not decode them again, and makes
+         * the map's panels, which its strips must then cut as the score pass's would (the
+         * boxes split between strips are summed per strip) */
+        cu2_pass lc = {.win = sp->speckle_window};
+        lc.step = 2 * (lc.win / 2 > 0 ? lc.win / 2 : 1) + 1;
+        gd_engine_spec ls = levels_spec(grid, before, after, &lc);
+        int r1 = 0, r2 = 0;
+        gd_engine_strips(&ls, &r1);
+        gd_engine_strips(&spec, &r2);
+        keep = r1 == r2;
+        if ((st = speckle_levels(job, sp, grid, before, after, c.cu2, panels,
+                                 keep ? kept : NULL)) != GD_OK)
             goto done;
+        if (keep) {
+            spec.kept[0] = &kept[0];
+            spec.kept[1] = &kept[1];
+            spec.panels = NULL;
+        }
         static const char *const label[2] = {"before", "after"};
         for (int d = 0; d < 2; d++) {
             if (!(c.cu2[d] > 0.0f)) {
@@ -183,12 +230,6 @@ int gd_detect_sar(gd_job *job, const gd_sar_params *sp, const gd_grid *grid,
             json_object_set_new(cu2, label[d], json_real(c.cu2[d]));
         }
     }
-    c.hm = (sp->nr_window > 1 ? sp->nr_window / 2 : 0) +
-           (sp->smooth_window > 1 ? sp->smooth_window / 2 : 0);
-    int hs = sp->speckle != GD_SPECKLE_NONE ? sp->speckle_window / 2 : 0;
-    gd_engine_spec spec = {.grid = grid, .before = before, .after = after, .nb = 1,
-                           .halo = hs + c.hm, .user = &c, .start = sar_start,
-                           .generate = sar_generate, .stop = sar_stop, .panels = panels};
     /* the engine keeps the score in memory when it fits --mem, else in a temporary file,
      * and reports "no valid pixel" itself */
     if ((st = gd_engine_score(job, &spec, out)) != GD_OK)
@@ -202,6 +243,8 @@ int gd_detect_sar(gd_job *job, const gd_sar_params *sp, const gd_grid *grid,
                                   sp->smooth_window > 1 ? sp->smooth_window : 1));
     cu2 = NULL;
 done:
+    gd_score_free(&kept[0]);
+    gd_score_free(&kept[1]);
     json_decref(cu2);
     return st;
 }
@@ -227,6 +270,24 @@ typedef struct tile_job tile_job;
 typedef int (*tile_fn)(tile_job *tj, int k, const float *x, int a, int b, int c0, int c1,
                        float *u1, float *tmp, uint8_t *lab);
 
+/* a worker's buffers; FLICM keeps them from sweep to sweep (fresh ones each sweep cost
+ * a page fault per 4 KiB touched) */
+typedef struct tile_bufs {
+    float *xbuf, *u1, *tmp;
+    uint8_t *lab;
+    size_t cap;             /* the values each holds */
+} tile_bufs;
+
+static void tile_bufs_free(tile_bufs *tb, int n)
+{
+    for (int i = 0; tb && i < n; i++) {
+        free(tb[i].xbuf);
+        free(tb[i].u1);
+        free(tb[i].tmp);
+        free(tb[i].lab);
+    }
+}
+
 struct tile_job {
     const gd_score *s;
     int rows, halo, ntiles, colours, colour, next, err;
@@ -235,6 +296,8 @@ struct tile_job {
     int need_f;             /* the tile function uses u1 and tmp */
     tile_fn fn;
     void *ctx;
+    tile_bufs *keep;        /* NULL, or a slot per thread kept by the caller */
+    int slot;               /* the next slot of keep */
 };
 
 static void *tile_worker(void *arg)
@@ -242,10 +305,28 @@ static void *tile_worker(void *arg)
     tile_job *tj = arg;
     const gd_score *s = tj->s;
     const int w = s->width, h = s->height;
-    float *xbuf = s->data ? NULL : malloc(sizeof(float) * tj->cap);
-    float *u1 = tj->need_f ? malloc(sizeof(float) * tj->cap) : NULL;
-    float *tmp = tj->need_f ? malloc(sizeof(float) * tj->cap) : NULL;
-    uint8_t *lab = malloc(tj->cap);
+    tile_bufs own = {NULL, NULL, NULL, NULL, 0}, *tb = &own;
+    if (tj->keep) {
+        pthread_mutex_lock(&tj->mu);
+        tb = &tj->keep[tj->slot++];
+        pthread_mutex_unlock(&tj->mu);
+        if (tb->cap < tj->cap) {
+            /* tiles with a halo need more than the ones before them */
+            tile_bufs_free(tb, 1);
+            memset(tb, 0, sizeof *tb);
+        }
+    }
+    tb->cap = tj->cap;
+    if (!s->data && !tb->xbuf)
+        tb->xbuf = malloc(sizeof(float) * tj->cap);
+    if (tj->need_f && !tb->u1)
+        tb->u1 = malloc(sizeof(float) * tj->cap);
+    if (tj->need_f && !tb->tmp)
+        tb->tmp = malloc(sizeof(float) * tj->cap);
+    if (!tb->lab)
+        tb->lab = malloc(tj->cap);
+    float *xbuf = tb->xbuf, *u1 = tb->u1, *tmp = tb->tmp;
+    uint8_t *lab = tb->lab;
     int bad = !lab || (!s->data && !xbuf) || (tj->need_f && (!u1 || !tmp));
     for (;;) {
         pthread_mutex_lock(&tj->mu);
@@ -285,10 +366,8 @@ static void *tile_worker(void *arg)
             break;
         }
     }
-    free(xbuf);
-    free(u1);
-    free(tmp);
-    free(lab);
+    if (!tj->keep)
+        tile_bufs_free(&own, 1);
     return NULL;
 }
 
@@ -325,12 +404,15 @@ static int tile_threads(gd_job *job, const gd_score *s, int rows, size_t bytes_p
     return n;
 }
 
-/* Runs fn over the tiles of s, colours at a time, on nthreads threads (tile_threads). */
+/* Runs fn over the tiles of s, colours at a time, on nthreads threads (tile_threads);
+ * with keep (nthreads slots, zeroed the first time), the workers' buffers stay there for
+ * the next call, on the same tiles' sizes (the caller frees them). */
 static int run_tiles(gd_job *job, const gd_score *s, int rows, int halo, int colours,
-                     int need_f, int nthreads, tile_fn fn, void *ctx, const char *what)
+                     int need_f, int nthreads, tile_fn fn, void *ctx, const char *what,
+                     tile_bufs *keep)
 {
     tile_job tj = {.s = s, .rows = rows, .halo = halo, .colours = colours, .need_f = need_f,
-                   .fn = fn, .ctx = ctx};
+                   .fn = fn, .ctx = ctx, .keep = keep};
     tj.ntiles = (s->height + rows - 1) / rows;
     int hrows = rows + 2 * halo < s->height ? rows + 2 * halo : s->height;
     tj.cap = (size_t)s->width * (size_t)hrows;
@@ -343,6 +425,7 @@ static int run_tiles(gd_job *job, const gd_score *s, int rows, int halo, int col
         pthread_t th[64];
         int started = 0;
         tj.next = 0;
+        tj.slot = 0;
         /* the calling thread is one of the workers */
         for (int t = 1; t < nthreads; t++, started++)
             if (pthread_create(&th[t - 1], NULL, tile_worker, &tj) != 0)
@@ -440,6 +523,14 @@ typedef struct flicm_ctx {
     uint8_t *classes;
 } flicm_ctx;
 
+/* lrintf for 0 <= f <= 65535 without the call: adding and taking away 2^23 rounds f to
+ * the nearest integer, ties to even, as lrintf does in the default rounding mode (float
+ * arithmetic, FLT_EVAL_METHOD 0, no contraction in ISO C mode), so the loop vectorizes */
+static inline uint16_t round_u16(float f)
+{
+    return (uint16_t)((f + 8388608.0f) - 8388608.0f);
+}
+
 static int flicm_tile(tile_job *tj, int k, const float *x, int a, int b, int c0, int c1,
                       float *u1, float *tmp, uint8_t *lab)
 {
@@ -478,7 +569,7 @@ static int flicm_tile(tile_job *tj, int k, const float *x, int a, int b, int c0,
     gd_k_flicm_sweep(x, u1, (int)w, b - a, f->two_sided, f->v, c0 - a, c1 - a, tmp,
                      &f->dmax[k], f->sums + 4 * k);
     for (size_t i = 0; i < n; i++)
-        uc[i] = isfinite(tmp[i]) ? (uint16_t)lrintf(tmp[i] * U_ONE) : 0;
+        uc[i] = isfinite(tmp[i]) ? round_u16(tmp[i] * U_ONE) : 0;
     return GD_OK;
 }
 
@@ -486,7 +577,8 @@ static int flicm_tile(tile_job *tj, int k, const float *x, int a, int b, int c0,
 static int flicm_tiled(gd_job *job, const gd_score *s, int rows, int two_sided, double v[2],
                        uint8_t *classes, int *iters)
 {
-    int st = GD_OK;
+    int st = GD_OK, nthreads = 0;
+    tile_bufs *bufs = NULL;
     const size_t w = (size_t)s->width;
     int ntiles = (s->height + rows - 1) / rows;
     flicm_ctx f = {.two_sided = two_sided, .rows = rows, .v = {v[0], v[1]},
@@ -500,9 +592,14 @@ static int flicm_tiled(gd_job *job, const gd_score *s, int rows, int two_sided, 
         goto done;
     }
     /* u1 and tmp per tile (and its score rows when the score is in its file) */
-    int nthreads = tile_threads(job, s, rows, 2 * sizeof(float), "FLICM");
+    nthreads = tile_threads(job, s, rows, 2 * sizeof(float), "FLICM");
+    if (!(bufs = calloc((size_t)nthreads, sizeof *bufs))) {
+        st = gd_job_error(job, GD_EPROC, "out of memory for the FLICM memberships");
+        goto done;
+    }
     f.mode = FL_INIT;
-    if ((st = run_tiles(job, s, rows, 0, 1, 0, nthreads, flicm_tile, &f, "FLICM")) != GD_OK)
+    if ((st = run_tiles(job, s, rows, 0, 1, 0, nthreads, flicm_tile, &f, "FLICM", bufs)) !=
+        GD_OK)
         goto done;
     int it = 0;
     f.mode = FL_SWEEP;
@@ -515,7 +612,8 @@ static int flicm_tiled(gd_job *job, const gd_score *s, int rows, int two_sided, 
             if (c1 < s->height)
                 memcpy(f.edge + ((size_t)k * 2 + 1) * w, f.u + (size_t)c1 * w, 2 * w);
         }
-        if ((st = run_tiles(job, s, rows, 1, 1, 1, nthreads, flicm_tile, &f, "FLICM")) != GD_OK)
+        if ((st = run_tiles(job, s, rows, 1, 1, 1, nthreads, flicm_tile, &f, "FLICM", bufs)) !=
+            GD_OK)
             goto done;
         double t4[4] = {0.0, 0.0, 0.0, 0.0}, dmax = 0.0;
         for (int k = 0; k < ntiles; k++) {
@@ -531,12 +629,15 @@ static int flicm_tiled(gd_job *job, const gd_score *s, int rows, int two_sided, 
             break;
     }
     f.mode = FL_LABEL;
-    if ((st = run_tiles(job, s, rows, 0, 1, 0, nthreads, flicm_tile, &f, "FLICM")) != GD_OK)
+    if ((st = run_tiles(job, s, rows, 0, 1, 0, nthreads, flicm_tile, &f, "FLICM", bufs)) !=
+        GD_OK)
         goto done;
     v[0] = f.v[0];
     v[1] = f.v[1];
     *iters = it;
 done:
+    tile_bufs_free(bufs, nthreads);
+    free(bufs);
     free(f.u);
     free(f.edge);
     free(f.sums);
@@ -647,7 +748,7 @@ int gd_sar_decide(gd_job *job, int decision, double low, const gd_score *s, doub
         flicm_whole f = {.two_sided = two_sided, .v = {mu[0], mu[1]}, .classes = classes};
         if ((st = run_tiles(job, s, rows, 0, 1, 1,
                             tile_threads(job, s, rows, 2 * sizeof(float) + 1, "FLICM"),
-                            flicm_whole_tile, &f, "FLICM")) != GD_OK)
+                            flicm_whole_tile, &f, "FLICM", NULL)) != GD_OK)
             return st;
         it = f.it;
         v[0] = f.v[0];
@@ -739,7 +840,8 @@ int gd_sar_mrf(gd_job *job, double beta, double bias, const gd_score *s, double 
     }
     /* two colours: a tile's halo is never written while it is read */
     if ((st = run_tiles(job, s, rows, TILE_HALO, 2, 0,
-                         tile_threads(job, s, rows, 1, "MRF"), mrf_tile, &m, "MRF")) != GD_OK)
+                         tile_threads(job, s, rows, 1, "MRF"), mrf_tile, &m, "MRF", NULL)) !=
+        GD_OK)
         goto done;
     int it = 0;
     size_t flips = 0;

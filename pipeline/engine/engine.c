@@ -320,7 +320,29 @@ static int do_strip(worker *wk, int k)
             src_rows[0] = wk->bbuf[0];
         }
     }
-    for (int d = 0; d < 2 && !sp->src && sp->nb > 0; d++) {
+    const float *kin[2] = {NULL, NULL};
+    for (int d = 0; d < 2 && sp->kept[0]; d++) {
+        /* the dates as an earlier pass kept them: in place in memory, else read */
+        const gd_score *kp = sp->kept[d];
+        if (kp->data) {
+            kin[d] = kp->data + (size_t)iy0 * (size_t)w;
+            continue;
+        }
+        /* through the handle that wrote it, taking turns (a copy of uncompressed rows) */
+        float *buf = d ? wk->abuf[0] : wk->bbuf[0];
+        pthread_mutex_lock(&p->mu);
+        CPLErrorReset();
+        CPLErr e = GDALRasterIO(GDALGetRasterBand(kp->file, 1), GF_Read, 0, iy0, w, iy1 - iy0,
+                                buf, w, iy1 - iy0, GDT_Float32, 0, 0);
+        pthread_mutex_unlock(&p->mu);
+        if (e != CE_None) {
+            fail(p, k, GD_EPROC, "cannot read rows %d-%d of the temporary copy %s: %s", iy0,
+                 iy1 - 1, kp->file_path, CPLGetLastErrorMsg());
+            return -1;
+        }
+        kin[d] = buf;
+    }
+    for (int d = 0; d < 2 && !sp->src && !sp->kept[0] && sp->nb > 0; d++) {
         const gd_band *bands = d ? wk->ab : wk->bb;
         float *const *bufs = d ? wk->abuf : wk->bbuf;
         GDALDatasetH ds = GDALGetBandDataset(bands[0].band);
@@ -348,6 +370,29 @@ static int do_strip(worker *wk, int k)
                               (size_t)w * (size_t)(iy1 - iy0));
         }
     }
+    if (sp->keep[0]) {
+        /* the strip's own rows of each date, for a later pass (kept) */
+        size_t off = (size_t)(y0 - iy0) * (size_t)w, n = (size_t)w * (size_t)rows;
+        int bad = 0;
+        for (int d = 0; d < 2; d++)
+            if (sp->keep[d]->data)
+                memcpy(sp->keep[d]->data + (size_t)y0 * (size_t)w,
+                       (d ? wk->abuf[0] : wk->bbuf[0]) + off, sizeof(float) * n);
+        pthread_mutex_lock(&p->mu);
+        CPLErrorReset();
+        for (int d = 0; d < 2 && !bad; d++)
+            if (!sp->keep[d]->data &&
+                GDALRasterIO(GDALGetRasterBand(sp->keep[d]->file, 1), GF_Write, 0, y0, w, rows,
+                             (d ? wk->abuf[0] : wk->bbuf[0]) + off, w, rows, GDT_Float32, 0,
+                             0) != CE_None)
+                bad = 1;
+        pthread_mutex_unlock(&p->mu);
+        if (bad) {
+            fail(p, k, GD_EOUTPUT, "cannot write the temporary copy of the inputs: %s",
+                 CPLGetLastErrorMsg());
+            return -1;
+        }
+    }
     /* no score (gd_engine_run): the strip function keeps its results itself */
     float *o = !p->out ? NULL : p->out->data ? p->out->data + (size_t)y0 * (size_t)w : wk->obuf;
     gd_strip s = {.width = w, .y0 = y0, .rows = rows, .in_y0 = iy0, .in_rows = iy1 - iy0,
@@ -355,6 +400,10 @@ static int do_strip(worker *wk, int k)
                   .after = (const float *const *)wk->abuf, .out = o, .index = k};
     if (sp->src)
         s.before = s.after = src_rows;
+    if (sp->kept[0]) {
+        s.before = &kin[0];
+        s.after = &kin[1];
+    }
     int rc = sp->generate ? sp->generate(sp->user, wk->state, &s) : sp->fn(sp->user, &s);
     if (rc != GD_OK) {
         fail(p, k, rc, "computing rows %d-%d failed", y0, y0 + rows - 1);
@@ -648,6 +697,12 @@ static int run(gd_job *job, const gd_engine_spec *sp, gd_score *out)
         return gd_job_error(job, GD_EPROC, "engine: a source score takes nb 1 and the grid's size");
     if (sp->src && sp->panels)
         return gd_job_error(job, GD_EPROC, "engine: the map's panels come from bands, not a score");
+    if ((sp->keep[0] || sp->kept[0]) &&
+        (!sp->keep[0] != !sp->keep[1] || !sp->kept[0] != !sp->kept[1] ||
+         (sp->keep[0] && sp->kept[0]) || sp->src || sp->nb != 1 ||
+         (sp->kept[0] && (sp->panels || sp->kept[0]->width != w || sp->kept[0]->height != h ||
+                          sp->kept[1]->width != w || sp->kept[1]->height != h))))
+        return gd_job_error(job, GD_EPROC, "engine: bad kept inputs");
     if (sp->nb == 0 && !sp->src && (out || sp->panels))
         return gd_job_error(job, GD_EPROC, "engine: a pass without bands has no score or panels");
     if ((sp->nb == 0 && sp->src) || sp->nb > MAX_BANDS)
@@ -668,6 +723,27 @@ static int run(gd_job *job, const gd_engine_spec *sp, gd_score *out)
     size_t npx = (size_t)w * (size_t)h;
     /* a source score in memory is held alongside */
     size_t src_px = sp->src && sp->src->data ? sizeof(float) : 0;
+    if (sp->kept[0])
+        src_px = (sp->kept[0]->data ? sizeof(float) : 0) + (sp->kept[1]->data ? sizeof(float) : 0);
+    if (sp->keep[0]) {
+        /* in memory when both dates and the next pass's score fit, as that pass counts */
+        int mem = (double)npx * (3 * sizeof(float) + OTHER_BYTES_PER_PX) <=
+                  (double)mem_mb * 1048576.0;
+        memset(sp->keep[0], 0, sizeof *sp->keep[0]);
+        memset(sp->keep[1], 0, sizeof *sp->keep[1]);
+        for (int d = 0; d < 2; d++) {
+            gd_score *kp = sp->keep[d];
+            kp->width = w;
+            kp->height = h;
+            kp->strip_rows = p.strip;
+            if (mem && (kp->data = malloc(sizeof(float) * npx)) != NULL)
+                continue;
+            if ((st = create_file(job, sp->grid, p.strip, kp)) != GD_OK)
+                goto done;
+        }
+        gd_job_info(job, "inputs kept for the next pass in %s",
+                    sp->keep[0]->data ? "memory" : "temporary files");
+    }
     int in_memory = !out || (double)npx * (sizeof(float) + src_px + OTHER_BYTES_PER_PX) <=
                                 (double)mem_mb * 1048576.0;
     if (out && in_memory) {
@@ -748,6 +824,16 @@ static int run(gd_job *job, const gd_engine_spec *sp, gd_score *out)
     }
     if (sp->panels)
         panel_merge(&p);
+    for (int d = 0; d < 2 && sp->keep[0]; d++)
+        if (sp->keep[d]->file) {
+            CPLErrorReset();
+            GDALFlushCache(sp->keep[d]->file);
+            if (CPLGetLastErrorType() >= CE_Failure) {
+                st = gd_job_error_gdal(job, GD_EOUTPUT, "cannot write the temporary copy %s",
+                                       sp->keep[d]->file_path);
+                goto done;
+            }
+        }
     if (!out)
         goto done; /* a sample pass: its results are in the caller's per-strip slots */
     /* reductions merged in strip order: the same result for any thread count */
@@ -808,6 +894,9 @@ done:
     pthread_cond_destroy(&p.cv);
     if (st != GD_OK && out)
         gd_score_free(out);
+    if (st != GD_OK && sp->keep[0])
+        for (int d = 0; d < 2; d++)
+            gd_score_free(sp->keep[d]);
     return st;
 }
 

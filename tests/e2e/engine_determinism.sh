@@ -53,6 +53,13 @@ for m in 1 1024; do
     grep -q "urban: inputs $want" "$work/o_after_off_urban_2_${m}_default/run.log" ||
         { echo "FAIL: urban with --mem $m: inputs not $want"; fail=1; }
 done
+# logratio's levels pass keeps both dates for the score pass: in memory, or in files
+for m in 1 1024; do
+    want="temporary files"
+    [[ $m == 1024 ]] && want="memory"
+    grep -q "inputs kept for the next pass in $want" "$work/o_after_logratio_2_${m}_default/run.log" ||
+        { echo "FAIL: logratio with --mem $m: inputs not kept in $want"; fail=1; }
+done
 grep -q '"score_storage": "memory"' "$work/o_after_ndvi_2_1024_default/manifest.json" ||
     { echo "FAIL: --mem 1024 did not keep the score in memory"; fail=1; }
 exit $fail

@@ -208,6 +208,42 @@ static void test_flicm_sweep_matches_reference(void **state)
     }
 }
 
+static int cmp_f(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* The speckle level's median (a selection, not a sort) is the value a sort puts at n / 2:
+ * lengths 1..300 and 100001, many ties, +Inf, sorted and reversed inputs */
+static void test_cu2_median_is_sorted_middle(void **state)
+{
+    (void)state;
+    enum { N = 100001 };
+    float *v = malloc(sizeof(float) * N), *w = malloc(sizeof(float) * N);
+    assert_non_null(v);
+    assert_non_null(w);
+    for (int rep = 0; rep < 5; rep++)
+        for (size_t n = 1; n <= N; n = n < 300 ? n + 1 : n == 300 ? N : N + 1) {
+            for (size_t i = 0; i < n; i++) {
+                double u = lcg_uniform();
+                v[i] = rep == 0   ? (float)u
+                       : rep == 1 ? (float)(int)(4.0 * u) /* ties */
+                       : rep == 2 ? (u < 0.1 ? INFINITY : (float)(u * 1e-30))
+                       : rep == 3 ? (float)i                /* sorted */
+                                  : (float)(n - i);         /* reversed */
+            }
+            memcpy(w, v, sizeof(float) * n);
+            qsort(w, n, sizeof(float), cmp_f);
+            float got = gd_k_speckle_cu2_median(v, n);
+            if (memcmp(&got, &w[n / 2], sizeof got) != 0)
+                fail_msg("rep %d n %zu: median %a, sorted middle %a", rep, n, (double)got,
+                         (double)w[n / 2]);
+        }
+    free(v);
+    free(w);
+}
+
 static void test_nan_kept(void **state)
 {
     (void)state;
@@ -740,6 +776,7 @@ int main(void)
         cmocka_unit_test(test_refined_lee_matches_reference),
         cmocka_unit_test(test_flicm_sweep_matches_reference),
         cmocka_unit_test(test_nan_kept),
+        cmocka_unit_test(test_cu2_median_is_sorted_middle),
         cmocka_unit_test(test_box_mean_values),
         cmocka_unit_test(test_kittler_unequal_classes),
         cmocka_unit_test(test_kmeans_two_clusters),

@@ -261,6 +261,114 @@ static double ulps(float a, float b)
 
 /* The kernels' log (bit-identical in every variant) against glibc logf: sweep of ratios
  * from subnormals to FLT_MAX, dense around 1 where the log-ratio of real images lives. */
+/* refined Lee (gd_k_speckle_isa) of every ISA against the pixel-by-pixel reference, bit
+ * for bit: widths around the vector lengths, every window up to 31, row ranges inside the
+ * buffer, values of every kind (special(): NaN, +-Inf, +-0, subnormals, negatives), a
+ * dynamic range of 10^12 (sums no longer exact: the order of additions must be the
+ * reference's), small integers (ties between gradients and between the edge's sides) and
+ * speckle across an edge */
+static void test_refined_lee(void **state)
+{
+    (void)state;
+    enum { WMAX = 83, H = 47 };
+    static const int widths[] = {7, 16, 33, 40, 41, 57, 83};
+    float *in = malloc(sizeof(float) * WMAX * H), *got = malloc(sizeof(float) * WMAX * H),
+          *want = malloc(sizeof(float) * WMAX * H);
+    assert_non_null(in);
+    assert_non_null(got);
+    assert_non_null(want);
+    int tested = 0;
+    for (int isa = GD_ISA_AVX2; isa <= GD_ISA_AVX512; isa++) {
+        if (!gd_kernels_table((gd_isa)isa))
+            continue;
+        tested++;
+        for (int rep = 0; rep < 4; rep++)
+            for (size_t wi = 0; wi < sizeof widths / sizeof *widths; wi++) {
+                int w = widths[wi];
+                for (int i = 0; i < w * H; i++) {
+                    double u = uni();
+                    in[i] = rep == 0   ? special(-5.0, 300.0)
+                            : rep == 1 ? (u < 0.05 ? special(0.0, 1.0)
+                                                   : (float)pow(10.0, 12.0 * uni() - 6.0))
+                            : rep == 2 ? (u < 0.03 ? NAN : (float)(1 + (int)(3.0 * uni())))
+                                       : (u < 0.02 ? INFINITY
+                                                   : (float)((i % w > w / 2 ? 90.0 : 30.0) *
+                                                             (0.2 + 1.6 * uni())));
+                }
+                for (int win = 3; win <= 31; win += 2) {
+                    int y0 = (rep * 3 + win) % 9, y1 = H - (rep * 5 + win) % 11;
+                    for (int i = 0; i < w * H; i++)
+                        got[i] = want[i] = -777.0f;
+                    assert_int_equal(gd_k_speckle_isa((gd_isa)isa, GD_SPECKLE_REFINED_LEE, in,
+                                                      w, H, win, 0.25f, y0, y1, got),
+                                     0);
+                    gd_k_speckle_ref(GD_SPECKLE_REFINED_LEE, in, w, H, win, 0.25f, y0, y1,
+                                     want);
+                    for (int i = 0; i < w * H; i++)
+                        if (memcmp(&got[i], &want[i], sizeof(float)) != 0 &&
+                            !(isnan(got[i]) && isnan(want[i])))
+                            fail_msg("refined Lee isa %d rep %d w %d win %d: pixel %d (row "
+                                     "%d) got %a want %a",
+                                     isa, rep, w, win, i % w, y0 + i / w, (double)got[i],
+                                     (double)want[i]);
+                }
+            }
+    }
+    printf("# refined Lee: %d SIMD variant(s) compared with the reference\n", tested);
+    free(in);
+    free(got);
+    free(want);
+}
+
+/* the FLICM sweep (gd_k_flicm_sweep_isa) of every ISA against the pixel-by-pixel
+ * reference, bit for bit: memberships, largest move and sums, widths around the vector
+ * lengths, row ranges inside the buffer, one- and two-sided, scores of every kind
+ * (special(): NaN, +-Inf, +-0, subnormals, negatives) and memberships in [0, 1] */
+static void test_flicm_sweep(void **state)
+{
+    (void)state;
+    enum { WMAX = 45, H = 23 };
+    static const int widths[] = {1, 3, 4, 7, 8, 9, 16, 17, 31, 45};
+    float x[WMAX * H], u1[WMAX * H], got[WMAX * H], want[WMAX * H];
+    int tested = 0;
+    for (int isa = GD_ISA_AVX2; isa <= GD_ISA_AVX512; isa++) {
+        if (!gd_kernels_table((gd_isa)isa))
+            continue;
+        tested++;
+        for (int rep = 0; rep < 12; rep++)
+            for (size_t wi = 0; wi < sizeof widths / sizeof *widths; wi++) {
+                int w = widths[wi];
+                for (int i = 0; i < w * H; i++) {
+                    x[i] = rep % 3 == 0 ? special(-1.0, 3.0) : (float)(4.0 * uni() - 1.0);
+                    if (rep % 3 == 2 && uni() < 0.1)
+                        x[i] = uni() < 0.5 ? NAN : -INFINITY;
+                    u1[i] = isfinite(x[i]) ? (rep % 4 == 3 ? (float)(uni() < 0.5)
+                                                           : (float)uni())
+                                           : NAN;
+                }
+                double v[2] = {0.05 + 0.1 * rep, 1.5 + 0.01 * rep};
+                int r0 = rep % 5, r1 = H - rep % 4;
+                double dmg, dmw, sg[4], sw[4];
+                for (int i = 0; i < w * H; i++)
+                    got[i] = want[i] = -777.0f;
+                assert_int_equal(gd_k_flicm_sweep_isa((gd_isa)isa, x, u1, w, H, rep % 2, v,
+                                                      r0, r1, got, &dmg, sg),
+                                 0);
+                gd_k_flicm_sweep_ref(x, u1, w, H, rep % 2, v, r0, r1, want, &dmw, sw);
+                for (int i = 0; i < w * H; i++)
+                    if (memcmp(&got[i], &want[i], sizeof(float)) != 0)
+                        fail_msg("FLICM isa %d rep %d w %d: pixel %d (row %d) got %a want %a",
+                                 isa, rep, w, i % w, r0 + i / w, (double)got[i],
+                                 (double)want[i]);
+                if (memcmp(&dmg, &dmw, sizeof dmg) != 0 || memcmp(sg, sw, sizeof sg) != 0)
+                    fail_msg("FLICM isa %d rep %d w %d: max move %a/%a, sums %a %a %a %a / "
+                             "%a %a %a %a", isa, rep, w, dmg, dmw, sg[0], sg[1], sg[2], sg[3],
+                             sw[0], sw[1], sw[2], sw[3]);
+            }
+    }
+    printf("# FLICM sweep: %d SIMD variant(s) compared with the reference\n", tested);
+}
+
 static void test_log_accuracy(void **state)
 {
     (void)state;
@@ -311,6 +419,8 @@ int main(void)
         cmocka_unit_test(test_index_kernels),
         cmocka_unit_test(test_stats_kernels),
         cmocka_unit_test(test_log_accuracy),
+        cmocka_unit_test(test_refined_lee),
+        cmocka_unit_test(test_flicm_sweep),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

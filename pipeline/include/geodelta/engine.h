@@ -74,6 +74,14 @@ typedef struct gd_engine_spec {
      * nb is 1 and before/after are not read. It must outlive the pass. */
     const gd_score *src;
     gd_engine_panels *panels;      /* optional: the map's panels, filled by this pass */
+    /* optional, nb 1: keep[d] receives each date's rows as the strips saw them (nodata
+     * NaN, scale and masks applied), in memory when both dates and a score fit --mem,
+     * else in temporary float32 files (freed with gd_score_free), so that a later pass
+     * over the same grid takes them as `kept` instead of decoding the inputs again */
+    gd_score *keep[2];
+    /* optional, nb 1: the dates' rows from an earlier pass's keep instead of the bands
+     * (before/after still give the strip size and the names in messages); no panels */
+    const gd_score *kept[2];
     /* optional: called after fn/generate with the same strip (inputs, halo and output),
      * in strip order and one strip at a time; it may update user (never the job). For
      * reductions that must add pixel by pixel in grid order, as one loop over the whole
