@@ -606,12 +606,15 @@ int gd_monitor_write_gpkg(gd_job *job, const gd_monitor *mon, const uint8_t *sta
     ymd_text(c.latest ? c.latest : 20000101, d);
     snprintf(when, sizeof when, "%sT00:00:00.000Z", d);
     gd_path_join(path, sizeof path, mon->p->outdir, "alerts.gpkg");
-    if (mon->in_place && mon->ntested == 0) {
+    if (mon->in_place && mon->ntested == 0 && !mon->refresh) {
         /* nothing new: the state stays as it was committed (a run killed after its commit
          * comes back here and leaves the same bytes) */
         gd_job_info(job, "alerts.gpkg: no new date, the state is left as it is");
         return GD_OK;
     }
+    if (mon->in_place && mon->ntested == 0) /* the same alerts: no history row, no date */
+        gd_job_info(job, "alerts.gpkg: no new date; the alerts' people and zones and the zone "
+                    "series are rewritten for the population and zones given");
     if (mon->p->population) {
         double src = 0.0;
         if ((st = gd_population_on_grid(job, mon->grid, mon->p->population, &people, &src)) != GD_OK)

@@ -571,6 +571,12 @@ int gd_monitor_run(gd_job *job, const gd_monitor_params *p)
                 goto done;
         }
     }
+    /* the derived figures' inputs, hashed once (state and manifest) */
+    if (p->population &&
+        (st = gd_sha256_file(job, p->population, mon.pop_sha, &mon.pop_size)) != GD_OK)
+        goto done;
+    if (p->zones && (st = gd_sha256_file(job, p->zones, mon.zones_sha, &mon.zones_size)) != GD_OK)
+        goto done;
     gd_job_progress_range(job, 0.1, 0.15);
     /* each kind's own set-up: the baseline model, the SAR stacks' number of looks */
     for (int s = 0; s < mon.ns; s++) {

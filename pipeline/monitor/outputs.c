@@ -594,15 +594,17 @@ int gd_monitor_manifest(gd_job *job, gd_monitor *mon, double t0)
             free(a);
         }
     }
-    if (p->zones && st == GD_OK) {
-        char *abs = gd_input_abs_path(p->zones);
-        st = gd_manifest_add_file(job, inputs, p->zones, abs ? abs : p->zones, "zones");
-        free(abs);
-    }
-    if (p->population && st == GD_OK) {
-        char *abs = gd_input_abs_path(p->population);
-        st = gd_manifest_add_file(job, inputs, p->population, abs ? abs : p->population,
-                                  "population");
+    /* zones and population as gd_manifest_add_file records them, with the hashes the
+     * run took (the state records them too) */
+    for (int k = 0; k < 2 && st == GD_OK; k++) {
+        const char *f = k == 0 ? p->zones : p->population;
+        if (!f)
+            continue;
+        char *abs = gd_input_abs_path(f);
+        json_array_append_new(inputs, json_pack("{s:s, s:I, s:s, s:s}", "path", abs ? abs : f,
+                                                "size", (json_int_t)(k == 0 ? mon->zones_size : mon->pop_size),
+                                                "sha256", k == 0 ? mon->zones_sha : mon->pop_sha,
+                                                "role", k == 0 ? "zones" : "population"));
         free(abs);
     }
     static const char *const names[] = {"alert_date.tif", "alert_status.tif",

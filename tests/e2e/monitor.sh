@@ -20,7 +20,9 @@
 #             became of the others)
 #   gpkg      alerts.gpkg, the state: its layers and tables; the patch as one confirmed
 #             polygon (first_seen, area, pixels, zone); zone_series = zones_series.csv;
-#             a state of another px_state layout is refused; people with --population
+#             a state of another px_state layout is refused; people with --population;
+#             a rerun with no new date and another population / zones recomputes people,
+#             zones and the zone series (= a full run's), keeping history and dates
 #   legacy    a monitor.state v2 of earlier versions is continued once and removed
 #   zones     zones_series.csv and one chart per zone; the patch zone's confirmed hectares
 #   kill      kill -9 at a date, inside the state's transaction, after its commit, after
@@ -326,6 +328,37 @@ if echo "$np" | awk -F, '$1 > 10 && $1 == $2 { ok = 1 } END { exit !ok }' && [ "
 else
     failc "--population: alerts/right '$np', without it '$nf'"
 fi
+# a rerun with no new date but another population or zones file (their hashes are in
+# monitor_meta "derived"): the alerts' people and zones and the zone series are recomputed
+# without testing a date; the alerts and the zone series then equal a full run's with those
+# files, the history and the dates stay as they were
+gdal_calc.py --quiet -A "$W/full/alert_date.tif" --outfile="$W/pop3.tif" --calc="A*0+3" --type=Float32 >/dev/null 2>&1
+hcount() { gp_rows "$1" -sql "SELECT (SELECT count(*) FROM alert_history) || '/' || (SELECT count(*) FROM dates)" | tr -d '"'; }
+h0=$(hcount "$W/pop/alerts.gpkg")
+both "$W/s24" "$W/pop" --population "$W/pop3.tif" --zones "$W/zones.geojson" --zone-field name ||
+    failc "rerun with another population: exit $?"
+both "$W/s24" "$W/pop3" --population "$W/pop3.tif" --zones "$W/zones.geojson" --zone-field name ||
+    failc "full run with pop3: exit $?"
+zcols="SELECT zone, chart, date, detected_ha, confirmed_ha FROM zone_series ORDER BY fid"
+np=$(gp_rows "$W/pop/alerts.gpkg" -sql "SELECT count(*), sum(abs(people - 3 * pixels) < 0.01 * pixels), count(zone) FROM alerts" | tr -d '"')
+if grep -q '"dates_tested_this_run": 0' "$W/pop/manifest.json" && [ "$(hcount "$W/pop/alerts.gpkg")" = "$h0" ] &&
+    echo "$np" | awk -F, '$1 > 10 && $1 == $2 && $3 > 0 { ok = 1 } END { exit !ok }' &&
+    [ "$(gp_rows "$W/pop/alerts.gpkg" -sql "$acols")" = "$(gp_rows "$W/pop3/alerts.gpkg" -sql "$acols")" ] &&
+    [ -n "$(gp_rows "$W/pop/alerts.gpkg" -sql "$zcols")" ] &&
+    [ "$(gp_rows "$W/pop/alerts.gpkg" -sql "$zcols")" = "$(gp_rows "$W/pop3/alerts.gpkg" -sql "$zcols")" ] &&
+    "$G" verify "$W/pop/manifest.json" >/dev/null 2>&1; then
+    pass "a rerun with no new date and another population and zones recomputes people ($np), zones and zone series as a full run has them; history and dates kept ($h0)"
+else
+    failc "rerun with another population and zones: people '$np', history/dates $h0 -> $(hcount "$W/pop/alerts.gpkg")"
+fi
+cp "$W/pop/alerts.gpkg" "$W/pop3.gpkg"
+both "$W/s24" "$W/pop" --population "$W/pop3.tif" --zones "$W/zones.geojson" --zone-field name &&
+    cmp -s "$W/pop3.gpkg" "$W/pop/alerts.gpkg" &&
+    pass "the same files again: the state is left as it is" || failc "the same population again rewrote the state"
+both "$W/s24" "$W/pop" || failc "rerun without population and zones: exit $?"
+nz=$(gp_rows "$W/pop/alerts.gpkg" -sql "SELECT count(people) + count(zone) + (SELECT count(*) FROM zone_series) FROM alerts" | tr -d '"')
+[ "$nz" = 0 ] && pass "without them again: people, zones and zone series are empty" ||
+    failc "without population and zones: $nz people/zones/zone series left"
 # monitor.state v2 (what earlier versions kept): made here from a state of 23 dates, it
 # is continued by the appended run, which then keeps the state in alerts.gpkg only
 rm -rf "$W/v2" && cp -r "$W/inc23.gpkg" "$W/v2.gpkg" && mkdir -p "$W/v2"
