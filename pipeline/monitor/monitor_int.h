@@ -67,6 +67,20 @@ typedef struct obs {
     int s, i;
 } obs;
 
+/* A pixel whose alert status changed on date k of the run's dates to test (todo[k]):
+ * its state after that date (for alert_history date by date, alerts_gpkg.c). */
+typedef struct gd_mon_change {
+    int32_t k;
+    size_t i;
+    px_state now;
+} gd_mon_change;
+
+/* One strip's changes, in date order. */
+typedef struct gd_mon_changes {
+    gd_mon_change *v;
+    size_t n, cap;
+} gd_mon_changes;
+
 typedef struct gd_monitor {
     const gd_monitor_params *p;
     gd_grid *grid;
@@ -93,6 +107,13 @@ typedef struct gd_monitor {
     char pop_sha[65], zones_sha[65];
     uint64_t pop_size, zones_size;
     int refresh;
+    /* this run's dates to test (in order) and, for alert_history date by date, the
+     * per-pixel state before them (NULL: no date tested) and per strip the pixels whose
+     * status each date changed */
+    const obs *todo;
+    int ntodo, nchg;
+    px_state *px0;
+    gd_mon_changes *chg;
 } gd_monitor;
 
 /* One date of one stack opened on the grid: the kind's bands with their scale, offset,
