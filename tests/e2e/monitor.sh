@@ -15,9 +15,8 @@
 #   threads   --threads 1, 2, 3 (as many row strips): the same bytes
 #   append    35 dates, then the 36th appended to the lists: the second run is
 #             incremental (tests 2 dates) and every raster, map and summary equals a full
-#             run's bytes; alerts.gpkg's alerts layer equals the full run's but for the
-#             ids, which the appended run keeps from the first (alert_history says what
-#             became of the others)
+#             run's bytes; alerts.gpkg's alerts layer equals the full run's, ids
+#             included, and so does alert_history (kept date by date in every run)
 #   gpkg      alerts.gpkg, the state: its layers and tables; the patch as one confirmed
 #             polygon (first_seen, area, pixels, zone); zone_series = zones_series.csv;
 #             a state of another px_state layout is refused; people with --population;
@@ -165,6 +164,17 @@ acols="SELECT class, status, first_seen, last_seen, area_ha, people, pixels, zon
     [ "$(gp_rows "$W/inc/alerts.gpkg" -sql "$acols")" = "$(gp_rows "$W/full/alerts.gpkg" -sql "$acols")" ] &&
     pass "appended run's alerts layer = the full run's but for the ids (CSV dump)" ||
     failc "appended run's alerts layer differs from the full run's"
+# alert_history is kept date by date in every run: the full run's history and ids are the
+# runs' over 35 + 1 dates (cleared and merged alerts included)
+hcols="SELECT alert_id, date, status, merged_into, pixels, area_ha, recorded FROM alert_history ORDER BY fid"
+hf=$(gp_rows "$W/full/alerts.gpkg" -sql "$hcols")
+nh=$(echo "$hf" | grep -c ',cleared,')
+if [ -n "$hf" ] && [ "$nh" -gt 0 ] && [ "$hf" = "$(gp_rows "$W/inc/alerts.gpkg" -sql "$hcols")" ] &&
+    [ "$(gp_rows "$W/inc/alerts.gpkg" -sql "SELECT alert_id, $(echo "$acols" | cut -c8-)")" = "$(gp_rows "$W/full/alerts.gpkg" -sql "SELECT alert_id, $(echo "$acols" | cut -c8-)")" ]; then
+    pass "alert_history: the full run's = the appended runs' ($(echo "$hf" | wc -l) rows, $nh cleared), and the alert ids too"
+else
+    failc "alert_history: the full run's ($(echo "$hf" | wc -l) rows, $nh cleared) differs from the appended runs'"
+fi
 # ids: an alert of the first run whose polygon is unchanged keeps its id; every alert of
 # the first run is still there (same id) or alert_history says it was cleared or merged
 ids=$(python3 - "$W/inc23.gpkg" "$W/inc/alerts.gpkg" <<'PY'
@@ -172,7 +182,7 @@ import sqlite3, sys
 c = sqlite3.connect(sys.argv[2])
 c.execute("ATTACH ? AS old", (sys.argv[1],))
 same = c.execute("SELECT count(*), sum(a.alert_id = o.alert_id) FROM old.alerts o JOIN alerts a ON a.geom = o.geom").fetchone()
-gone = c.execute("SELECT count(*) FROM old.alerts o WHERE NOT EXISTS (SELECT 1 FROM alerts a WHERE a.alert_id = o.alert_id) AND NOT EXISTS (SELECT 1 FROM alert_history h WHERE h.alert_id = o.alert_id AND h.status IN ('cleared', 'merged') AND h.date = '2021-02-25')").fetchone()[0]
+gone = c.execute("SELECT count(*) FROM old.alerts o WHERE NOT EXISTS (SELECT 1 FROM alerts a WHERE a.alert_id = o.alert_id) AND NOT EXISTS (SELECT 1 FROM alert_history h WHERE h.alert_id = o.alert_id AND h.status IN ('cleared', 'merged') AND h.date IN ('2021-02-24', '2021-02-25'))").fetchone()[0]
 patch = c.execute("SELECT o.alert_id = a.alert_id FROM old.alerts o, alerts a WHERE o.status = 'confirmed' AND a.status = 'confirmed' AND o.pixels > 200 AND a.pixels > 200").fetchone()
 newer = c.execute("SELECT min(alert_id) > (SELECT max(alert_id) FROM old.alerts) FROM alerts WHERE alert_id NOT IN (SELECT alert_id FROM old.alerts)").fetchone()[0]
 print(same[0], same[1], gone, patch[0] if patch else None, newer)
