@@ -40,6 +40,34 @@ double gd_k_gamma_change_p(double y, double m, int nseg, double enl, int *decrea
 int gd_k_omnibus_gamma(const float *x, int k, double enl, double alpha, uint8_t *change,
                        double *p_omni);
 
+/* Dual polarisation (VV and VH intensities, the diagonal-only 2 x 2 covariance of
+ * Sentinel-1 GRD; Conradsen, Nielsen & Skriver 2016 with p = 2): the determinant of a
+ * diagonal matrix is the product of its entries, so the likelihood ratio R_j of the new
+ * pair y[0..1] against the means m[0..1] of a stable segment of nseg dates is the product
+ * of the two bands' gamma ratios and -2 ln R_j their sum; each band has its own looks
+ * enl[b] (equal looks is the paper's case). p-value P(-2 ln R_j >= observed) under H0:
+ *   _exact   the distribution of the sum of the two independent bands' exact terms
+ *            (each ratio y/m ~ F(2L, 2L nseg)), by quadrature over band 0; the reference;
+ *   _approx  the paper's chi-square approximation: the sum of the bands' -2 rho_j ln R_j
+ *            is chi-square(2) with the omega2 term towards chi-square(6) (f = p = 2);
+ *   gd_k_gamma2_change_p  the one the monitor uses (see its definition for which and why).
+ * *decrease (may be NULL) is 1 when the new determinant is below the segment's,
+ * (y0/m0)(y1/m1) < 1. NaN for y <= 0, m <= 0, nseg < 1, enl <= 0 or a non-finite input. */
+double gd_k_gamma2_change_p(const double y[2], const double m[2], int nseg, const double enl[2],
+                            int *decrease);
+double gd_k_gamma2_change_p_exact(const double y[2], const double m[2], int nseg,
+                                  const double enl[2], int *decrease);
+double gd_k_gamma2_change_p_approx(const double y[2], const double m[2], int nseg,
+                                   const double enl[2], int *decrease);
+
+/* gd_k_omnibus_gamma for dual-pol series x0 (VV) and x1 (VH) with looks enl[0], enl[1]: a
+ * date is observed only when both intensities are (finite and > 0); the sequential R_j
+ * tests use gd_k_gamma2_change_p; *p_omni is the omnibus p-value, -2 ln Q the sum of the
+ * bands', f = 2 (k - 1), rho and omega2 per band (p = 1) with omega2 summed. Same returns
+ * and change[] as gd_k_omnibus_gamma. */
+int gd_k_omnibus_gamma2(const float *x0, const float *x1, int k, const double enl[2],
+                        double alpha, uint8_t *change, double *p_omni);
+
 /* Least-squares harmonic fit v ~ c0 + sum_{h=1..order} a_h cos(2 pi h t) + b_h sin(2 pi h t)
  * over the samples where both t_years (decimal years) and v are finite. coef receives
  * 1 + 2 order values in the order c0, a_1, b_1, a_2, b_2, ... ; *rmse (may be NULL) the

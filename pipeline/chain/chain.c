@@ -275,8 +275,16 @@ static int chain_score(gd_chain *c)
                                                     strips)) != GD_OK)
         return st;
     gd_job_progress_range(job, 0.02, 0.60);
-    return c->m->ops->score ? c->m->ops->score(job, &c->run, &c->score)
-                            : gd_method_stream(job, &c->run, &c->score);
+    /* when the score pass's workers take every CPU, the inputs' hashing waits for the
+     * stages after it that leave one idle (the sieve, the polygons) */
+    int hold = gd_job_threads(job) >= gd_engine_default_threads();
+    if (hold)
+        gd_hasher_hold(c->hasher, 1);
+    st = c->m->ops->score ? c->m->ops->score(job, &c->run, &c->score)
+                          : gd_method_stream(job, &c->run, &c->score);
+    if (hold)
+        gd_hasher_hold(c->hasher, 0);
+    return st;
 }
 
 static int chain_threshold(gd_chain *c)
@@ -472,42 +480,100 @@ static int chain_run_id(gd_chain *c)
     return GD_OK;
 }
 
-/* change.tif written on its own thread while the polygons, summary and map are made: the
- * COG needs only the classes, which nothing changes any more. The thread reports into its
- * own context (gd_job_fork) that shares the OUTDIR's private temporaries. */
-static int chain_finish(gd_chain *c);
-
-typedef struct cog_task {
-    gd_job *job;
-    const gd_chain *c;
+/* After the classes, the outputs that need only them run side by side: change.tif and
+ * map.png each on its own thread while this one makes the polygons, summary.json and
+ * score.tif. A side task reports into its own context (gd_job_fork) that shares the
+ * OUTDIR's private temporaries; with one thread it runs in line, on the job. */
+typedef struct side_task {
+    gd_job *job;   /* the task's context: the fork, or the job itself in line */
+    gd_chain *c;
+    int (*fn)(struct side_task *);
     char path[4096];
     int st;
     double seconds;
-} cog_task;
+    int threaded;
+    pthread_t th;
+} side_task;
 
-static void *cog_thread(void *arg)
+static void *side_thread(void *arg)
 {
-    cog_task *t = arg;
+    side_task *t = arg;
     double t0 = gd_now();
-    t->st = gd_write_change_cog(t->job, t->c->grid, t->c->classes, t->c->m, t->c->t, t->path);
+    t->st = t->fn(t);
     t->seconds = gd_now() - t0;
     return NULL;
 }
 
-/* Joins the COG's thread (if any) and takes its messages and error; returns st, or the
- * COG's error when st is GD_OK. */
-static int cog_join(gd_job *job, cog_task *t, pthread_t th, int threaded, int st)
+/* Starts t on its own thread when the job has more than one; else runs it now. */
+static int side_start(gd_job *job, side_task *t)
 {
-    if (!threaded)
+    t->threaded = gd_job_threads(job) > 1 && gd_job_fork(job, &t->job) == GD_OK;
+    if (t->threaded) {
+        gd_job_set_outdir(t->job, gd_job_outdir(job));
+        gd_job_set_threads(t->job, gd_job_threads(job)); /* GDAL's compression threads */
+        if (pthread_create(&t->th, NULL, side_thread, t) == 0)
+            return GD_OK;
+        gd_job_set_outdir(t->job, NULL);
+        gd_job_destroy(t->job);
+        t->threaded = 0;
+    }
+    t->job = job;
+    side_thread(t);
+    return t->st;
+}
+
+/* Joins t (if on a thread) and takes its messages and error; returns st, or t's error
+ * when st is GD_OK. */
+static int side_join(gd_job *job, side_task *t, int st)
+{
+    if (!t->threaded)
         return st;
-    pthread_join(th, NULL);
+    pthread_join(t->th, NULL);
     gd_job_set_outdir(t->job, NULL); /* the job's: not released with the context */
     gd_job_merge(job, t->job); /* its messages, and its error unless the job has one */
     t->job = NULL;
-    if (t->st == GD_OK)
-        gd_job_info(job, "change.tif written in %.2f s (beside the polygons and the map)",
-                    t->seconds);
+    t->threaded = 0;
     return st != GD_OK ? st : t->st;
+}
+
+static int cog_task(side_task *t)
+{
+    const gd_chain *c = t->c;
+    return gd_write_change_cog(t->job, c->grid, c->classes, c->m, c->t, t->path);
+}
+
+static int map_task(side_task *t)
+{
+    gd_chain *c = t->c;
+    return gd_render_map(t->job, c->grid, &c->mb, &c->ma, c->classes, c->m, c->totals,
+                         &c->spec, t->path);
+}
+
+/* The map's inputs and options, made ready for map_task. */
+static void chain_map_ready(gd_chain *c)
+{
+    const gd_detect_params *p = c->p;
+    /* the after date on the grid; the co-registered one only when its correction shows
+     * on the map (at least half a panel pixel): reading a decimated panel through the
+     * resampling VRT costs a full-resolution warp of the scene */
+    double map_w = c->spec.width > 0 ? c->spec.width : c->spec.dpi * 297.0 / 25.4;
+    double panel_w = c->spec.layout == GD_MAP_SINGLE ? map_w : map_w / 3.0;
+    double scale = panel_w / c->grid->width;
+    c->ma.ds = c->coreg_px * scale >= 0.5 ? (c->afull ? c->afull : c->ads) : c->ads_uncorrected;
+    if (c->run.panels) /* made by the score pass, the after date co-registered */
+        for (int d = 0; d < 2; d++) {
+            gd_map_image *im = d ? &c->ma : &c->mb;
+            for (int b = 0; b < c->pan.nb; b++)
+                im->panel[b] = c->pan.out[d][b];
+            im->panel_w = c->pan.pw;
+            im->panel_h = c->pan.ph;
+        }
+    c->spec.run_id = c->run_id;
+    gd_path_join(c->pdf_path, sizeof c->pdf_path, p->out.dir, "map.pdf");
+    c->spec.pdf_path = gd_chain_deliver_on(c, "pdf") ? c->pdf_path : NULL;
+    c->spec.pdf_a3 = p->out.pdf_a3;
+    c->spec.frame = &c->frame;
+    c->spec.panels = gd_chain_deliver_on(c, "report") ? &c->panels : NULL;
 }
 
 /* change.tif, change.geojson, summary.json, map.png, score.tif. */
@@ -515,79 +581,42 @@ static int chain_outputs(gd_chain *c)
 {
     gd_job *job = c->job;
     const gd_detect_params *p = c->p;
-    int st;
-    gd_job_progress_range(job, 0.66, 0.78);
-    cog_task ct = {.c = c, .st = GD_OK};
-    pthread_t cth;
-    gd_path_join(ct.path, sizeof ct.path, p->out.dir, "change.tif");
-    int cog_threaded = gd_job_threads(job) > 1 && gd_job_fork(job, &ct.job) == GD_OK;
-    if (cog_threaded) {
-        gd_job_set_outdir(ct.job, gd_job_outdir(job));
-        gd_job_set_threads(ct.job, gd_job_threads(job)); /* GDAL's compression threads */
-        if (pthread_create(&cth, NULL, cog_thread, &ct) != 0) {
-            gd_job_set_outdir(ct.job, NULL);
-            gd_job_destroy(ct.job);
-            ct.job = NULL;
-            cog_threaded = 0;
-        }
-    }
-    if (!cog_threaded &&
-        (st = gd_write_change_cog(job, c->grid, c->classes, c->m, c->t, ct.path)) != GD_OK)
-        return st;
-    st = chain_finish(c);
-    return cog_join(job, &ct, cth, cog_threaded, st);
-}
-
-/* change.geojson, summary.json, map.png, score.tif, beside change.tif. */
-static int chain_finish(gd_chain *c)
-{
-    gd_job *job = c->job;
-    const gd_detect_params *p = c->p;
     char path[4096];
     int st;
-    if ((st = gd_chain_exposure(c)) != GD_OK)
+    gd_job_progress_range(job, 0.66, 0.78);
+    /* the figures the map and the summary print, before either starts */
+    if ((st = gd_chain_exposure(c)) != GD_OK ||
+        (st = gd_class_totals(job, c->grid, c->classes, c->totals, &c->valid, &c->valid_ha)) !=
+            GD_OK)
         return st;
+    side_task cog = {.c = c, .fn = cog_task}, map = {.c = c, .fn = map_task};
+    gd_path_join(cog.path, sizeof cog.path, p->out.dir, "change.tif");
+    if ((st = side_start(job, &cog)) != GD_OK)
+        return st;
+    if (!p->map.off) {
+        chain_map_ready(c);
+        gd_path_join(map.path, sizeof map.path, p->out.dir, "map.png");
+        if ((st = side_start(job, &map)) != GD_OK)
+            return side_join(job, &cog, st);
+    }
     gd_path_join(path, sizeof path, p->out.dir, "change.geojson");
     gd_job_progress_push(job, 0.78, 0.90); /* vectorize reports 0..1 of this slot */
     st = gd_vectorize(job, c->grid, c->classes, &c->score, c->m, c->people, path, c->totals);
     gd_job_progress_pop(job);
-    if (st != GD_OK || (st = gd_chain_summary(c)) != GD_OK)
-        return st;
+    if (st == GD_OK)
+        st = gd_chain_summary(c);
     gd_job_progress_range(job, 0.90, 0.97);
-    if (!p->map.off) {
-        /* the after date on the grid; the co-registered one only when its correction shows
-         * on the map (at least half a panel pixel): reading a decimated panel through the
-         * resampling VRT costs a full-resolution warp of the scene */
-        double map_w = c->spec.width > 0 ? c->spec.width : c->spec.dpi * 297.0 / 25.4;
-        double panel_w = c->spec.layout == GD_MAP_SINGLE ? map_w : map_w / 3.0;
-        double scale = panel_w / c->grid->width;
-        c->ma.ds = c->coreg_px * scale >= 0.5 ? (c->afull ? c->afull : c->ads) : c->ads_uncorrected;
-        if (c->run.panels) /* made by the score pass, the after date co-registered */
-            for (int d = 0; d < 2; d++) {
-                gd_map_image *im = d ? &c->ma : &c->mb;
-                for (int b = 0; b < c->pan.nb; b++)
-                    im->panel[b] = c->pan.out[d][b];
-                im->panel_w = c->pan.pw;
-                im->panel_h = c->pan.ph;
-            }
-        c->spec.run_id = c->run_id;
-        char pdf[4096];
-        gd_path_join(pdf, sizeof pdf, p->out.dir, "map.pdf");
-        c->spec.pdf_path = gd_chain_deliver_on(c, "pdf") ? pdf : NULL;
-        c->spec.pdf_a3 = p->out.pdf_a3;
-        c->spec.frame = &c->frame;
-        c->spec.panels = gd_chain_deliver_on(c, "report") ? &c->panels : NULL;
-        gd_path_join(path, sizeof path, p->out.dir, "map.png");
-        if ((st = gd_render_map(job, c->grid, &c->mb, &c->ma, c->classes, c->m, c->totals,
-                                &c->spec, path)) != GD_OK)
-            return st;
-    }
-    if (p->out.keep_score) {
+    if (st == GD_OK && p->out.keep_score) {
         gd_path_join(path, sizeof path, p->out.dir, "score.tif");
-        if ((st = gd_chain_write_score(job, c->grid, &c->score, path)) != GD_OK)
-            return st;
+        st = gd_chain_write_score(job, c->grid, &c->score, path);
     }
-    return GD_OK;
+    st = side_join(job, &map, st);
+    int threaded = cog.threaded;
+    double cog_s = cog.seconds;
+    st = side_join(job, &cog, st);
+    if (st == GD_OK && threaded)
+        gd_job_info(job, "change.tif written in %.2f s (beside the polygons and the map)", cog_s);
+    return st;
 }
 
 static void chain_free(gd_chain *c)
@@ -644,13 +673,29 @@ int gd_detect_run(gd_job *job, const gd_detect_params *p)
         free(c);
         return st;
     }
-    if ((st = chain_start(c)) != GD_OK || (st = chain_params(c)) != GD_OK ||
-        (st = chain_open_grid(c)) != GD_OK || (st = chain_bands(c)) != GD_OK ||
-        (st = chain_map_bands(c)) != GD_OK || (st = chain_score(c)) != GD_OK || (st = chain_threshold(c)) != GD_OK ||
-        (st = chain_decide(c)) != GD_OK || (st = chain_map_spec(c)) != GD_OK ||
-        (st = chain_run_id(c)) != GD_OK || (st = chain_outputs(c)) != GD_OK ||
-        (st = gd_chain_deliver(c)) != GD_OK)
-        goto done;
+    /* each stage's wall time, in run.log: where a run's time goes, without a profiler */
+    static const struct {
+        const char *name;
+        int (*fn)(gd_chain *);
+    } stages[] = {{"start", chain_start},       {"params", chain_params},
+                  {"grid", chain_open_grid},    {"bands", chain_bands},
+                  {"panels", chain_map_bands},  {"score", chain_score},
+                  {"threshold", chain_threshold}, {"decide", chain_decide},
+                  {"map-spec", chain_map_spec}, {"run-id", chain_run_id},
+                  {"outputs", chain_outputs},   {"deliver", gd_chain_deliver}};
+    char times[512];
+    size_t tl = 0;
+    times[0] = '\0';
+    for (size_t i = 0; i < sizeof stages / sizeof stages[0]; i++) {
+        double s0 = gd_now();
+        if ((st = stages[i].fn(c)) != GD_OK)
+            goto done;
+        double dt = gd_now() - s0;
+        if (dt >= 0.005 && tl < sizeof times)
+            tl += (size_t)snprintf(times + tl, sizeof times - tl, "%s%s %.2f s", tl ? ", " : "",
+                                   stages[i].name, dt);
+    }
+    gd_job_info(job, "stage times: %s", times);
     gd_job_progress_range(job, 0.97, 1.0);
     /* integrity: an input swapped, grown or rewritten since it was hashed: exit 2 */
     if ((st = gd_hasher_check_identity(job, c->hasher)) != GD_OK ||

@@ -57,6 +57,8 @@ typedef struct gd_chain {
 
     /* finish */
     gd_class_total totals[GD_MAX_CLASSES];
+    uint64_t valid;                  /* pixels not nodata (255) in the classes */
+    double valid_ha;                 /* their geodesic area; 0 on pixel grids */
     gd_map_image mb, ma;
     gd_map_spec spec;
     gd_engine_panels pan;            /* the map's panels made by the score pass */
@@ -70,6 +72,7 @@ typedef struct gd_chain {
     /* deliverables (deliver.c) turned off by --without: bits in deliverables[] order */
     unsigned deliver_off;
     gd_map_frame frame;              /* the change panel on map.pdf's page */
+    char pdf_path[4096];             /* map.pdf's, for the map's options */
     gd_map_panels panels;            /* the map's panels as PNG, for report.html */
 } gd_chain;
 

@@ -79,17 +79,8 @@ int gd_chain_summary(gd_chain *c)
     const gd_class_total *totals = c->totals;
     char path[4096];
     int st;
-    uint64_t valid = 0;
-    double valid_ha = 0.0;
-    size_t w = (size_t)grid->width;
-    for (int r = 0; r < grid->height; r++) {
-        uint64_t n = 0;
-        for (size_t x = 0; x < w; x++)
-            n += classes[(size_t)r * w + x] != 255;
-        valid += n;
-        if (grid->row_area_m2)
-            valid_ha += (double)n * grid->row_area_m2[r] / 1e4;
-    }
+    uint64_t valid = c->valid; /* gd_class_totals's */
+    double valid_ha = c->valid_ha;
     uint64_t changed = 0, npoly = 0;
     double changed_ha = 0.0;
     json_t *cls = json_array();

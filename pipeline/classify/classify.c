@@ -13,37 +13,43 @@
 #include <string.h>
 #include <unistd.h>
 
-/* table NULL: the threshold classes of gd_k_classify */
+/* Classes from the score on the engine's pool: each strip writes its own rows. */
+typedef struct class_pass {
+    double t;
+    int two_sided;
+    const gd_class_table *table; /* NULL: the threshold classes of gd_k_classify */
+    uint8_t *classes;
+} class_pass;
+
+static int class_strip(void *user, const gd_strip *s)
+{
+    const class_pass *c = user;
+    const float *r = s->before[0] + (size_t)(s->y0 - s->in_y0) * (size_t)s->width;
+    size_t n = (size_t)s->width * (size_t)s->rows;
+    uint8_t *out = c->classes + (size_t)s->y0 * (size_t)s->width;
+    if (c->table)
+        gd_k_classify_breaks(r, n, c->table->breaks, (size_t)c->table->nbreaks,
+                             c->table->values, out);
+    else
+        gd_k_classify(r, n, (float)c->t, c->two_sided, out);
+    return 0;
+}
+
 static int classify(gd_job *job, const gd_score *s, double t, int two_sided,
                     const gd_class_table *table, uint8_t **classes)
 {
     size_t n = (size_t)s->width * (size_t)s->height;
-    int rows = gd_score_strip_rows(s);
-    uint8_t *c = malloc(n);
-    float *buf = s->data ? NULL : malloc(sizeof(float) * (size_t)s->width * (size_t)rows);
-    if (!c || (!s->data && !buf)) {
-        free(c);
-        free(buf);
+    class_pass cp = {.t = t, .two_sided = two_sided, .table = table, .classes = malloc(n)};
+    if (!cp.classes)
         return gd_job_error(job, GD_EPROC, "out of memory for the class raster");
+    gd_grid g = {.width = s->width, .height = s->height};
+    gd_engine_spec spec = {.grid = &g, .nb = 1, .fn = class_strip, .user = &cp, .src = s};
+    int st = gd_engine_run(job, &spec);
+    if (st != GD_OK) {
+        free(cp.classes);
+        return st;
     }
-    for (int y0 = 0; y0 < s->height; y0 += rows) {
-        int nr = s->height - y0 < rows ? s->height - y0 : rows;
-        const float *r = gd_score_rows(job, s, y0, nr, buf);
-        if (!r) {
-            free(c);
-            free(buf);
-            return gd_job_status(job);
-        }
-        if (table)
-            gd_k_classify_breaks(r, (size_t)s->width * (size_t)nr, table->breaks,
-                                 (size_t)table->nbreaks, table->values,
-                                 c + (size_t)y0 * (size_t)s->width);
-        else
-            gd_k_classify(r, (size_t)s->width * (size_t)nr, (float)t, two_sided,
-                          c + (size_t)y0 * (size_t)s->width);
-    }
-    free(buf);
-    *classes = c;
+    *classes = cp.classes;
     return GD_OK;
 }
 
@@ -56,6 +62,105 @@ int gd_classify_table(gd_job *job, const gd_score *s, const gd_class_table *t,
                       uint8_t **classes)
 {
     return classify(job, s, 0.0, 0, t, classes);
+}
+
+/* ---- passes over the class raster on the engine's pool ----------------------------- */
+#define CLASS_PASS_ROWS 512
+
+/* A mask (1 where lo <= class <= hi): each strip writes its own rows. */
+typedef struct mask_pass {
+    const uint8_t *classes;
+    uint8_t *mask;
+    uint8_t lo, hi;
+} mask_pass;
+
+static int mask_strip(void *user, const gd_strip *s)
+{
+    const mask_pass *mp = user;
+    size_t o = (size_t)s->y0 * (size_t)s->width, n = (size_t)s->rows * (size_t)s->width;
+    const uint8_t *c = mp->classes + o;
+    uint8_t *m = mp->mask + o;
+    for (size_t i = 0; i < n; i++)
+        m[i] = (uint8_t)(c[i] >= mp->lo && c[i] <= mp->hi);
+    return 0;
+}
+
+int gd_class_mask(gd_job *job, const gd_grid *grid, const uint8_t *classes, uint8_t lo,
+                  uint8_t hi, uint8_t **mask)
+{
+    size_t n = (size_t)grid->width * (size_t)grid->height;
+    mask_pass mp = {.classes = classes, .mask = malloc(n ? n : 1), .lo = lo, .hi = hi};
+    if (!mp.mask)
+        return gd_job_error(job, GD_EPROC, "out of memory for a %dx%d mask", grid->width,
+                            grid->height);
+    gd_engine_spec spec = {.grid = grid, .rows = CLASS_PASS_ROWS, .fn = mask_strip, .user = &mp};
+    int st = gd_engine_run(job, &spec);
+    if (st != GD_OK) {
+        free(mp.mask);
+        return st;
+    }
+    *mask = mp.mask;
+    return GD_OK;
+}
+
+/* Per-row counts of each class and of valid pixels (not 255), into rows of user's array
+ * (a strip's own rows); the sums over rows are made afterwards in row order, as one loop
+ * over the image would add them. */
+#define CENSUS_COLS (GD_MAX_CLASSES + 1)
+typedef struct census_pass {
+    const uint8_t *classes;
+    uint64_t *rows; /* height * CENSUS_COLS: classes 0..GD_MAX_CLASSES-1, then valid */
+} census_pass;
+
+static int census_strip(void *user, const gd_strip *s)
+{
+    const census_pass *cp = user;
+    for (int r = s->y0; r < s->y0 + s->rows; r++) {
+        const uint8_t *row = cp->classes + (size_t)r * (size_t)s->width;
+        uint64_t cn[256] = {0};
+        for (int x = 0; x < s->width; x++)
+            cn[row[x]]++;
+        uint64_t *out = cp->rows + (size_t)r * CENSUS_COLS;
+        for (int c = 0; c < GD_MAX_CLASSES; c++)
+            out[c] = cn[c];
+        out[GD_MAX_CLASSES] = (uint64_t)s->width - cn[255];
+    }
+    return 0;
+}
+
+int gd_class_totals(gd_job *job, const gd_grid *grid, const uint8_t *classes,
+                    gd_class_total totals[GD_MAX_CLASSES], uint64_t *valid, double *valid_ha)
+{
+    census_pass cp = {.classes = classes,
+                      .rows = calloc((size_t)grid->height * CENSUS_COLS, sizeof(uint64_t))};
+    if (!cp.rows)
+        return gd_job_error(job, GD_EPROC, "out of memory for the class totals");
+    gd_engine_spec spec = {.grid = grid, .rows = CLASS_PASS_ROWS, .fn = census_strip,
+                           .user = &cp};
+    int st = gd_engine_run(job, &spec);
+    if (st != GD_OK) {
+        free(cp.rows);
+        return st;
+    }
+    for (int c = 0; c < GD_MAX_CLASSES; c++) {
+        totals[c].pixels = 0;
+        totals[c].area_ha = c >= 1 && !grid->wkt ? NAN : 0.0;
+    }
+    *valid = 0;
+    *valid_ha = 0.0;
+    for (int r = 0; r < grid->height; r++) {
+        const uint64_t *cn = cp.rows + (size_t)r * CENSUS_COLS;
+        for (int c = 1; c < GD_MAX_CLASSES; c++) {
+            totals[c].pixels += cn[c];
+            if (grid->wkt)
+                totals[c].area_ha += (double)cn[c] * grid->row_area_m2[r] / 1e4;
+        }
+        *valid += cn[GD_MAX_CLASSES];
+        if (grid->row_area_m2)
+            *valid_ha += (double)cn[GD_MAX_CLASSES] * grid->row_area_m2[r] / 1e4;
+    }
+    free(cp.rows);
+    return GD_OK;
 }
 
 int gd_mem_dataset(gd_job *job, const gd_grid *grid, void *data, GDALDataType type,
@@ -83,17 +188,18 @@ int gd_clean_sieve(gd_job *job, const gd_grid *grid, uint8_t *classes, int min_p
     int st = GD_OK;
     size_t n = (size_t)grid->width * (size_t)grid->height;
     GDALDatasetH ds = NULL, mds = NULL;
-    uint8_t *mask = malloc(n);
-    if (!mask)
-        return gd_job_error(job, GD_EPROC, "out of memory for the sieve mask");
-    for (size_t i = 0; i < n; i++)
-        mask[i] = classes[i] != 255;
-    if ((st = gd_mem_dataset(job, grid, classes, GDT_Byte, &ds)) != GD_OK ||
-        (st = gd_mem_dataset(job, grid, mask, GDT_Byte, &mds)) != GD_OK)
+    uint8_t *mask = NULL;
+    /* nodata pixels (255) stay out of the polygons through a mask; without any, no mask
+     * (GDAL's sieve reads an all-valid mask as no mask: the same result, a pass fewer) */
+    if (memchr(classes, 255, n) &&
+        ((st = gd_class_mask(job, grid, classes, 0, 254, &mask)) != GD_OK ||
+         (st = gd_mem_dataset(job, grid, mask, GDT_Byte, &mds)) != GD_OK))
+        goto done;
+    if ((st = gd_mem_dataset(job, grid, classes, GDT_Byte, &ds)) != GD_OK)
         goto done;
     GDALRasterBandH band = GDALGetRasterBand(ds, 1);
     CPLErrorReset();
-    if (GDALSieveFilter(band, GDALGetRasterBand(mds, 1), band, min_pixels, 4, NULL,
+    if (GDALSieveFilter(band, mds ? GDALGetRasterBand(mds, 1) : NULL, band, min_pixels, 4, NULL,
                         gd_job_gdal_progress, job) != CE_None)
         st = gd_job_error_gdal(job, GD_EPROC, "sieve filter failed");
 done:

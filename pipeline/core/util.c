@@ -62,8 +62,20 @@ int gd_sha256_file_ex(gd_job *job, const char *path, char hex[65], uint64_t *siz
     return gd_sha256_fd(job, -1, path, hex, size, cancel);
 }
 
+static int cancel_gate(void *arg)
+{
+    const atomic_int *cancel = arg;
+    return cancel && atomic_load(cancel);
+}
+
 int gd_sha256_fd(gd_job *job, int fd, const char *path, char hex[65], uint64_t *size,
                  const atomic_int *cancel)
+{
+    return gd_sha256_fd_gated(job, fd, path, hex, size, cancel_gate, (void *)cancel);
+}
+
+int gd_sha256_fd_gated(gd_job *job, int fd, const char *path, char hex[65], uint64_t *size,
+                       int (*gate)(void *), void *arg)
 {
     int st = GD_OK;
     unsigned char md[EVP_MAX_MD_SIZE];
@@ -96,7 +108,7 @@ int gd_sha256_fd(gd_job *job, int fd, const char *path, char hex[65], uint64_t *
     while ((n = vsi ? VSIFReadL(buf, 1, sizeof buf, vf) : fread(buf, 1, sizeof buf, f)) > 0) {
         EVP_DigestUpdate(ctx, buf, n);
         total += n;
-        if ((cancel && atomic_load(cancel)) || gd_signal_caught()) {
+        if (gate(arg) || gd_signal_caught()) {
             st = gd_job_error(job, GD_ECANCEL, "hashing %s cancelled", path);
             goto done;
         }

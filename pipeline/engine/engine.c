@@ -766,6 +766,18 @@ static int run(gd_job *job, const gd_engine_spec *sp, gd_score *out)
                                    out->file_path);
             goto done;
         }
+        /* closed and opened again read-only: a flush leaves part of the file in the
+         * writer's buffers, so another handle (a later pass's workers) would read
+         * missing blocks as nodata; nothing writes the score after its pass */
+        GDALClose(out->file);
+        out->file = NULL;
+        if (CPLGetLastErrorType() >= CE_Failure ||
+            !(out->file = GDALOpenEx(out->file_path, GDAL_OF_RASTER | GDAL_OF_READONLY, NULL,
+                                     NULL, NULL))) {
+            st = gd_job_error_gdal(job, GD_EOUTPUT, "cannot write the temporary score %s",
+                                   out->file_path);
+            goto done;
+        }
     }
     if (out->valid == 0 && sp->src)
         st = gd_job_error(job, GD_EINPUT, "no valid pixel in the score");

@@ -17,7 +17,7 @@ static int index_calibrate(gd_job *job, mread *r, const char *label, const int *
 }
 
 /* (b0 - b1) / (b0 + b1): NDVI, NBR, MNDWI, NDMI by the method's roles */
-static void index_derive(float *out, const float *tmp, size_t n)
+static void index_derive(float *out, float *tmp, size_t n)
 {
     for (size_t k = 0; k < n; k++) {
         float x = out[k], y = tmp[k], sum = x + y;
@@ -101,9 +101,10 @@ static void optical_fit(const gd_monitor *mon, const mstack *ms, const float *v,
 }
 
 /* the robust z of v against the expected value at t, one- or two-sided */
-static int optical_flagged(const gd_monitor *mon, const mstack *ms, const px_base *b, float v,
-                           float t)
+static int optical_flagged(const gd_monitor *mon, const mstack *ms, const px_base *b,
+                           const float *vp, float t)
 {
+    float v = vp[0];
     int dir = ms->direction;
     double w = 2.0 * M_PI * t;
     double e = b->c0 + (b->a1 != 0.0f || b->b1 != 0.0f ? b->a1 * cos(w) + b->b1 * sin(w) : 0.0);

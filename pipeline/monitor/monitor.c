@@ -102,12 +102,26 @@ int gd_monitor_read_open(gd_job *job, const gd_monitor *mon, int s, int i, mread
             goto done;
         if (!idx[k] && ops->lone_band && r->src->nbands == 1)
             idx[k] = 1; /* a single-band image is its own band */
+        if (!idx[k] && ms->pol && r->src->nbands == 2)
+            idx[k] = strcmp(role, "vh") == 0 ? 2 : 1; /* unnamed: Sentinel-1's VV, VH order */
+        if (!idx[k] && ops->nv == 2) {
+            st = gd_job_error(job, GD_EINPUT, "%s (%s): --pol vv,vh needs the VV and VH "
+                              "intensities as two bands (described VV and VH, or bands 1 and "
+                              "2, or named with --bands vv=1,vh=2); it has %d band(s) and no "
+                              "%s band", it->path, label, r->src->nbands, role);
+            goto done;
+        }
         if (!idx[k]) {
             st = gd_job_error(job, GD_EINPUT, "%s (%s): no %s band for -m %s (name it with "
                               "--bands, e.g. --bands r=3,n=4)", it->path, label, role,
                               ms->method_name);
             goto done;
         }
+    }
+    if (ops->nv == 2 && idx[0] == idx[1]) {
+        st = gd_job_error(job, GD_EINPUT, "%s (%s): VV and VH are both band %d (name them with "
+                          "--bands vv=1,vh=2)", it->path, label, idx[0]);
+        goto done;
     }
     for (int k = 0; k < r->nb; k++) {
         gd_band own_b;
@@ -138,11 +152,13 @@ int gd_monitor_read_rows(gd_job *job, const gd_monitor *mon, const mstack *ms, m
     if ((st = gd_band_read(job, &r->b[0], w, y0, rows, out)) != GD_OK ||
         (st = gd_band_read_mask(job, &r->b[0], w, y0, rows, out)) != GD_OK)
         return st;
-    if (r->nb == 2 && ((st = gd_band_read(job, &r->b[1], w, y0, rows, tmp)) != GD_OK ||
-                       (st = gd_band_read_mask(job, &r->b[1], w, y0, rows, tmp)) != GD_OK))
+    /* dual-pol: the second band is the second plane of out, not scratch */
+    float *b1 = ms->ops->nv == 2 ? out + n : tmp;
+    if (r->nb == 2 && ((st = gd_band_read(job, &r->b[1], w, y0, rows, b1)) != GD_OK ||
+                       (st = gd_band_read_mask(job, &r->b[1], w, y0, rows, b1)) != GD_OK))
         return st;
     if (ms->ops->derive)
-        ms->ops->derive(out, tmp, n);
+        ms->ops->derive(out, b1, n);
     return GD_OK;
 }
 
@@ -193,9 +209,9 @@ double gd_monitor_sigma_factor(double p, double z, int n, int ncoef)
  * misses count: a stack that cannot see this kind of change (C-band under a thin canopy,
  * a cloudy optical pass) supports an alert when it sees it, and never vetoes it. */
 static void observe(const gd_monitor *mon, const mstack *ms, int s, px_state *ps, px_base *b,
-                    float v, int32_t d, float t)
+                    const float *v, int32_t d, float t)
 {
-    if (!isfinite(b->sigma) || !isfinite(v))
+    if (!isfinite(b->sigma) || !isfinite(v[0]))
         return; /* no baseline here, or no observation */
     ps->observed = 1;
     int f = ms->ops->flagged(mon, ms, b, v, t);
@@ -236,7 +252,7 @@ typedef struct mpass {
     gd_monitor *mon;
     const gd_job *job;  /* read by the workers only for its cancel flag */
     const obs *todo;
-    int ntodo, full, maxbase;
+    int ntodo, full, maxbase, maxnv;
     gd_job **ctx;       /* per strip: a light context for its errors */
 } mpass;
 
@@ -260,7 +276,7 @@ static void strip_stop(void *user, void *state)
 static void *strip_start(void *user, int width, int max_rows)
 {
     const mpass *mp = user;
-    size_t sn = (size_t)width * (size_t)max_rows;
+    size_t sn = (size_t)width * (size_t)max_rows * (size_t)mp->maxnv;
     mworker *wk = calloc(1, sizeof *wk);
     if (!wk)
         return NULL;
@@ -285,15 +301,16 @@ static int strip_generate(void *user, void *state, const gd_strip *s)
     gd_job *ctx = mp->ctx[s->index];
     const int W = s->width, y0 = s->y0, r = s->rows;
     size_t n = (size_t)W * (size_t)r, off = (size_t)y0 * (size_t)W;
-    float px[GD_MON_MAX_BASE], tv[GD_MON_MAX_BASE], vv[GD_MON_MAX_BASE], tt[GD_MON_MAX_BASE],
-        ft[GD_MON_MAX_BASE];
+    float px[2 * GD_MON_MAX_BASE], tv[GD_MON_MAX_BASE], vv[GD_MON_MAX_BASE],
+        tt[GD_MON_MAX_BASE], ft[GD_MON_MAX_BASE];
     int st;
     for (int si = 0; mp->full && si < mon->ns; si++) {
         mstack *ms = &mon->st[si];
+        const size_t nv = (size_t)GD_MON_NV(ms); /* a date's planes: nv x n values */
         for (int j = 0; j < ms->nbase; j++) {
             if (gd_job_cancelled(mp->job))
                 return gd_job_error(ctx, GD_ECANCEL, "cancelled");
-            if ((st = gd_monitor_read(ctx, mon, si, j, y0, r, wk->vals + (size_t)j * n,
+            if ((st = gd_monitor_read(ctx, mon, si, j, y0, r, wk->vals + (size_t)j * n * nv,
                                       wk->tmp)) != GD_OK)
                 return st;
             tv[j] = t_years(ms->s->items[j].date);
@@ -305,7 +322,9 @@ static int strip_generate(void *user, void *state, const gd_strip *s)
             if (ms->nbase < mon->p->min_baseline)
                 continue;
             for (int j = 0; j < ms->nbase; j++)
-                px[j] = wk->vals[(size_t)j * n + i];
+                px[j] = wk->vals[(size_t)j * n * nv + i];
+            for (int j = 0; nv == 2 && j < ms->nbase; j++)
+                px[ms->nbase + j] = wk->vals[(size_t)j * n * nv + n + i];
             ms->ops->fit(mon, ms, px, tv, ms->nbase, vv, tt, ft, b);
         }
     }
@@ -318,20 +337,22 @@ static int strip_generate(void *user, void *state, const gd_strip *s)
             return gd_job_error(ctx, GD_ECANCEL, "cancelled");
         if ((st = gd_monitor_read(ctx, mon, o->s, o->i, y0, r, wk->buf, wk->tmp)) != GD_OK)
             return st;
+        const int two = GD_MON_NV(ms) == 2;
         gd_mon_changes *cl = &mon->chg[s->index];
         for (size_t i = 0; i < n; i++) {
+            const float v[2] = {wk->buf[i], two ? wk->buf[n + i] : NAN};
             px_state *ps = &mon->px[off + i];
             uint8_t was = ps->status;
-            observe(mon, ms, o->s, ps, &ms->base[off + i], wk->buf[i], d, t);
+            observe(mon, ms, o->s, ps, &ms->base[off + i], v, d, t);
             if (ps->status == was)
                 continue;
             /* the alert history replays these date by date (alerts_gpkg.c) */
             if (cl->n == cl->cap) {
                 size_t cap = cl->cap ? cl->cap * 2 : 256;
-                gd_mon_change *v = realloc(cl->v, cap * sizeof *v);
-                if (!v)
+                gd_mon_change *vc = realloc(cl->v, cap * sizeof *vc);
+                if (!vc)
                     return gd_job_error(ctx, GD_EPROC, "out of memory for the alert history");
-                cl->v = v;
+                cl->v = vc;
                 cl->cap = cap;
             }
             cl->v[cl->n++] = (gd_mon_change){k, off + i, *ps};
@@ -345,16 +366,18 @@ static int process(gd_job *job, gd_monitor *mon, const obs *todo, int ntodo, int
 {
     const gd_grid *g = mon->grid;
     const int W = g->width, H = g->height;
-    int maxbase = 0, st = GD_OK, nstrips = 0;
+    int maxbase = 0, maxnv = 1, st = GD_OK, nstrips = 0;
     int threads = gd_job_threads(job) > 0 ? gd_job_threads(job) : gd_engine_default_threads();
     gd_job **ctx = NULL;
     for (int s = 0; s < mon->ns && full; s++)
         maxbase = mon->st[s].nbase > maxbase ? mon->st[s].nbase : maxbase;
+    for (int s = 0; s < mon->ns; s++)
+        maxnv = GD_MON_NV(&mon->st[s]) > maxnv ? GD_MON_NV(&mon->st[s]) : maxnv;
     /* memory: per worker the baseline dates of one stack for a strip, plus two row
      * buffers; with several threads at least one strip each (pixels are independent, so
      * the strips change nothing but the time) */
     double budget = (double)(mon->mem_mb > 0 ? mon->mem_mb : 1024) * 1048576.0 / 2.0 / threads;
-    double per_row = 4.0 * W * (maxbase + 2);
+    double per_row = 4.0 * W * (maxbase + 2) * maxnv;
     int rows = (int)fmin((double)H, fmax(1.0, floor(budget / per_row)));
     if (threads > 1 && rows > (H + threads - 1) / threads)
         rows = (H + threads - 1) / threads;
@@ -385,7 +408,7 @@ static int process(gd_job *job, gd_monitor *mon, const obs *todo, int ntodo, int
     if (st != GD_OK)
         return st;
     mpass mp = {.mon = mon, .job = job, .todo = todo, .ntodo = ntodo, .full = full,
-                .maxbase = maxbase};
+                .maxbase = maxbase, .maxnv = maxnv};
     gd_engine_spec spec = {.grid = g, .nb = 0, .rows = rows, .user = &mp, .start = strip_start,
                            .generate = strip_generate, .stop = strip_stop};
     nstrips = gd_engine_strips(&spec, NULL);
@@ -453,13 +476,16 @@ static json_t *config_json(const gd_monitor *mon)
     const gd_monitor_params *p = mon->p;
     const gd_grid *g = mon->grid;
     json_t *stacks = json_array();
-    for (int s = 0; s < mon->ns; s++)
-        json_array_append_new(stacks, json_pack("{s:s, s:s, s:s, s:i, s:o}", "method",
-                                                mon->st[s].method_name, "direction",
-                                                dir_name(mon->st[s].direction), "baseline",
-                                                mon->st[s].ops->baseline_name(&mon->st[s]),
-                                                "baseline_dates", mon->st[s].nbase, "enl",
-                                                mon->st[s].ops->enl_json(&mon->st[s])));
+    static const char *const pols[] = {NULL, "vv", "vh", "vv,vh"};
+    for (int s = 0; s < mon->ns; s++) {
+        json_t *e = json_pack("{s:s, s:s, s:s, s:i, s:o}", "method", mon->st[s].method_name,
+                              "direction", dir_name(mon->st[s].direction), "baseline",
+                              mon->st[s].ops->baseline_name(&mon->st[s]), "baseline_dates",
+                              mon->st[s].nbase, "enl", mon->st[s].ops->enl_json(&mon->st[s]));
+        if (mon->st[s].pol) /* only when given: the runs before --pol keep their config */
+            json_object_set_new(e, "pol", json_string(pols[mon->st[s].pol]));
+        json_array_append_new(stacks, e);
+    }
     char start[16];
     ymd_text(mon->start, start);
     return json_pack("{s:s, s:o, s:s, s:i, s:i, s:f, s:s, s:i, s:s?, s:{s:i, s:i, s:[f,f,f,f,f,f], s:s?}}",
@@ -506,6 +532,17 @@ int gd_monitor_run(gd_job *job, const gd_monitor_params *p)
     if (p->nmethods != 1 && p->nmethods != nl)
         return gd_job_error(job, GD_EUSAGE, "give -m once (for every stack) or once per --stack "
                             "(%d -m for %d stacks)", p->nmethods, nl);
+    if (p->pol && p->stac)
+        return gd_job_error(job, GD_EUSAGE, "--pol is for --stack lists: with --stac the SAR "
+                            "stack is the search's VV (or VH) asset, one band");
+    if (p->pol) {
+        int any = 0;
+        for (int s = 0; s < p->nmethods; s++)
+            any |= strcmp(p->methods[s], "sar") == 0;
+        if (!any)
+            return gd_job_error(job, GD_EUSAGE, "--pol chooses the polarisations of -m sar "
+                                "stacks; no stack is -m sar");
+    }
     if (p->stac && (st = gd_stac_query_check(job, p->stac)) != GD_OK)
         return st;
     if (p->confirm > p->window)
@@ -571,6 +608,15 @@ int gd_monitor_run(gd_job *job, const gd_monitor_params *p)
         ms->roles[0] = methods[ms->method].roles[0];
         ms->roles[1] = methods[ms->method].roles[1];
         ms->direction = p->direction ? p->direction : methods[ms->method].dir;
+        if (ms->ops == &gd_mon_kind_sar && p->pol) {
+            /* --pol: the SAR stacks' bands by their polarisation; both: the dual kind */
+            ms->pol = p->pol;
+            ms->roles[0] = p->pol == GD_MON_POL_VH ? "vh" : "vv";
+            if (p->pol == GD_MON_POL_DUAL) {
+                ms->ops = &gd_mon_kind_sar2;
+                ms->roles[1] = "vh";
+            }
+        }
         ms->sha = calloc((size_t)ms->s->n, sizeof *ms->sha);
         ms->size = calloc((size_t)ms->s->n, sizeof *ms->size);
         if (!ms->sha || !ms->size) {

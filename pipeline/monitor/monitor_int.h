@@ -54,7 +54,9 @@ typedef struct mstack {
     const char *roles[2];          /* the method's band roles (kinds that read by role) */
     int method, direction, harmonic;
     int nbase;          /* dates before --start */
-    double enl;         /* SAR: --enl or its estimate */
+    double enl;         /* SAR: --enl or its estimate (dual-pol: VV's) */
+    double enl2;        /* dual-pol SAR: VH's */
+    int pol;            /* SAR: GD_MON_POL_* (0: the default band) */
     int done;           /* dates in the state (processed) */
     int saved;          /* dates already in alerts.gpkg's dates table (state.c) */
     px_base *base;
@@ -131,38 +133,48 @@ typedef struct mread {
 typedef struct gd_mon_kind {
     const char *name;
     int nb;        /* bands read per date */
+    int nv;        /* values per date and pixel: 1 (0 reads as 1), or 2 (dual-pol: the
+                      second band's values follow the first's as a second plane) */
     int by_role;   /* the bands are found by the method's roles (else band 1 as it is) */
     int lone_band; /* a single-band image is its own band when no role names it */
     /* after the bands are found: sensor scale/offset, dB to linear (NULL: none) */
     int (*calibrate)(gd_job *job, mread *r, const char *label, const int *idx);
     /* the per-date value from the bands read (b0 in place, b1 the second band, NaN =
-     * unobserved); NULL: band 1 is the value */
-    void (*derive)(float *b0, const float *b1, size_t n);
+     * unobserved; with nv = 2 b1 is the second plane, also in place); NULL: band 1 is
+     * the value */
+    void (*derive)(float *b0, float *b1, size_t n);
     /* per stack once its baseline dates are known, before the state is compared: the
      * baseline model (harmonic or not), the ENL (NULL: nothing) */
     int (*prepare)(gd_job *job, gd_monitor *mon, int s);
     /* full runs, before the fits: what the fits share (NULL: nothing) */
     int (*fit_init)(gd_job *job, const gd_monitor *mon, mstack *ms);
     /* one pixel's baseline from its nb baseline values v at times t (years; NaN =
-     * unobserved); vv, tt, tmp: scratch of nb floats; out preset to no baseline */
+     * unobserved; with nv = 2 the second values follow as v[nb..2nb)); vv, tt, tmp:
+     * scratch of nb floats; out preset to no baseline */
     void (*fit)(const gd_monitor *mon, const mstack *ms, const float *v, const float *t, int nb,
                 float *vv, float *tt, float *tmp, px_base *out);
-    /* whether value v at time t departs from baseline b */
-    int (*flagged)(const gd_monitor *mon, const mstack *ms, const px_base *b, float v, float t);
+    /* whether the value v[0] (and v[1] with nv = 2) at time t departs from baseline b */
+    int (*flagged)(const gd_monitor *mon, const mstack *ms, const px_base *b, const float *v,
+                   float t);
     /* after a valid observation of a pixel without a confirmed alert: the baseline learns
      * from it (NULL: it does not) */
-    void (*observed)(px_base *b, float v, int flagged, int status);
+    void (*observed)(px_base *b, const float *v, int flagged, int status);
     /* what it records in the parameters: the baseline's name and the ENL (or null) */
     const char *(*baseline_name)(const mstack *ms);
     json_t *(*enl_json)(const mstack *ms);
 } gd_mon_kind;
 
-extern const gd_mon_kind gd_mon_kind_sar, gd_mon_kind_value, gd_mon_kind_index;
+extern const gd_mon_kind gd_mon_kind_sar, gd_mon_kind_sar2, gd_mon_kind_value,
+    gd_mon_kind_index;
+
+/* values per date and pixel of a stack's kind */
+#define GD_MON_NV(ms) ((ms)->ops->nv == 2 ? 2 : 1)
 
 int gd_monitor_method(const char *name);
 const char *gd_monitor_method_names(void);
 int gd_monitor_read_open(gd_job *job, const gd_monitor *mon, int s, int i, mread *r);
-/* rows [y0, y0+rows) of an opened date as the kind's values (NaN = unobserved) */
+/* rows [y0, y0+rows) of an opened date as the kind's values (NaN = unobserved); out holds
+ * GD_MON_NV planes of width x rows */
 int gd_monitor_read_rows(gd_job *job, const gd_monitor *mon, const mstack *ms, mread *r, int y0,
                          int rows, float *out, float *tmp);
 void gd_monitor_read_close(mread *r);

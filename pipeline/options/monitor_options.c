@@ -69,6 +69,11 @@ static const gd_opt_choice bases[] = {{"auto", GD_MON_BASE_AUTO, 0},
                                       {"median", GD_MON_BASE_MEDIAN, 0},
                                       {"harmonic", GD_MON_BASE_HARMONIC, 0},
                                       {NULL, 0, 0}};
+static const gd_opt_choice pols[] = {{"vv", GD_MON_POL_VV, 0},
+                                     {"vh", GD_MON_POL_VH, 0},
+                                     {"vv,vh", GD_MON_POL_DUAL, 0},
+                                     {"dual", GD_MON_POL_DUAL, 1},
+                                     {NULL, 0, 0}};
 static const gd_opt monitor_opts[] = {
     {.name = "stack", .type = GD_OPT_CUSTOM, .meta = "LIST", .group = G_REQ,
      .help = "text file, one 'YYYY-MM-DD PATH' a line (paths relative to it, '#' comments); "
@@ -127,11 +132,22 @@ static const gd_opt monitor_opts[] = {
      .what = "auto or a number of looks from 0.5 to 1000",
      .help = "SAR equivalent number of looks of one date (Sentinel-1 IW GRD at 10 m: about "
              "4.4; more once resampled or filtered); auto: the lower quartile over pixels of "
-             "mean^2 / variance of their baseline dates, recorded",
+             "mean^2 / variance of their baseline dates (per polarisation with --pol vv,vh), "
+             "recorded",
      .def = "auto", .example = "4.4", .batch_key = "enl", .batch = GD_BATCH_PARAMS,
      .runid = GD_RUNID_YES, .off = F(p.enl), NOGIVEN, .parse = parse_enl},
+    {.name = "pol", .type = GD_OPT_CHOICE, .flags = GD_OPTF_INDEX, .choices = pols,
+     .meta = "POL", .group = G_TEST,
+     .help = "polarisations of the -m sar stacks: vv or vh (that band, found by its "
+             "description VV/VH, else the only band, or band 1/2 of two), or vv,vh (both "
+             "intensities of each date, as two bands: the dual-pol omnibus test, each "
+             "polarisation with its own --enl auto); not with --stac",
+     .def = "the first band described VV, VH, HH or HV, or the only band", .example = "vv,vh",
+     .batch_key = "pol", .batch = GD_BATCH_PARAMS, .runid = GD_RUNID_YES, .off = F(p.pol),
+     NOGIVEN},
     {.name = "bands", .type = GD_OPT_STRING, .meta = "SPEC", .group = G_TEST,
-     .help = "band roles of the index methods when the images do not say (r=3,n=4,...)",
+     .help = "band roles of the index methods (r=3,n=4,...) or of --pol (vv=1,vh=2) when the "
+             "images do not say",
      .example = "r=3,n=4", .batch_key = "bands", .batch = GD_BATCH_PARAMS,
      .runid = GD_RUNID_YES, .off = F(p.bands), NOGIVEN},
     {.name = "zones", .type = GD_OPT_PATH, .meta = "FILE", .group = G_OUT,

@@ -25,6 +25,11 @@ struct gd_hasher {
     char hex[MAX_FILES][65];
     uint64_t size[MAX_FILES];
     atomic_int cancel;
+    /* gd_hasher_hold: the thread waits between blocks while held */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int held;
+    double held_s;      /* time the thread spent waiting on a hold */
     gd_job *err;        /* the thread's context (gd_job_fork): gd_job is not shared */
     int status;
     double seconds;     /* spent hashing, in the thread */
@@ -33,18 +38,44 @@ struct gd_hasher {
 
 static int snapshot(gd_job *job, gd_hasher *h, size_t i);
 
+/* Between blocks: waits while the hasher is held; non-zero once cancelled. */
+static int gate(void *arg)
+{
+    gd_hasher *h = arg;
+    pthread_mutex_lock(&h->mu);
+    if (h->held && !atomic_load(&h->cancel)) {
+        double t0 = gd_now();
+        while (h->held && !atomic_load(&h->cancel))
+            pthread_cond_wait(&h->cv, &h->mu);
+        h->held_s += gd_now() - t0;
+    }
+    pthread_mutex_unlock(&h->mu);
+    return atomic_load(&h->cancel) != 0;
+}
+
 static void *run(void *arg)
 {
     gd_hasher *h = arg;
     double t0 = gd_now();
     h->status = GD_OK;
     for (size_t i = 0; i < h->n && h->status == GD_OK; i++) {
-        h->status = gd_sha256_fd(h->err, h->fd[i], h->paths[i], h->hex[i], &h->size[i],
-                                 &h->cancel);
+        h->status = gd_sha256_fd_gated(h->err, h->fd[i], h->paths[i], h->hex[i], &h->size[i],
+                                       gate, h);
         h->fd[i] = -1; /* closed by gd_sha256_fd */
     }
-    h->seconds = gd_now() - t0;
+    h->seconds = gd_now() - t0 - h->held_s;
     return NULL;
+}
+
+void gd_hasher_hold(gd_hasher *h, int hold)
+{
+    if (!h)
+        return;
+    pthread_mutex_lock(&h->mu);
+    h->held = hold;
+    if (!hold)
+        pthread_cond_broadcast(&h->cv);
+    pthread_mutex_unlock(&h->mu);
 }
 
 int gd_hasher_start(gd_job *job, const char *const *paths, size_t n, gd_hasher **out)
@@ -56,6 +87,8 @@ int gd_hasher_start(gd_job *job, const char *const *paths, size_t n, gd_hasher *
     if (!h)
         return gd_job_error(job, GD_EPROC, "out of memory");
     atomic_init(&h->cancel, 0);
+    pthread_mutex_init(&h->mu, NULL);
+    pthread_cond_init(&h->cv, NULL);
     for (size_t i = 0; i < MAX_FILES; i++)
         h->fd[i] = -1;
     h->n = n;
@@ -160,6 +193,7 @@ int gd_hasher_check_identity(gd_job *job, gd_hasher *h)
 int gd_hasher_join(gd_job *job, gd_hasher *h)
 {
     if (!h->joined) {
+        gd_hasher_hold(h, 0); /* a held thread would never finish */
         double t0 = gd_now();
         if (h->started)
             pthread_join(h->thread, NULL);
@@ -197,8 +231,11 @@ void gd_hasher_destroy(gd_hasher *h)
     if (h->started && !h->joined) {
         /* an early failure of the chain: stop reading the inputs now */
         atomic_store(&h->cancel, 1);
+        gd_hasher_hold(h, 0); /* wakes a held thread, which then sees the cancel */
         pthread_join(h->thread, NULL);
     }
+    pthread_mutex_destroy(&h->mu);
+    pthread_cond_destroy(&h->cv);
     for (size_t i = 0; i < h->n; i++) {
         free(h->paths[i]);
         if (h->fd[i] >= 0)

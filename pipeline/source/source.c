@@ -206,7 +206,8 @@ static int role_from_spec(gd_job *job, const gd_source *src, const char *label,
                               label, eq + 1, canon, src->nbands, src->path, src->nbands);
             break;
         }
-        if (strcmp(canon, role) == 0) {
+        /* the key itself too: --pol asks for "vv" or "vh", which --bands-* map to "sar" */
+        if (strcmp(canon, role) == 0 || strcasecmp(items[i], role) == 0) {
             *band = (int)v;
             st = 1;
         }

@@ -66,7 +66,6 @@ int gd_vectorize(gd_job *job, const gd_grid *grid, const uint8_t *classes,
 {
     double *psum = NULL;
     int st = GD_OK;
-    size_t n = (size_t)grid->width * (size_t)grid->height;
     char tmp[4096];
     uint8_t *mask = NULL;
     int32_t *pid = NULL;
@@ -79,19 +78,12 @@ int gd_vectorize(gd_job *job, const gd_grid *grid, const uint8_t *classes,
     struct geod_geodesic geod;
     geod_init(&geod, 6378137.0, 1.0 / 298.257223563);
     /* the figures this stage counts; people (the exposure step's) stay as they are */
-    for (int c = 0; c < GD_MAX_CLASSES; c++)
-        totals[c].pixels = totals[c].polygons = 0, totals[c].area_ha = 0.0;
+    uint64_t polygons[GD_MAX_CLASSES] = {0};
 
     if ((st = gd_tmp_name(job, path, tmp, sizeof tmp)) != GD_OK)
         return st;
-    mask = malloc(n);
-    if (!mask) {
-        st = gd_job_error(job, GD_EPROC, "out of memory for polygonize");
-        goto done;
-    }
-    for (size_t i = 0; i < n; i++)
-        mask[i] = classes[i] >= 1 && classes[i] < GD_MAX_CLASSES;
-    if ((st = gd_mem_dataset(job, grid, (void *)classes, GDT_Byte, &cds)) != GD_OK ||
+    if ((st = gd_class_mask(job, grid, classes, 1, GD_MAX_CLASSES - 1, &mask)) != GD_OK ||
+        (st = gd_mem_dataset(job, grid, (void *)classes, GDT_Byte, &cds)) != GD_OK ||
         (st = gd_mem_dataset(job, grid, mask, GDT_Byte, &mds)) != GD_OK)
         goto done;
     if (grid->wkt) {
@@ -229,22 +221,6 @@ int gd_vectorize(gd_job *job, const gd_grid *grid, const uint8_t *classes,
         CSLDestroy(ropts);
         free(buf);
     }
-    for (size_t i = 0; i < n; i++)
-        if (classes[i] >= 1 && classes[i] < GD_MAX_CLASSES)
-            totals[classes[i]].pixels++;
-    for (int c = 1; c < GD_MAX_CLASSES; c++)
-        totals[c].area_ha = grid->wkt ? 0.0 : NAN;
-    if (grid->wkt)
-        for (int r = 0; r < grid->height; r++) {
-            const uint8_t *row = classes + (size_t)r * (size_t)grid->width;
-            uint64_t cn[GD_MAX_CLASSES] = {0};
-            for (int x = 0; x < grid->width; x++)
-                if (row[x] < GD_MAX_CLASSES)
-                    cn[row[x]]++;
-            for (int c = 1; c < GD_MAX_CLASSES; c++)
-                totals[c].area_ha += (double)cn[c] * grid->row_area_m2[r] / 1e4;
-        }
-
     /* GeoJSON (RFC 7946: WGS84 lon/lat, reprojected by the driver) */
     GDALDriverH gj = GDALGetDriverByName("GeoJSON");
     out = gj ? GDALCreate(gj, tmp, 0, 0, 0, GDT_Unknown, NULL) : NULL;
@@ -308,7 +284,7 @@ int gd_vectorize(gd_job *job, const gd_grid *grid, const uint8_t *classes,
             OGR_F_SetFieldDouble(of, 6, p > 0 && p <= nfeat ? psum[p] : 0.0);
         OGR_F_SetGeometry(of, geom);
         if (cls >= 1 && cls < GD_MAX_CLASSES)
-            totals[cls].polygons++;
+            polygons[cls]++;
         OGRErr oe = OGR_L_CreateFeature(ol, of);
         OGR_F_Destroy(of);
         OGR_F_Destroy(feat);
@@ -333,6 +309,8 @@ int gd_vectorize(gd_job *job, const gd_grid *grid, const uint8_t *classes,
     if ((st = check_written(job, tmp, path, k)) != GD_OK)
         goto done;
     st = gd_commit_file(job, tmp, path);
+    for (int c = 0; c < GD_MAX_CLASSES; c++)
+        totals[c].polygons = polygons[c];
     gd_job_info(job, "%lld polygons written to %s", (long long)nfeat, path);
 done:
     if (out) {

@@ -2,7 +2,8 @@
  * SAR gamma speckle), for the accuracy of `geodelta monitor` against pairwise detection
  * (tests/monitor_eval, the default scene) and for the end-to-end tests of the monitor
  * (tests/e2e/monitor.sh: a small scene set by options, with the SAR stack on another
- * CRS), and the check of an alert_date.tif against the stack's truth (`check`). */
+ * CRS; --dual adds VH and a two-band VV+VH stack), and the check of an alert_date.tif
+ * against the stack's truth (`check`). */
 #include <cpl_conv.h>
 #include <cpl_string.h>
 #include <gdal.h>
@@ -57,6 +58,8 @@ typedef struct scene {
     int opt_first, opt_step, opt_n, sar_first, sar_step, sar_n;
     double pix, ox, oy, season, cleared_ndvi, cleared_db, noise, cloud_max;
     int epsg, sar_epsg, sar_db;
+    int dual;                     /* --dual: VH too (sar_vh/, sar2/ with VV and VH) */
+    double vh_db, cleared_vh_db;  /* forest and cleared VH, dB */
     double sar_pix;
     int has_patch;
     change patch;
@@ -70,6 +73,14 @@ static uint64_t rnd64(void)
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     return z ^ (z >> 31);
+}
+/* VH's own stream (--dual): the other stacks' draws stay those of a run without it */
+static uint64_t rng_vh = 0x5648564856485648ull;
+static void swap_stream(void)
+{
+    uint64_t t = rng_state;
+    rng_state = rng_vh;
+    rng_vh = t;
 }
 static double unif(void) { return ((double)(rnd64() >> 11) + 0.5) / 9007199254740992.0; }
 static double gauss(void)
@@ -156,6 +167,21 @@ static double vv_clean(const scene *s, int i, int day)
         db = -13.0 + 3.5 * bell(f, 0.62, 0.09);
     if (day >= s->change_day[i])
         db = s->cleared_db + 0.5 * sin(2.0 * M_PI * f); /* cleared: soil, moisture swings */
+    return db;
+}
+
+/* VH backscatter in dB without speckle (--dual): below VV, with a stronger crop cycle;
+ * a clearing drops it to --cleared-vh-db */
+static double vh_clean(const scene *s, int i, int day)
+{
+    double f = year_frac(day);
+    double db;
+    if (s->cover[i] == FOREST)
+        db = s->vh_db - 0.6 * s->season * bell(f, 0.62, 0.08);
+    else
+        db = s->vh_db - 6.0 + 5.0 * bell(f, 0.62, 0.09);
+    if (day >= s->change_day[i])
+        db = s->cleared_vh_db + 0.5 * sin(2.0 * M_PI * f);
     return db;
 }
 
@@ -474,20 +500,32 @@ static int check(const char *dir, const char *alert, int nlists, char **lists)
             }
         fclose(f);
     }
-    long hit = 0, changed = 0, fa = 0, stable = 0, unobs = 0;
+    long hit = 0, changed = 0, fa = 0, stable = 0, unobs = 0, alerted = 0;
+    double delay = 0.0; /* days from the change to the first detection, alerted pixels */
     for (size_t i = 0; i < n; i++) {
         unobs += a[i] == -1;
         if (truth[i] > 0) {
             changed++;
             hit += want[i] && a[i] == want[i];
+            if (a[i] > 0) {
+                char t0[16], t1[16];
+                snprintf(t0, sizeof t0, "%04d-%02d-%02d", (int)(truth[i] / 10000),
+                         (int)(truth[i] / 100 % 100), (int)(truth[i] % 100));
+                snprintf(t1, sizeof t1, "%04d-%02d-%02d", (int)(a[i] / 10000),
+                         (int)(a[i] / 100 % 100), (int)(a[i] % 100));
+                delay += parse_day(t1) - parse_day(t0);
+                alerted++;
+            }
         } else {
             stable++;
             fa += a[i] > 0;
         }
     }
     printf("changed pixels %ld, alerted on their first observation from the change %ld "
-           "(%.1f %%); stable pixels %ld, confirmed false alarms %ld; never observed %ld\n",
-           changed, hit, changed ? 100.0 * hit / changed : 0.0, stable, fa, unobs);
+           "(%.1f %%); stable pixels %ld, confirmed false alarms %ld; never observed %ld; "
+           "changed pixels alerted at all %ld, mean delay %.1f d\n",
+           changed, hit, changed ? 100.0 * hit / changed : 0.0, stable, fa, unobs, alerted,
+           alerted ? delay / alerted : 0.0);
     free(a);
     free(truth);
     free(want);
@@ -522,7 +560,10 @@ static int usage(void)
             "  --cleared-ndvi V (0.22)  --cleared-db DB (-11.5)   the cleared land\n"
             "  --cloud-max F       largest cloud cover of a date (1: some dates fully cloudy)\n"
             "  --sar-srs EPSG --sar-pixel M   the SAR stack on its own grid (warped by the monitor)\n"
-            "  --sar-db            SAR values in dB (unit type dB), not linear\n");
+            "  --sar-db            SAR values in dB (unit type dB), not linear\n"
+            "  --dual              VH too: sar_vh/ (VH alone) and sar2/ (bands VV, VH), lists\n"
+            "                      sar_vh.list and sar2.list; the other stacks are unchanged\n"
+            "  --vh-db DB (-14)  --cleared-vh-db DB (-20)   VH of the forest, of the cleared land\n");
     return 1;
 }
 
@@ -539,13 +580,17 @@ int main(int argc, char **argv)
                .nuisance = 1, .start = START_DAY, .opt_first = OPT_FIRST, .opt_step = OPT_STEP,
                .opt_n = OPT_N, .sar_first = SAR_FIRST, .sar_step = SAR_STEP, .sar_n = SAR_N,
                .pix = PIX, .ox = 594555.0, .oy = 8003065.0, .season = 1.0, .cleared_ndvi = 0.22,
-               .cleared_db = -11.5, .noise = 0.03, .cloud_max = 1.0, .epsg = 32720};
+               .cleared_db = -11.5, .noise = 0.03, .cloud_max = 1.0, .epsg = 32720,
+               .vh_db = -14.0, .cleared_vh_db = -20.0};
     rng_state = 20200101;
     for (int i = 2; i < argc; i++) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int bad = 0, used = 1;
         if (!strcmp(o, "--sar-db")) {
             s.sar_db = 1;
+            used = 0;
+        } else if (!strcmp(o, "--dual")) {
+            s.dual = 1;
             used = 0;
         } else if (!v) {
             bad = 1;
@@ -591,6 +636,10 @@ int main(int argc, char **argv)
             s.cleared_ndvi = atof(v);
         } else if (!strcmp(o, "--cleared-db")) {
             s.cleared_db = atof(v);
+        } else if (!strcmp(o, "--vh-db")) {
+            s.vh_db = atof(v);
+        } else if (!strcmp(o, "--cleared-vh-db")) {
+            s.cleared_vh_db = atof(v);
         } else if (!strcmp(o, "--cloud-max")) {
             s.cloud_max = atof(v);
         } else if (!strcmp(o, "--sar-srs")) {
@@ -619,8 +668,8 @@ int main(int argc, char **argv)
     GDALAllRegister();
     char path[4096];
     mkdir(out, 0755);
-    const char *sub[] = {"ndvi", "rn", "sar"};
-    for (int k = 0; k < 3; k++) {
+    const char *sub[] = {"ndvi", "rn", "sar", "sar_vh", "sar2"};
+    for (int k = 0; k < (s.dual ? 5 : 3); k++) {
         snprintf(path, sizeof path, "%s/%s", out, sub[k]);
         mkdir(path, 0755);
     }
@@ -634,6 +683,7 @@ int main(int argc, char **argv)
     }
     int sn = sg.w * sg.h;
     float *a = malloc((size_t)(n > sn ? n : sn) * sizeof(float)), *b = malloc((size_t)n * sizeof(float));
+    float *vh = s.dual ? malloc((size_t)sn * sizeof(float)) : NULL;
     uint8_t *cm = malloc((size_t)n);
     char ds_[32];
     snprintf(path, sizeof path, "%s/ndvi.list", out);
@@ -641,8 +691,14 @@ int main(int argc, char **argv)
     snprintf(path, sizeof path, "%s/rn.list", out);
     FILE *lrn = fopen(path, "w");
     snprintf(path, sizeof path, "%s/sar.list", out);
-    FILE *lsar = fopen(path, "w");
-    if (!lndvi || !lrn || !lsar) {
+    FILE *lsar = fopen(path, "w"), *lvh = NULL, *lsar2 = NULL;
+    if (s.dual) {
+        snprintf(path, sizeof path, "%s/sar_vh.list", out);
+        lvh = fopen(path, "w");
+        snprintf(path, sizeof path, "%s/sar2.list", out);
+        lsar2 = fopen(path, "w");
+    }
+    if (!lndvi || !lrn || !lsar || (s.dual && (!lvh || !lsar2))) {
         fprintf(stderr, "gen_stack: cannot write the lists in %s\n", out);
         return 4;
     }
@@ -713,7 +769,44 @@ int main(int argc, char **argv)
             GDALSetRasterUnitType(GDALGetRasterBand(ds, 1), "dB");
         GDALClose(ds);
         fprintf(lsar, "%s sar/%s.tif\n", ds_, ds_);
+        if (!s.dual)
+            continue;
+        swap_stream(); /* VH from its own stream; same date offset (one calibration) */
+        for (int j = 0; j < sn; j++) {
+            int i = smap ? smap[j] : j, x = i % w, y = i / w;
+            double db = (i >= 0 ? vh_clean(&s, i, day)
+                                : s.vh_db - 0.6 * s.season * bell(year_frac(day), 0.62, 0.08)) +
+                        offset;
+            if (i >= 0 && day == s.flood_day && s.nuis[i] == 1)
+                db = -26.0;
+            if (i >= 0 && day == s.wet_day && in_rect(&s.wet, x, y))
+                db -= 2.5;
+            double mu = pow(10.0, (db + 0.5 * gauss()) / 10.0);
+            vh[j] = (float)(mu * gamma_unit(s.looks) / s.looks);
+            if (s.sar_db)
+                vh[j] = (float)(10.0 * log10(vh[j]));
+        }
+        swap_stream();
+        snprintf(path, sizeof path, "%s/sar_vh/%s.tif", out, ds_);
+        ds = create(path, &sg, 1, GDT_Float32);
+        write_band(ds, 1, vh, GDT_Float32, sg.w, sg.h, "VH", 0, 0);
+        if (s.sar_db)
+            GDALSetRasterUnitType(GDALGetRasterBand(ds, 1), "dB");
+        GDALClose(ds);
+        fprintf(lvh, "%s sar_vh/%s.tif\n", ds_, ds_);
+        snprintf(path, sizeof path, "%s/sar2/%s.tif", out, ds_);
+        ds = create(path, &sg, 2, GDT_Float32);
+        write_band(ds, 1, a, GDT_Float32, sg.w, sg.h, "VV", 0, 0);
+        write_band(ds, 2, vh, GDT_Float32, sg.w, sg.h, "VH", 0, 0);
+        for (int k = 1; s.sar_db && k <= 2; k++)
+            GDALSetRasterUnitType(GDALGetRasterBand(ds, k), "dB");
+        GDALClose(ds);
+        fprintf(lsar2, "%s sar2/%s.tif\n", ds_, ds_);
     }
+    if (lvh)
+        fclose(lvh);
+    if (lsar2)
+        fclose(lsar2);
     fclose(lndvi);
     fclose(lrn);
     fclose(lsar);
@@ -754,6 +847,7 @@ int main(int argc, char **argv)
     fclose(f);
     free(a);
     free(b);
+    free(vh);
     free(cm);
     free(s.cover);
     free(s.field);

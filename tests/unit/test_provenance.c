@@ -101,6 +101,20 @@ static void test_hasher(void **state)
     gd_hasher_destroy(NULL);
     assert_int_equal(gd_hasher_start(job, paths, 2, &h), GD_OK);
     gd_hasher_destroy(h);
+    /* a hold: the thread stops after a block; join ends the hold (no deadlock) and the
+     * hashes are whole; destroy while held cancels and returns */
+    gd_hasher_hold(NULL, 1);
+    assert_int_equal(gd_hasher_start(job, paths, 2, &h), GD_OK);
+    gd_hasher_hold(h, 1);
+    gd_hasher_hold(h, 0);
+    gd_hasher_hold(h, 1);
+    assert_int_equal(gd_hasher_join(job, h), GD_OK);
+    assert_string_equal(gd_hasher_hex(h, 0), want);
+    assert_string_equal(gd_hasher_hex(h, 1), ABC_SHA256);
+    gd_hasher_destroy(h);
+    assert_int_equal(gd_hasher_start(job, paths, 2, &h), GD_OK);
+    gd_hasher_hold(h, 1);
+    gd_hasher_destroy(h);
     gd_job_destroy(job);
     free(big);
 }

@@ -331,6 +331,251 @@ static void test_omnibus_uniform_under_h0(void **state)
     assert_true(per_series > 0.08 && per_series < 0.14);
 }
 
+/* ---- dual polarisation ---- */
+
+/* -2 ln R_j of one band written out from the paper's determinants (independent of the
+ * kernel's form): L [j ln j - (j-1) ln(j-1) + (j-1) ln S + ln y - j ln(S + y)] */
+static double dev_paper(double y, double m, int nseg, double L)
+{
+    double j = nseg + 1.0, S = nseg * m;
+    double t = (nseg > 0 ? (j - 1.0) * log(j - 1.0) : 0.0);
+    return -2.0 * L * (j * log(j) - t + (j - 1.0) * log(S) + log(y) - j * log(S + y));
+}
+
+/* Exact identities of the factorised test: symmetric in the bands (equal looks), each
+ * band's ratio is all that counts (scale), a band at its segment mean adds nothing to the
+ * statistic but its chance, so the dual p-value is above the one-band exact p-value of
+ * the other band; y = m in both is p = 1; bad arguments are NaN. */
+static void test_gamma2_identities(void **state)
+{
+    (void)state;
+    const double L[2] = {4.4, 4.4};
+    for (int nseg = 1; nseg <= 30; nseg += 9)
+        for (double a = 0.15; a < 5.0; a *= 1.9)
+            for (double b = 0.2; b < 5.0; b *= 2.3) {
+                double y[2] = {a, b}, m[2] = {1.0, 1.0}, ys[2] = {b, a};
+                double ys2[2] = {7.0 * a, 0.01 * b}, ms2[2] = {7.0, 0.01};
+                double pe = gd_k_gamma2_change_p_exact(y, m, nseg, L, NULL);
+                double pa = gd_k_gamma2_change_p_approx(y, m, nseg, L, NULL);
+                assert_rel(gd_k_gamma2_change_p_exact(ys, m, nseg, L, NULL), pe, 1e-6);
+                assert_rel(gd_k_gamma2_change_p_approx(ys, m, nseg, L, NULL), pa, 1e-12);
+                assert_rel(gd_k_gamma2_change_p_exact(ys2, ms2, nseg, L, NULL), pe, 1e-9);
+                assert_rel(gd_k_gamma2_change_p_approx(ys2, ms2, nseg, L, NULL), pa, 1e-9);
+                /* the production test is the approximation */
+                assert_true(gd_k_gamma2_change_p(y, m, nseg, L, NULL) == pa);
+            }
+    for (double a = 0.1; a < 6.0; a *= 1.7) {
+        double y[2] = {a, 2.0}, m[2] = {1.0, 2.0};
+        double p1 = gd_k_gamma_change_p(a, 1.0, 6, 4.4, NULL);
+        double p2 = gd_k_gamma2_change_p_exact(y, m, 6, L, NULL);
+        assert_true(p2 >= p1 - 1e-12);
+        assert_true(p2 < 1.0 || fabs(a - 1.0) < 1e-9);
+    }
+    double one[2] = {1.0, 1.0};
+    assert_float_equal(gd_k_gamma2_change_p_exact(one, one, 5, L, NULL), 1.0, 0.0);
+    assert_float_equal(gd_k_gamma2_change_p_approx(one, one, 5, L, NULL), 1.0, 1e-12);
+    int dec = -1;
+    double y[2] = {0.5, 1.5}, m[2] = {1.0, 1.0};
+    gd_k_gamma2_change_p(y, m, 5, L, &dec);
+    assert_int_equal(dec, 1); /* 0.5 * 1.5 < 1: the determinant went down */
+    y[1] = 2.5;
+    gd_k_gamma2_change_p(y, m, 5, L, &dec);
+    assert_int_equal(dec, 0);
+    double bad[2] = {0.0, 1.0}, badl[2] = {4.4, 0.0};
+    assert_true(isnan(gd_k_gamma2_change_p(bad, m, 5, L, NULL)));
+    assert_true(isnan(gd_k_gamma2_change_p_exact(bad, m, 5, L, NULL)));
+    assert_true(isnan(gd_k_gamma2_change_p(y, m, 0, L, NULL)));
+    assert_true(isnan(gd_k_gamma2_change_p(y, m, 5, badl, NULL)));
+}
+
+/* The exact p-value is P(u0 + u1 >= U) for the two bands' independent terms: checked
+ * against the fraction of simulated no-change pairs (the terms from the paper's
+ * determinants) beyond each U, within a 4-sigma binomial band; unequal looks too. */
+static void test_gamma2_exact_vs_simulation(void **state)
+{
+    (void)state;
+    enum { TRIALS = 200000, NSEG = 3 };
+    const int looks[2][2] = {{4, 4}, {2, 6}};
+    const double U[] = {2.0, 6.0, 9.21, 13.0};
+    double *u = malloc(TRIALS * sizeof *u);
+    assert_non_null(u);
+    lcg_seed(4711);
+    for (int c = 0; c < 2; c++) {
+        const double L[2] = {looks[c][0], looks[c][1]};
+        for (int t = 0; t < TRIALS; t++) {
+            u[t] = 0.0;
+            for (int b = 0; b < 2; b++) {
+                double s = 0.0;
+                for (int i = 0; i < NSEG; i++)
+                    s += gamma_sample(2.0, looks[c][b]);
+                u[t] += dev_paper(gamma_sample(2.0, looks[c][b]), s / NSEG, NSEG, L[b]);
+            }
+        }
+        for (size_t k = 0; k < sizeof U / sizeof U[0]; k++) {
+            /* a pair with that U: band 1 at its mean, band 0 below it */
+            double lo = 1e-9, hi = 1.0;
+            for (int it = 0; it < 200; it++) {
+                double mid = 0.5 * (lo + hi);
+                if (dev_paper(mid, 1.0, NSEG, L[0]) > U[k])
+                    lo = mid;
+                else
+                    hi = mid;
+            }
+            double y[2] = {lo, 1.0}, m[2] = {1.0, 1.0};
+            double p = gd_k_gamma2_change_p_exact(y, m, NSEG, L, NULL);
+            int beyond = 0;
+            for (int t = 0; t < TRIALS; t++)
+                beyond += u[t] >= U[k];
+            double f = (double)beyond / TRIALS;
+            print_message("looks %d,%d U %.2f: exact p %.5f simulated %.5f\n", looks[c][0],
+                          looks[c][1], U[k], p, f);
+            assert_true(fabs(f - p) < 4.0 * sqrt(p * (1.0 - p) / TRIALS) + 1e-5);
+        }
+    }
+    free(u);
+}
+
+/* The approximation against the exact p-value over looks, segment lengths and both
+ * bands' ratios: within 3 % (relative) wherever the exact p is in [0.001, 0.05]. */
+static void test_gamma2_approx_vs_exact(void **state)
+{
+    (void)state;
+    const double looks[] = {2.0, 4.4, 8.0, 19.0};
+    const int segs[] = {1, 3, 10, 40};
+    double worst = 0.0;
+    int n = 0;
+    for (size_t a = 0; a < 4; a++)
+        for (size_t b = 0; b < 4; b++)
+            for (double r0 = 0.2; r0 < 6.0; r0 *= 1.45)
+                for (double r1 = 0.3; r1 < 4.0; r1 *= 1.6) {
+                    const double L[2] = {looks[a], looks[a]};
+                    double y[2] = {r0, r1}, m[2] = {1.0, 1.0};
+                    double pe = gd_k_gamma2_change_p_exact(y, m, segs[b], L, NULL);
+                    if (!(pe >= 0.001 && pe <= 0.05))
+                        continue;
+                    double pa = gd_k_gamma2_change_p_approx(y, m, segs[b], L, NULL);
+                    double rel = fabs(pa - pe) / pe;
+                    worst = rel > worst ? rel : worst;
+                    n++;
+                    assert_true(rel < 0.03);
+                }
+    print_message("approximation vs exact: %d points with p in [0.001, 0.05], worst %.4f\n", n,
+                  worst);
+    assert_true(n > 50);
+}
+
+/* Under simulated no-change gamma pairs the fraction with p below alpha is alpha, within
+ * a 4-sigma binomial band, for the monitor's test and the exact one; and a change of the
+ * same size in both bands is found more often with both than with VV alone. */
+static void test_gamma2_false_alarms_and_power(void **state)
+{
+    (void)state;
+    enum { TRIALS = 40000, EXACT = 6000, NSEG = 9, LOOKS = 4 };
+    const double L[2] = {LOOKS, LOOKS};
+    lcg_seed(2017);
+    int b01 = 0, b05 = 0, e01 = 0, e05 = 0, dual = 0, single = 0;
+    for (int t = 0; t < TRIALS; t++) {
+        double s0 = 0.0, s1 = 0.0;
+        for (int i = 0; i < NSEG; i++) {
+            s0 += gamma_sample(0.2, LOOKS);
+            s1 += gamma_sample(0.03, LOOKS);
+        }
+        double m[2] = {s0 / NSEG, s1 / NSEG};
+        double y[2] = {gamma_sample(0.2, LOOKS), gamma_sample(0.03, LOOKS)};
+        double p = gd_k_gamma2_change_p(y, m, NSEG, L, NULL);
+        b01 += p < 0.01;
+        b05 += p < 0.05;
+        if (t < EXACT) {
+            double pe = gd_k_gamma2_change_p_exact(y, m, NSEG, L, NULL);
+            e01 += pe < 0.01;
+            e05 += pe < 0.05;
+        }
+        /* power: both bands at half their mean (-3 dB) */
+        double yc[2] = {gamma_sample(0.1, LOOKS), gamma_sample(0.015, LOOKS)};
+        dual += gd_k_gamma2_change_p(yc, m, NSEG, L, NULL) < 0.01;
+        single += gd_k_gamma_change_p(yc[0], m[0], NSEG, LOOKS, NULL) < 0.01;
+    }
+    double f01 = (double)b01 / TRIALS, f05 = (double)b05 / TRIALS;
+    double g01 = (double)e01 / EXACT, g05 = (double)e05 / EXACT;
+    print_message("H0: p<0.01 %.4f (exact %.4f), p<0.05 %.4f (exact %.4f); -3 dB found: dual "
+                  "%.3f, VV alone %.3f\n", f01, g01, f05, g05, (double)dual / TRIALS,
+                  (double)single / TRIALS);
+    assert_true(fabs(f01 - 0.01) < 4.0 * sqrt(0.01 * 0.99 / TRIALS));
+    assert_true(fabs(f05 - 0.05) < 4.0 * sqrt(0.05 * 0.95 / TRIALS));
+    assert_true(fabs(g01 - 0.01) < 4.0 * sqrt(0.01 * 0.99 / EXACT));
+    assert_true(fabs(g05 - 0.05) < 4.0 * sqrt(0.05 * 0.95 / EXACT));
+    assert_true(dual > single * 1.2);
+}
+
+static void test_omnibus2_edges(void **state)
+{
+    (void)state;
+    uint8_t ch[8];
+    double p = -1.0;
+    const double L[2] = {4.0, 4.0}, L0[2] = {4.0, 0.0};
+    /* a date is observed only with both bands: VH missing on every other date leaves three
+     * equal pairs, no change */
+    const float vv[] = {1.0f, 9.0f, 1.0f, 9.0f, 1.0f}, vh[] = {0.1f, NAN, 0.1f, 0.0f, 0.1f};
+    assert_int_equal(gd_k_omnibus_gamma2(vv, vh, 5, L, 0.01, ch, &p), 0);
+    assert_float_equal(p, 1.0, 1e-12);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(ch[i], 0);
+    assert_int_equal(gd_k_omnibus_gamma2(vv, vh, 1, L, 0.01, ch, &p), 0);
+    assert_float_equal(p, 1.0, 0.0);
+    assert_int_equal(gd_k_omnibus_gamma2(vv, vh, 5, L0, 0.01, ch, &p), -1);
+    assert_int_equal(gd_k_omnibus_gamma2(vv, vh, 5, L, 1.0, ch, &p), -1);
+    assert_int_equal(gd_k_omnibus_gamma2(vv, vh, -1, L, 0.01, ch, NULL), -1);
+}
+
+/* A drop in VH only (VV unchanged) after date 12: the dual series finds it at the first
+ * changed date (VV alone cannot), the omnibus p-value is tiny, and a no-change dual
+ * series has a near-uniform omnibus p-value (f = 2 (k - 1) with the corrections). */
+static void test_omnibus2_step_and_h0(void **state)
+{
+    (void)state;
+    enum { K = 30, L = 8, TRIALS = 20000, K0 = 12, L0 = 3 };
+    const double enl[2] = {L, L}, enl0[2] = {L0, L0};
+    float x0[K], x1[K];
+    uint8_t ch[K];
+    lcg_seed(78);
+    int hits = 0, wrong = 0, vv_hits = 0;
+    for (int trial = 0; trial < 200; trial++) {
+        for (int j = 0; j < K; j++) {
+            x0[j] = (float)gamma_sample(0.2, L);
+            x1[j] = (float)gamma_sample(j < 12 ? 0.05 : 0.005, L);
+        }
+        double p;
+        int n = gd_k_omnibus_gamma2(x0, x1, K, enl, 0.001, ch, &p);
+        assert_true(p < 1e-10);
+        assert_true(n >= 1);
+        hits += ch[12];
+        for (int j = 0; j < K; j++)
+            wrong += ch[j] && j != 12;
+        gd_k_omnibus_gamma(x0, K, L, 0.001, ch, NULL);
+        vv_hits += ch[12];
+    }
+    print_message("VH step: %d at the change (VV alone %d), %d elsewhere (of 200)\n", hits,
+                  vv_hits, wrong);
+    assert_true(hits >= 190);
+    assert_true(vv_hits <= 10);
+    assert_true(wrong <= 20);
+    int below05 = 0, below01 = 0;
+    for (int t = 0; t < TRIALS; t++) {
+        for (int j = 0; j < K0; j++) {
+            x0[j] = (float)gamma_sample(0.2, L0);
+            x1[j] = (float)gamma_sample(0.04, L0);
+        }
+        double p;
+        gd_k_omnibus_gamma2(x0, x1, K0, enl0, 0.01, ch, &p);
+        below05 += p < 0.05;
+        below01 += p < 0.01;
+    }
+    double f05 = (double)below05 / TRIALS, f01 = (double)below01 / TRIALS;
+    print_message("omnibus H0: p<0.05 %.4f, p<0.01 %.4f\n", f05, f01);
+    assert_true(fabs(f05 - 0.05) < 4.0 * sqrt(0.05 * 0.95 / TRIALS) + 0.002);
+    assert_true(fabs(f01 - 0.01) < 4.0 * sqrt(0.01 * 0.99 / TRIALS) + 0.001);
+}
+
 static void test_harmonic_exact(void **state)
 {
     (void)state;
@@ -410,6 +655,12 @@ int main(void)
         cmocka_unit_test(test_omnibus_edges),
         cmocka_unit_test(test_omnibus_finds_step),
         cmocka_unit_test(test_omnibus_uniform_under_h0),
+        cmocka_unit_test(test_gamma2_identities),
+        cmocka_unit_test(test_gamma2_exact_vs_simulation),
+        cmocka_unit_test(test_gamma2_approx_vs_exact),
+        cmocka_unit_test(test_gamma2_false_alarms_and_power),
+        cmocka_unit_test(test_omnibus2_edges),
+        cmocka_unit_test(test_omnibus2_step_and_h0),
         cmocka_unit_test(test_harmonic_exact),
         cmocka_unit_test(test_harmonic_noise_rmse),
         cmocka_unit_test(test_harmonic_degenerate),

@@ -1,6 +1,6 @@
-/* test_vectorize.c: the polygons of a class raster and the per-class totals the summary
- * and the map take from gd_vectorize (every class of the table, whatever the caller's
- * array held before). */
+/* test_vectorize.c: the polygons of a class raster (gd_vectorize) and the per-class totals
+ * the summary and the map take from gd_class_totals (every class of the table, whatever
+ * the caller's array held before); gd_class_mask. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -76,7 +76,24 @@ static void test_totals_all_classes(void **state)
     /* what a caller's stack may hold: every total must be set, not only the first ones */
     gd_class_total totals[GD_MAX_CLASSES];
     memset(totals, 0xA5, sizeof totals);
+    uint64_t valid = 0;
+    double valid_ha = -1.0;
+    assert_int_equal(gd_class_totals(job, &g, cls, totals, &valid, &valid_ha), GD_OK);
     assert_int_equal(gd_vectorize(job, &g, cls, &s, m, NULL, path, totals), GD_OK);
+    uint64_t nodata = 0;
+    for (size_t i = 0; i < (size_t)W * H; i++)
+        nodata += cls[i] == 255;
+    assert_int_equal(valid, (uint64_t)W * H - nodata);
+    assert_true(valid_ha == 0.0); /* no row areas on a pixel grid */
+    uint8_t *mask = NULL;
+    assert_int_equal(gd_class_mask(job, &g, cls, 2, 4, &mask), GD_OK);
+    uint64_t on = 0;
+    for (size_t i = 0; i < (size_t)W * H; i++) {
+        assert_int_equal(mask[i], cls[i] >= 2 && cls[i] <= 4);
+        on += mask[i];
+    }
+    assert_int_equal(on, px[2] + px[3] + px[4]);
+    free(mask);
     for (int c = 1; c < GD_MAX_CLASSES; c++) {
         assert_int_equal(totals[c].pixels, px[c]);
         assert_int_equal(totals[c].polygons, poly[c]);

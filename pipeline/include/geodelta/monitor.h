@@ -19,6 +19,9 @@ enum { GD_MON_NONE = 0, GD_MON_PROVISIONAL = 1, GD_MON_CONFIRMED = 2, GD_MON_CLE
        GD_MON_UNOBSERVED = 255 };
 /* --direction */
 enum { GD_MON_DIR_DEFAULT = 0, GD_MON_DIR_DECREASE, GD_MON_DIR_INCREASE, GD_MON_DIR_BOTH };
+/* --pol: which SAR polarisations (-m sar); DEFAULT: the first band named VV, VH, HH or
+ * HV, or the only band, as before --pol existed */
+enum { GD_MON_POL_DEFAULT = 0, GD_MON_POL_VV, GD_MON_POL_VH, GD_MON_POL_DUAL };
 /* --baseline */
 enum { GD_MON_BASE_AUTO = 0, GD_MON_BASE_MEDIAN, GD_MON_BASE_HARMONIC };
 
@@ -36,6 +39,7 @@ typedef struct gd_monitor_params {
     int direction;         /* GD_MON_DIR_* */
     int baseline;          /* GD_MON_BASE_* */
     int min_baseline;      /* valid baseline observations a pixel needs (3) */
+    int pol;               /* GD_MON_POL_*: the SAR stacks' polarisations */
     const char *bands;     /* band roles, "r=3,n=4" (index methods) */
     const char *zones, *zone_field;
     const char *population; /* people per pixel raster: people on each alert */

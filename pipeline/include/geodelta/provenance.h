@@ -54,7 +54,12 @@ typedef struct gd_hasher gd_hasher;
  * once (GD_EINPUT). */
 #define GD_HASHER_MAX 12
 int gd_hasher_start(gd_job *job, const char *const *paths, size_t n, gd_hasher **out);
-/* Waits for the thread; the first error (unreadable file) goes into job. */
+/* hold 1: the thread pauses after its current block, until hold 0 (or join, or
+ * destroy). For a stage that keeps every CPU busy: the hashing is moved to a later stage
+ * that leaves one idle rather than slowing this one down. NULL is a no-op. */
+void gd_hasher_hold(gd_hasher *h, int hold);
+/* Waits for the thread (ending any hold); the first error (unreadable file) goes into
+ * job. */
 int gd_hasher_join(gd_job *job, gd_hasher *h);
 /* Results after a successful join (NULL / 0 otherwise). */
 const char *gd_hasher_hex(const gd_hasher *h, size_t i);

@@ -367,10 +367,20 @@ typedef struct gd_class_total {
     double people;    /* people in the class's pixels */
 } gd_class_total;
 
+/* A mask of the class raster on the engine's pool: 1 where lo <= class <= hi, else 0
+ * (the caller frees it). */
+int gd_class_mask(gd_job *job, const gd_grid *grid, const uint8_t *classes, uint8_t lo,
+                  uint8_t hi, uint8_t **mask);
+/* Per-class pixels and geodesic area (NaN on pixel grids) of classes 1..GD_MAX_CLASSES-1
+ * (0 for class 0), and the valid (not 255) pixels and their area, counted on the
+ * engine's pool and added up in row order; polygons and people are left as they are. */
+int gd_class_totals(gd_job *job, const gd_grid *grid, const uint8_t *classes,
+                    gd_class_total totals[GD_MAX_CLASSES], uint64_t *valid, double *valid_ha);
 /* Polygons of classes 1..GD_MAX_CLASSES-1 with class, class_name, area_ha (geodesic) and
  * mean_score (and people, when people per pixel is given; NULL: no such property),
- * written as RFC 7946 GeoJSON (atomically). totals[GD_MAX_CLASSES] receives per-class
- * figures. */
+ * written as RFC 7946 GeoJSON (atomically). totals[c].polygons receives the polygons of
+ * each class (the other figures are gd_class_totals's and stay as they are: the map may
+ * read them at the same time). */
 int gd_vectorize(gd_job *job, const gd_grid *grid, const uint8_t *classes,
                  const gd_score *score, const gd_method *m, const float *people,
                  const char *path, gd_class_total totals[GD_MAX_CLASSES]);

@@ -30,6 +30,10 @@ int gd_sha256_file_ex(gd_job *job, const char *path, char hex[65], uint64_t *siz
  * file that was opened, whatever the name leads to meanwhile; path names it in errors. */
 int gd_sha256_fd(gd_job *job, int fd, const char *path, char hex[65], uint64_t *size,
                  const atomic_int *cancel);
+/* Same, calling gate(arg) after each block: it may block (a pause) and stops the hash
+ * with GD_ECANCEL when it returns non-zero. */
+int gd_sha256_fd_gated(gd_job *job, int fd, const char *path, char hex[65], uint64_t *size,
+                       int (*gate)(void *), void *arg);
 /* SHA-256 of a buffer as 64 hex chars + NUL. */
 int gd_sha256_buf(const void *data, size_t len, char hex[65]);
 
