@@ -186,7 +186,8 @@ static void set_option(gd_batch *b, const char *who, const char *label, const gd
         if (type_ok && o->type == GD_OPT_PATH) {
             json_object_set_new(obj, key, resolve_path(base, json_string_value(v)));
             v = json_object_get(obj, key);
-            if (strncmp(json_string_value(v), "/vsi", 4) != 0 &&
+            /* a folder the run creates (a cache) need not exist yet */
+            if (!(o->flags & GD_OPTF_NEW_PATH) && strncmp(json_string_value(v), "/vsi", 4) != 0 &&
                 access(json_string_value(v), R_OK) != 0) {
                 add_error(b, who, "%s: %s cannot be read: %s", label, json_string_value(v),
                           strerror(errno));
@@ -213,9 +214,11 @@ static void set_option(gd_batch *b, const char *who, const char *label, const gd
 
 /* A "kind": "monitor" job: "stack" (a LIST path or an array of them, relative to the batch
  * file) and "method" (one name or one per stack) as the job fields, the monitor options
- * with a batch key in "params"; the same checks as `geodelta monitor`'s command line. */
-static void check_monitor(gd_batch *b, const char *who, const char *base, json_t *spec,
-                          json_t *params, bjob *j)
+ * with a batch key in "params" (params.stac, collection, aoi, from, to...: the first stack
+ * from a STAC search, then "stack" may be left out); the same checks as `geodelta
+ * monitor`'s command line, from its option table. */
+static void check_monitor(gd_job *job, gd_batch *b, const char *who, const char *base,
+                          json_t *spec, json_t *params, bjob *j)
 {
     const gd_opt_table *t = gd_monitor_option_table();
     const char *key;
@@ -232,10 +235,13 @@ static void check_monitor(gd_batch *b, const char *who, const char *base, json_t
             strcmp(key, "method") != 0 && strcmp(key, "params") != 0)
             add_error(b, who, "field %s: not a field of a monitor job (id, kind, stack, method, "
                       "params)", key);
+    const int stac = json_object_get(params, "stac") != NULL;
     static const char *const fields[2] = {"stack", "method"};
     for (int f = 0; f < 2; f++) {
         const gd_opt *o = gd_opt_find(t, fields[f]);
         json_t *val = json_object_get(spec, fields[f]);
+        if (f == 0 && !val && stac)
+            continue; /* the one stack comes from the search */
         if (json_is_string(val)) { /* one value: an array of one */
             json_t *arr = json_array();
             json_array_append(arr, val);
@@ -243,8 +249,9 @@ static void check_monitor(gd_batch *b, const char *who, const char *base, json_t
             val = arr;
         }
         if (!json_is_array(val) || json_array_size(val) == 0) {
-            add_error(b, who, "field %s: missing (a %s or an array of them)", fields[f],
-                      f == 0 ? "LIST path" : "method name");
+            add_error(b, who, "field %s: missing (a %s or an array of them%s)", fields[f],
+                      f == 0 ? "LIST path" : "method name",
+                      f == 0 ? "; or params.stac for a STAC search" : "");
             continue;
         }
         for (size_t i = 0; i < json_array_size(val); i++) {
@@ -274,11 +281,30 @@ static void check_monitor(gd_batch *b, const char *who, const char *base, json_t
         else
             set_option(b, who, label, opt, params, key, base, j->mo);
     }
-    if (json_object_get(params, "zone_field") && !json_object_get(params, "zones"))
-        add_error(b, who, "params.zone_field: needs params.zones");
-    if (j->mo->p.nmethods > 1 && j->mo->p.nmethods != j->mo->p.nstacks)
-        add_error(b, who, "field method: one name, or one per stack (%d for %d stacks)",
-                  j->mo->p.nmethods, j->mo->p.nstacks);
+    /* an option needing another (zone_field needs zones, collection needs stac): the
+     * table's rule, as on the command line */
+    for (size_t i = 0; i < t->n; i++) {
+        const gd_opt *opt = &t->opts[i], *need = opt->needs ? gd_opt_find(t, opt->needs) : NULL;
+        if (need && opt->batch == GD_BATCH_PARAMS && need->batch == GD_BATCH_PARAMS &&
+            json_object_get(params, opt->batch_key) && !json_object_get(params, need->batch_key))
+            add_error(b, who, "params.%s: needs params.%s", opt->batch_key, need->batch_key);
+    }
+    int nstacks = j->mo->p.nstacks + stac;
+    if (j->mo->p.nmethods > 1 && j->mo->p.nmethods != nstacks)
+        add_error(b, who, "field method: one name, or one per stack (%d for %d stacks%s)",
+                  j->mo->p.nmethods, nstacks, stac ? ", the search's included" : "");
+    if (stac) { /* --from/--to as the search window, then the query's own checks */
+        if (gd_monitor_options_finish(j->mo, what, sizeof what) != 0) {
+            add_error(b, who, "params.stac: needs params.from and params.to");
+        } else {
+            gd_job *ctx = NULL;
+            if (gd_job_fork(job, &ctx) == GD_OK) {
+                if (gd_stac_query_check(ctx, &j->mo->stac) != GD_OK)
+                    add_error(b, who, "params.stac: %s", gd_job_message(ctx));
+                gd_job_destroy(ctx);
+            }
+        }
+    }
 }
 
 /* Merges defaults and job, checks every field; fills j. */
@@ -401,7 +427,7 @@ static void check_job(gd_job *job, gd_batch *b, const char *base, const json_t *
         return;
     }
     if (kind && strcmp(json_string_value(kind), "monitor") == 0) {
-        check_monitor(b, who, base, spec, params, j);
+        check_monitor(job, b, who, base, spec, params, j);
         return;
     }
     if (json_object_get(spec, "stack"))

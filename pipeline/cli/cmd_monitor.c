@@ -21,17 +21,11 @@ int gd_cmd_monitor(int argc, char **argv)
         gd_opts_help(t, stdout);
         return 0;
     }
-    gd_monitor_params p = o.p;
-    char range[128];
-    if (o.stac.url) { /* --from/--to: the one date window searched */
-        if (!o.from || !o.to) {
-            fprintf(stderr, "geodelta monitor: --stac needs --from DATE and --to DATE\n");
-            return 1;
-        }
-        snprintf(range, sizeof range, "%s/%s", o.from, o.to);
-        o.stac.window[0] = range;
-        p.stac = &o.stac;
+    if (gd_monitor_options_finish(&o, err, sizeof err) != 0) {
+        fprintf(stderr, "geodelta monitor: %s\n", err);
+        return 1;
     }
+    gd_monitor_params p = o.p;
     p.argc = argc;
     p.argv = argv;
     gd_job *job = NULL;

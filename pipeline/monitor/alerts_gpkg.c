@@ -208,51 +208,97 @@ static int history_row(gd_job *job, OGRLayerH l, int64_t id, int32_t date, const
     return gd_monitor_gpkg_put(job, l, f);
 }
 
-/* Gives each region an alert id: a region holding pixels of alerts of the last committed
- * state keeps the id of the one, among those whose pixels it holds most of, that brings it
- * the most pixels (ties: the oldest, smallest id), so that a large alert that absorbs a
- * small one keeps its id; the others are merged into it; an alert none of whose pixels is in a region any more is cleared; a
- * region without an earlier alert gets a new id, in raster order. Writes c->ids per pixel
- * and the changes to alert_history. */
-static int assign_ids(gd_job *job, GDALDatasetH ds, gpkg_ctx *c, const int32_t *lab,
-                      region *r, int32_t n)
+/* The figures of each labelled region from the per-pixel state px: status, first (the
+ * earliest first detection the state holds: the confirmed alert's, or the first flag of
+ * the one in progress), last seen, earliest confirmation, pixels, area (and people). */
+static void region_figures(const gd_grid *g, const px_state *px, const int32_t *lab, region *r,
+                           const float *people)
+{
+    size_t npx = (size_t)g->width * (size_t)g->height;
+    for (size_t i = 0; i < npx; i++) {
+        if (!lab[i])
+            continue;
+        const px_state *p = &px[i];
+        region *q = &r[lab[i]];
+        int32_t first = p->status == GD_MON_CONFIRMED ? p->alert_date : p->prov_date;
+        if (!q->pixels) {
+            q->status = p->status;
+            q->first = first;
+            q->first_px = i;
+        }
+        q->first = first < q->first ? first : q->first;
+        q->last = p->last_date > q->last ? p->last_date : q->last;
+        if (p->status == GD_MON_CONFIRMED && p->confirm_date > 0 &&
+            (!q->conf || p->confirm_date < q->conf))
+            q->conf = p->confirm_date;
+        if (people)
+            q->people += people[i];
+        q->pixels++;
+        if (g->row_area_m2)
+            q->m2 += g->row_area_m2[i / (size_t)g->width];
+    }
+}
+
+/* The alerts of the last committed state (the alerts layer an incremental run finds):
+ * id, status and figures, sorted by id. */
+static int load_prev(gd_job *job, GDALDatasetH ds, const gd_monitor *mon, prev_alert **out,
+                     size_t *nout)
+{
+    prev_alert *pa = NULL;
+    size_t np = 0, cap = 0;
+    *out = NULL;
+    *nout = 0;
+    OGRLayerH ol = mon->in_place ? GDALDatasetGetLayerByName(ds, "alerts") : NULL;
+    if (!ol)
+        return GD_OK;
+    OGRFeatureDefnH fd = OGR_L_GetLayerDefn(ol);
+    int fi = OGR_FD_GetFieldIndex(fd, "alert_id"), fc = OGR_FD_GetFieldIndex(fd, "class"),
+        fp = OGR_FD_GetFieldIndex(fd, "pixels"), fa = OGR_FD_GetFieldIndex(fd, "area_ha");
+    OGRFeatureH f;
+    OGR_L_ResetReading(ol);
+    while (fi >= 0 && (f = OGR_L_GetNextFeature(ol)) != NULL) {
+        if (np == cap) {
+            prev_alert *q = realloc(pa, (cap = cap ? cap * 2 : 64) * sizeof *q);
+            if (!q) {
+                OGR_F_Destroy(f);
+                free(pa);
+                return gd_job_error(job, GD_EPROC, "out of memory");
+            }
+            pa = q;
+        }
+        pa[np].id = OGR_F_GetFieldAsInteger64(f, fi);
+        pa[np].status = OGR_F_GetFieldAsInteger(f, fc);
+        pa[np].pixels = OGR_F_GetFieldAsInteger64(f, fp);
+        pa[np].area_ha = OGR_F_IsFieldSetAndNotNull(f, fa) ? OGR_F_GetFieldAsDouble(f, fa) : -1;
+        np++;
+        OGR_F_Destroy(f);
+    }
+    if (np)
+        qsort(pa, np, sizeof *pa, cmp_prev);
+    *out = pa;
+    *nout = np;
+    return GD_OK;
+}
+
+/* Gives each region an alert id: a region holding pixels of earlier alerts (pa, np: sorted
+ * by id; prev_ids: the id per pixel, NULL none) keeps the id of the one, among those whose
+ * pixels it holds most of, that brings it the most pixels (ties: the oldest, smallest id),
+ * so that a large alert that absorbs a small one keeps its id; the others are merged into
+ * it; an alert none of whose pixels is in a region any more is cleared; a region without
+ * an earlier alert gets a new id, in raster order. Writes ids (per pixel) and the changes
+ * to alert_history (hl), recorded on date. */
+static int assign_ids(gd_job *job, OGRLayerH hl, gpkg_ctx *c, const int32_t *lab, region *r,
+                      int32_t n, const prev_alert *pa, size_t np, const int32_t *prev_ids,
+                      int32_t date, int32_t *ids)
 {
     const gd_monitor *mon = c->mon;
     const gd_grid *g = mon->grid;
-    size_t npx = (size_t)g->width * (size_t)g->height, np = 0, cap = 0, nq = 0;
-    prev_alert *pa = NULL;
+    size_t npx = (size_t)g->width * (size_t)g->height, nq = 0;
     uint64_t *pairs = NULL;
     int64_t *into = NULL; /* per previous alert: the id it continues as or merged into */
     size_t *claim = NULL; /* per region: the pixels the alert whose id it takes brings it */
     int32_t *home = NULL; /* per previous alert: the region holding most of its pixels */
     int st = GD_OK;
-    OGRLayerH ol = mon->in_place ? GDALDatasetGetLayerByName(ds, "alerts") : NULL;
-    if (ol) {
-        OGRFeatureDefnH fd = OGR_L_GetLayerDefn(ol);
-        int fi = OGR_FD_GetFieldIndex(fd, "alert_id"), fc = OGR_FD_GetFieldIndex(fd, "class"),
-            fp = OGR_FD_GetFieldIndex(fd, "pixels"), fa = OGR_FD_GetFieldIndex(fd, "area_ha");
-        OGRFeatureH f;
-        OGR_L_ResetReading(ol);
-        while (fi >= 0 && (f = OGR_L_GetNextFeature(ol)) != NULL) {
-            if (np == cap) {
-                prev_alert *q = realloc(pa, (cap = cap ? cap * 2 : 64) * sizeof *q);
-                if (!q) {
-                    OGR_F_Destroy(f);
-                    st = gd_job_error(job, GD_EPROC, "out of memory");
-                    goto done;
-                }
-                pa = q;
-            }
-            pa[np].id = OGR_F_GetFieldAsInteger64(f, fi);
-            pa[np].status = OGR_F_GetFieldAsInteger(f, fc);
-            pa[np].pixels = OGR_F_GetFieldAsInteger64(f, fp);
-            pa[np].area_ha = OGR_F_IsFieldSetAndNotNull(f, fa) ? OGR_F_GetFieldAsDouble(f, fa) : -1;
-            np++;
-            OGR_F_Destroy(f);
-        }
-        if (np)
-            qsort(pa, np, sizeof *pa, cmp_prev);
-    }
     if (!(pairs = malloc((npx ? npx : 1) * sizeof *pairs)) ||
         !(into = calloc(np ? np : 1, sizeof *into)) ||
         !(claim = calloc((size_t)n + 1, sizeof *claim)) ||
@@ -260,9 +306,9 @@ static int assign_ids(gd_job *job, GDALDatasetH ds, gpkg_ctx *c, const int32_t *
         st = gd_job_error(job, GD_EPROC, "out of memory");
         goto done;
     }
-    for (size_t i = 0; mon->alert_id && i < npx; i++)
-        if (lab[i] && mon->alert_id[i] > 0)
-            pairs[nq++] = (uint64_t)(uint32_t)mon->alert_id[i] << 32 | (uint32_t)lab[i];
+    for (size_t i = 0; prev_ids && i < npx; i++)
+        if (lab[i] && prev_ids[i] > 0)
+            pairs[nq++] = (uint64_t)(uint32_t)prev_ids[i] << 32 | (uint32_t)lab[i];
     qsort(pairs, nq, sizeof *pairs, cmp_u64);
     /* per earlier id (ascending): the region holding most of its pixels (ties: the first) */
     for (size_t a = 0; a < nq;) {
@@ -282,7 +328,8 @@ static int assign_ids(gd_job *job, GDALDatasetH ds, gpkg_ctx *c, const int32_t *
             r[best].id = id;
             claim[best] = bestn;
         }
-        prev_alert key = {id, 0, 0, 0}, *p = np ? bsearch(&key, pa, np, sizeof *pa, cmp_prev) : NULL;
+        prev_alert key = {id, 0, 0, 0};
+        const prev_alert *p = np ? bsearch(&key, pa, np, sizeof *pa, cmp_prev) : NULL;
         if (p)
             home[p - pa] = best;
     }
@@ -292,41 +339,106 @@ static int assign_ids(gd_job *job, GDALDatasetH ds, gpkg_ctx *c, const int32_t *
         if (!r[l].id)
             r[l].id = c->next++;
     for (size_t i = 0; i < npx; i++)
-        c->ids[i] = lab[i] ? (int32_t)r[lab[i]].id : 0;
-    /* alert_history: what changed in this run */
-    static const char *const hn[] = {"alert_id", "date",   "status",  "merged_into",
-                                     "pixels",   "area_ha", "recorded"};
-    static const OGRFieldType ht[] = {OFTInteger64, OFTDate, OFTString, OFTInteger64,
-                                      OFTInteger64, OFTReal, OFTDate};
-    OGRLayerH hl = GDALDatasetGetLayerByName(ds, "alert_history");
-    if (!hl && !(hl = gd_monitor_gpkg_layer(job, ds, "alert_history", NULL, wkbNone, hn, ht, 7, -1, 0))) {
-        st = gd_job_status(job);
-        goto done;
-    }
+        ids[i] = lab[i] ? (int32_t)r[lab[i]].id : 0;
+    /* alert_history: what changed */
     static const char *const sname[] = {"", "provisional", "confirmed", ""};
     for (int32_t l = 1; l <= n && st == GD_OK; l++) {
         double ha = g->row_area_m2 ? r[l].m2 / 1e4 : -1;
-        prev_alert key = {r[l].id, 0, 0, 0},
-                   *p = np ? bsearch(&key, pa, np, sizeof *pa, cmp_prev) : NULL;
+        prev_alert key = {r[l].id, 0, 0, 0};
+        const prev_alert *p = np ? bsearch(&key, pa, np, sizeof *pa, cmp_prev) : NULL;
         int was = p ? p->status : 0;
         if (!p) /* new: raised on its first date (and, the state says, confirmed later) */
             st = history_row(job, hl, r[l].id, r[l].first, "provisional", 0,
-                             (int64_t)r[l].pixels, ha, c->latest);
+                             (int64_t)r[l].pixels, ha, date);
         if (st == GD_OK && r[l].status != (p ? was : GD_MON_PROVISIONAL))
             st = history_row(job, hl, r[l].id,
-                             r[l].status == GD_MON_CONFIRMED && r[l].conf ? r[l].conf : c->latest,
-                             sname[r[l].status & 3], 0, (int64_t)r[l].pixels, ha, c->latest);
+                             r[l].status == GD_MON_CONFIRMED && r[l].conf ? r[l].conf : date,
+                             sname[r[l].status & 3], 0, (int64_t)r[l].pixels, ha, date);
     }
     for (size_t k = 0; k < np && st == GD_OK; k++)
         if (into[k] != pa[k].id)
-            st = history_row(job, hl, pa[k].id, c->latest, into[k] ? "merged" : "cleared",
-                             into[k], pa[k].pixels, pa[k].area_ha, c->latest);
+            st = history_row(job, hl, pa[k].id, date, into[k] ? "merged" : "cleared", into[k],
+                             pa[k].pixels, pa[k].area_ha, date);
 done:
-    free(pa);
     free(pairs);
     free(into);
     free(claim);
     free(home);
+    return st;
+}
+
+/* alert_history date by date: the per-pixel state before the run (mon->px0) takes the
+ * alert changes of each date tested (mon->chg, recorded by the strips) in date order, and
+ * after each date with a change the alerts are labelled and given ids as a run ending on
+ * that date would, so the history holds each change on the date it happened, whatever the
+ * runs were (one full run, nightly runs, several dates at once: the same rows and ids).
+ * pa/np/pids: in, the alerts before the run; out, after its last date (pids owned by *own). */
+static int history_steps(gd_job *job, OGRLayerH hl, gpkg_ctx *c, prev_alert **pa, size_t *np,
+                         const int32_t **pids, int32_t **own)
+{
+    const gd_monitor *mon = c->mon;
+    const gd_grid *g = mon->grid;
+    size_t npx = (size_t)g->width * (size_t)g->height;
+    px_state *cur = mon->px0;
+    uint8_t *stat = malloc(npx ? npx : 1);
+    int32_t *lab = malloc((npx ? npx : 1) * sizeof *lab);
+    size_t *at = calloc((size_t)(mon->nchg > 0 ? mon->nchg : 1), sizeof *at);
+    int st = GD_OK;
+    if (!stat || !lab || !at) {
+        st = gd_job_error(job, GD_EPROC, "out of memory for the alert history");
+        goto done;
+    }
+    for (size_t i = 0; i < npx; i++)
+        stat[i] = cur[i].status;
+    for (int k = 0; k < mon->ntodo && st == GD_OK;) {
+        int32_t d = mon->st[mon->todo[k].s].s->items[mon->todo[k].i].date;
+        int k1 = k, changed = 0;
+        while (k1 < mon->ntodo && mon->st[mon->todo[k1].s].s->items[mon->todo[k1].i].date == d)
+            k1++;
+        /* each strip's changes are in date order; a pixel's are all in its strip */
+        for (int sI = 0; sI < mon->nchg; sI++) {
+            const gd_mon_changes *cl = &mon->chg[sI];
+            for (; at[sI] < cl->n && cl->v[at[sI]].k < k1; at[sI]++) {
+                const gd_mon_change *e = &cl->v[at[sI]];
+                cur[e->i] = e->now;
+                stat[e->i] = e->now.status;
+                changed = 1;
+            }
+        }
+        k = k1;
+        if (!changed)
+            continue;
+        int32_t n = 0;
+        region *r = NULL;
+        int32_t *ids = malloc((npx ? npx : 1) * sizeof *ids);
+        prev_alert *na = NULL;
+        if (!ids || label_regions(g, stat, lab, &n) != 0 ||
+            !(r = calloc((size_t)n + 1, sizeof *r)) ||
+            !(na = malloc(((size_t)n + 1) * sizeof *na))) {
+            free(ids);
+            free(r);
+            st = gd_job_error(job, GD_EPROC, "out of memory for the alert history");
+            break;
+        }
+        region_figures(g, cur, lab, r, NULL);
+        st = assign_ids(job, hl, c, lab, r, n, *pa, *np, *pids, d, ids);
+        for (int32_t l = 1; l <= n; l++)
+            na[l - 1] = (prev_alert){r[l].id, r[l].status, (int64_t)r[l].pixels,
+                                     g->row_area_m2 ? r[l].m2 / 1e4 : -1};
+        if (n)
+            qsort(na, (size_t)n, sizeof *na, cmp_prev);
+        free(*pa);
+        *pa = na;
+        *np = (size_t)n;
+        free(*own);
+        *own = ids;
+        *pids = ids;
+        free(r);
+    }
+done:
+    free(stat);
+    free(lab);
+    free(at);
     return st;
 }
 
@@ -342,38 +454,36 @@ static int alerts_layer(gd_job *job, GDALDatasetH ds, gpkg_ctx *c)
     OGRSpatialReferenceH srs = NULL, wgs = NULL;
     OGRCoordinateTransformationH ct = NULL;
     char **popts = NULL;
+    prev_alert *pa = NULL;
+    size_t np = 0;
+    const int32_t *pids = NULL;
+    int32_t *own = NULL;
     int st = GD_OK;
     if (!lab || !mask || label_regions(g, c->status, lab, &n) != 0 ||
         !(r = calloc((size_t)n + 1, sizeof *r))) {
         st = gd_job_error(job, GD_EPROC, "out of memory for the alert regions");
         goto done;
     }
-    for (size_t i = 0; i < npx; i++) {
+    for (size_t i = 0; i < npx; i++)
         mask[i] = lab[i] != 0;
-        if (!lab[i])
-            continue;
-        const px_state *p = &mon->px[i];
-        region *q = &r[lab[i]];
-        /* first_seen: the first detection the state holds (the confirmed alert's, or the
-         * first flag of the one in progress) */
-        int32_t first = p->status == GD_MON_CONFIRMED ? p->alert_date : p->prov_date;
-        if (!q->pixels) {
-            q->status = p->status;
-            q->first = first;
-            q->first_px = i;
-        }
-        q->first = first < q->first ? first : q->first;
-        q->last = p->last_date > q->last ? p->last_date : q->last;
-        if (p->status == GD_MON_CONFIRMED && p->confirm_date > 0 &&
-            (!q->conf || p->confirm_date < q->conf))
-            q->conf = p->confirm_date;
-        if (c->people)
-            q->people += c->people[i];
-        q->pixels++;
-        if (g->row_area_m2)
-            q->m2 += g->row_area_m2[i / (size_t)g->width];
+    region_figures(g, mon->px, lab, r, c->people);
+    /* alert_history: the alerts before the run, each date's changes, then this state's
+     * regions, which take the ids of the last date's (no row unless they differ) */
+    static const char *const hn[] = {"alert_id", "date",   "status",  "merged_into",
+                                     "pixels",   "area_ha", "recorded"};
+    static const OGRFieldType ht[] = {OFTInteger64, OFTDate, OFTString, OFTInteger64,
+                                      OFTInteger64, OFTReal, OFTDate};
+    OGRLayerH hl = GDALDatasetGetLayerByName(ds, "alert_history");
+    if (!hl && !(hl = gd_monitor_gpkg_layer(job, ds, "alert_history", NULL, wkbNone, hn, ht, 7, -1, 0))) {
+        st = gd_job_status(job);
+        goto done;
     }
-    if ((st = assign_ids(job, ds, c, lab, r, n)) != GD_OK)
+    if ((st = load_prev(job, ds, mon, &pa, &np)) != GD_OK)
+        goto done;
+    pids = mon->alert_id;
+    if (mon->px0 && (st = history_steps(job, hl, c, &pa, &np, &pids, &own)) != GD_OK)
+        goto done;
+    if ((st = assign_ids(job, hl, c, lab, r, n, pa, np, pids, c->latest, c->ids)) != GD_OK)
         goto done;
     if (g->wkt) {
         srs = OSRNewSpatialReference(NULL);
@@ -522,6 +632,8 @@ done:
     CSLDestroy(popts);
     free(lab);
     free(mask);
+    free(pa);
+    free(own);
     return st;
 }
 
@@ -606,12 +718,15 @@ int gd_monitor_write_gpkg(gd_job *job, const gd_monitor *mon, const uint8_t *sta
     ymd_text(c.latest ? c.latest : 20000101, d);
     snprintf(when, sizeof when, "%sT00:00:00.000Z", d);
     gd_path_join(path, sizeof path, mon->p->outdir, "alerts.gpkg");
-    if (mon->in_place && mon->ntested == 0) {
+    if (mon->in_place && mon->ntested == 0 && !mon->refresh) {
         /* nothing new: the state stays as it was committed (a run killed after its commit
          * comes back here and leaves the same bytes) */
         gd_job_info(job, "alerts.gpkg: no new date, the state is left as it is");
         return GD_OK;
     }
+    if (mon->in_place && mon->ntested == 0) /* the same alerts: no history row, no date */
+        gd_job_info(job, "alerts.gpkg: no new date; the alerts' people and zones and the zone "
+                    "series are rewritten for the population and zones given");
     if (mon->p->population) {
         double src = 0.0;
         if ((st = gd_population_on_grid(job, mon->grid, mon->p->population, &people, &src)) != GD_OK)

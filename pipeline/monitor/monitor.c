@@ -338,9 +338,24 @@ static int strip_generate(void *user, void *state, const gd_strip *s)
         if ((st = gd_monitor_read(ctx, mon, o->s, o->i, y0, r, wk->buf, wk->tmp)) != GD_OK)
             return st;
         const int two = GD_MON_NV(ms) == 2;
+        gd_mon_changes *cl = &mon->chg[s->index];
         for (size_t i = 0; i < n; i++) {
             const float v[2] = {wk->buf[i], two ? wk->buf[n + i] : NAN};
-            observe(mon, ms, o->s, &mon->px[off + i], &ms->base[off + i], v, d, t);
+            px_state *ps = &mon->px[off + i];
+            uint8_t was = ps->status;
+            observe(mon, ms, o->s, ps, &ms->base[off + i], v, d, t);
+            if (ps->status == was)
+                continue;
+            /* the alert history replays these date by date (alerts_gpkg.c) */
+            if (cl->n == cl->cap) {
+                size_t cap = cl->cap ? cl->cap * 2 : 256;
+                gd_mon_change *vc = realloc(cl->v, cap * sizeof *vc);
+                if (!vc)
+                    return gd_job_error(ctx, GD_EPROC, "out of memory for the alert history");
+                cl->v = vc;
+                cl->cap = cap;
+            }
+            cl->v[cl->n++] = (gd_mon_change){k, off + i, *ps};
         }
         gd_test_pause("monitor-date");
     }
@@ -406,6 +421,11 @@ static int process(gd_job *job, gd_monitor *mon, const obs *todo, int ntodo, int
             goto done;
         }
     mp.ctx = ctx;
+    if (!(mon->chg = calloc((size_t)nstrips, sizeof *mon->chg))) {
+        st = gd_job_error(job, GD_EPROC, "out of memory");
+        goto done;
+    }
+    mon->nchg = nstrips;
     gd_job_info(job, "monitor: %d strip(s) of %d rows on %d thread(s), %d date(s) to test%s",
                 nstrips, rows, threads < nstrips ? threads : nstrips, ntodo,
                 full ? " after the baselines" : "");
@@ -442,6 +462,10 @@ static void mon_free(gd_monitor *mon)
     }
     free(mon->px);
     free(mon->alert_id);
+    free(mon->px0);
+    for (int k = 0; k < mon->nchg; k++)
+        free(mon->chg[k].v);
+    free(mon->chg);
     json_decref(mon->config);
     gd_grid_destroy(mon->grid);
 }
@@ -618,6 +642,12 @@ int gd_monitor_run(gd_job *job, const gd_monitor_params *p)
                 goto done;
         }
     }
+    /* the derived figures' inputs, hashed once (state and manifest) */
+    if (p->population &&
+        (st = gd_sha256_file(job, p->population, mon.pop_sha, &mon.pop_size)) != GD_OK)
+        goto done;
+    if (p->zones && (st = gd_sha256_file(job, p->zones, mon.zones_sha, &mon.zones_size)) != GD_OK)
+        goto done;
     gd_job_progress_range(job, 0.1, 0.15);
     /* each kind's own set-up: the baseline model, the SAR stacks' number of looks */
     for (int s = 0; s < mon.ns; s++) {
@@ -669,6 +699,17 @@ int gd_monitor_run(gd_job *job, const gd_monitor_params *p)
                 ntodo, (int)(mon.start / 10000), (int)(mon.start / 100 % 100),
                 (int)(mon.start % 100), mon.z1, mon.z2, p->p_value);
     gd_job_progress_range(job, 0.15, 0.85);
+    /* the state before the dates: alert_history replays their changes date by date */
+    mon.todo = todo;
+    mon.ntodo = ntodo;
+    if (ntodo > 0) {
+        size_t npx0 = (size_t)mon.grid->width * (size_t)mon.grid->height;
+        if (!(mon.px0 = malloc((npx0 ? npx0 : 1) * sizeof *mon.px0))) {
+            st = gd_job_error(job, GD_EPROC, "out of memory for the state of %zu pixels", npx0);
+            goto done;
+        }
+        memcpy(mon.px0, mon.px, npx0 * sizeof *mon.px0);
+    }
     if ((st = process(job, &mon, todo, ntodo, full)) != GD_OK)
         goto done;
     for (int s = 0; s < mon.ns; s++)

@@ -69,6 +69,20 @@ typedef struct obs {
     int s, i;
 } obs;
 
+/* A pixel whose alert status changed on date k of the run's dates to test (todo[k]):
+ * its state after that date (for alert_history date by date, alerts_gpkg.c). */
+typedef struct gd_mon_change {
+    int32_t k;
+    size_t i;
+    px_state now;
+} gd_mon_change;
+
+/* One strip's changes, in date order. */
+typedef struct gd_mon_changes {
+    gd_mon_change *v;
+    size_t n, cap;
+} gd_mon_changes;
+
 typedef struct gd_monitor {
     const gd_monitor_params *p;
     gd_grid *grid;
@@ -87,6 +101,21 @@ typedef struct gd_monitor {
     int32_t *alert_id;
     int64_t next_alert;
     int in_place, legacy;
+    /* the inputs of the figures derived from the alerts without testing a date (people
+     * per alert from --population; zone, zone series from --zones, --zone-field): their
+     * hashes, taken once a run (the manifest lists them too), are recorded in monitor_meta
+     * "derived"; refresh: they differ from the state's, so a run without a new date
+     * rewrites alerts.gpkg's alerts and zone series all the same */
+    char pop_sha[65], zones_sha[65];
+    uint64_t pop_size, zones_size;
+    int refresh;
+    /* this run's dates to test (in order) and, for alert_history date by date, the
+     * per-pixel state before them (NULL: no date tested) and per strip the pixels whose
+     * status each date changed */
+    const obs *todo;
+    int ntodo, nchg;
+    px_state *px0;
+    gd_mon_changes *chg;
 } gd_monitor;
 
 /* One date of one stack opened on the grid: the kind's bands with their scale, offset,
@@ -175,6 +204,9 @@ OGRLayerH gd_monitor_gpkg_layer(gd_job *job, GDALDatasetH ds, const char *name,
 /* Writes feature f (and destroys it) to layer l. */
 int gd_monitor_gpkg_put(gd_job *job, OGRLayerH l, OGRFeatureH f);
 int gd_monitor_state_block_rows(const gd_grid *g);
+/* monitor_meta "derived": {"population": SHA-256 | null, "zones": SHA-256 | null,
+ * "zone_field": NAME | null} of this run. New reference. */
+json_t *gd_monitor_derived_json(const gd_monitor *mon);
 /* After the commit: removes a converted (or unusable) monitor.state v2. */
 void gd_monitor_state_done(gd_job *job, const gd_monitor *mon);
 /* alert_date.tif, alert_status.tif, alert_map.png, summary.json, zone series, alerts.gpkg

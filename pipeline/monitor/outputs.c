@@ -70,7 +70,9 @@ static int write_status(gd_job *job, const gd_monitor *mon, const uint8_t *statu
     return gd_write_change_cog(job, mon->grid, status, &m, NAN, path);
 }
 
-/* The latest map: alert status in its colours, never-observed pixels white, a legend. */
+/* The latest map: alert status in its colours, never-observed pixels white, framed with
+ * detect's map furniture (gd_map_furniture: graticule with lon/lat labels, scale bar,
+ * north arrow), a legend below. */
 static int write_map(gd_job *job, const gd_monitor *mon, const uint8_t *status, int32_t last,
                      const uint64_t counts[4])
 {
@@ -79,7 +81,12 @@ static int write_map(gd_job *job, const gd_monitor *mon, const uint8_t *status, 
     if (scale > 1.0)
         scale = floor(scale) > 6 ? 6 : floor(scale);
     int w = (int)fmax(1.0, g->width * scale), h = (int)fmax(1.0, g->height * scale);
-    int W = w > 420 ? w : 420, H = h + 100;
+    /* the furniture's unit: its labels (7 u) stay readable on a small map; room for the
+     * lat labels on both sides, a little above the frame and the lon labels below it */
+    double u = fmax(1.4, fmin(w, h) / 600.0);
+    int mx = (int)ceil(16 * u), top = (int)ceil(8 * u), below = (int)ceil(14 * u);
+    int W = w + 2 * mx > 420 ? w + 2 * mx : 420, H = top + h + below + 100;
+    double x0 = floor((W - w) / 2.0), y0 = top, yl = y0 + h + below;
     char path[4096], tmp[4096], text[160], d[16];
     gd_path_join(path, sizeof path, mon->p->outdir, "alert_map.png");
     int st = gd_tmp_name(job, path, tmp, sizeof tmp);
@@ -103,23 +110,30 @@ static int write_map(gd_job *job, const gd_monitor *mon, const uint8_t *status, 
     cairo_set_source_rgb(cr, 1, 1, 1);
     cairo_paint(cr);
     cairo_save(cr);
-    cairo_translate(cr, (W - w) / 2.0, 0);
+    cairo_translate(cr, x0, y0);
     cairo_scale(cr, (double)w / g->width, (double)h / g->height);
     cairo_set_source_surface(cr, img, 0, 0);
     cairo_pattern_set_filter(cairo_get_source(cr), CAIRO_FILTER_NEAREST);
     cairo_paint(cr);
     cairo_restore(cr);
+    /* the frame as map.png draws it; then its graticule, scale bar and north arrow (a
+     * grid without CRS has none: the frame alone) */
+    cairo_rectangle(cr, x0, y0, w, h);
+    cairo_set_source_rgb(cr, 0.15, 0.15, 0.15);
+    cairo_set_line_width(cr, 0.6 * u);
+    cairo_stroke(cr);
+    gd_map_furniture(cr, g, x0, y0, w, h, u);
     cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
     cairo_set_font_size(cr, 14);
     cairo_set_source_rgb(cr, 0, 0, 0);
     ymd_text(last, d);
     snprintf(text, sizeof text, "Alerts as of %s", last ? d : "(no date tested)");
-    cairo_move_to(cr, 10, h + 22);
+    cairo_move_to(cr, 10, yl + 22);
     cairo_show_text(cr, text);
     cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
     cairo_set_font_size(cr, 12);
     for (int c = 1; c < 4; c++) {
-        double y = h + 30 + 22 * (c - 1);
+        double y = yl + 30 + 22 * (c - 1);
         cairo_set_source_rgb(cr, status_rgb[c][0] / 255.0, status_rgb[c][1] / 255.0,
                              status_rgb[c][2] / 255.0);
         cairo_rectangle(cr, 10, y + 4, 16, 14);
@@ -580,15 +594,17 @@ int gd_monitor_manifest(gd_job *job, gd_monitor *mon, double t0)
             free(a);
         }
     }
-    if (p->zones && st == GD_OK) {
-        char *abs = gd_input_abs_path(p->zones);
-        st = gd_manifest_add_file(job, inputs, p->zones, abs ? abs : p->zones, "zones");
-        free(abs);
-    }
-    if (p->population && st == GD_OK) {
-        char *abs = gd_input_abs_path(p->population);
-        st = gd_manifest_add_file(job, inputs, p->population, abs ? abs : p->population,
-                                  "population");
+    /* zones and population as gd_manifest_add_file records them, with the hashes the
+     * run took (the state records them too) */
+    for (int k = 0; k < 2 && st == GD_OK; k++) {
+        const char *f = k == 0 ? p->zones : p->population;
+        if (!f)
+            continue;
+        char *abs = gd_input_abs_path(f);
+        json_array_append_new(inputs, json_pack("{s:s, s:I, s:s, s:s}", "path", abs ? abs : f,
+                                                "size", (json_int_t)(k == 0 ? mon->zones_size : mon->pop_size),
+                                                "sha256", k == 0 ? mon->zones_sha : mon->pop_sha,
+                                                "role", k == 0 ? "zones" : "population"));
         free(abs);
     }
     static const char *const names[] = {"alert_date.tif", "alert_status.tif",

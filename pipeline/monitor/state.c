@@ -90,6 +90,14 @@ static const char *meta(json_t *m, const char *k)
     return v ? v : "";
 }
 
+json_t *gd_monitor_derived_json(const gd_monitor *mon)
+{
+    const gd_monitor_params *p = mon->p;
+    return json_pack("{s:s?, s:s?, s:s?}", "population", p->population ? mon->pop_sha : NULL,
+                     "zones", p->zones ? mon->zones_sha : NULL, "zone_field",
+                     p->zones ? p->zone_field : NULL);
+}
+
 /* GD_EINPUT when the file's state is of a layout this build cannot read. */
 static int check_layout(gd_job *job, const char *path, json_t *m)
 {
@@ -348,6 +356,22 @@ int gd_monitor_state_load(gd_job *job, gd_monitor *mon, int *full)
             mon->next_alert = strtoll(meta(m, "next_alert_id"), NULL, 10);
             if (mon->next_alert < 1)
                 mon->next_alert = 1;
+            /* population or zones other than those of the state's figures (a state
+             * without the record: other unless this run has neither) */
+            json_t *had = json_loads(meta(m, "derived"), 0, NULL), *now = gd_monitor_derived_json(mon);
+            mon->refresh = !had ? json_object_get(now, "population") != json_null() ||
+                                      json_object_get(now, "zones") != json_null()
+                                : !json_equal(had, now);
+            if (mon->refresh) {
+                char *nt = json_dumps(now, JSON_COMPACT | JSON_SORT_KEYS);
+                gd_job_info(job, "monitor: the population or zones differ from those of the "
+                            "state (%s, now %s): people and zone series are recomputed",
+                            meta(m, "derived")[0] ? meta(m, "derived") : "not recorded",
+                            nt ? nt : "?");
+                free(nt);
+            }
+            json_decref(had);
+            json_decref(now);
             *full = 0;
             goto done;
         }
@@ -538,6 +562,9 @@ int gd_monitor_state_write(gd_job *job, void *dsv, const gd_monitor *mon, const 
             ld = mon->st[s].s->items[mon->st[s].done - 1].date;
     ymd_text(ld, last);
     char *cfg = json_dumps(mon->config, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
+    json_t *dj = gd_monitor_derived_json(mon);
+    char *der = json_dumps(dj, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(dj);
     const char *kv[][2] = {
         {"format", STATE_FORMAT},
         {"version", STATE_VERSION},
@@ -555,6 +582,7 @@ int gd_monitor_state_write(gd_job *job, void *dsv, const gd_monitor *mon, const 
         {"next_alert_id", na},
         {"latest_date", last},
         {"config", cfg ? cfg : "{}"},
+        {"derived", der ? der : "{}"},
     };
     for (size_t k = 0; k < sizeof kv / sizeof kv[0] && st == GD_OK; k++) {
         OGRFeatureH f = OGR_F_Create(OGR_L_GetLayerDefn(ml));
@@ -563,6 +591,7 @@ int gd_monitor_state_write(gd_job *job, void *dsv, const gd_monitor *mon, const 
         st = gd_monitor_gpkg_put(job, ml, f);
     }
     free(cfg);
+    free(der);
     return st;
 }
 

@@ -399,7 +399,8 @@ static const gd_opt detect_opts[] = {
                      "STAC API root: find the scenes of --aoi (required) in the windows --before "
                      "START[/END] and --after START[/END] (YYYY-MM-DD or RFC 3339 UTC), read "
                      "only the AOI's pixels over HTTP and mosaic the tiles of one acquisition "
-                     "(geodelta search lists the candidates)"),
+                     "(geodelta search lists the candidates)",
+                     0),
     {.name = "mem", .type = GD_OPT_INT, .meta = "MB", .lo = 1, .hi = 1048576,
      .what = "a number of MB between 1 and 1048576", .group = G_OUT,
      .help = "memory budget: the change score stays in memory only when it fits, else it goes "

@@ -170,18 +170,20 @@ static const gd_opt monitor_opts[] = {
                      "acquisition over --aoi (one a date: the best of the day, SAR: of one "
                      "orbit), each date's AOI window read over HTTP and mosaicked into "
                      "OUTDIR/stac/ with the LIST OUTDIR/stac/stack.txt; a later run with a later "
-                     "--to fetches only the new dates"),
+                     "--to fetches only the new dates", 1),
     {.name = "aoi", .type = GD_OPT_PATH, .meta = "FILE", .group = G_STAC,
      .help = "the area to search (any OGR vector; required with --stac): the images are cut "
              "to its box (and a 32-pixel margin)",
-     .example = "aoi.geojson", .runid = GD_RUNID_NO, .needs = "stac", .off = F(stac.aoi),
-     NOGIVEN},
+     .example = "aoi.geojson", .batch_key = "aoi", .batch = GD_BATCH_PARAMS,
+     .runid = GD_RUNID_NO, .needs = "stac", .off = F(stac.aoi), NOGIVEN},
     {.name = "from", .type = GD_OPT_STRING, .meta = "DATE", .group = G_STAC,
      .help = "first day searched (YYYY-MM-DD or RFC 3339 UTC; required with --stac)",
-     .example = "2020-01-01", .runid = GD_RUNID_NO, .needs = "stac", .off = F(from), NOGIVEN},
+     .example = "2020-01-01", .batch_key = "from", .batch = GD_BATCH_PARAMS,
+     .runid = GD_RUNID_NO, .needs = "stac", .off = F(from), NOGIVEN},
     {.name = "to", .type = GD_OPT_STRING, .meta = "DATE", .group = G_STAC,
      .help = "last day searched (required with --stac)", .example = "2020-12-31",
-     .runid = GD_RUNID_NO, .needs = "stac", .off = F(to), NOGIVEN},
+     .batch_key = "to", .batch = GD_BATCH_PARAMS, .runid = GD_RUNID_NO, .needs = "stac",
+     .off = F(to), NOGIVEN},
     {.name = "threads", .type = GD_OPT_INT, .meta = "N", .lo = 1, .hi = 1024, .group = G_OUT,
      .help = "worker threads: row strips (at least one per thread) are read, fitted and "
              "tested in parallel; outputs are the same for any N", .def = "all cores",
@@ -228,4 +230,18 @@ void gd_monitor_options_init(gd_monitor_options *o)
     gd_stac_query_init(&o->stac);
     o->stac.nwindows = 1;
     o->mem_mb = 1024;
+}
+
+int gd_monitor_options_finish(gd_monitor_options *o, char *err, size_t len)
+{
+    if (!o->stac.url)
+        return 0;
+    if (!o->from || !o->to) {
+        snprintf(err, len, "--stac needs --from DATE and --to DATE");
+        return -1;
+    }
+    snprintf(o->range, sizeof o->range, "%s/%s", o->from, o->to);
+    o->stac.window[0] = o->range;
+    o->p.stac = &o->stac;
+    return 0;
 }

@@ -1009,6 +1009,41 @@ static void north_arrow(cairo_t *cr, const georef *r, const gd_grid *g, const pa
     show(cr, lx, ly + 3 * u, 8 * u, 1, 0.5, 0, "N");
 }
 
+/* The furniture of one panel: graticule ticks on its frame with labels below it and
+ * beside it (lat_left, lat_right), and with bar_arrow the scale bar and the north arrow;
+ * map.png draws it on each of its panels, gd_map_furniture on other maps of a grid. */
+static void furniture(cairo_t *cr, const georef *r, const gd_grid *g, const panel_geom *pg,
+                      int lat_left, int lat_right, int bar_arrow, double u)
+{
+    graticule(cr, r, g, pg, lat_left, lat_right, u);
+    if (bar_arrow) {
+        scale_bar(cr, r, g, pg, u);
+        north_arrow(cr, r, g, pg, u);
+    }
+}
+
+int gd_map_furniture(void *cairo, const gd_grid *grid, double x, double y, double w, double h,
+                     double u)
+{
+    cairo_t *cr = cairo;
+    georef r;
+    if (!grid || grid->width <= 0 || grid->height <= 0 || georef_init(grid, &r) != GD_OK)
+        return GD_EINPUT;
+    panel_geom pg = {x, y, w, h, w / grid->width, h / grid->height};
+    cairo_save(cr);
+    /* map.png's unhinted outlines: the labels' glyphs depend on the font only */
+    cairo_font_options_t *fo = cairo_font_options_create();
+    cairo_font_options_set_hint_style(fo, CAIRO_HINT_STYLE_NONE);
+    cairo_font_options_set_hint_metrics(fo, CAIRO_HINT_METRICS_OFF);
+    cairo_font_options_set_antialias(fo, CAIRO_ANTIALIAS_GRAY);
+    cairo_set_font_options(cr, fo);
+    cairo_font_options_destroy(fo);
+    furniture(cr, &r, grid, &pg, 1, 1, 1, u);
+    cairo_restore(cr);
+    georef_free(&r);
+    return GD_OK;
+}
+
 /* ---- overlays --------------------------------------------------------------------- */
 
 typedef struct overlay {
@@ -1497,13 +1532,8 @@ int gd_render_map(gd_job *job, const gd_grid *grid, const gd_map_image *before,
         cairo_set_source_rgb(cr, 0.15, 0.15, 0.15);
         cairo_set_line_width(cr, 0.6 * u);
         cairo_stroke(cr);
-        if (have_geo) {
-            graticule(cr, &gr, grid, &pg, i == 0, i == npan - 1, u);
-            if (i == npan - 1) {
-                scale_bar(cr, &gr, grid, &pg, u);
-                north_arrow(cr, &gr, grid, &pg, u);
-            }
-        }
+        if (have_geo)
+            furniture(cr, &gr, grid, &pg, i == 0, i == npan - 1, i == npan - 1, u);
     }
 
     /* ---- legend ---- */

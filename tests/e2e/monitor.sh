@@ -15,12 +15,13 @@
 #   threads   --threads 1, 2, 3 (as many row strips): the same bytes
 #   append    35 dates, then the 36th appended to the lists: the second run is
 #             incremental (tests 2 dates) and every raster, map and summary equals a full
-#             run's bytes; alerts.gpkg's alerts layer equals the full run's but for the
-#             ids, which the appended run keeps from the first (alert_history says what
-#             became of the others)
+#             run's bytes; alerts.gpkg's alerts layer equals the full run's, ids
+#             included, and so does alert_history (kept date by date in every run)
 #   gpkg      alerts.gpkg, the state: its layers and tables; the patch as one confirmed
 #             polygon (first_seen, area, pixels, zone); zone_series = zones_series.csv;
-#             a state of another px_state layout is refused; people with --population
+#             a state of another px_state layout is refused; people with --population;
+#             a rerun with no new date and another population / zones recomputes people,
+#             zones and the zone series (= a full run's), keeping history and dates
 #   legacy    a monitor.state v2 of earlier versions is continued once and removed
 #   zones     zones_series.csv and one chart per zone; the patch zone's confirmed hectares
 #   kill      kill -9 at a date, inside the state's transaction, after its commit, after
@@ -163,6 +164,17 @@ acols="SELECT class, status, first_seen, last_seen, area_ha, people, pixels, zon
     [ "$(gp_rows "$W/inc/alerts.gpkg" -sql "$acols")" = "$(gp_rows "$W/full/alerts.gpkg" -sql "$acols")" ] &&
     pass "appended run's alerts layer = the full run's but for the ids (CSV dump)" ||
     failc "appended run's alerts layer differs from the full run's"
+# alert_history is kept date by date in every run: the full run's history and ids are the
+# runs' over 35 + 1 dates (cleared and merged alerts included)
+hcols="SELECT alert_id, date, status, merged_into, pixels, area_ha, recorded FROM alert_history ORDER BY fid"
+hf=$(gp_rows "$W/full/alerts.gpkg" -sql "$hcols")
+nh=$(echo "$hf" | grep -c ',cleared,')
+if [ -n "$hf" ] && [ "$nh" -gt 0 ] && [ "$hf" = "$(gp_rows "$W/inc/alerts.gpkg" -sql "$hcols")" ] &&
+    [ "$(gp_rows "$W/inc/alerts.gpkg" -sql "SELECT alert_id, $(echo "$acols" | cut -c8-)")" = "$(gp_rows "$W/full/alerts.gpkg" -sql "SELECT alert_id, $(echo "$acols" | cut -c8-)")" ]; then
+    pass "alert_history: the full run's = the appended runs' ($(echo "$hf" | wc -l) rows, $nh cleared), and the alert ids too"
+else
+    failc "alert_history: the full run's ($(echo "$hf" | wc -l) rows, $nh cleared) differs from the appended runs'"
+fi
 # ids: an alert of the first run whose polygon is unchanged keeps its id; every alert of
 # the first run is still there (same id) or alert_history says it was cleared or merged
 ids=$(python3 - "$W/inc23.gpkg" "$W/inc/alerts.gpkg" <<'PY'
@@ -170,7 +182,7 @@ import sqlite3, sys
 c = sqlite3.connect(sys.argv[2])
 c.execute("ATTACH ? AS old", (sys.argv[1],))
 same = c.execute("SELECT count(*), sum(a.alert_id = o.alert_id) FROM old.alerts o JOIN alerts a ON a.geom = o.geom").fetchone()
-gone = c.execute("SELECT count(*) FROM old.alerts o WHERE NOT EXISTS (SELECT 1 FROM alerts a WHERE a.alert_id = o.alert_id) AND NOT EXISTS (SELECT 1 FROM alert_history h WHERE h.alert_id = o.alert_id AND h.status IN ('cleared', 'merged') AND h.date = '2021-02-25')").fetchone()[0]
+gone = c.execute("SELECT count(*) FROM old.alerts o WHERE NOT EXISTS (SELECT 1 FROM alerts a WHERE a.alert_id = o.alert_id) AND NOT EXISTS (SELECT 1 FROM alert_history h WHERE h.alert_id = o.alert_id AND h.status IN ('cleared', 'merged') AND h.date IN ('2021-02-24', '2021-02-25'))").fetchone()[0]
 patch = c.execute("SELECT o.alert_id = a.alert_id FROM old.alerts o, alerts a WHERE o.status = 'confirmed' AND a.status = 'confirmed' AND o.pixels > 200 AND a.pixels > 200").fetchone()
 newer = c.execute("SELECT min(alert_id) > (SELECT max(alert_id) FROM old.alerts) FROM alerts WHERE alert_id NOT IN (SELECT alert_id FROM old.alerts)").fetchone()[0]
 print(same[0], same[1], gone, patch[0] if patch else None, newer)
@@ -326,6 +338,37 @@ if echo "$np" | awk -F, '$1 > 10 && $1 == $2 { ok = 1 } END { exit !ok }' && [ "
 else
     failc "--population: alerts/right '$np', without it '$nf'"
 fi
+# a rerun with no new date but another population or zones file (their hashes are in
+# monitor_meta "derived"): the alerts' people and zones and the zone series are recomputed
+# without testing a date; the alerts and the zone series then equal a full run's with those
+# files, the history and the dates stay as they were
+gdal_calc.py --quiet -A "$W/full/alert_date.tif" --outfile="$W/pop3.tif" --calc="A*0+3" --type=Float32 >/dev/null 2>&1
+hcount() { gp_rows "$1" -sql "SELECT (SELECT count(*) FROM alert_history) || '/' || (SELECT count(*) FROM dates)" | tr -d '"'; }
+h0=$(hcount "$W/pop/alerts.gpkg")
+both "$W/s24" "$W/pop" --population "$W/pop3.tif" --zones "$W/zones.geojson" --zone-field name ||
+    failc "rerun with another population: exit $?"
+both "$W/s24" "$W/pop3" --population "$W/pop3.tif" --zones "$W/zones.geojson" --zone-field name ||
+    failc "full run with pop3: exit $?"
+zcols="SELECT zone, chart, date, detected_ha, confirmed_ha FROM zone_series ORDER BY fid"
+np=$(gp_rows "$W/pop/alerts.gpkg" -sql "SELECT count(*), sum(abs(people - 3 * pixels) < 0.01 * pixels), count(zone) FROM alerts" | tr -d '"')
+if grep -q '"dates_tested_this_run": 0' "$W/pop/manifest.json" && [ "$(hcount "$W/pop/alerts.gpkg")" = "$h0" ] &&
+    echo "$np" | awk -F, '$1 > 10 && $1 == $2 && $3 > 0 { ok = 1 } END { exit !ok }' &&
+    [ "$(gp_rows "$W/pop/alerts.gpkg" -sql "$acols")" = "$(gp_rows "$W/pop3/alerts.gpkg" -sql "$acols")" ] &&
+    [ -n "$(gp_rows "$W/pop/alerts.gpkg" -sql "$zcols")" ] &&
+    [ "$(gp_rows "$W/pop/alerts.gpkg" -sql "$zcols")" = "$(gp_rows "$W/pop3/alerts.gpkg" -sql "$zcols")" ] &&
+    "$G" verify "$W/pop/manifest.json" >/dev/null 2>&1; then
+    pass "a rerun with no new date and another population and zones recomputes people ($np), zones and zone series as a full run has them; history and dates kept ($h0)"
+else
+    failc "rerun with another population and zones: people '$np', history/dates $h0 -> $(hcount "$W/pop/alerts.gpkg")"
+fi
+cp "$W/pop/alerts.gpkg" "$W/pop3.gpkg"
+both "$W/s24" "$W/pop" --population "$W/pop3.tif" --zones "$W/zones.geojson" --zone-field name &&
+    cmp -s "$W/pop3.gpkg" "$W/pop/alerts.gpkg" &&
+    pass "the same files again: the state is left as it is" || failc "the same population again rewrote the state"
+both "$W/s24" "$W/pop" || failc "rerun without population and zones: exit $?"
+nz=$(gp_rows "$W/pop/alerts.gpkg" -sql "SELECT count(people) + count(zone) + (SELECT count(*) FROM zone_series) FROM alerts" | tr -d '"')
+[ "$nz" = 0 ] && pass "without them again: people, zones and zone series are empty" ||
+    failc "without population and zones: $nz people/zones/zone series left"
 # monitor.state v2 (what earlier versions kept): made here from a state of 23 dates, it
 # is continued by the appended run, which then keeps the state in alerts.gpkg only
 rm -rf "$W/v2" && cp -r "$W/inc23.gpkg" "$W/v2.gpkg" && mkdir -p "$W/v2"

@@ -10,6 +10,10 @@
 #   append    --to one date earlier, then the full range: the second run fetches the
 #             pixels of the new date only (nginx's log), tests only it (incremental) and
 #             gives the full run's rasters byte for byte
+#   batch     a "kind": "monitor" job with params.stac, collection, aoi, from, to (and
+#             cache): the same rasters as monitor --stac; --resume with a later "to"
+#             reruns it incrementally; a missing to or stac, a bad range, a missing AOI
+#             and a method count mismatch are refused by validation
 #   errors    an empty search, a server that is down, a bad range: one line, exit 2 / 1
 # usage: stac_monitor.sh GEODELTA GEN_STACK
 set -euo pipefail
@@ -152,6 +156,48 @@ for f in alert_date.tif alert_status.tif; do
     cmp -s "$W/inc/$f" "$W/full/$f" || fail "append: $f differs from the full run's"
 done
 echo "ok: append: only $got fetched, 1 date tested, = full run ($((t2 - t1)) s)"
+
+# ---- batch: a "kind": "monitor" job whose stack is the search (params.stac, collection,
+# aoi, from, to: the option table's batch keys) gives the command line's rasters; the
+# search's keys are validated before any job runs ----
+mkdir -p "$W/batch"
+cp "$W/aoi.geojson" "$W/batch/area.geojson"
+jq -n --arg api "$API" '{defaults: {kind: "monitor", method: "sar",
+    params: {stac: $api, collection: "sentinel-1-synth", start: "2020-04-01", confirm: 2}},
+    jobs: [{id: "area", params: {aoi: "area.geojson", from: "2020-01-01", to: "2020-06-30",
+                                 cache: "cache"}}]}' >"$W/batch/batch.json"
+"$G" batch "$W/batch/batch.json" -o "$W/batch/out" -q || fail "batch: exit $?"
+grep -q '^area,ok' "$W/batch/out/batch.csv" || fail "batch: $(cat "$W/batch/out/batch.csv")"
+for f in alert_date.tif alert_status.tif; do
+    cmp -s "$W/batch/out/area/$f" "$W/full/$f" || fail "batch: $f differs from monitor --stac's"
+done
+jq -e --arg api "$API" '.discover.query.api == $api' "$W/batch/out/area/manifest.json" >/dev/null ||
+    fail "batch: the manifest has no discover record"
+[[ -n "$(ls "$W/batch/cache")" ]] || fail "batch: params.cache (relative to the batch file) not used"
+# a later "to" is another job spec: --resume reruns it, on the state and the cached windows
+# (the batch index's verification then re-reads the assets, as for every --stac job)
+jq '.jobs[0].params.to = "2020-07-31"' "$W/batch/batch.json" >"$W/batch/later.json"
+"$G" batch "$W/batch/later.json" -o "$W/batch/out" -q --resume || fail "batch --resume: exit $?"
+jq -e '.monitor.run == "incremental" and .monitor.dates_tested_this_run == 0' \
+    "$W/batch/out/area/manifest.json" >/dev/null ||
+    fail "batch --resume with a later to: $(jq -c .monitor "$W/batch/out/area/manifest.json")"
+nc="$(grep -c 'window from the cache' "$W/batch/out/area/run.log")"
+[[ $nc -eq 14 ]] || fail "batch --resume: $nc of 14 windows from the cache"
+echo "ok: batch: params.stac job = monitor --stac (rasters), cache used, --resume with a later to reruns incrementally"
+bj() { # bj NAME PATTERN JQ-EDIT: a bad job is refused before any job runs
+    jq "$3" "$W/batch/batch.json" >"$W/batch/$1.json"
+    local rc=0
+    "$G" batch "$W/batch/$1.json" -o "$W/batch/o-$1" -q 2>"$W/batch/$1.err" || rc=$?
+    [[ $rc -ne 0 ]] && grep -q "$2" "$W/batch/$1.err" ||
+        { cat "$W/batch/$1.err"; fail "batch $1: exit $rc, expected '$2'"; }
+    [[ ! -d "$W/batch/o-$1/area" ]] || fail "batch $1: the job ran"
+    echo "ok: batch $1 -> exit $rc: $(head -n 1 "$W/batch/$1.err")"
+}
+bj noto "params.stac: needs params.from and params.to" 'del(.jobs[0].params.to)'
+bj nostac "params.collection: needs params.stac" 'del(.defaults.params.stac)'
+bj range "params.stac: .*is not a date range" '.jobs[0].params.from = "2020-07-01"'
+bj noaoi "area-missing.geojson cannot be read" '.jobs[0].params.aoi = "area-missing.geojson"'
+bj methods "one name, or one per stack" '.defaults.method = ["sar", "sar"]'
 
 # ---- errors: one line, docs/stac.md's exit codes ----
 err() { # name expected-code pattern args...

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <cairo.h>
 #include <cpl_conv.h>
 #include <cpl_vsi.h>
 #include <gdal.h>
@@ -530,6 +531,60 @@ static void test_bad_overlay(void **state)
     fixture_close(&fx);
 }
 
+/* ---- gd_map_furniture (the monitor's alert_map.png) ---------------------------------- */
+
+/* dark pixels (any channel below 128) of an RGB24 surface in [x0,x1) x [y0,y1) */
+static int dark_in(cairo_surface_t *s, int x0, int y0, int x1, int y1)
+{
+    unsigned char *d = cairo_image_surface_get_data(s);
+    int stride = cairo_image_surface_get_stride(s), n = 0;
+    for (int y = y0; y < y1; y++)
+        for (int x = x0; x < x1; x++) {
+            uint32_t c = ((uint32_t *)(d + (size_t)y * stride))[x];
+            n += ((c >> 16) & 255) < 128 || ((c >> 8) & 255) < 128 || (c & 255) < 128;
+        }
+    return n;
+}
+
+/* map.png's furniture around a 300 x 240 frame at (60, 30): lat labels left and right of
+ * it, lon labels below it, the scale bar inside its bottom left corner, the north arrow
+ * inside its top right one; without a CRS, GD_EINPUT and nothing drawn. */
+static void test_furniture(void **state)
+{
+    (void)state;
+    /* 48 x 40 pixels of 20 m in UTM 33N, the grid of e2e.monitor */
+    const double gt[6] = {500000, 20, 0, 4600000, 0, -20};
+    char *wkt;
+    const int W = 420, H = 320, fx = 60, fy = 30, fw = 300, fh = 240;
+    for (int crs = 1; crs >= 0; crs--) {
+        gd_grid g = make_grid(crs ? 32633 : 0, gt, 48, 40, &wkt);
+        cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, W, H);
+        cairo_t *cr = cairo_create(s);
+        cairo_set_source_rgb(cr, 1, 1, 1);
+        cairo_paint(cr);
+        int st = gd_map_furniture(cr, &g, fx, fy, fw, fh, 1.5);
+        cairo_destroy(cr);
+        cairo_surface_flush(s);
+        int left = dark_in(s, 0, fy, fx, fy + fh), right = dark_in(s, fx + fw, fy, W, fy + fh);
+        int below = dark_in(s, fx, fy + fh + 2, fx + fw, H);
+        int bar = dark_in(s, fx, fy + fh - 40, fx + 120, fy + fh - 2);
+        int arrow = dark_in(s, fx + fw - 60, fy + 2, fx + fw, fy + 60);
+        int inside = dark_in(s, fx + 130, fy + 70, fx + fw - 70, fy + fh - 50);
+        if (crs) {
+            assert_int_equal(st, GD_OK);
+            assert_true(left > 20 && right > 20); /* lat labels on both sides */
+            assert_true(below > 20);               /* lon labels */
+            assert_true(bar > 20 && arrow > 20);
+            assert_int_equal(inside, 0);           /* the middle of the map stays clear */
+        } else {
+            assert_int_equal(st, GD_EINPUT);
+            assert_int_equal(left + right + below + bar + arrow, 0);
+        }
+        cairo_surface_destroy(s);
+        CPLFree(wkt);
+    }
+}
+
 int main(void)
 {
     GDALAllRegister();
@@ -542,6 +597,7 @@ int main(void)
         cmocka_unit_test(test_north_utm_convergence),
         cmocka_unit_test(test_north_rotated),
         cmocka_unit_test(test_metres_per_pixel),
+        cmocka_unit_test(test_furniture),
         cmocka_unit_test(test_png_chunks_and_rerun),
         cmocka_unit_test(test_golden),
         cmocka_unit_test(test_single_sar_and_pixel_grid),

@@ -33,7 +33,9 @@ enum {
     GD_OPTF_INDEX = 1 << 4,    /* GD_OPT_CHOICE: store the choice's value as an int */
     GD_OPTF_METHOD = 1 << 5,   /* GD_OPT_CHOICE: the choices are the method registry */
     GD_OPTF_HELP = 1 << 6,     /* prints the help (handled by the caller) */
-    GD_OPTF_BATCH_JSON = 1 << 7 /* batch value is any JSON, checked by batch.c itself */
+    GD_OPTF_BATCH_JSON = 1 << 7, /* batch value is any JSON, checked by batch.c itself */
+    GD_OPTF_NEW_PATH = 1 << 8    /* GD_OPT_PATH the run may create (a cache folder): batch
+                                    validation resolves it without checking it exists */
 };
 
 /* Where an option goes in a batch file's job: not at all, a job field, or "params". */
@@ -123,11 +125,16 @@ typedef struct gd_monitor_options {
     gd_monitor_params p;
     gd_stac_query stac;            /* --stac and its options: window[0] from --from/--to */
     const char *from, *to;
+    char range[128];               /* "FROM/TO": stac.window[0] */
     int threads, mem_mb, quiet, help;
 } gd_monitor_options;
 
 const gd_opt_table *gd_monitor_option_table(void);
 void gd_monitor_options_init(gd_monitor_options *o);
+/* After the options are set (command line or batch job): with --stac, --from and --to
+ * are required and become the one date window searched, and o->p.stac points to o->stac
+ * (so o must outlive the params). 0 ok, else -1 with the message in err. */
+int gd_monitor_options_finish(gd_monitor_options *o, char *err, size_t len);
 
 /* Option name lookups; NULL when none. */
 const gd_opt *gd_opt_find(const gd_opt_table *t, const char *name);

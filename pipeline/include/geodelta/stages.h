@@ -479,6 +479,16 @@ int gd_render_map(gd_job *job, const gd_grid *grid, const gd_map_image *before,
                   const gd_class_total totals[GD_MAX_CLASSES], const gd_map_spec *spec,
                   const char *path);
 
+/* map.png's cartographic furniture for another map of grid (the monitor's alert_map.png),
+ * drawn by the same code: on the Cairo context cr (a cairo_t *; void * keeps Cairo out of
+ * this header), around the grid drawn at (x, y) with size w x h page pixels, graticule
+ * ticks on its frame with lon labels below it and lat labels on both sides (leave about
+ * 14 u of room there), a scale bar inside its bottom left corner and a north arrow inside
+ * its top right one. u: the unit of every length (map.png: a thousandth of the page
+ * width; its labels are 7 u high). GD_EINPUT, nothing drawn, when the grid has no CRS. */
+int gd_map_furniture(void *cr, const gd_grid *grid, double x, double y, double w, double h,
+                     double u);
+
 /* The options that shape the map, for the manifest's parameters (and so the run id):
  * layout, width, dpi, stretch, title, area, credit, caveat, overlays. New reference. */
 json_t *gd_map_spec_json(const gd_map_spec *spec);
