@@ -275,16 +275,13 @@ static int chain_score(gd_chain *c)
                                                     strips)) != GD_OK)
         return st;
     gd_job_progress_range(job, 0.02, 0.60);
-    /* when the score pass's workers take every CPU, the inputs' hashing waits for the
-     * stages after it that leave one idle (the sieve, the polygons) */
-    int hold = gd_job_threads(job) >= gd_engine_default_threads();
-    if (hold)
+    /* when the pool's workers take every CPU, the inputs' hashing waits through the
+     * score, threshold and classes passes for the sieve, which leaves a CPU idle
+     * (chain_decide ends the hold; so do the run id's join and the chain's end) */
+    if (gd_job_threads(job) >= gd_engine_default_threads())
         gd_hasher_hold(c->hasher, 1);
-    st = c->m->ops->score ? c->m->ops->score(job, &c->run, &c->score)
-                          : gd_method_stream(job, &c->run, &c->score);
-    if (hold)
-        gd_hasher_hold(c->hasher, 0);
-    return st;
+    return c->m->ops->score ? c->m->ops->score(job, &c->run, &c->score)
+                            : gd_method_stream(job, &c->run, &c->score);
 }
 
 static int chain_threshold(gd_chain *c)
@@ -344,6 +341,7 @@ static int chain_decide(gd_chain *c)
     json_object_set_new(gd_job_auto(job), "mmu", json_pack("{s:f, s:i}", "ha", c->mmu,
                                                             "min_pixels", c->min_px));
     json_object_set_new(gd_job_params(job), "mmu_ha", json_real(c->mmu));
+    gd_hasher_hold(c->hasher, 0); /* the sieve runs on one thread */
     return gd_clean_sieve(job, grid, c->classes, c->min_px);
 }
 

@@ -39,7 +39,8 @@ static int classify(gd_job *job, const gd_score *s, double t, int two_sided,
                     const gd_class_table *table, uint8_t **classes)
 {
     size_t n = (size_t)s->width * (size_t)s->height;
-    class_pass cp = {.t = t, .two_sided = two_sided, .table = table, .classes = malloc(n)};
+    class_pass cp = {.t = t, .two_sided = two_sided, .table = table,
+                     .classes = gd_malloc_large(n)};
     if (!cp.classes)
         return gd_job_error(job, GD_EPROC, "out of memory for the class raster");
     gd_grid g = {.width = s->width, .height = s->height};
@@ -85,11 +86,24 @@ static int mask_strip(void *user, const gd_strip *s)
     return 0;
 }
 
+int gd_class_all_below(const uint8_t *classes, size_t n, unsigned limit)
+{
+    if (limit > 255)
+        return 1;
+    if (limit == 0)
+        return n == 0;
+    /* a maximum without branches: the compiler makes it a vector loop */
+    uint8_t mx = 0;
+    for (size_t i = 0; i < n; i++)
+        mx = classes[i] > mx ? classes[i] : mx;
+    return mx < limit;
+}
+
 int gd_class_mask(gd_job *job, const gd_grid *grid, const uint8_t *classes, uint8_t lo,
                   uint8_t hi, uint8_t **mask)
 {
     size_t n = (size_t)grid->width * (size_t)grid->height;
-    mask_pass mp = {.classes = classes, .mask = malloc(n ? n : 1), .lo = lo, .hi = hi};
+    mask_pass mp = {.classes = classes, .mask = gd_malloc_large(n), .lo = lo, .hi = hi};
     if (!mp.mask)
         return gd_job_error(job, GD_EPROC, "out of memory for a %dx%d mask", grid->width,
                             grid->height);

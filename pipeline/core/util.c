@@ -3,6 +3,8 @@
 #include "geodelta/files.h"
 
 #include <cpl_vsi.h>
+#include <stdlib.h>
+#include <sys/mman.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -210,4 +212,19 @@ void gd_csv_field(FILE *f, const char *s)
         fputc(*s == '\n' || *s == '\r' ? ' ' : *s, f);
     }
     fputc('"', f);
+}
+
+void *gd_malloc_large(size_t n)
+{
+    const size_t huge = (size_t)2 << 20;
+    if (n < huge)
+        return malloc(n ? n : 1);
+    void *p = NULL;
+    if (posix_memalign(&p, huge, n) != 0)
+        return NULL;
+#ifdef MADV_HUGEPAGE
+    /* advice only (whole huge pages inside the buffer): without THP it is ordinary memory */
+    (void)madvise(p, n / huge * huge, MADV_HUGEPAGE);
+#endif
+    return p;
 }

@@ -570,10 +570,10 @@ static int worker_init(gd_job *job, worker *wk, const gd_engine_spec *sp, int ow
             if (!wk->bds)
                 return gd_job_error_gdal(job, GD_EPROC, "cannot reopen the temporary score %s",
                                          sp->src->file_path);
-            if (!(wk->bbuf[0] = malloc(sizeof(float) * in_n)))
+            if (!(wk->bbuf[0] = gd_malloc_large(sizeof(float) * in_n)))
                 return gd_job_error(job, GD_EPROC, "out of memory for strip buffers");
         }
-        if (out_n && !(wk->obuf = malloc(sizeof(float) * out_n)))
+        if (out_n && !(wk->obuf = gd_malloc_large(sizeof(float) * out_n)))
             return gd_job_error(job, GD_EPROC, "out of memory for strip buffers");
         return GD_OK;
     }
@@ -612,18 +612,19 @@ static int worker_init(gd_job *job, worker *wk, const gd_engine_spec *sp, int ow
                 mine[b].mask = mb;
         }
     }
-    if ((sp->before[0].mask || sp->after[0].mask) && !(wk->mbuf = malloc(sizeof(float) * in_n)))
+    if ((sp->before[0].mask || sp->after[0].mask) &&
+        !(wk->mbuf = gd_malloc_large(sizeof(float) * in_n)))
         return gd_job_error(job, GD_EPROC, "out of memory for strip buffers");
     /* one block of nb planes per date: the reads fill all bands at once */
-    wk->bbuf[0] = malloc(sizeof(float) * in_n * sp->nb);
-    wk->abuf[0] = malloc(sizeof(float) * in_n * sp->nb);
+    wk->bbuf[0] = gd_malloc_large(sizeof(float) * in_n * sp->nb);
+    wk->abuf[0] = gd_malloc_large(sizeof(float) * in_n * sp->nb);
     if (!wk->bbuf[0] || !wk->abuf[0])
         return gd_job_error(job, GD_EPROC, "out of memory for strip buffers");
     for (size_t b = 1; b < sp->nb; b++) {
         wk->bbuf[b] = wk->bbuf[0] + b * in_n;
         wk->abuf[b] = wk->abuf[0] + b * in_n;
     }
-    if (out_n && !(wk->obuf = malloc(sizeof(float) * out_n)))
+    if (out_n && !(wk->obuf = gd_malloc_large(sizeof(float) * out_n)))
         return gd_job_error(job, GD_EPROC, "out of memory for strip buffers");
     if (sp->panels) {
         const gd_engine_panels *pn = sp->panels;
@@ -736,7 +737,7 @@ static int run(gd_job *job, const gd_engine_spec *sp, gd_score *out)
             kp->width = w;
             kp->height = h;
             kp->strip_rows = p.strip;
-            if (mem && (kp->data = malloc(sizeof(float) * npx)) != NULL)
+            if (mem && (kp->data = gd_malloc_large(sizeof(float) * npx)) != NULL)
                 continue;
             if ((st = create_file(job, sp->grid, p.strip, kp)) != GD_OK)
                 goto done;
@@ -747,7 +748,7 @@ static int run(gd_job *job, const gd_engine_spec *sp, gd_score *out)
     int in_memory = !out || (double)npx * (sizeof(float) + src_px + OTHER_BYTES_PER_PX) <=
                                 (double)mem_mb * 1048576.0;
     if (out && in_memory) {
-        out->data = malloc(sizeof(float) * npx);
+        out->data = gd_malloc_large(sizeof(float) * npx);
         if (!out->data)
             in_memory = 0; /* the file keeps working where memory does not */
     }
@@ -937,7 +938,7 @@ int gd_score_load(gd_job *job, gd_score *s)
     if (s->data)
         return GD_OK;
     size_t n = (size_t)s->width * (size_t)s->height;
-    float *d = malloc(sizeof(float) * n);
+    float *d = gd_malloc_large(sizeof(float) * n);
     if (!d)
         return gd_job_error(job, GD_EPROC, "out of memory for a %dx%d score", s->width,
                             s->height);
@@ -968,7 +969,7 @@ void gd_score_alloc(gd_score *s, int w, int h)
     s->height = h;
     s->min = INFINITY;
     s->max = -INFINITY;
-    s->data = malloc(sizeof(float) * (size_t)w * (size_t)h);
+    s->data = gd_malloc_large(sizeof(float) * (size_t)w * (size_t)h);
 }
 
 void gd_score_free(gd_score *s)

@@ -79,12 +79,19 @@ int gd_vectorize(gd_job *job, const gd_grid *grid, const uint8_t *classes,
     geod_init(&geod, 6378137.0, 1.0 / 298.257223563);
     /* the figures this stage counts; people (the exposure step's) stay as they are */
     uint64_t polygons[GD_MAX_CLASSES] = {0};
+    size_t n = (size_t)grid->width * (size_t)grid->height;
 
     if ((st = gd_tmp_name(job, path, tmp, sizeof tmp)) != GD_OK)
         return st;
-    if ((st = gd_class_mask(job, grid, classes, 1, GD_MAX_CLASSES - 1, &mask)) != GD_OK ||
-        (st = gd_mem_dataset(job, grid, (void *)classes, GDT_Byte, &cds)) != GD_OK ||
-        (st = gd_mem_dataset(job, grid, mask, GDT_Byte, &mds)) != GD_OK)
+    /* the polygons are of classes 1..GD_MAX_CLASSES-1: when every pixel is below
+     * GD_MAX_CLASSES (no nodata), the classes are their own mask (0 = no polygon) and no
+     * mask of the scene's size is made */
+    if (!gd_class_all_below(classes, n, GD_MAX_CLASSES)) {
+        if ((st = gd_class_mask(job, grid, classes, 1, GD_MAX_CLASSES - 1, &mask)) != GD_OK)
+            goto done;
+    }
+    if ((st = gd_mem_dataset(job, grid, (void *)classes, GDT_Byte, &cds)) != GD_OK ||
+        (mask && (st = gd_mem_dataset(job, grid, mask, GDT_Byte, &mds)) != GD_OK))
         goto done;
     if (grid->wkt) {
         srs = OSRNewSpatialReference(NULL);
@@ -114,13 +121,15 @@ int gd_vectorize(gd_job *job, const gd_grid *grid, const uint8_t *classes,
     /* polygonize then write: halves of the slot the chain gives */
     gd_job_progress_range(job, 0.0, 0.5);
     CPLErrorReset();
-    if (GDALPolygonize(GDALGetRasterBand(cds, 1), GDALGetRasterBand(mds, 1), ml, 0, NULL,
+    GDALRasterBandH cband = GDALGetRasterBand(cds, 1);
+    if (GDALPolygonize(cband, mds ? GDALGetRasterBand(mds, 1) : cband, ml, 0, NULL,
                        gd_job_gdal_progress, job) != CE_None) {
         st = gd_job_error_gdal(job, GD_EPROC, "polygonize failed");
         goto done;
     }
     /* the mask is not needed any more: give its pixel a byte back before the next step */
-    GDALClose(mds);
+    if (mds)
+        GDALClose(mds);
     mds = NULL;
     free(mask);
     mask = NULL;

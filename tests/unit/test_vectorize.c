@@ -94,6 +94,11 @@ static void test_totals_all_classes(void **state)
     }
     assert_int_equal(on, px[2] + px[3] + px[4]);
     free(mask);
+    /* the nodata row: not all below 8; without it, all below 8 but not all below 7 */
+    assert_false(gd_class_all_below(cls, (size_t)W * H, GD_MAX_CLASSES));
+    assert_true(gd_class_all_below(cls, (size_t)W * (H - 1), GD_MAX_CLASSES));
+    assert_false(gd_class_all_below(cls, (size_t)W * (H - 1), GD_MAX_CLASSES - 1));
+    assert_true(gd_class_all_below(cls, (size_t)W * H, 256));
     for (int c = 1; c < GD_MAX_CLASSES; c++) {
         assert_int_equal(totals[c].pixels, px[c]);
         assert_int_equal(totals[c].polygons, poly[c]);

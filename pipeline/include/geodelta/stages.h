@@ -367,6 +367,8 @@ typedef struct gd_class_total {
     double people;    /* people in the class's pixels */
 } gd_class_total;
 
+/* 1 when every one of the n classes is below limit (no nodata 255 when limit <= 255). */
+int gd_class_all_below(const uint8_t *classes, size_t n, unsigned limit);
 /* A mask of the class raster on the engine's pool: 1 where lo <= class <= hi, else 0
  * (the caller frees it). */
 int gd_class_mask(gd_job *job, const gd_grid *grid, const uint8_t *classes, uint8_t lo,

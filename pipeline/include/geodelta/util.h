@@ -34,6 +34,11 @@ int gd_sha256_fd(gd_job *job, int fd, const char *path, char hex[65], uint64_t *
  * with GD_ECANCEL when it returns non-zero. */
 int gd_sha256_fd_gated(gd_job *job, int fd, const char *path, char hex[65], uint64_t *size,
                        int (*gate)(void *), void *arg);
+/* malloc for a buffer of a whole image (tens or hundreds of MB): aligned to 2 MiB and
+ * marked for transparent huge pages where the kernel offers them only on request
+ * (madvise), so that touching it takes one page fault per 2 MiB instead of per 4 KiB.
+ * Freed with free(); NULL when out of memory. */
+void *gd_malloc_large(size_t n);
 /* SHA-256 of a buffer as 64 hex chars + NUL. */
 int gd_sha256_buf(const void *data, size_t len, char hex[65]);
 
