@@ -237,10 +237,14 @@ static int chain_bands(gd_chain *c)
                               c->ab, r->aidx, r->nb)) != GD_OK)
         return st;
     /* sigma0 in dB becomes linear power before the log-ratio */
-    if (r->db_to_linear &&
-        ((st = gd_sensor_sar_db(job, c->bs, "before", &c->bb[0], r->bidx[0])) != GD_OK ||
-         (st = gd_sensor_sar_db(job, c->as, "after", &c->ab[0], r->aidx[0])) != GD_OK))
-        return st;
+    if (r->db_to_linear) {
+        const gd_source *src[2] = {c->bs, c->as};
+        const char *const label[2] = {"before", "after"};
+        gd_band *band[2] = {&c->bb[0], &c->ab[0]};
+        const int idx[2] = {r->bidx[0], r->aidx[0]};
+        if ((st = gd_sensor_sar_db_n(job, src, label, band, idx, 2)) != GD_OK)
+            return st;
+    }
     /* clouds and shadows become nodata where the rows are read */
     if ((st = gd_mask_attach(job, c->grid, c->bs, "before", p->in.mask_before, NULL, NULL, c->bb,
                              r->nb, c->mask_own[0])) != GD_OK ||

@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <jansson.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -405,32 +406,32 @@ static int says_db(const char *v)
                  strcasecmp(v, "decibels") == 0);
 }
 
-int gd_sensor_sar_db(gd_job *job, const gd_source *src, const char *label, gd_band *band,
-                     int idx)
+/* The decision from the band's tags and type alone: 1 with *db and why set, 0 when the
+ * sample's median must decide. */
+static int sar_db_from_tags(const gd_source *src, int idx, int *db, char *why, size_t whyn)
 {
     GDALRasterBandH sb = src_band(src, idx);
-    char why[160];
-    int db = 0;
-    double median = NAN;
     GDALDataType dt = GDALGetRasterDataType(sb);
+    *db = 0;
     if (says_db(GDALGetRasterUnitType(sb))) {
-        db = 1;
-        snprintf(why, sizeof why, "band unit type dB");
+        *db = 1;
+        snprintf(why, whyn, "band unit type dB");
     } else if (says_db(GDALGetMetadataItem(sb, "UNITS", NULL)) ||
                says_db(GDALGetMetadataItem(src->ds, "UNITS", NULL))) {
-        db = 1;
-        snprintf(why, sizeof why, "metadata UNITS=dB");
+        *db = 1;
+        snprintf(why, whyn, "metadata UNITS=dB");
     } else if (dt == GDT_Byte || dt == GDT_UInt16 || dt == GDT_UInt32) {
         /* unsigned digital numbers (amplitudes) cannot be decibels */
-        snprintf(why, sizeof why, "unsigned integer data: linear");
+        snprintf(why, whyn, "unsigned integer data: linear");
     } else {
-        int st = sample_median(job, band, &median);
-        if (st != GD_OK)
-            return st;
-        db = median < 0.0;
-        snprintf(why, sizeof why, "median %.4g %s 0: %s", median, db ? "<" : ">=",
-                 db ? "dB" : "linear");
+        return 0;
     }
+    return 1;
+}
+
+static void sar_db_record(gd_job *job, const char *label, gd_band *band, int db,
+                          const char *why, double median)
+{
     band->db_to_linear = db;
     if (db)
         gd_job_info(job, "%s image: SAR values in dB (%s), converted to linear power "
@@ -440,5 +441,70 @@ int gd_sensor_sar_db(gd_job *job, const gd_source *src, const char *label, gd_ba
         json_object_set_new(rec, "sar", json_pack("{s:b, s:s, s:o}", "db_to_linear", db, "why",
                                                   why, "median", isnan(median) ? json_null()
                                                                  : json_real(median)));
+}
+
+/* One date's sample median on its own thread (its own context, gd_job_fork). */
+typedef struct median_task {
+    gd_job *job;
+    const gd_band *band;
+    double median;
+    int st;
+} median_task;
+
+static void *median_thread(void *arg)
+{
+    median_task *t = arg;
+    t->st = sample_median(t->job, t->band, &t->median);
+    return NULL;
+}
+
+int gd_sensor_sar_db_n(gd_job *job, const gd_source *const *src, const char *const *label,
+                       gd_band *const *band, const int *idx, size_t n)
+{
+    char why[2][160];
+    int db[2], need[2];
+    double median[2] = {NAN, NAN};
+    if (n > 2)
+        return gd_job_error(job, GD_EPROC, "gd_sensor_sar_db_n: at most 2 dates");
+    for (size_t i = 0; i < n; i++)
+        need[i] = !sar_db_from_tags(src[i], idx[i], &db[i], why[i], sizeof why[i]);
+    /* the medians decode the whole of each file (a decimated read): both dates at once,
+     * each on its own dataset, when there are threads for it */
+    median_task t = {.band = n == 2 ? band[1] : NULL, .median = NAN, .st = GD_OK};
+    pthread_t th;
+    int threaded = n == 2 && need[0] && need[1] && gd_job_threads(job) > 1 &&
+                   GDALGetBandDataset(band[0]->band) != GDALGetBandDataset(band[1]->band) &&
+                   gd_job_fork(job, &t.job) == GD_OK;
+    if (threaded && pthread_create(&th, NULL, median_thread, &t) != 0) {
+        gd_job_destroy(t.job);
+        threaded = 0;
+    }
+    int st = GD_OK;
+    for (size_t i = 0; i < n && st == GD_OK; i++)
+        if (need[i] && !(threaded && i == 1))
+            st = sample_median(job, band[i], &median[i]);
+    if (threaded) {
+        pthread_join(th, NULL);
+        int tst = gd_job_merge(job, t.job); /* its error unless the job has one */
+        if (st == GD_OK)
+            st = tst != GD_OK ? tst : t.st;
+        median[1] = t.median;
+    }
+    if (st != GD_OK)
+        return st;
+    for (size_t i = 0; i < n; i++) {
+        if (need[i]) {
+            db[i] = median[i] < 0.0;
+            snprintf(why[i], sizeof why[i], "median %.4g %s 0: %s", median[i],
+                     db[i] ? "<" : ">=", db[i] ? "dB" : "linear");
+        }
+        sar_db_record(job, label[i], band[i], db[i], why[i], median[i]);
+    }
     return GD_OK;
+}
+
+int gd_sensor_sar_db(gd_job *job, const gd_source *src, const char *label, gd_band *band,
+                     int idx)
+{
+    return gd_sensor_sar_db_n(job, &src, &label, &band, &idx, 1);
 }

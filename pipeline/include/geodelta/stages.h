@@ -266,6 +266,11 @@ int gd_sensor_apply(gd_job *job, const gd_source *src, const char *label, int pr
  * read (linear sigma0 is never negative). Recorded in auto.sensor[label].sar. */
 int gd_sensor_sar_db(gd_job *job, const gd_source *src, const char *label, gd_band *band,
                      int idx);
+/* The same for n (1 or 2) dates at once: the medians' decimated reads (a decode of each
+ * whole file) run side by side on two threads when the job has them. The same results
+ * and records as n calls of gd_sensor_sar_db. */
+int gd_sensor_sar_db_n(gd_job *job, const gd_source *const *src, const char *const *label,
+                       gd_band *const *band, const int *idx, size_t n);
 
 /* Attaches the cloud mask of one date to bands[0..nb): file (--mask-before/after, any
  * value but 0 masks; any grid, nearest neighbour) or else the image's own band described
