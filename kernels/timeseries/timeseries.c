@@ -358,6 +358,20 @@ static double lnf_density(double s, double d1, double d2, double lnorm)
     return exp(lnorm + a * t - (a + b) * l1p);
 }
 
+/* The dual-polarisation tests' arguments: positive finite intensities, means and looks,
+ * a segment of at least one date; *decrease is reset. */
+static int gamma2_args_ok(const double y[2], const double m[2], int nseg, const double enl[2],
+                          int *decrease)
+{
+    if (decrease)
+        *decrease = 0;
+    for (int b = 0; b < 2; b++)
+        if (!isfinite(y[b]) || !isfinite(m[b]) || !isfinite(enl[b]) || !(y[b] > 0.0) ||
+            !(m[b] > 0.0) || !(enl[b] > 0.0))
+            return 0;
+    return nseg >= 1;
+}
+
 /* 24-point Gauss-Legendre on [0, 1] (nodes and weights of [-1, 1] halved) */
 static const double GL_X[12] = {0.0640568928626056, 0.1911188674736163, 0.3150426796961634,
                                 0.4337935076260451, 0.5454214713888396, 0.6480936519369755,
@@ -371,13 +385,7 @@ static const double GL_W[12] = {0.1279381953467522, 0.1258374563468283, 0.121670
 double gd_k_gamma2_change_p_exact(const double y[2], const double m[2], int nseg,
                                   const double enl[2], int *decrease)
 {
-    if (decrease)
-        *decrease = 0;
-    for (int b = 0; b < 2; b++)
-        if (!isfinite(y[b]) || !isfinite(m[b]) || !isfinite(enl[b]) || !(y[b] > 0.0) ||
-            !(m[b] > 0.0) || !(enl[b] > 0.0))
-            return NAN;
-    if (nseg < 1)
+    if (!gamma2_args_ok(y, m, nseg, enl, decrease))
         return NAN;
     double r0 = y[0] / m[0], r1 = y[1] / m[1], N = nseg;
     if (decrease)
@@ -415,13 +423,7 @@ double gd_k_gamma2_change_p_exact(const double y[2], const double m[2], int nseg
 double gd_k_gamma2_change_p_approx(const double y[2], const double m[2], int nseg,
                                    const double enl[2], int *decrease)
 {
-    if (decrease)
-        *decrease = 0;
-    for (int b = 0; b < 2; b++)
-        if (!isfinite(y[b]) || !isfinite(m[b]) || !isfinite(enl[b]) || !(y[b] > 0.0) ||
-            !(m[b] > 0.0) || !(enl[b] > 0.0))
-            return NAN;
-    if (nseg < 1)
+    if (!gamma2_args_ok(y, m, nseg, enl, decrease))
         return NAN;
     double N = nseg, j = N + 1.0, z = 0.0, w2 = 0.0;
     double r0 = y[0] / m[0], r1 = y[1] / m[1];

@@ -1009,6 +1009,18 @@ static void north_arrow(cairo_t *cr, const georef *r, const gd_grid *g, const pa
     show(cr, lx, ly + 3 * u, 8 * u, 1, 0.5, 0, "N");
 }
 
+/* Unhinted outlines: glyph shapes then depend on the font, not on the machine's hinting
+ * settings, which keeps renderings comparable across machines. */
+static void unhinted_fonts(cairo_t *cr)
+{
+    cairo_font_options_t *fo = cairo_font_options_create();
+    cairo_font_options_set_hint_style(fo, CAIRO_HINT_STYLE_NONE);
+    cairo_font_options_set_hint_metrics(fo, CAIRO_HINT_METRICS_OFF);
+    cairo_font_options_set_antialias(fo, CAIRO_ANTIALIAS_GRAY);
+    cairo_set_font_options(cr, fo);
+    cairo_font_options_destroy(fo);
+}
+
 /* The furniture of one panel: graticule ticks on its frame with labels below it and
  * beside it (lat_left, lat_right), and with bar_arrow the scale bar and the north arrow;
  * map.png draws it on each of its panels, gd_map_furniture on other maps of a grid. */
@@ -1031,13 +1043,7 @@ int gd_map_furniture(void *cairo, const gd_grid *grid, double x, double y, doubl
         return GD_EINPUT;
     panel_geom pg = {x, y, w, h, w / grid->width, h / grid->height};
     cairo_save(cr);
-    /* map.png's unhinted outlines: the labels' glyphs depend on the font only */
-    cairo_font_options_t *fo = cairo_font_options_create();
-    cairo_font_options_set_hint_style(fo, CAIRO_HINT_STYLE_NONE);
-    cairo_font_options_set_hint_metrics(fo, CAIRO_HINT_METRICS_OFF);
-    cairo_font_options_set_antialias(fo, CAIRO_ANTIALIAS_GRAY);
-    cairo_set_font_options(cr, fo);
-    cairo_font_options_destroy(fo);
+    unhinted_fonts(cr); /* map.png's: the labels' glyphs depend on the font only */
     furniture(cr, &r, grid, &pg, 1, 1, 1, u);
     cairo_restore(cr);
     georef_free(&r);
@@ -1459,16 +1465,7 @@ int gd_render_map(gd_job *job, const gd_grid *grid, const gd_map_image *before,
         st = gd_job_error(job, GD_EPROC, "cannot create a %dx%d map", W, H);
         goto done;
     }
-    {
-        /* unhinted outlines: glyph shapes then depend on the font, not on the machine's
-         * hinting settings, which keeps renderings comparable across machines */
-        cairo_font_options_t *fo = cairo_font_options_create();
-        cairo_font_options_set_hint_style(fo, CAIRO_HINT_STYLE_NONE);
-        cairo_font_options_set_hint_metrics(fo, CAIRO_HINT_METRICS_OFF);
-        cairo_font_options_set_antialias(fo, CAIRO_ANTIALIAS_GRAY);
-        cairo_set_font_options(cr, fo);
-        cairo_font_options_destroy(fo);
-    }
+    unhinted_fonts(cr);
     cairo_set_source_rgb(cr, 1, 1, 1);
     cairo_paint(cr);
 
