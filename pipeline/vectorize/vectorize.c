@@ -7,6 +7,7 @@
 #include <cpl_string.h>
 #include <gdal_alg.h>
 #include <geodesic.h>
+#include <jansson.h>
 #include <math.h>
 #include <ogr_api.h>
 #include <ogr_srs_api.h>
@@ -58,6 +59,261 @@ static double polygon_area_m2(const struct geod_geodesic *g, OGRGeometryH poly)
         a += r == 0 ? ra : -ra;
     }
     return a;
+}
+
+/* ---- each polygon's pixels from a labelling of the classes ------------------------- */
+/* GDALPolygonize's polygons are the 4-connected regions of one class among the polygonized
+ * pixels (classes 1..GD_MAX_CLASSES-1). Runs of one class in a row, joined to the runs of
+ * the row above that they touch (union-find, the smaller label the root), are those
+ * regions; a region's root is its first run in raster order, and a polygon is found by the
+ * corner of its top-left pixel, the first vertex of its exterior ring in raster order. The
+ * sums are then made in raster order per region, as the strip-wise rasterization of the
+ * polygons made them per polygon. */
+#define LABEL_MAX_RUNS ((size_t)1 << 26) /* beyond this the rasterization is used */
+
+typedef struct labels {
+    int32_t *parent; /* per run label: its parent; after pass 1 its region (0-based) */
+    size_t n, cap;
+    int64_t *first;  /* per region: the raster index of its first pixel (increasing) */
+    size_t nreg;
+} labels;
+
+static int32_t lab_find(int32_t *parent, int32_t a)
+{
+    while (parent[a] != a) {
+        parent[a] = parent[parent[a]];
+        a = parent[a];
+    }
+    return a;
+}
+
+/* One row's runs (x0, x1, class) of polygonized classes, into run[] (3 ints each). */
+static int row_runs(const uint8_t *row, int w, int *run)
+{
+    int n = 0;
+    for (int x = 0; x < w;) {
+        uint8_t c = row[x];
+        int x0 = x;
+        while (x < w && row[x] == c)
+            x++;
+        if (c >= 1 && c < GD_MAX_CLASSES) {
+            run[3 * n] = x0;
+            run[3 * n + 1] = x;
+            run[3 * n + 2] = c;
+            n++;
+        }
+    }
+    return n;
+}
+
+/* Pass 1: labels the runs and joins them; 0 when there are too many runs or no memory. */
+static int lab_build(labels *L, const uint8_t *classes, int w, int h, int *runs_a, int *runs_b)
+{
+    int *prev = runs_a, *cur = runs_b, np = 0;
+    int32_t pfirst = 0; /* label of the previous row's first run */
+    int64_t *start = NULL;
+    size_t scap = 0;
+    for (int y = 0; y < h; y++) {
+        int nc = row_runs(classes + (size_t)y * (size_t)w, w, cur);
+        if (L->n + (size_t)nc > LABEL_MAX_RUNS)
+            goto fail;
+        if (L->n + (size_t)nc > L->cap) {
+            size_t cap = L->cap ? L->cap : 65536;
+            while (cap < L->n + (size_t)nc)
+                cap *= 2;
+            int32_t *np_ = realloc(L->parent, cap * sizeof *np_);
+            if (!np_)
+                goto fail;
+            L->parent = np_;
+            L->cap = cap;
+        }
+        if (L->n + (size_t)nc > scap) {
+            size_t cap = L->cap;
+            int64_t *ns = realloc(start, cap * sizeof *ns);
+            if (!ns)
+                goto fail;
+            start = ns;
+            scap = cap;
+        }
+        int32_t cfirst = (int32_t)L->n;
+        for (int i = 0; i < nc; i++) {
+            L->parent[L->n] = (int32_t)L->n;
+            start[L->n] = (int64_t)y * w + cur[3 * i];
+            L->n++;
+        }
+        /* join the runs of the row above that share a column and the class */
+        for (int i = 0, j = 0; i < nc && j < np;) {
+            int a0 = cur[3 * i], a1 = cur[3 * i + 1], b0 = prev[3 * j], b1 = prev[3 * j + 1];
+            if (a0 < b1 && b0 < a1 && cur[3 * i + 2] == prev[3 * j + 2]) {
+                int32_t ra = lab_find(L->parent, cfirst + i), rb = lab_find(L->parent, pfirst + j);
+                if (ra != rb) {
+                    if (ra < rb)
+                        L->parent[rb] = ra;
+                    else
+                        L->parent[ra] = rb;
+                }
+            }
+            if (a1 < b1)
+                i++;
+            else
+                j++;
+        }
+        int *t = prev;
+        prev = cur;
+        cur = t;
+        np = nc;
+        pfirst = cfirst;
+    }
+    /* regions numbered in the order of their roots (raster order of first pixels) */
+    L->first = malloc((L->n ? L->n : 1) * sizeof *L->first);
+    if (!L->first)
+        goto fail;
+    for (size_t l = 0; l < L->n; l++) /* every label to its root (labels only) */
+        L->parent[l] = lab_find(L->parent, (int32_t)l);
+    for (size_t l = 0; l < L->n; l++) {
+        int32_t r = L->parent[l];
+        if (r == (int32_t)l) {
+            L->first[L->nreg] = start[l];
+            L->parent[l] = (int32_t)L->nreg++;
+        } else {
+            L->parent[l] = L->parent[r]; /* r < l: already its region number */
+        }
+    }
+    free(start);
+    return 1;
+fail:
+    free(start);
+    return 0;
+}
+
+/* The polygon's top-left pixel as a raster index, from its exterior ring; -1 when the
+ * ring is not on the pixel grid. */
+static int64_t poly_first_pixel(OGRGeometryH geom, const gd_grid *g)
+{
+    OGRGeometryH ring = geom ? OGR_G_GetGeometryRef(geom, 0) : NULL;
+    int np = ring ? OGR_G_GetPointCount(ring) : 0;
+    int64_t best = -1;
+    for (int i = 0; i < np; i++) {
+        double X = OGR_G_GetX(ring, i), Y = OGR_G_GetY(ring, i);
+        double fx = (X - g->gt[0]) / g->gt[1], fy = (Y - g->gt[3]) / g->gt[5];
+        double rx = floor(fx + 0.5), ry = floor(fy + 0.5);
+        if (fabs(fx - rx) > 1e-6 || fabs(fy - ry) > 1e-6 || rx < 0 || ry < 0 ||
+            rx >= g->width || ry >= g->height)
+            continue; /* a corner on the right or bottom border is no pixel's top-left */
+        int64_t idx = (int64_t)ry * g->width + (int64_t)rx;
+        if (best < 0 || idx < best)
+            best = idx;
+    }
+    return best;
+}
+
+/* Fills sum/cnt/psum[1..nfeat] by the labelling; 1 done, 0 not applicable (the caller
+ * rasterizes), -1 a read error (in the job). */
+static int stats_by_labels(gd_job *job, const gd_grid *g, const uint8_t *classes,
+                           const gd_score *score, const float *people, OGRLayerH ml,
+                           GIntBig nfeat, double *sum, uint64_t *cnt, double *psum)
+{
+    /* GEODELTA_POLY_RASTERIZE=1: the rasterization, for the tests that compare the two */
+    const char *force = getenv("GEODELTA_POLY_RASTERIZE");
+    if ((force && *force && strcmp(force, "0") != 0) || g->gt[2] != 0.0 || g->gt[4] != 0.0 ||
+        g->gt[1] == 0.0 || g->gt[5] == 0.0)
+        return 0;
+    int w = g->width, h = g->height, ret = 0;
+    labels L = {0};
+    int32_t *reg_of_poly = NULL;
+    double *rsum = NULL, *rpsum = NULL;
+    uint64_t *rcnt = NULL;
+    float *buf = NULL;
+    int *ra = malloc(sizeof(int) * 3 * ((size_t)w + 1)), *rb = malloc(sizeof(int) * 3 * ((size_t)w + 1));
+    if (!ra || !rb || !lab_build(&L, classes, w, h, ra, rb) || (GIntBig)L.nreg != nfeat)
+        goto done;
+    /* each polygon's region, found by its top-left pixel; every region once */
+    reg_of_poly = malloc(sizeof *reg_of_poly * ((size_t)nfeat + 1));
+    rsum = calloc(L.nreg + 1, sizeof *rsum);
+    rcnt = calloc(L.nreg + 1, sizeof *rcnt);
+    rpsum = people ? calloc(L.nreg + 1, sizeof *rpsum) : NULL;
+    if (!reg_of_poly || !rsum || !rcnt || (people && !rpsum))
+        goto done;
+    {
+        uint8_t *seen = calloc(L.nreg + 1, 1);
+        if (!seen)
+            goto done;
+        OGR_L_ResetReading(ml);
+        OGRFeatureH f;
+        int ok = 1;
+        while (ok && (f = OGR_L_GetNextFeature(ml)) != NULL) {
+            int cls = OGR_F_GetFieldAsInteger(f, 0), p = OGR_F_GetFieldAsInteger(f, 1);
+            int64_t idx = poly_first_pixel(OGR_F_GetGeometryRef(f), g);
+            OGR_F_Destroy(f);
+            size_t lo = 0, hi = L.nreg;
+            while (lo < hi) {
+                size_t mid = (lo + hi) / 2;
+                if (L.first[mid] < idx)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            if (p < 1 || p > nfeat || idx < 0 || lo >= L.nreg || L.first[lo] != idx ||
+                seen[lo] || classes[idx] != cls)
+                ok = 0;
+            else {
+                seen[lo] = 1;
+                reg_of_poly[p] = (int32_t)lo;
+            }
+        }
+        free(seen);
+        if (!ok)
+            goto done;
+    }
+    /* pass 2: the same runs, in the same order, with the score's rows */
+    int rows = gd_score_strip_rows(score);
+    buf = score->data ? NULL : malloc(sizeof(float) * (size_t)w * (size_t)rows);
+    if (!score->data && !buf)
+        goto done;
+    size_t l = 0;
+    for (int y0 = 0; y0 < h; y0 += rows) {
+        int nr = h - y0 < rows ? h - y0 : rows;
+        const float *sr = gd_score_rows(job, score, y0, nr, buf);
+        if (!sr) {
+            ret = -1;
+            goto done;
+        }
+        for (int y = y0; y < y0 + nr; y++) {
+            int nc = row_runs(classes + (size_t)y * (size_t)w, w, ra);
+            const float *s = sr + (size_t)(y - y0) * (size_t)w;
+            const float *pp = people ? people + (size_t)y * (size_t)w : NULL;
+            for (int i = 0; i < nc; i++, l++) {
+                int32_t r = L.parent[l];
+                for (int x = ra[3 * i]; x < ra[3 * i + 1]; x++) {
+                    if (pp)
+                        rpsum[r] += pp[x];
+                    if (!isnan(s[x])) {
+                        rsum[r] += s[x];
+                        rcnt[r]++;
+                    }
+                }
+            }
+        }
+    }
+    for (GIntBig p = 1; p <= nfeat; p++) {
+        int32_t r = reg_of_poly[p];
+        sum[p] = rsum[r];
+        cnt[p] = rcnt[r];
+        if (psum)
+            psum[p] = rpsum[r];
+    }
+    ret = 1;
+done:
+    free(ra);
+    free(rb);
+    free(L.parent);
+    free(L.first);
+    free(reg_of_poly);
+    free(rsum);
+    free(rcnt);
+    free(rpsum);
+    free(buf);
+    return ret;
 }
 
 int gd_vectorize(gd_job *job, const gd_grid *grid, const uint8_t *classes,
@@ -154,7 +410,17 @@ int gd_vectorize(gd_job *job, const gd_grid *grid, const uint8_t *classes,
         st = gd_job_error(job, GD_EPROC, "out of memory");
         goto done;
     }
-    {
+    int by_labels = stats_by_labels(job, grid, classes, score, people, ml, nfeat, sum, cnt,
+                                    psum);
+    if (by_labels < 0) {
+        st = gd_job_status(job);
+        goto done;
+    }
+    gd_job_info(job, "polygons' pixels found by %s",
+                by_labels ? "a labelling of the classes" : "rasterizing the polygons");
+    json_object_set_new(gd_job_auto(job), "polygon_pixels",
+                        json_string(by_labels ? "labelling" : "rasterization"));
+    if (!by_labels) {
         /* the score may live in a temporary file: walk it strip by strip, and burn the
          * polygon numbers strip by strip too (a strip-sized id raster instead of 4 bytes
          * per pixel of the scene), pixel-centre rule as GDALPolygonize's edges */

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <gdal.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,9 +111,110 @@ static void test_totals_all_classes(void **state)
     free(score);
 }
 
+
+static char *slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc((size_t)len + 1);
+    if (b && fread(b, 1, (size_t)len, f) != (size_t)len) {
+        free(b);
+        b = NULL;
+    }
+    fclose(f);
+    *n = (size_t)len;
+    return b;
+}
+
+/* The polygons' pixel counts, mean scores and people from the labelling of the classes
+ * are those of the rasterization of the polygons (GEODELTA_POLY_RASTERIZE=1), byte for
+ * byte in the GeoJSON: random classes in blobs and speckle, holes, nested islands,
+ * regions touching at corners, nodata, NaN scores; north-up grids with either sign of
+ * the pixel height. */
+static void test_labels_equal_rasterize(void **state)
+{
+    (void)state;
+    enum { RW = 97, RH = 83 };
+    uint8_t *cls = malloc(RW * RH);
+    float *score = malloc(sizeof(float) * RW * RH), *people = malloc(sizeof(float) * RW * RH);
+    assert_non_null(cls);
+    assert_non_null(score);
+    assert_non_null(people);
+    uint64_t rng = 12345;
+    for (int trial = 0; trial < 12; trial++) {
+        for (int i = 0; i < RW * RH; i++) {
+            rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+            unsigned r = (unsigned)(rng >> 33);
+            int x = i % RW, y = i / RW;
+            /* blobs of a class from a coarse pattern, then speckle */
+            uint8_t c = (uint8_t)(((x / (3 + trial % 5)) * 7 + (y / (2 + trial % 3)) * 3) % 4);
+            if (r % 9 == 0)
+                c = (uint8_t)(r % 5);
+            if (r % 37 == 0 && trial % 2)
+                c = 255;
+            cls[i] = c;
+            score[i] = r % 23 == 0 ? NAN : (float)((r % 1000) / 997.0 - 0.4);
+            people[i] = (float)((r >> 7) % 100) / 7.0f;
+        }
+        gd_grid g;
+        memset(&g, 0, sizeof g);
+        g.width = RW;
+        g.height = RH;
+        double gt[6] = {500000.0, 10.0, 0, 4000000.0, 0, trial % 3 ? -10.0 : 10.0};
+        memcpy(g.gt, gt, sizeof gt);
+        gd_score s;
+        memset(&s, 0, sizeof s);
+        s.data = score;
+        s.width = RW;
+        s.height = RH;
+        char pa[256], pb[256];
+        snprintf(pa, sizeof pa, "/tmp/gd_test_vlab_a_%ld.geojson", (long)getpid());
+        snprintf(pb, sizeof pb, "/tmp/gd_test_vlab_b_%ld.geojson", (long)getpid());
+        gd_job *job = NULL;
+        assert_int_equal(gd_job_create(&job), GD_OK);
+        gd_job_set_quiet(job, 1);
+        const gd_method *m = gd_method_find("nbr");
+        gd_class_total ta[GD_MAX_CLASSES], tb[GD_MAX_CLASSES];
+        memset(ta, 0, sizeof ta);
+        memset(tb, 0, sizeof tb);
+        const float *pp = trial % 4 == 1 ? NULL : people;
+        unsetenv("GEODELTA_POLY_RASTERIZE");
+        assert_int_equal(gd_vectorize(job, &g, cls, &s, m, pp, pa, ta), GD_OK);
+        assert_string_equal(json_string_value(json_object_get(gd_job_auto(job),
+                                                              "polygon_pixels")), "labelling");
+        setenv("GEODELTA_POLY_RASTERIZE", "1", 1);
+        assert_int_equal(gd_vectorize(job, &g, cls, &s, m, pp, pb, tb), GD_OK);
+        assert_string_equal(json_string_value(json_object_get(gd_job_auto(job),
+                                                              "polygon_pixels")), "rasterization");
+        unsetenv("GEODELTA_POLY_RASTERIZE");
+        size_t na = 0, nb = 0;
+        char *a = slurp(pa, &na), *b = slurp(pb, &nb);
+        assert_non_null(a);
+        assert_non_null(b);
+        assert_true(strstr(a, "mean_score") != NULL);
+        assert_int_equal(na, nb);
+        assert_memory_equal(a, b, na);
+        for (int c = 0; c < GD_MAX_CLASSES; c++)
+            assert_int_equal(ta[c].polygons, tb[c].polygons);
+        free(a);
+        free(b);
+        unlink(pa);
+        unlink(pb);
+        gd_job_destroy(job);
+    }
+    free(cls);
+    free(score);
+    free(people);
+}
+
 int main(void)
 {
     GDALAllRegister();
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_totals_all_classes)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_totals_all_classes),
+                                       cmocka_unit_test(test_labels_equal_rasterize)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
