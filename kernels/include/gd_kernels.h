@@ -226,6 +226,17 @@ int gd_k_hyst_scan(gd_k_hyst *h, const float *x, int rows, int absval, double t_
 int gd_k_hyst_label(gd_k_hyst *h, const float *x, int rows, int absval, double t_lo,
                     double t_hi, uint8_t *labels);
 size_t gd_k_hyst_grown(const gd_k_hyst *h);
+/* Runs of one value in [lo, hi] along a row of w bytes, as (x0, x1, value) triples into
+ * runs (room for 3 * (w + 1) ints), left to right; returns their count (runlabel.c). */
+int gd_k_row_runs(const uint8_t *row, int w, uint8_t lo, uint8_t hi, int *runs);
+/* The 4-connected regions of equal value in [lo, hi] of a w x h byte raster, from its runs
+ * in raster order (gd_k_row_runs row by row): *region (caller frees) holds each run's
+ * region, regions numbered in the raster order of their first pixels, *first (caller
+ * frees) the raster index of each region's first pixel (increasing), *nreg their count.
+ * Returns 0, 1 when there are more than max_runs runs (nothing allocated), -1 out of
+ * memory. */
+int gd_k_run_regions(const uint8_t *v, int w, int h, uint8_t lo, uint8_t hi, size_t max_runs,
+                     uint32_t **region, int64_t **first, size_t *nreg);
 /* Urban's object decision (objects.c): each 8-connected region of class-1 pixels stays 1
  * when its highest score is >= seed and it has at least min_px pixels, else becomes 0;
  * other classes are left as they are. gd_k_objects_whole does it on the whole image

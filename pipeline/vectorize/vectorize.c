@@ -5,6 +5,7 @@
 
 #include <cpl_conv.h>
 #include <cpl_string.h>
+#include <gd_kernels.h>
 #include <gdal_alg.h>
 #include <geodesic.h>
 #include <jansson.h>
@@ -63,128 +64,12 @@ static double polygon_area_m2(const struct geod_geodesic *g, OGRGeometryH poly)
 
 /* ---- each polygon's pixels from a labelling of the classes ------------------------- */
 /* GDALPolygonize's polygons are the 4-connected regions of one class among the polygonized
- * pixels (classes 1..GD_MAX_CLASSES-1). Runs of one class in a row, joined to the runs of
- * the row above that they touch (union-find, the smaller label the root), are those
- * regions; a region's root is its first run in raster order, and a polygon is found by the
+ * pixels (classes 1..GD_MAX_CLASSES-1): gd_k_run_regions labels them from the runs along
+ * rows, numbered in the raster order of their first pixels, and a polygon is found by the
  * corner of its top-left pixel, the first vertex of its exterior ring in raster order. The
  * sums are then made in raster order per region, as the strip-wise rasterization of the
  * polygons made them per polygon. */
 #define LABEL_MAX_RUNS ((size_t)1 << 26) /* beyond this the rasterization is used */
-
-typedef struct labels {
-    int32_t *parent; /* per run label: its parent; after pass 1 its region (0-based) */
-    size_t n, cap;
-    int64_t *first;  /* per region: the raster index of its first pixel (increasing) */
-    size_t nreg;
-} labels;
-
-static int32_t lab_find(int32_t *parent, int32_t a)
-{
-    while (parent[a] != a) {
-        parent[a] = parent[parent[a]];
-        a = parent[a];
-    }
-    return a;
-}
-
-/* One row's runs (x0, x1, class) of polygonized classes, into run[] (3 ints each). */
-static int row_runs(const uint8_t *row, int w, int *run)
-{
-    int n = 0;
-    for (int x = 0; x < w;) {
-        uint8_t c = row[x];
-        int x0 = x;
-        while (x < w && row[x] == c)
-            x++;
-        if (c >= 1 && c < GD_MAX_CLASSES) {
-            run[3 * n] = x0;
-            run[3 * n + 1] = x;
-            run[3 * n + 2] = c;
-            n++;
-        }
-    }
-    return n;
-}
-
-/* Pass 1: labels the runs and joins them; 0 when there are too many runs or no memory. */
-static int lab_build(labels *L, const uint8_t *classes, int w, int h, int *runs_a, int *runs_b)
-{
-    int *prev = runs_a, *cur = runs_b, np = 0;
-    int32_t pfirst = 0; /* label of the previous row's first run */
-    int64_t *start = NULL;
-    size_t scap = 0;
-    for (int y = 0; y < h; y++) {
-        int nc = row_runs(classes + (size_t)y * (size_t)w, w, cur);
-        if (L->n + (size_t)nc > LABEL_MAX_RUNS)
-            goto fail;
-        if (L->n + (size_t)nc > L->cap) {
-            size_t cap = L->cap ? L->cap : 65536;
-            while (cap < L->n + (size_t)nc)
-                cap *= 2;
-            int32_t *np_ = realloc(L->parent, cap * sizeof *np_);
-            if (!np_)
-                goto fail;
-            L->parent = np_;
-            L->cap = cap;
-        }
-        if (L->n + (size_t)nc > scap) {
-            size_t cap = L->cap;
-            int64_t *ns = realloc(start, cap * sizeof *ns);
-            if (!ns)
-                goto fail;
-            start = ns;
-            scap = cap;
-        }
-        int32_t cfirst = (int32_t)L->n;
-        for (int i = 0; i < nc; i++) {
-            L->parent[L->n] = (int32_t)L->n;
-            start[L->n] = (int64_t)y * w + cur[3 * i];
-            L->n++;
-        }
-        /* join the runs of the row above that share a column and the class */
-        for (int i = 0, j = 0; i < nc && j < np;) {
-            int a0 = cur[3 * i], a1 = cur[3 * i + 1], b0 = prev[3 * j], b1 = prev[3 * j + 1];
-            if (a0 < b1 && b0 < a1 && cur[3 * i + 2] == prev[3 * j + 2]) {
-                int32_t ra = lab_find(L->parent, cfirst + i), rb = lab_find(L->parent, pfirst + j);
-                if (ra != rb) {
-                    if (ra < rb)
-                        L->parent[rb] = ra;
-                    else
-                        L->parent[ra] = rb;
-                }
-            }
-            if (a1 < b1)
-                i++;
-            else
-                j++;
-        }
-        int *t = prev;
-        prev = cur;
-        cur = t;
-        np = nc;
-        pfirst = cfirst;
-    }
-    /* regions numbered in the order of their roots (raster order of first pixels) */
-    L->first = malloc((L->n ? L->n : 1) * sizeof *L->first);
-    if (!L->first)
-        goto fail;
-    for (size_t l = 0; l < L->n; l++) /* every label to its root (labels only) */
-        L->parent[l] = lab_find(L->parent, (int32_t)l);
-    for (size_t l = 0; l < L->n; l++) {
-        int32_t r = L->parent[l];
-        if (r == (int32_t)l) {
-            L->first[L->nreg] = start[l];
-            L->parent[l] = (int32_t)L->nreg++;
-        } else {
-            L->parent[l] = L->parent[r]; /* r < l: already its region number */
-        }
-    }
-    free(start);
-    return 1;
-fail:
-    free(start);
-    return 0;
-}
 
 /* The polygon's top-left pixel as a raster index, from its exterior ring; -1 when the
  * ring is not on the pixel grid. */
@@ -219,23 +104,28 @@ static int stats_by_labels(gd_job *job, const gd_grid *g, const uint8_t *classes
         g->gt[1] == 0.0 || g->gt[5] == 0.0)
         return 0;
     int w = g->width, h = g->height, ret = 0;
-    labels L = {0};
+    uint32_t *region = NULL;
+    int64_t *first = NULL;
+    size_t nreg = 0;
     int32_t *reg_of_poly = NULL;
     double *rsum = NULL, *rpsum = NULL;
     uint64_t *rcnt = NULL;
     float *buf = NULL;
-    int *ra = malloc(sizeof(int) * 3 * ((size_t)w + 1)), *rb = malloc(sizeof(int) * 3 * ((size_t)w + 1));
-    if (!ra || !rb || !lab_build(&L, classes, w, h, ra, rb) || (GIntBig)L.nreg != nfeat)
+    int *runs = malloc(sizeof(int) * 3 * ((size_t)w + 1));
+    if (!runs ||
+        gd_k_run_regions(classes, w, h, 1, GD_MAX_CLASSES - 1, LABEL_MAX_RUNS, &region, &first,
+                         &nreg) != 0 ||
+        (GIntBig)nreg != nfeat)
         goto done;
     /* each polygon's region, found by its top-left pixel; every region once */
     reg_of_poly = malloc(sizeof *reg_of_poly * ((size_t)nfeat + 1));
-    rsum = calloc(L.nreg + 1, sizeof *rsum);
-    rcnt = calloc(L.nreg + 1, sizeof *rcnt);
-    rpsum = people ? calloc(L.nreg + 1, sizeof *rpsum) : NULL;
+    rsum = calloc(nreg + 1, sizeof *rsum);
+    rcnt = calloc(nreg + 1, sizeof *rcnt);
+    rpsum = people ? calloc(nreg + 1, sizeof *rpsum) : NULL;
     if (!reg_of_poly || !rsum || !rcnt || (people && !rpsum))
         goto done;
     {
-        uint8_t *seen = calloc(L.nreg + 1, 1);
+        uint8_t *seen = calloc(nreg + 1, 1);
         if (!seen)
             goto done;
         OGR_L_ResetReading(ml);
@@ -245,15 +135,15 @@ static int stats_by_labels(gd_job *job, const gd_grid *g, const uint8_t *classes
             int cls = OGR_F_GetFieldAsInteger(f, 0), p = OGR_F_GetFieldAsInteger(f, 1);
             int64_t idx = poly_first_pixel(OGR_F_GetGeometryRef(f), g);
             OGR_F_Destroy(f);
-            size_t lo = 0, hi = L.nreg;
+            size_t lo = 0, hi = nreg;
             while (lo < hi) {
                 size_t mid = (lo + hi) / 2;
-                if (L.first[mid] < idx)
+                if (first[mid] < idx)
                     lo = mid + 1;
                 else
                     hi = mid;
             }
-            if (p < 1 || p > nfeat || idx < 0 || lo >= L.nreg || L.first[lo] != idx ||
+            if (p < 1 || p > nfeat || idx < 0 || lo >= nreg || first[lo] != idx ||
                 seen[lo] || classes[idx] != cls)
                 ok = 0;
             else {
@@ -279,12 +169,13 @@ static int stats_by_labels(gd_job *job, const gd_grid *g, const uint8_t *classes
             goto done;
         }
         for (int y = y0; y < y0 + nr; y++) {
-            int nc = row_runs(classes + (size_t)y * (size_t)w, w, ra);
+            int nc = gd_k_row_runs(classes + (size_t)y * (size_t)w, w, 1, GD_MAX_CLASSES - 1,
+                                   runs);
             const float *s = sr + (size_t)(y - y0) * (size_t)w;
             const float *pp = people ? people + (size_t)y * (size_t)w : NULL;
             for (int i = 0; i < nc; i++, l++) {
-                int32_t r = L.parent[l];
-                for (int x = ra[3 * i]; x < ra[3 * i + 1]; x++) {
+                uint32_t r = region[l];
+                for (int x = runs[3 * i]; x < runs[3 * i + 1]; x++) {
                     if (pp)
                         rpsum[r] += pp[x];
                     if (!isnan(s[x])) {
@@ -304,10 +195,9 @@ static int stats_by_labels(gd_job *job, const gd_grid *g, const uint8_t *classes
     }
     ret = 1;
 done:
-    free(ra);
-    free(rb);
-    free(L.parent);
-    free(L.first);
+    free(runs);
+    free(region);
+    free(first);
     free(reg_of_poly);
     free(rsum);
     free(rcnt);
