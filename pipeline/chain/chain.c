@@ -108,6 +108,12 @@ static int chain_start(gd_chain *c)
         return st;
     gd_job_set_workdir(job, p->out.dir); /* the engine's temporary score, if any */
     gd_engine_configure(job);
+    /* when the chain's threads take every CPU (co-registration reading both dates side by
+     * side, the pool's score, threshold and classes passes), the inputs' hashing waits
+     * for the sieve, which leaves a CPU idle (chain_decide ends the hold; so do the run
+     * id's join and the chain's end) */
+    if (gd_job_threads(job) >= gd_engine_default_threads())
+        gd_hasher_hold(c->hasher, 1);
     return GD_OK;
 }
 
@@ -279,11 +285,6 @@ static int chain_score(gd_chain *c)
                                                     strips)) != GD_OK)
         return st;
     gd_job_progress_range(job, 0.02, 0.60);
-    /* when the pool's workers take every CPU, the inputs' hashing waits through the
-     * score, threshold and classes passes for the sieve, which leaves a CPU idle
-     * (chain_decide ends the hold; so do the run id's join and the chain's end) */
-    if (gd_job_threads(job) >= gd_engine_default_threads())
-        gd_hasher_hold(c->hasher, 1);
     return c->m->ops->score ? c->m->ops->score(job, &c->run, &c->score)
                             : gd_method_stream(job, &c->run, &c->score);
 }

@@ -160,6 +160,45 @@ static int get_gt(GDALDatasetH ds, double gt[6])
 
 /* ---- global ------------------------------------------------------------------------ */
 
+/* One window read of a pair: the two dates are read side by side, the target's on a
+ * thread of its own (its dataset is a handle of its own, never shared), so a window
+ * costs the slower of the two decodes instead of their sum. */
+typedef struct {
+    const src_band *b;
+    int x0, y0, n, bw;
+    float *buf;
+    int screen;  /* screen_window instead of read_window */
+    long bad;    /* the read's result */
+    char err[512];
+} win_read;
+
+static void *win_read_run(void *arg)
+{
+    win_read *w = arg;
+    CPLErrorReset();
+    w->bad = w->screen ? screen_window(w->b, w->x0, w->y0, w->n, w->bw, w->buf)
+                       : read_window(w->b, w->x0, w->y0, w->n, w->bw, w->buf);
+    if (w->bad < 0)
+        snprintf(w->err, sizeof w->err, "%s", CPLGetLastErrorMsg());
+    return NULL;
+}
+
+/* Reads r and t, t on a second thread when threaded; a read error's message (GDAL's,
+ * which is per thread) is raised again on this thread for the caller's report. */
+static void read_both(win_read *r, win_read *t, int threaded)
+{
+    pthread_t th;
+    int started = threaded && pthread_create(&th, NULL, win_read_run, t) == 0;
+    win_read_run(r);
+    if (started)
+        pthread_join(th, NULL);
+    else
+        win_read_run(t);
+    const win_read *bad = r->bad < 0 ? r : t->bad < 0 ? t : NULL;
+    if (bad)
+        CPLError(CE_Failure, CPLE_AppDefined, "%s", bad->err);
+}
+
 typedef struct {
     int x0, y0;
     double score;
@@ -194,6 +233,8 @@ static int estimate_global(gd_job *job, const src_band *rb, const src_band *tb, 
         goto done;
     }
     const int bw = n < CAND_SAMPLES ? n : CAND_SAMPLES;
+    const int threaded = (gd_job_threads(job) > 0 ? gd_job_threads(job)
+                                                  : (int)sysconf(_SC_NPROCESSORS_ONLN)) > 1;
     if (p->has_at) {
         /* the window the user asked for, centred on a map point */
         double det = gt[1] * gt[5] - gt[2] * gt[4];
@@ -214,8 +255,10 @@ static int estimate_global(gd_job *job, const src_band *rb, const src_band *tb, 
             for (int j = 0; j < CAND_GRID; j++) {
                 int x0 = (int)((W - n) * (j + 0.5) / CAND_GRID);
                 int y0 = (int)((H - n) * (i + 0.5) / CAND_GRID);
-                long br = screen_window(rb, x0, y0, n, bw, a);
-                long bt = screen_window(tb, x0, y0, n, bw, b);
+                win_read wr = {rb, x0, y0, n, bw, a, 1, 0, ""};
+                win_read wt = {tb, x0, y0, n, bw, b, 1, 0, ""};
+                read_both(&wr, &wt, threaded);
+                long br = wr.bad, bt = wt.bad;
                 if (br < 0 || bt < 0) {
                     st = gd_job_error_gdal(job, GD_EINPUT, "cannot read a co-registration window");
                     out->read_failed = 1;
@@ -244,8 +287,10 @@ static int estimate_global(gd_job *job, const src_band *rb, const src_band *tb, 
     out->reliability = -1.0;
     for (int c = 0, tried = 0; c < ncand && tried < CAND_TRIES; c++) {
         gd_pc_result r;
-        long br = read_window(rb, cand[c].x0, cand[c].y0, n, n, a);
-        long bt = read_window(tb, cand[c].x0, cand[c].y0, n, n, b);
+        win_read wr = {rb, cand[c].x0, cand[c].y0, n, n, a, 0, 0, ""};
+        win_read wt = {tb, cand[c].x0, cand[c].y0, n, n, b, 0, 0, ""};
+        read_both(&wr, &wt, threaded);
+        long br = wr.bad, bt = wt.bad;
         if (br < 0 || bt < 0) {
             st = gd_job_error_gdal(job, GD_EINPUT, "cannot read a co-registration window");
                     out->read_failed = 1;
