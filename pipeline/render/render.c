@@ -487,15 +487,12 @@ static int write_png(gd_job *job, cairo_surface_t *surf, const char *path, const
     FILE *f = gd_tmp_fopen(tmp);
     if (!f)
         return gd_job_error(job, GD_EOUTPUT, "cannot write %s: %s", tmp, strerror(errno));
-    if (png_encode(f, surf, meta, nmeta, dpi, level, &perr) != 0)
-        st = gd_job_error(job, GD_EOUTPUT, "libpng failed writing %s (%s)", path, perr.msg);
-    if (fclose(f) != 0 && st == GD_OK)
-        st = gd_job_error(job, GD_EOUTPUT, "cannot finish writing %s: %s", path, strerror(errno));
-    if (st == GD_OK)
-        st = gd_commit_file(job, tmp, path);
-    else
+    if (png_encode(f, surf, meta, nmeta, dpi, level, &perr) != 0) {
+        fclose(f);
         remove(tmp);
-    return st;
+        return gd_job_error(job, GD_EOUTPUT, "libpng failed writing %s (%s)", path, perr.msg);
+    }
+    return gd_commit_stream(job, f, tmp, path);
 }
 
 /* A panel as a PNG in memory (for report.html), at the map's zlib level: Cairo's own
