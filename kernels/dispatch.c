@@ -8,6 +8,7 @@
 #define GD_TABLE(sfx)                                                                        \
     {gd_k_ndiff_delta_##sfx, gd_k_logratio_##sfx,        gd_k_cva_##sfx,                     \
      gd_k_minmax_##sfx,      gd_k_hist_accumulate_##sfx, gd_k_classify_##sfx,                \
+     gd_k_colsum_add_##sfx,                                                                  \
      gd_k_rlee_ring_##sfx,   gd_k_rlee_row_##sfx,        gd_k_flicm_terms_##sfx,            \
      gd_k_flicm_row_##sfx}
 
@@ -117,4 +118,10 @@ void gd_k_classify(const float *restrict score, size_t n, float t, int two_sided
                    uint8_t *restrict out)
 {
     table()->classify(score, n, t, two_sided, out);
+}
+
+void gd_k_colsum_add(const float *restrict row, size_t n, int has_nd, float nd,
+                     double *restrict sum, uint32_t *restrict cnt)
+{
+    table()->colsum_add(row, n, has_nd, nd, sum, cnt);
 }

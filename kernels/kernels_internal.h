@@ -22,6 +22,8 @@
                                     size_t nbins);                                           \
     void gd_k_classify_##sfx(const float *restrict score, size_t n, float t, int two_sided,  \
                              uint8_t *restrict out);                                         \
+    void gd_k_colsum_add_##sfx(const float *restrict row, size_t n, int has_nd, float nd,    \
+                               double *restrict sum, uint32_t *restrict cnt);                \
     int gd_k_rlee_ring_##sfx(const float *in, int w, int sr, int xa, int xb, double *row);  \
     int gd_k_rlee_row_##sfx(const float *p, const double *const sm[3], int d,                \
                             const int *offt, int n, float cu2, int xa, int xb, float *o);     \

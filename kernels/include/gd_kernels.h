@@ -42,6 +42,12 @@ void gd_k_cva(const float *const *before, const float *const *after, const float
  * them at +INFINITY/-INFINITY. Returns the number of finite values seen. */
 size_t gd_k_minmax(const float *restrict in, size_t n, float *mn, float *mx);
 
+/* Column sums of a raster's rows: for each i < n where row[i] is not NaN and (has_nd)
+ * not nd, sum[i] += row[i] and cnt[i] += 1 (+-Inf are values). Called row after row, it
+ * gives each column's sum and count; a box average is then the sum over its columns. */
+void gd_k_colsum_add(const float *restrict row, size_t n, int has_nd, float nd,
+                     double *restrict sum, uint32_t *restrict cnt);
+
 /* Adds the finite values of |in| (absval != 0) or in into nbins equal bins over [lo, hi];
  * values outside are clamped to the end bins. */
 void gd_k_hist_accumulate(const float *restrict in, size_t n, int absval, double lo,
@@ -295,6 +301,8 @@ typedef struct gd_kernel_table {
                             double hi, uint64_t *restrict bins, size_t nbins);
     void (*classify)(const float *restrict score, size_t n, float t, int two_sided,
                      uint8_t *restrict out);
+    void (*colsum_add)(const float *restrict row, size_t n, int has_nd, float nd,
+                       double *restrict sum, uint32_t *restrict cnt);
     /* refined Lee's inner pixels (kernels_internal.h); used through gd_k_speckle */
     int (*rlee_ring)(const float *in, int w, int sr, int xa, int xb, double *row);
     int (*rlee_row)(const float *p, const double *const sm[3], int d, const int *offt, int n,

@@ -80,6 +80,18 @@ int gd_k_otsu(const uint64_t *bins, size_t nbins, double lo, double hi, double *
     return 0;
 }
 
+void gd_k_colsum_add_scalar(const float *restrict row, size_t n, int has_nd, float nd,
+                            double *restrict sum, uint32_t *restrict cnt)
+{
+    for (size_t i = 0; i < n; i++) {
+        float v = row[i];
+        if (isnan(v) || (has_nd && v == nd))
+            continue;
+        sum[i] += v;
+        cnt[i]++;
+    }
+}
+
 void gd_k_classify_scalar(const float *restrict score, size_t n, float t, int two_sided,
                    uint8_t *restrict out)
 {

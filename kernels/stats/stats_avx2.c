@@ -95,3 +95,29 @@ void gd_k_classify_avx2(const float *restrict score, size_t n, float t, int two_
     }
     gd_k_classify_scalar(score + i, n - i, t, two_sided, out + i);
 }
+
+/* 8 floats a step, as doubles in two halves of 4; a skipped lane keeps its sum (blend,
+ * not + 0: the scalar kernel does not add) */
+void gd_k_colsum_add_avx2(const float *restrict row, size_t n, int has_nd, float nd,
+                          double *restrict sum, uint32_t *restrict cnt)
+{
+    const __m256 vnd = _mm256_set1_ps(nd);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_loadu_ps(row + i);
+        __m256 ok = _mm256_cmp_ps(v, v, _CMP_ORD_Q);
+        if (has_nd)
+            ok = _mm256_andnot_ps(_mm256_cmp_ps(v, vnd, _CMP_EQ_OQ), ok);
+        __m256i oki = _mm256_castps_si256(ok);
+        __m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
+        __m256d hi = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
+        __m256d mlo = _mm256_castsi256_pd(_mm256_cvtepi32_epi64(_mm256_castsi256_si128(oki)));
+        __m256d mhi = _mm256_castsi256_pd(_mm256_cvtepi32_epi64(_mm256_extracti128_si256(oki, 1)));
+        __m256d s0 = _mm256_loadu_pd(sum + i), s1 = _mm256_loadu_pd(sum + i + 4);
+        _mm256_storeu_pd(sum + i, _mm256_blendv_pd(s0, _mm256_add_pd(s0, lo), mlo));
+        _mm256_storeu_pd(sum + i + 4, _mm256_blendv_pd(s1, _mm256_add_pd(s1, hi), mhi));
+        __m256i c = _mm256_loadu_si256((const __m256i *)(cnt + i));
+        _mm256_storeu_si256((__m256i *)(cnt + i), _mm256_sub_epi32(c, oki)); /* ok = -1 */
+    }
+    gd_k_colsum_add_scalar(row + i, n - i, has_nd, nd, sum + i, cnt + i);
+}

@@ -90,3 +90,28 @@ void gd_k_classify_avx512(const float *restrict score, size_t n, float t, int tw
             _mm512_mask_cvtepi32_storeu_epi8(out + i, k, r);
     }
 }
+
+/* 16 floats a step, as doubles in two halves of 8, masked adds (a skipped lane is left
+ * as it is, as in the scalar kernel) and a masked tail */
+void gd_k_colsum_add_avx512(const float *restrict row, size_t n, int has_nd, float nd,
+                            double *restrict sum, uint32_t *restrict cnt)
+{
+    const __m512 vnd = _mm512_set1_ps(nd);
+    const __m512i one = _mm512_set1_epi32(1);
+    for (size_t i = 0; i < n; i += 16) {
+        __mmask16 k = tail_mask(n - i);
+        __m512 v = n - i >= 16 ? _mm512_loadu_ps(row + i) : _mm512_maskz_loadu_ps(k, row + i);
+        __mmask16 ok = _mm512_mask_cmp_ps_mask(k, v, v, _CMP_ORD_Q);
+        if (has_nd)
+            ok = _mm512_mask_cmp_ps_mask(ok, v, vnd, _CMP_NEQ_UQ);
+        __mmask8 klo = (__mmask8)(ok & 0xff), khi = (__mmask8)(ok >> 8);
+        __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
+        __m512d hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+        __m512d s0 = _mm512_maskz_loadu_pd((__mmask8)(k & 0xff), sum + i);
+        __m512d s1 = _mm512_maskz_loadu_pd((__mmask8)(k >> 8), sum + i + 8);
+        _mm512_mask_storeu_pd(sum + i, klo, _mm512_add_pd(s0, lo));
+        _mm512_mask_storeu_pd(sum + i + 8, khi, _mm512_add_pd(s1, hi));
+        __m512i c = _mm512_maskz_loadu_epi32(k, cnt + i);
+        _mm512_mask_storeu_epi32(cnt + i, ok, _mm512_add_epi32(c, one));
+    }
+}

@@ -140,6 +140,8 @@ typedef struct worker {
     float *pbuf;             /* the map's display bands of one strip (spec->panels) */
     double *psum;            /* their sums per panel pixel of one panel row, per band */
     uint32_t *pcnt;          /* and the counts of pixels with data */
+    double *csum;            /* a panel row's column sums over its grid rows, one band */
+    uint32_t *ccnt;          /* and their counts */
     void *state;             /* the spec's start() result, for this thread only */
 } worker;
 
@@ -238,28 +240,27 @@ static int panel_strip(worker *wk, int k, int d, int y0, int rows)
     for (; py < pn->ph && panel_row0(pn, h, py) < y0 + rows; py++) {
         int b0 = panel_row0(pn, h, py), b1 = panel_row0(pn, h, py + 1);
         int r0 = b0 > y0 ? b0 : y0, r1 = b1 < y0 + rows ? b1 : y0 + rows;
-        memset(wk->psum, 0, sizeof(double) * (size_t)nb * (size_t)pw);
-        memset(wk->pcnt, 0, sizeof(uint32_t) * (size_t)nb * (size_t)pw);
+        /* each column's sum over the box's rows in this strip (a vector kernel), then
+         * the columns of each box: integer data sums exactly in any order */
         for (int b = 0; b < nb; b++) {
             const int has_nd = p->phas_nd[d][b];
             const float nd = (float)p->pnd[d][b];
             double *sum = wk->psum + (size_t)b * (size_t)pw;
             uint32_t *cnt = wk->pcnt + (size_t)b * (size_t)pw;
-            for (int r = r0; r < r1; r++) {
-                const float *row = wk->pbuf + (size_t)b * plane + (size_t)(r - y0) * (size_t)w;
-                for (int x = 0; x < pw; x++) {
-                    double s = 0.0;
-                    uint32_t c = 0;
-                    for (int i = p->pcol[x]; i < p->pcol[x + 1]; i++) {
-                        float v = row[i];
-                        if (isnan(v) || (has_nd && v == nd))
-                            continue;
-                        s += v;
-                        c++;
-                    }
-                    sum[x] += s;
-                    cnt[x] += c;
+            memset(wk->csum, 0, sizeof(double) * (size_t)w);
+            memset(wk->ccnt, 0, sizeof(uint32_t) * (size_t)w);
+            for (int r = r0; r < r1; r++)
+                gd_k_colsum_add(wk->pbuf + (size_t)b * plane + (size_t)(r - y0) * (size_t)w,
+                                (size_t)w, has_nd, nd, wk->csum, wk->ccnt);
+            for (int x = 0; x < pw; x++) {
+                double s = 0.0;
+                uint32_t c = 0;
+                for (int i = p->pcol[x]; i < p->pcol[x + 1]; i++) {
+                    s += wk->csum[i];
+                    c += wk->ccnt[i];
                 }
+                sum[x] = s;
+                cnt[x] = c;
             }
         }
         if (b0 >= y0 && b1 <= y0 + rows) {
@@ -576,6 +577,8 @@ static void worker_free(worker *wk, size_t nb)
     free(wk->pbuf);
     free(wk->psum);
     free(wk->pcnt);
+    free(wk->csum);
+    free(wk->ccnt);
     for (int d = 0; d < 2; d++)
         if (wk->mds[d])
             GDALClose(wk->mds[d]);
@@ -662,7 +665,9 @@ static int worker_init(gd_job *job, worker *wk, const gd_engine_spec *sp, int ow
                           (size_t)pn->nb);
         wk->psum = malloc(sizeof(double) * n);
         wk->pcnt = malloc(sizeof(uint32_t) * n);
-        if (!wk->pbuf || !wk->psum || !wk->pcnt)
+        wk->csum = malloc(sizeof(double) * (size_t)sp->grid->width);
+        wk->ccnt = malloc(sizeof(uint32_t) * (size_t)sp->grid->width);
+        if (!wk->pbuf || !wk->psum || !wk->pcnt || !wk->csum || !wk->ccnt)
             return gd_job_error(job, GD_EPROC, "out of memory for the map's strip buffers");
     }
     return GD_OK;

@@ -210,6 +210,31 @@ static void test_minmax(void **state)
     FEQ(mx, 0.25f, 0.0f);
 }
 
+/* ---- gd_k_colsum_add ----------------------------------------------------------- */
+
+static void test_colsum_add(void **state)
+{
+    (void)state;
+    const float r1[] = {1.0f, NAN, 7.0f, INFINITY, 2.5f};
+    const float r2[] = {3.0f, 4.0f, 7.0f, 1.0f, NAN};
+    double sum[5] = {0};
+    uint32_t cnt[5] = {0};
+    gd_k_colsum_add(r1, 5, 0, 0.0f, sum, cnt);
+    gd_k_colsum_add(r2, 5, 0, 0.0f, sum, cnt);
+    const double want[5] = {4.0, 4.0, 14.0, INFINITY, 2.5};
+    const uint32_t wc[5] = {2, 1, 2, 2, 1};
+    for (int i = 0; i < 5; i++) {
+        assert_true(sum[i] == want[i]);
+        assert_int_equal(cnt[i], wc[i]);
+    }
+    /* 7 is the nodata value: skipped, the rest added */
+    gd_k_colsum_add(r2, 5, 1, 7.0f, sum, cnt);
+    assert_true(sum[2] == 14.0);
+    assert_int_equal(cnt[2], 2);
+    assert_true(sum[0] == 7.0);
+    assert_int_equal(cnt[0], 3);
+}
+
 /* ---- gd_k_hist_accumulate ------------------------------------------------------ */
 
 static void test_hist_bins(void **state)
@@ -542,6 +567,7 @@ int main(void)
         cmocka_unit_test(test_cva_two_bands),
         cmocka_unit_test(test_cva_three_bands),
         cmocka_unit_test(test_minmax),
+        cmocka_unit_test(test_colsum_add),
         cmocka_unit_test(test_hist_bins),
         cmocka_unit_test(test_hist_offset_range),
         cmocka_unit_test(test_otsu_bimodal),

@@ -229,6 +229,37 @@ static void test_stats_kernels(void **state)
                         assert_memory_equal(hg, hw, sizeof hw);
                     }
 
+            /* column sums: NaN, nodata (a value of the data, or NaN) and +-Inf lanes,
+             * running sums from non-zero starts, two rows */
+            {
+                float *row = b.in[1] + (next() % PAD);
+                memcpy(row, in, sizeof(float) * n);
+                for (size_t i = 0; i < n; i += 1 + next() % 7) {
+                    int kind = (int)(next() % 4);
+                    row[i] = kind == 0 ? NAN : kind == 1 ? 1.25f : kind == 2 ? INFINITY : -0.0f;
+                }
+                double *sw = malloc(sizeof(double) * (n + 40)), *sg = malloc(sizeof(double) * (n + 40));
+                uint32_t *cw = malloc(sizeof(uint32_t) * (n + 40)), *cg = malloc(sizeof(uint32_t) * (n + 40));
+                for (int has_nd = 0; has_nd <= 2; has_nd++) {
+                    float nd = has_nd == 2 ? NAN : 1.25f;
+                    for (size_t i = 0; i < n + 40; i++) {
+                        sw[i] = sg[i] = i % 3 ? (double)i * 0.5 : 0.0;
+                        cw[i] = cg[i] = (uint32_t)(i % 5);
+                    }
+                    for (int rep = 0; rep < 2; rep++) {
+                        ref->colsum_add(row, n, has_nd != 0, nd, sw, cw);
+                        t->colsum_add(row, n, has_nd != 0, nd, sg, cg);
+                    }
+                    /* the guard past n stays as it was */
+                    assert_memory_equal(sg, sw, sizeof(double) * (n + 40));
+                    assert_memory_equal(cg, cw, sizeof(uint32_t) * (n + 40));
+                }
+                free(sw);
+                free(sg);
+                free(cw);
+                free(cg);
+            }
+
             /* classify, both modes, t = 0 and t = 0.5 */
             uint8_t *co = b.cout + (next() % PAD), *cw = b.cwant + (next() % PAD);
             const float ts[] = {0.0f, 0.5f, 2.5f};
