@@ -184,6 +184,11 @@ int gd_k_icm_potts(const float *restrict x, int w, int h, int absval, const doub
 int gd_k_icm_potts_bias(const float *restrict x, int w, int h, int absval, const double mu[2],
                         double sigma, double beta, double bias, int max_iter,
                         uint8_t *restrict labels, size_t *flips);
+/* The plain sweeps of every pixel that gd_k_icm_potts_bias (which skips rows that
+ * cannot change) is tested against, bit for bit. */
+int gd_k_icm_potts_bias_ref(const float *restrict x, int w, int h, int absval,
+                            const double mu[2], double sigma, double beta, double bias,
+                            int max_iter, uint8_t *restrict labels, size_t *flips);
 
 /* FLICM (Krinidis & Chatzis 2010): two-class fuzzy local-information c-means (fuzzifier
  * m = 2, 8-neighbourhood, spatial weight 1 / (distance + 1)) of the finite values of x (|x|

@@ -137,7 +137,6 @@ typedef struct worker {
     gd_band bb[MAX_BANDS], ab[MAX_BANDS];
     float *bbuf[MAX_BANDS], *abuf[MAX_BANDS];
     float *obuf;             /* strip output when the score goes to a file */
-    float *pbuf;             /* the map's display bands of one strip (spec->panels) */
     double *psum;            /* their sums per panel pixel of one panel row, per band */
     uint32_t *pcnt;          /* and the counts of pixels with data */
     double *csum;            /* a panel row's column sums over its grid rows, one band */
@@ -163,6 +162,11 @@ struct pool {
      * strip up to two panel rows whose boxes reach into the strip above or below
      * (row number or -1; sums and counts of both dates), merged in strip order */
     int *pcol;
+    /* what a strip reads of each date in one request: the method's bands, then the
+     * display bands that are not among them; pplane: each display band's plane there */
+    int rband[2][MAX_BANDS + 3];
+    int nread[2];
+    int pplane[2][3];
     int phas_nd[2][3];
     double pnd[2][3];
     int *ptag;
@@ -190,17 +194,15 @@ static void fail(pool *p, int strip, int code, const char *fmt, ...)
     pthread_mutex_unlock(&p->mu);
 }
 
-/* Rows [y0, y0+rows) of nb bands of one dataset as float32 planes `plane` floats apart,
- * in one request: a pixel-interleaved block is decoded once for all its bands. */
-static int read_planes(GDALDatasetH ds, const gd_band *bands, size_t nb, int width, int y0,
-                       int rows, float *buf, size_t plane)
+/* Rows [y0, y0+rows) of the bands numbered map[0..nmap) of one dataset as float32
+ * planes `plane` floats apart, in one request: a pixel-interleaved block is decoded and
+ * copied out of GDAL's cache once for all of them (the map's display bands included). */
+static int read_planes(GDALDatasetH ds, const int *map, int nmap, int width, int y0, int rows,
+                       float *buf, size_t plane)
 {
-    int map[MAX_BANDS];
-    for (size_t b = 0; b < nb; b++)
-        map[b] = GDALGetBandNumber(bands[b].band);
     CPLErrorReset();
     CPLErr e = GDALDatasetRasterIO(ds, GF_Read, 0, y0, width, rows, buf, width, rows,
-                                   GDT_Float32, (int)nb, map, 0, 0,
+                                   GDT_Float32, nmap, (int *)map, 0, 0,
                                    (GSpacing)(plane * sizeof(float)));
     return e == CE_None ? GD_OK : GD_EINPUT;
 }
@@ -211,27 +213,16 @@ static int panel_row0(const gd_engine_panels *pn, int h, int py)
     return (int)((int64_t)py * h / pn->ph);
 }
 
-/* The map's panels: the display bands of rows [y0, y0 + rows) of date d, read from the
- * worker's own handle (the strip's blocks are in GDAL's cache), summed into the boxes of
- * the panel rows they touch. A box inside the strip is finished here; one that reaches
- * into another strip goes to this strip's slots. Returns 0, or -1 after fail(). */
-static int panel_strip(worker *wk, int k, int d, int y0, int rows)
+/* The map's panels: the display bands of rows [y0, y0 + rows) of date d, as the strip
+ * read them (rows: row y0 of each plane of the date's read, before nodata and masks),
+ * summed into the boxes of the panel rows they touch. A box inside the strip is finished
+ * here; one that reaches into another strip goes to this strip's slots. */
+static void panel_strip(worker *wk, int k, int d, const float *rows0, int y0, int rows)
 {
     pool *p = wk->p;
     const gd_engine_panels *pn = p->spec->panels;
     const int w = p->spec->grid->width, h = p->spec->grid->height;
     const int nb = pn->nb, pw = pn->pw;
-    const gd_band *bands = d ? wk->ab : wk->bb;
-    GDALDatasetH ds = GDALGetBandDataset(bands[0].band);
-    int map[3] = {pn->bands[d][0], pn->bands[d][1], pn->bands[d][2]};
-    size_t plane = (size_t)w * (size_t)rows;
-    CPLErrorReset();
-    if (GDALDatasetRasterIO(ds, GF_Read, 0, y0, w, rows, wk->pbuf, w, rows, GDT_Float32, nb,
-                            map, 0, 0, (GSpacing)(plane * sizeof(float))) != CE_None) {
-        fail(p, k, GD_EINPUT, "read error in rows %d-%d of %s for the map: %s", y0,
-             y0 + rows - 1, gd_band_file(&bands[0]), CPLGetLastErrorMsg());
-        return -1;
-    }
     int py = (int)((int64_t)y0 * pn->ph / h);
     while (py + 1 < pn->ph && panel_row0(pn, h, py + 1) <= y0)
         py++;
@@ -249,9 +240,10 @@ static int panel_strip(worker *wk, int k, int d, int y0, int rows)
             uint32_t *cnt = wk->pcnt + (size_t)b * (size_t)pw;
             memset(wk->csum, 0, sizeof(double) * (size_t)w);
             memset(wk->ccnt, 0, sizeof(uint32_t) * (size_t)w);
+            const float *plane0 = rows0 + (size_t)p->pplane[d][b] * p->plane;
             for (int r = r0; r < r1; r++)
-                gd_k_colsum_add(wk->pbuf + (size_t)b * plane + (size_t)(r - y0) * (size_t)w,
-                                (size_t)w, has_nd, nd, wk->csum, wk->ccnt);
+                gd_k_colsum_add(plane0 + (size_t)(r - y0) * (size_t)w, (size_t)w, has_nd, nd,
+                                wk->csum, wk->ccnt);
             for (int x = 0; x < pw; x++) {
                 double s = 0.0;
                 uint32_t c = 0;
@@ -279,7 +271,6 @@ static int panel_strip(worker *wk, int k, int d, int y0, int rows)
         memcpy(p->pslot_sum + off, wk->psum, sizeof(double) * n);
         memcpy(p->pslot_cnt + off, wk->pcnt, sizeof(uint32_t) * n);
     }
-    return 0;
 }
 
 /* The boxes split between strips, summed in strip order (the same for any number of
@@ -377,14 +368,15 @@ static int do_strip(worker *wk, int k)
         const gd_band *bands = d ? wk->ab : wk->bb;
         float *const *bufs = d ? wk->abuf : wk->bbuf;
         GDALDatasetH ds = GDALGetBandDataset(bands[0].band);
-        if (read_planes(ds, bands, sp->nb, w, iy0, iy1 - iy0, bufs[0], p->plane) != GD_OK) {
+        if (read_planes(ds, p->rband[d], p->nread[d], w, iy0, iy1 - iy0, bufs[0], p->plane) !=
+            GD_OK) {
             fail(p, k, GD_EINPUT, "read error in rows %d-%d of %s: %s (hint: the file may "
                  "be truncated or corrupt; gdalinfo -checksum shows where)", iy0, iy1 - 1,
                  gd_band_file(&bands[0]), CPLGetLastErrorMsg());
             return -1;
         }
-        if (sp->panels && panel_strip(wk, k, d, y0, rows) != 0)
-            return -1;
+        if (sp->panels)
+            panel_strip(wk, k, d, bufs[0] + (size_t)(y0 - iy0) * (size_t)w, y0, rows);
         for (size_t b = 0; b < sp->nb; b++)
             prepare_rows(&bands[b], w, iy1 - iy0, bufs[b]);
         /* one mask per date, shared by its bands */
@@ -574,7 +566,6 @@ static void worker_free(worker *wk, size_t nb)
     free(wk->abuf[0]);
     free(wk->obuf);
     free(wk->mbuf);
-    free(wk->pbuf);
     free(wk->psum);
     free(wk->pcnt);
     free(wk->csum);
@@ -647,9 +638,10 @@ static int worker_init(gd_job *job, worker *wk, const gd_engine_spec *sp, int ow
     if ((sp->before[0].mask || sp->after[0].mask) &&
         !(wk->mbuf = gd_malloc_large(sizeof(float) * in_n)))
         return gd_job_error(job, GD_EPROC, "out of memory for strip buffers");
-    /* one block of nb planes per date: the reads fill all bands at once */
-    wk->bbuf[0] = gd_malloc_large(sizeof(float) * in_n * sp->nb);
-    wk->abuf[0] = gd_malloc_large(sizeof(float) * in_n * sp->nb);
+    /* one block of planes per date (the method's bands, then the map's others): the reads
+     * fill all bands at once */
+    wk->bbuf[0] = gd_malloc_large(sizeof(float) * in_n * (size_t)wk->p->nread[0]);
+    wk->abuf[0] = gd_malloc_large(sizeof(float) * in_n * (size_t)wk->p->nread[1]);
     if (!wk->bbuf[0] || !wk->abuf[0])
         return gd_job_error(job, GD_EPROC, "out of memory for strip buffers");
     for (size_t b = 1; b < sp->nb; b++) {
@@ -661,16 +653,38 @@ static int worker_init(gd_job *job, worker *wk, const gd_engine_spec *sp, int ow
     if (sp->panels) {
         const gd_engine_panels *pn = sp->panels;
         size_t n = (size_t)pn->nb * (size_t)pn->pw;
-        wk->pbuf = malloc(sizeof(float) * (size_t)sp->grid->width * (size_t)wk->p->strip *
-                          (size_t)pn->nb);
         wk->psum = malloc(sizeof(double) * n);
         wk->pcnt = malloc(sizeof(uint32_t) * n);
         wk->csum = malloc(sizeof(double) * (size_t)sp->grid->width);
         wk->ccnt = malloc(sizeof(uint32_t) * (size_t)sp->grid->width);
-        if (!wk->pbuf || !wk->psum || !wk->pcnt || !wk->csum || !wk->ccnt)
+        if (!wk->psum || !wk->pcnt || !wk->csum || !wk->ccnt)
             return gd_job_error(job, GD_EPROC, "out of memory for the map's strip buffers");
     }
     return GD_OK;
+}
+
+/* What each date's strip read takes: the method's bands, then the display bands of the
+ * map that are not among them (pplane: where each display band is). */
+static void read_map_init(pool *p)
+{
+    const gd_engine_spec *sp = p->spec;
+    const gd_engine_panels *pn = sp->panels;
+    for (int d = 0; d < 2; d++) {
+        const gd_band *bands = d ? sp->after : sp->before;
+        p->nread[d] = (int)sp->nb;
+        if (!bands || sp->src)
+            continue; /* a pass over a score reads no bands */
+        for (size_t b = 0; b < sp->nb; b++)
+            p->rband[d][b] = GDALGetBandNumber(bands[b].band);
+        for (int b = 0; pn && b < pn->nb; b++) {
+            int j = 0;
+            while (j < p->nread[d] && p->rband[d][j] != pn->bands[d][b])
+                j++;
+            if (j == p->nread[d])
+                p->rband[d][p->nread[d]++] = pn->bands[d][b];
+            p->pplane[d][b] = j;
+        }
+    }
 }
 
 /* The panels' column edges, nodata values and per-strip slots (pool p sized already). */
@@ -798,6 +812,7 @@ static int run(gd_job *job, const gd_engine_spec *sp, gd_score *out)
 
     if (sp->panels && (st = panels_init(job, &p)) != GD_OK)
         goto done;
+    read_map_init(&p);
     p.smin = malloc(sizeof(float) * (size_t)p.nstrips);
     p.smax = malloc(sizeof(float) * (size_t)p.nstrips);
     p.svalid = calloc((size_t)p.nstrips, sizeof(size_t));

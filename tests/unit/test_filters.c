@@ -355,6 +355,71 @@ static void test_split_stats_known_mixture(void **state)
 
 /* a noisy disc on a background: ICM with a Potts prior recovers the regions much better
  * than the per-pixel decision, which it equals with beta 0; nodata stays nodata */
+/* the row-skipping ICM against the plain sweeps, bit for bit: labels, sweeps and flips,
+ * over widths from 1, strong and weak priors, biases both ways, nodata, a two-sided
+ * score, sweep caps that stop it mid-way, and a checkerboard prior that keeps pixels
+ * flipping (the rows around them stay dirty sweep after sweep) */
+static void test_icm_skip_matches_reference(void **state)
+{
+    (void)state;
+    const int dims[][2] = {{1, 1}, {1, 9}, {9, 1}, {17, 13}, {96, 80}, {33, 200}};
+    const double betas[] = {0.0, 0.3, 1.0, 3.5}, biases[] = {0.0, -1.5, 2.0};
+    const int caps[] = {1, 2, 5, 30};
+    lcg_state = 29;
+    for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++) {
+        int W = dims[di][0], H = dims[di][1];
+        size_t N = (size_t)W * (size_t)H;
+        float *x = malloc(sizeof(float) * N);
+        uint8_t *init = malloc(N), *a = malloc(N), *b = malloc(N);
+        assert_true(x && init && a && b);
+        for (int absval = 0; absval <= 1; absval++) {
+            for (size_t k = 0; k < N; k++) {
+                int blob = ((int)(k % (size_t)W) / 7 + (int)(k / (size_t)W) / 5) % 2;
+                x[k] = (float)((absval && k % 2 ? -1.0 : 1.0) * (blob + 0.6 * lcg_gauss()));
+                init[k] = k % 23 == 4 ? 255 : lcg_gauss() > 0.0;
+            }
+            if (N > 3)
+                x[N / 3] = NAN;
+            const double mu[2] = {0.0, 1.0};
+            for (size_t bi = 0; bi < 4; bi++)
+                for (size_t ci = 0; ci < 3; ci++)
+                    for (size_t ki = 0; ki < 4; ki++) {
+                        size_t fa = 7, fb = 9;
+                        memcpy(a, init, N);
+                        memcpy(b, init, N);
+                        int ia = gd_k_icm_potts_bias_ref(x, W, H, absval, mu, 0.6, betas[bi],
+                                                         biases[ci], caps[ki], a, &fa);
+                        int ib = gd_k_icm_potts_bias(x, W, H, absval, mu, 0.6, betas[bi],
+                                                     biases[ci], caps[ki], b, &fb);
+                        assert_int_equal(ib, ia);
+                        assert_int_equal(fb, fa);
+                        assert_memory_equal(b, a, N);
+                    }
+        }
+        free(x);
+        free(init);
+        free(a);
+        free(b);
+    }
+    /* pixels that never settle: a flat score between the means and a strong prior on a
+     * checkerboard start flips every pixel each sweep until the cap */
+    enum { W = 40, H = 30, N = W * H };
+    float x[N];
+    uint8_t a[N], b[N];
+    for (int k = 0; k < N; k++) {
+        x[k] = 0.5f;
+        a[k] = b[k] = (uint8_t)((k % W + k / W) % 2);
+    }
+    const double mu[2] = {0.0, 1.0};
+    size_t fa = 0, fb = 0;
+    int ia = gd_k_icm_potts_bias_ref(x, W, H, 0, mu, 1.0, 1.0, 0.0, 12, a, &fa);
+    int ib = gd_k_icm_potts_bias(x, W, H, 0, mu, 1.0, 1.0, 0.0, 12, b, &fb);
+    assert_int_equal(ib, ia);
+    assert_int_equal(fb, fa);
+    assert_true(fa > 0);
+    assert_memory_equal(b, a, N);
+}
+
 static void test_icm_recovers_regions(void **state)
 {
     (void)state;
@@ -782,6 +847,7 @@ int main(void)
         cmocka_unit_test(test_kmeans_two_clusters),
         cmocka_unit_test(test_split_stats_known_mixture),
         cmocka_unit_test(test_icm_recovers_regions),
+        cmocka_unit_test(test_icm_skip_matches_reference),
         cmocka_unit_test(test_nratio_values),
         cmocka_unit_test(test_flicm_recovers_regions),
         cmocka_unit_test(test_flicm_sweep_tiles_match_whole),
