@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <gd_kernels.h>
 
@@ -299,6 +300,67 @@ static void test_sar_db(void **state)
     v = sar_read("/vsimem/s4.tif", GDT_UInt16, NULL, 200, &db);
     assert_false(db);
     assert_float_equal(v, 200.0f, 0);
+}
+
+/* A large image without overviews: the median comes from whole blocks spread over it.
+ * The left 40 % of the columns are +5, the rest -20 dB, so only a sample that reaches
+ * across the image finds the negative median (the first blocks alone would say +5);
+ * with overviews, the decimated read of those (built from the same values) decides. */
+static void test_sar_db_large_sample(void **state)
+{
+    (void)state;
+    const char *path = "/vsimem/sar_large.tif";
+    const int n = 2100;
+    char **co = CSLSetNameValue(NULL, "TILED", "YES");
+    GDALDatasetH ds = GDALCreate(GDALGetDriverByName("GTiff"), path, n, n, 1, GDT_Float32, co);
+    CSLDestroy(co);
+    assert_non_null(ds);
+    GDALSetDescription(GDALGetRasterBand(ds, 1), "VV");
+    float *row = malloc(sizeof(float) * n);
+    assert_non_null(row);
+    for (int x = 0; x < n; x++)
+        row[x] = x < n * 4 / 10 ? 5.0f : -20.0f;
+    for (int y = 0; y < n; y++)
+        assert_int_equal(GDALRasterIO(GDALGetRasterBand(ds, 1), GF_Write, 0, y, n, 1, row, n, 1,
+                                      GDT_Float32, 0, 0), CE_None);
+    free(row);
+    GDALClose(ds);
+    for (int ovr = 0; ovr <= 1; ovr++) {
+        if (ovr) {
+            ds = GDALOpen(path, GA_Update);
+            int lv[] = {4};
+            assert_int_equal(GDALBuildOverviews(ds, "NEAREST", 1, lv, 0, NULL, NULL, NULL),
+                             CE_None);
+            GDALClose(ds);
+        }
+        struct fx f;
+        open_fx(&f, path, 1);
+        char logp[] = "/tmp/gd_test_sensor_XXXXXX";
+        int fd = mkstemp(logp);
+        assert_true(fd >= 0);
+        close(fd);
+        assert_int_equal(gd_job_open_log(f.job, logp), GD_OK);
+        assert_int_equal(gd_sensor_apply(f.job, f.src, "before", GD_SENSOR_AUTO, 0, 0, f.bands,
+                                         f.idx, 1), GD_OK);
+        assert_int_equal(gd_sensor_sar_db(f.job, f.src, "before", &f.bands[0], 1), GD_OK);
+        gd_job_close_log(f.job);
+        assert_true(f.bands[0].db_to_linear);
+        json_t *sar = json_object_get(
+            json_object_get(json_object_get(gd_job_auto(f.job), "sensor"), "before"), "sar");
+        assert_float_equal(json_real_value(json_object_get(sar, "median")), -20.0, 0.0);
+        /* run.log says which sample it was: blocks without overviews only */
+        char text[4096] = "";
+        FILE *lf = fopen(logp, "r");
+        assert_non_null(lf);
+        size_t got = fread(text, 1, sizeof text - 1, lf);
+        text[got] = '\0';
+        fclose(lf);
+        unlink(logp);
+        assert_int_equal(strstr(text, "whole blocks spread over the image") != NULL, !ovr);
+        gd_source_destroy(f.src);
+        gd_job_destroy(f.job);
+    }
+    VSIUnlink(path);
 }
 
 static void test_mask_rules(void **state)
@@ -590,6 +652,7 @@ int main(void)
         cmocka_unit_test(test_landsat),
         cmocka_unit_test(test_gdal_scale_and_float),
         cmocka_unit_test(test_sar_db),
+        cmocka_unit_test(test_sar_db_large_sample),
         cmocka_unit_test(test_mask_rules),
         cmocka_unit_test(test_mask_band_in_image),
         cmocka_unit_test(test_mask_other_grid),
