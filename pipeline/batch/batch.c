@@ -820,11 +820,7 @@ static int write_csv(gd_job *job, json_t *recs, const char *path)
         gd_csv_field(f, json_string_value(json_object_get(r, "error")));
         fputc('\n', f);
     }
-    if (fclose(f) != 0) {
-        remove(tmp);
-        return gd_job_error(job, GD_EOUTPUT, "cannot write %s", path);
-    }
-    return gd_commit_file(job, tmp, path);
+    return gd_commit_stream(job, f, tmp, path);
 }
 
 static int write_index(gd_job *job, gd_batch *b, const char *outroot, int *failed)

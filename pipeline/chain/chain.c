@@ -7,12 +7,12 @@
 #include "geodelta/engine.h"
 #include "geodelta/files.h" /* integrity: gd_outdir_lock/open_log/release */
 #include "geodelta/limits.h"
+#include "geodelta/task.h"
 #include "geodelta/util.h"
 
 #include <gd_kernels.h>
 #include <jansson.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -484,72 +484,28 @@ static int chain_run_id(gd_chain *c)
 }
 
 /* After the classes, the outputs that need only them run side by side: change.tif and
- * map.png each on its own thread while this one makes the polygons, summary.json and
- * score.tif. A side task reports into its own context (gd_job_fork) that shares the
- * OUTDIR's private temporaries; with one thread it runs in line, on the job. */
-typedef struct side_task {
-    gd_job *job;   /* the task's context: the fork, or the job itself in line */
+ * map.png each on its own thread (gd_task) while this one makes the polygons,
+ * summary.json and score.tif. A side task's context shares the OUTDIR's private
+ * temporaries and the job's threads (GDAL's compression); with one thread it runs in
+ * line, on the job. */
+typedef struct side_out {
     gd_chain *c;
-    int (*fn)(struct side_task *);
     char path[4096];
-    int st;
-    double seconds;
-    int threaded;
-    pthread_t th;
-} side_task;
+} side_out;
 
-static void *side_thread(void *arg)
+static int cog_task(gd_job *job, void *arg)
 {
-    side_task *t = arg;
-    double t0 = gd_now();
-    t->st = t->fn(t);
-    t->seconds = gd_now() - t0;
-    return NULL;
+    const side_out *o = arg;
+    const gd_chain *c = o->c;
+    return gd_write_change_cog(job, c->grid, c->classes, c->m, c->t, o->path);
 }
 
-/* Starts t on its own thread when the job has more than one; else runs it now. */
-static int side_start(gd_job *job, side_task *t)
+static int map_task(gd_job *job, void *arg)
 {
-    t->threaded = gd_job_threads(job) > 1 && gd_job_fork(job, &t->job) == GD_OK;
-    if (t->threaded) {
-        gd_job_set_outdir(t->job, gd_job_outdir(job));
-        gd_job_set_threads(t->job, gd_job_threads(job)); /* GDAL's compression threads */
-        if (pthread_create(&t->th, NULL, side_thread, t) == 0)
-            return GD_OK;
-        gd_job_set_outdir(t->job, NULL);
-        gd_job_destroy(t->job);
-        t->threaded = 0;
-    }
-    t->job = job;
-    side_thread(t);
-    return t->st;
-}
-
-/* Joins t (if on a thread) and takes its messages and error; returns st, or t's error
- * when st is GD_OK. */
-static int side_join(gd_job *job, side_task *t, int st)
-{
-    if (!t->threaded)
-        return st;
-    pthread_join(t->th, NULL);
-    gd_job_set_outdir(t->job, NULL); /* the job's: not released with the context */
-    gd_job_merge(job, t->job); /* its messages, and its error unless the job has one */
-    t->job = NULL;
-    t->threaded = 0;
-    return st != GD_OK ? st : t->st;
-}
-
-static int cog_task(side_task *t)
-{
-    const gd_chain *c = t->c;
-    return gd_write_change_cog(t->job, c->grid, c->classes, c->m, c->t, t->path);
-}
-
-static int map_task(side_task *t)
-{
-    gd_chain *c = t->c;
-    return gd_render_map(t->job, c->grid, &c->mb, &c->ma, c->classes, c->m, c->totals,
-                         &c->spec, t->path);
+    const side_out *o = arg;
+    gd_chain *c = o->c;
+    return gd_render_map(job, c->grid, &c->mb, &c->ma, c->classes, c->m, c->totals, &c->spec,
+                         o->path);
 }
 
 /* The map's inputs and options, made ready for map_task. */
@@ -592,15 +548,17 @@ static int chain_outputs(gd_chain *c)
         (st = gd_class_totals(job, c->grid, c->classes, c->totals, &c->valid, &c->valid_ha)) !=
             GD_OK)
         return st;
-    side_task cog = {.c = c, .fn = cog_task}, map = {.c = c, .fn = map_task};
-    gd_path_join(cog.path, sizeof cog.path, p->out.dir, "change.tif");
-    if ((st = side_start(job, &cog)) != GD_OK)
+    const unsigned side = GD_TASK_OUTDIR | GD_TASK_THREADS;
+    side_out cog_out = {.c = c}, map_out = {.c = c};
+    gd_task cog = {0}, map = {0};
+    gd_path_join(cog_out.path, sizeof cog_out.path, p->out.dir, "change.tif");
+    if ((st = gd_task_start(job, &cog, cog_task, &cog_out, side)) != GD_OK)
         return st;
     if (!p->map.off) {
         chain_map_ready(c);
-        gd_path_join(map.path, sizeof map.path, p->out.dir, "map.png");
-        if ((st = side_start(job, &map)) != GD_OK)
-            return side_join(job, &cog, st);
+        gd_path_join(map_out.path, sizeof map_out.path, p->out.dir, "map.png");
+        if ((st = gd_task_start(job, &map, map_task, &map_out, side)) != GD_OK)
+            return gd_task_join(job, &cog, st);
     }
     gd_path_join(path, sizeof path, p->out.dir, "change.geojson");
     gd_job_progress_push(job, 0.78, 0.90); /* vectorize reports 0..1 of this slot */
@@ -613,12 +571,11 @@ static int chain_outputs(gd_chain *c)
         gd_path_join(path, sizeof path, p->out.dir, "score.tif");
         st = gd_chain_write_score(job, c->grid, &c->score, path);
     }
-    st = side_join(job, &map, st);
-    int threaded = cog.threaded;
-    double cog_s = cog.seconds;
-    st = side_join(job, &cog, st);
-    if (st == GD_OK && threaded)
-        gd_job_info(job, "change.tif written in %.2f s (beside the polygons and the map)", cog_s);
+    st = gd_task_join(job, &map, st);
+    st = gd_task_join(job, &cog, st);
+    if (st == GD_OK && cog.threaded)
+        gd_job_info(job, "change.tif written in %.2f s (beside the polygons and the map)",
+                    cog.seconds);
     return st;
 }
 

@@ -51,6 +51,23 @@ int gd_commit_file(gd_job *job, const char *tmp_path, const char *final_path)
     return GD_OK;
 }
 
+int gd_commit_stream(gd_job *job, FILE *f, const char *tmp_path, const char *final_path)
+{
+    /* a write that failed earlier leaves only the error indicator: fclose may well
+     * succeed on what is left in the buffer, and the file would be committed short */
+    int bad = ferror(f);
+    errno = 0;
+    if (fclose(f) != 0)
+        bad = 1;
+    if (bad) {
+        int e = errno;
+        unlink(tmp_path);
+        return gd_job_error(job, GD_EOUTPUT, "cannot write %s: %s", final_path,
+                            e ? strerror(e) : "a write failed");
+    }
+    return gd_commit_file(job, tmp_path, final_path);
+}
+
 /* /vsi paths (S3, HTTP, zip...) go through GDAL's virtual file layer, local files
  * through stdio; both are streamed in 64 KiB blocks, never loaded whole. */
 int gd_sha256_file(gd_job *job, const char *path, char hex[65], uint64_t *size)

@@ -194,13 +194,8 @@ int gd_pdf_georeference(gd_job *job, const char *path, const gd_map_frame *fr,
     if (info)
         fprintf(out, "   /Info %d 0 R\n", info);
     fprintf(out, "   /Prev %ld\n>>\nstartxref\n%ld\n%%%%EOF\n", prev, xref_at);
-    if (fclose(out) != 0) {
-        out = NULL;
-        st = gd_job_error(job, GD_EOUTPUT, "cannot write %s", path);
-        goto done;
-    }
+    st = gd_commit_stream(job, out, tmp, path);
     out = NULL;
-    st = gd_commit_file(job, tmp, path);
 done:
     if (out) {
         fclose(out);

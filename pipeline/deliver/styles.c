@@ -327,11 +327,6 @@ int gd_write_text_atomic(gd_job *job, const char *path, const char *text)
     int st = gd_tmp_open(job, path, tmp, sizeof tmp, &f);
     if (st != GD_OK)
         return st;
-    size_t n = strlen(text);
-    int bad = fwrite(text, 1, n, f) != n;
-    if (fclose(f) != 0 || bad) {
-        remove(tmp);
-        return gd_job_error(job, GD_EOUTPUT, "cannot write %s", path);
-    }
-    return gd_commit_file(job, tmp, path);
+    fputs(text, f);
+    return gd_commit_stream(job, f, tmp, path);
 }

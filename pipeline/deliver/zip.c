@@ -72,11 +72,7 @@ int gd_zip_write(gd_job *job, const char *path, const gd_zip_entry *e, size_t n)
     le32(f, cd_len), le32(f, cd), le16(f, 0);
     free(off);
     free(crc);
-    if (ferror(f) | (fclose(f) != 0)) {
-        remove(tmp);
-        return gd_job_error(job, GD_EOUTPUT, "cannot write %s", path);
-    }
-    return gd_commit_file(job, tmp, path);
+    return gd_commit_stream(job, f, tmp, path);
 }
 
 char *gd_base64(const unsigned char *p, size_t n)

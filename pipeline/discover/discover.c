@@ -233,13 +233,9 @@ int gd_discover_series(gd_job *job, const gd_stac_query *q0, const char *dir, co
     w->chosen = NULL;
     if (st != GD_OK)
         goto done;
-    if (fclose(f) != 0) {
-        f = NULL;
-        st = gd_job_error(job, GD_EOUTPUT, "cannot write %s", list);
-        goto done;
-    }
+    st = gd_commit_stream(job, f, tmp, list);
     f = NULL;
-    if ((st = gd_commit_file(job, tmp, list)) != GD_OK)
+    if (st != GD_OK)
         goto done;
     tmp[0] = '\0';
     *record = json_pack("{s:s, s:o, s:o, s:{s:I, s:I}}", "schema", "geodelta-discover/1",

@@ -275,9 +275,5 @@ int gd_exposure_write_csv(gd_job *job, const gd_exposure *e, const gd_method *m,
             fprintf(f, ",%.7f,%.7f\n", x->lon, x->lat);
         }
     }
-    if (fclose(f) != 0) {
-        remove(tmp);
-        return gd_job_error(job, GD_EOUTPUT, "cannot write %s", path);
-    }
-    return gd_commit_file(job, tmp, path);
+    return gd_commit_stream(job, f, tmp, path);
 }

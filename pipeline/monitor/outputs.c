@@ -454,13 +454,9 @@ static int zone_series(gd_job *job, const gd_monitor *mon, const int32_t *dates,
                                             area ? zs->z[z].area_ha : (double)zs->z[z].pixels));
     }
     json_object_set_new(summary, "zones", zj);
-    if (fclose(f) != 0) {
-        f = NULL;
-        st = gd_job_error(job, GD_EOUTPUT, "cannot write %s", path);
-        goto done;
-    }
+    st = gd_commit_stream(job, f, tmp, path);
     f = NULL;
-    if ((st = gd_commit_file(job, tmp, path)) != GD_OK)
+    if (st != GD_OK)
         goto done;
     for (size_t z = 0; z < nz && st == GD_OK; z++)
         st = write_chart(job, mon, zs->z[z].name, (int)z, dates, nd, det + z * (size_t)nd,

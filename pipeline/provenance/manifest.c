@@ -48,18 +48,16 @@ int gd_json_write_atomic(gd_job *job, json_t *doc, const char *path)
     int st = gd_tmp_name(job, path, tmp, sizeof tmp);
     if (st != GD_OK)
         return st;
-    errno = 0;
     FILE *f = gd_tmp_fopen(tmp);
-    int bad = !f || json_dumpf(doc, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0;
-    if (f && fclose(f) != 0)
-        bad = 1;
-    if (bad) {
-        int e = errno;
+    if (!f)
+        return gd_job_error(job, GD_EOUTPUT, "cannot write %s: %s", path, strerror(errno));
+    /* a failed write is the stream's error, reported by gd_commit_stream */
+    if (json_dumpf(doc, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0 && !ferror(f)) {
+        fclose(f);
         remove(tmp);
-        return gd_job_error(job, GD_EOUTPUT, "cannot write %s: %s", path,
-                            e ? strerror(e) : "jansson failed");
+        return gd_job_error(job, GD_EOUTPUT, "cannot write %s: jansson failed", path);
     }
-    return gd_commit_file(job, tmp, path);
+    return gd_commit_stream(job, f, tmp, path);
 }
 
 json_t *gd_library_versions(void)

@@ -144,17 +144,13 @@ int gd_signer_sign_file(gd_job *job, const gd_signer *s, const char *file,
     if ((st = gd_tmp_name(job, sig_path, tmp, sizeof tmp)) != GD_OK)
         goto done;
     f = gd_tmp_fopen(tmp);
-    if (!f || fprintf(f, "%s\n", b64) < 0 || fclose(f) != 0) {
-        if (!f)
-            st = gd_job_error(job, GD_EOUTPUT, "cannot write %s: %s", tmp, strerror(errno));
-        else
-            st = gd_job_error(job, GD_EOUTPUT, "cannot write %s", tmp);
-        f = NULL;
+    if (!f) {
+        st = gd_job_error(job, GD_EOUTPUT, "cannot write %s: %s", tmp, strerror(errno));
         remove(tmp);
         goto done;
     }
-    f = NULL;
-    st = gd_commit_file(job, tmp, sig_path);
+    fprintf(f, "%s\n", b64);
+    st = gd_commit_stream(job, f, tmp, sig_path);
 done:
     EVP_MD_CTX_free(ctx);
     free(data);

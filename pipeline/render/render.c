@@ -4,6 +4,7 @@
 #include "geodelta/files.h"
 #include "geodelta/stages.h"
 #include "geodelta/exposure.h"
+#include "geodelta/task.h"
 #include "geodelta/util.h"
 
 #include <cairo.h>
@@ -358,20 +359,18 @@ db:
 }
 
 /* The before panel is read on its own thread while the after panel is read (two
- * datasets, two handles; the thread reports into its own context, gd_job_fork). */
-typedef struct panel_task {
-    gd_job *job;
+ * datasets, two handles; the thread reports into its own context: gd_task). */
+typedef struct panel_arg {
     const gd_grid *grid;
     const gd_map_image *im;
-    int w, h, st;
+    int w, h;
     panel_img *out;
-} panel_task;
+} panel_arg;
 
-static void *panel_thread(void *arg)
+static int panel_task(gd_job *job, void *arg)
 {
-    panel_task *t = arg;
-    t->st = read_panel(t->job, t->grid, t->im, t->w, t->h, t->out);
-    return NULL;
+    const panel_arg *a = arg;
+    return read_panel(job, a->grid, a->im, a->w, a->h, a->out);
 }
 
 typedef struct png_meta {
@@ -488,15 +487,12 @@ static int write_png(gd_job *job, cairo_surface_t *surf, const char *path, const
     FILE *f = gd_tmp_fopen(tmp);
     if (!f)
         return gd_job_error(job, GD_EOUTPUT, "cannot write %s: %s", tmp, strerror(errno));
-    if (png_encode(f, surf, meta, nmeta, dpi, level, &perr) != 0)
-        st = gd_job_error(job, GD_EOUTPUT, "libpng failed writing %s (%s)", path, perr.msg);
-    if (fclose(f) != 0 && st == GD_OK)
-        st = gd_job_error(job, GD_EOUTPUT, "cannot finish writing %s: %s", path, strerror(errno));
-    if (st == GD_OK)
-        st = gd_commit_file(job, tmp, path);
-    else
+    if (png_encode(f, surf, meta, nmeta, dpi, level, &perr) != 0) {
+        fclose(f);
         remove(tmp);
-    return st;
+        return gd_job_error(job, GD_EOUTPUT, "libpng failed writing %s (%s)", path, perr.msg);
+    }
+    return gd_commit_stream(job, f, tmp, path);
 }
 
 /* A panel as a PNG in memory (for report.html), at the map's zlib level: Cairo's own
@@ -568,23 +564,18 @@ void gd_map_panels_free(gd_map_panels *p)
 
 /* map.pdf is written from the recording while the PNG is encoded from the pixels: the
  * two share no Cairo object but the recording's read-only panel images */
-typedef struct pdf_task {
-    gd_job *job;
+typedef struct pdf_arg {
     cairo_surface_t *rec;
-    int W, H, st;
+    int W, H;
     const gd_map_spec *spec;
     const char *title, *subject;
     const double *panel;
-    double seconds;
-} pdf_task;
+} pdf_arg;
 
-static void *pdf_thread(void *arg)
+static int pdf_task(gd_job *job, void *arg)
 {
-    pdf_task *t = arg;
-    double t0 = gd_now();
-    t->st = gd_render_pdf(t->job, t->rec, t->W, t->H, t->spec, t->title, t->subject, t->panel);
-    t->seconds = gd_now() - t0;
-    return NULL;
+    const pdf_arg *a = arg;
+    return gd_render_pdf(job, a->rec, a->W, a->H, a->spec, a->title, a->subject, a->panel);
 }
 
 static int cmp_float(const void *a, const void *b)
@@ -1393,21 +1384,14 @@ int gd_render_map(gd_job *job, const gd_grid *grid, const gd_map_image *before,
     int rw, rh;
     gd_map_panel_size(spec, grid, triptych, &rw, &rh);
     {
-        panel_task bt = {NULL, grid, before, rw, rh, GD_OK, &ib};
-        pthread_t th;
-        int threaded = triptych && gd_job_fork(job, &bt.job) == GD_OK &&
-                       pthread_create(&th, NULL, panel_thread, &bt) == 0;
+        /* on a thread whatever the job's count: the two reads wait on two datasets; with
+         * no thread the before panel is read after the after one */
+        panel_arg bt = {grid, before, rw, rh, &ib};
+        gd_task t = {0};
+        if (triptych)
+            gd_task_start(job, &t, panel_task, &bt, GD_TASK_ALWAYS | GD_TASK_AT_JOIN);
         st = read_panel(job, grid, after, rw, rh, &ia);
-        if (threaded) {
-            pthread_join(th, NULL);
-            gd_job_merge(job, bt.job); /* its warnings, and its error unless st has one */
-            bt.job = NULL;
-            if (st == GD_OK)
-                st = bt.st;
-        } else if (st == GD_OK && triptych) {
-            st = read_panel(job, grid, before, rw, rh, &ib);
-        }
-        gd_job_destroy(bt.job);
+        st = gd_task_join(job, &t, st); /* its warnings, and its error unless st has one */
         if (st != GD_OK)
             goto done;
     }
@@ -1679,28 +1663,17 @@ int gd_render_map(gd_job *job, const gd_grid *grid, const gd_map_image *before,
                            {"Disclaimer", spec->caveat ? spec->caveat : DEFAULT_CAVEAT},
                            {"RunID", spec->run_id}};
         double t1 = gd_now();
-        pdf_task pt = {NULL, rec, W, H, GD_OK, spec, title, desc, change_panel, 0.0};
-        pthread_t pth;
-        int pdf_threaded = spec->pdf_path && gd_job_fork(job, &pt.job) == GD_OK &&
-                           pthread_create(&pth, NULL, pdf_thread, &pt) == 0;
+        /* on a thread whatever the job's count (Cairo's PDF surface beside libpng); with
+         * no thread, the PDF after the PNG, on this job */
+        pdf_arg pa = {rec, W, H, spec, title, desc, change_panel};
+        gd_task pt = {0};
+        if (spec->pdf_path)
+            gd_task_start(job, &pt, pdf_task, &pa, GD_TASK_ALWAYS | GD_TASK_AT_JOIN);
         st = write_png(job, surf, path, meta, (int)(sizeof meta / sizeof meta[0]), dpi,
                        spec->compression);
-        if (pdf_threaded) {
-            pthread_join(pth, NULL);
-            gd_job_merge(job, pt.job); /* its error unless st has one */
-            pt.job = NULL;
-            if (st == GD_OK)
-                st = pt.st;
-            if (pt.st == GD_OK)
-                gd_job_info(job, "map.pdf written in %.2f s (beside the PNG)", pt.seconds);
-        } else if (st == GD_OK && spec->pdf_path) {
-            gd_job_destroy(pt.job); /* no thread: the PDF after the PNG, on this job */
-            pt.job = job;
-            pdf_thread(&pt);
-            pt.job = NULL;
-            st = pt.st;
-        }
-        gd_job_destroy(pt.job);
+        st = gd_task_join(job, &pt, st); /* its error unless st has one */
+        if (pt.threaded && pt.st == GD_OK)
+            gd_job_info(job, "map.pdf written in %.2f s (beside the PNG)", pt.seconds);
         if (st == GD_OK)
             gd_job_info(job, "map %dx%d px (%d px panels read at %dx%d): read in %.2f s, "
                              "drawn in %.2f s, encoded in %.2f s", W, H, pw, rw, rh, t_read,

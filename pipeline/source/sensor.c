@@ -1,12 +1,12 @@
 /* sensor.c: sensor profiles: digital numbers to reflectance (Sentinel-2 L1C/L2A, Landsat
  * Collection 2 Level-2) chosen from the metadata, recorded with the key that decided. */
 #include "geodelta/stages.h"
+#include "geodelta/task.h"
 
 #include <cpl_string.h>
 #include <ctype.h>
 #include <jansson.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -501,19 +501,16 @@ static void sar_db_record(gd_job *job, const char *label, gd_band *band, int db,
                                                                  : json_real(median)));
 }
 
-/* One date's sample median on its own thread (its own context, gd_job_fork). */
-typedef struct median_task {
-    gd_job *job;
+/* One date's sample median, on its own thread when there is one (gd_task). */
+typedef struct median_arg {
     const gd_band *band;
-    double median;
-    int st;
-} median_task;
+    double *median;
+} median_arg;
 
-static void *median_thread(void *arg)
+static int median_task(gd_job *job, void *arg)
 {
-    median_task *t = arg;
-    t->st = sample_median(t->job, t->band, &t->median);
-    return NULL;
+    median_arg *m = arg;
+    return sample_median(job, m->band, m->median);
 }
 
 int gd_sensor_sar_db_n(gd_job *job, const gd_source *const *src, const char *const *label,
@@ -527,27 +524,18 @@ int gd_sensor_sar_db_n(gd_job *job, const gd_source *const *src, const char *con
     for (size_t i = 0; i < n; i++)
         need[i] = !sar_db_from_tags(src[i], idx[i], &db[i], why[i], sizeof why[i]);
     /* the medians decode the whole of each file (a decimated read): both dates at once,
-     * each on its own dataset, when there are threads for it */
-    median_task t = {.band = n == 2 ? band[1] : NULL, .median = NAN, .st = GD_OK};
-    pthread_t th;
-    int threaded = n == 2 && need[0] && need[1] && gd_job_threads(job) > 1 &&
-                   GDALGetBandDataset(band[0]->band) != GDALGetBandDataset(band[1]->band) &&
-                   gd_job_fork(job, &t.job) == GD_OK;
-    if (threaded && pthread_create(&th, NULL, median_thread, &t) != 0) {
-        gd_job_destroy(t.job);
-        threaded = 0;
-    }
+     * each on its own dataset, when there are threads for it; else one after the other */
+    int side = n == 2 && need[0] && need[1] &&
+               GDALGetBandDataset(band[0]->band) != GDALGetBandDataset(band[1]->band);
+    median_arg m1 = {.band = side ? band[1] : NULL, .median = &median[1]};
+    gd_task t = {0};
+    if (side)
+        gd_task_start(job, &t, median_task, &m1, GD_TASK_AT_JOIN);
     int st = GD_OK;
     for (size_t i = 0; i < n && st == GD_OK; i++)
-        if (need[i] && !(threaded && i == 1))
+        if (need[i] && !(side && i == 1))
             st = sample_median(job, band[i], &median[i]);
-    if (threaded) {
-        pthread_join(th, NULL);
-        int tst = gd_job_merge(job, t.job); /* its error unless the job has one */
-        if (st == GD_OK)
-            st = tst != GD_OK ? tst : t.st;
-        median[1] = t.median;
-    }
+    st = gd_task_join(job, &t, st); /* its error unless the job has one */
     if (st != GD_OK)
         return st;
     for (size_t i = 0; i < n; i++) {

@@ -412,11 +412,7 @@ int gd_zones_write_csv(gd_job *job, const gd_zones *zs, const gd_method *m, cons
         }
         fputc('\n', f);
     }
-    if (fclose(f) != 0) {
-        remove(tmp);
-        return gd_job_error(job, GD_EOUTPUT, "cannot write %s", path);
-    }
-    return gd_commit_file(job, tmp, path);
+    return gd_commit_stream(job, f, tmp, path);
 }
 
 static void set_real(OGRFeatureH f, const char *name, double v)

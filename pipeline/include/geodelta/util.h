@@ -19,6 +19,11 @@ int gd_tmp_name(gd_job *job, const char *final_path, char *buf, size_t len);
 /* Renames tmp to final (the commit point of an output); removes tmp on failure, when
  * tmp is no longer a regular file (a link put in its place) and after a cancel. */
 int gd_commit_file(gd_job *job, const char *tmp_path, const char *final_path);
+/* Closes f, a stdio stream written to tmp_path (gd_tmp_open), and commits it as
+ * gd_commit_file does. A write that failed (the stream's error indicator) or a failed
+ * close removes tmp_path and is GD_EOUTPUT "cannot write final_path: reason". f is
+ * closed in every case. */
+int gd_commit_stream(gd_job *job, FILE *f, const char *tmp_path, const char *final_path);
 
 /* SHA-256 of a file (streamed through OpenSSL EVP) as 64 hex chars + NUL; /vsi paths
  * are read through GDAL's VSI layer. Safe to call from any thread with its own job. */
