@@ -1664,11 +1664,13 @@ int gd_render_map(gd_job *job, const gd_grid *grid, const gd_map_image *before,
                            {"RunID", spec->run_id}};
         double t1 = gd_now();
         /* on a thread whatever the job's count (Cairo's PDF surface beside libpng); with
-         * no thread, the PDF after the PNG, on this job */
+         * no thread, the PDF after the PNG, on this job. Its temporary goes where the
+         * job's do (the OUTDIR's private folder), as the PNG's does */
         pdf_arg pa = {rec, W, H, spec, title, desc, change_panel};
         gd_task pt = {0};
         if (spec->pdf_path)
-            gd_task_start(job, &pt, pdf_task, &pa, GD_TASK_ALWAYS | GD_TASK_AT_JOIN);
+            gd_task_start(job, &pt, pdf_task, &pa,
+                          GD_TASK_ALWAYS | GD_TASK_AT_JOIN | GD_TASK_OUTDIR);
         st = write_png(job, surf, path, meta, (int)(sizeof meta / sizeof meta[0]), dpi,
                        spec->compression);
         st = gd_task_join(job, &pt, st); /* its error unless st has one */

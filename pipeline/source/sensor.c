@@ -523,8 +523,9 @@ int gd_sensor_sar_db_n(gd_job *job, const gd_source *const *src, const char *con
         return gd_job_error(job, GD_EPROC, "gd_sensor_sar_db_n: at most 2 dates");
     for (size_t i = 0; i < n; i++)
         need[i] = !sar_db_from_tags(src[i], idx[i], &db[i], why[i], sizeof why[i]);
-    /* the medians decode the whole of each file (a decimated read): both dates at once,
-     * each on its own dataset, when there are threads for it; else one after the other */
+    /* each median decodes a sample of its file (up to all of it, decimated): both dates
+     * at once, each on its own dataset, when there are threads for it; else one after
+     * the other */
     int side = n == 2 && need[0] && need[1] &&
                GDALGetBandDataset(band[0]->band) != GDALGetBandDataset(band[1]->band);
     median_arg m1 = {.band = side ? band[1] : NULL, .median = &median[1]};
