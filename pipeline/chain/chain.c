@@ -571,11 +571,14 @@ static int chain_outputs(gd_chain *c)
         gd_path_join(path, sizeof path, p->out.dir, "score.tif");
         st = gd_chain_write_score(job, c->grid, &c->score, path);
     }
+    double own = gd_now(), joined;
     st = gd_task_join(job, &map, st);
     st = gd_task_join(job, &cog, st);
+    joined = gd_now();
     if (st == GD_OK && cog.threaded)
-        gd_job_info(job, "change.tif written in %.2f s (beside the polygons and the map)",
-                    cog.seconds);
+        gd_job_info(job, "change.tif written in %.2f s (beside the polygons and the map); "
+                         "the polygons' thread then waited %.2f s for them",
+                    cog.seconds, joined - own);
     return st;
 }
 

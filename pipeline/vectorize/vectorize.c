@@ -1,6 +1,7 @@
 /* vectorize.c: class raster -> polygons (GDALPolygonize) with geodesic area -> GeoJSON. */
 #include "geodelta/engine.h"
 #include "geodelta/stages.h"
+#include "geodelta/task.h"
 #include "geodelta/util.h"
 
 #include <cpl_conv.h>
@@ -92,118 +93,146 @@ static int64_t poly_first_pixel(OGRGeometryH geom, const gd_grid *g)
     return best;
 }
 
-/* Fills sum/cnt/psum[1..nfeat] by the labelling; 1 done, 0 not applicable (the caller
- * rasterizes), -1 a read error (in the job). */
-static int stats_by_labels(gd_job *job, const gd_grid *g, const uint8_t *classes,
-                           const gd_score *score, const float *people, OGRLayerH ml,
-                           GIntBig nfeat, double *sum, uint64_t *cnt, double *psum)
+/* The labelling's half that needs no polygon: the regions of change pixels (runs joined
+ * row to row) and each region's sums of the score and people, in raster order. It runs
+ * on its own thread beside GDALPolygonize; stats_by_labels then matches the polygons. */
+typedef struct label_sums {
+    const gd_grid *g;
+    const uint8_t *classes;
+    const gd_score *score;
+    const float *people;
+    int ok;            /* 1: the regions and their sums are here; 0: rasterize instead */
+    uint32_t *region;  /* per run, in raster order */
+    int64_t *first;    /* per region: its first pixel (raster order), increasing */
+    size_t nreg;
+    double *rsum, *rpsum;
+    uint64_t *rcnt;
+} label_sums;
+
+static void label_sums_free(label_sums *ls)
 {
+    free(ls->region);
+    free(ls->first);
+    free(ls->rsum);
+    free(ls->rpsum);
+    free(ls->rcnt);
+    ls->region = NULL;
+    ls->first = NULL;
+    ls->rsum = ls->rpsum = NULL;
+    ls->rcnt = NULL;
+    ls->ok = 0;
+}
+
+/* A gd_task: ls->ok = 1 when done, 0 when the labelling does not apply (rotated grid,
+ * too many runs, out of memory: the caller rasterizes); an error only when the score
+ * cannot be read. */
+static int label_sums_task(gd_job *job, void *arg)
+{
+    label_sums *ls = arg;
+    const gd_grid *g = ls->g;
+    const uint8_t *classes = ls->classes;
+    const float *people = ls->people;
+    ls->ok = 0;
     /* GEODELTA_POLY_RASTERIZE=1: the rasterization, for the tests that compare the two */
     const char *force = getenv("GEODELTA_POLY_RASTERIZE");
     if ((force && *force && strcmp(force, "0") != 0) || g->gt[2] != 0.0 || g->gt[4] != 0.0 ||
         g->gt[1] == 0.0 || g->gt[5] == 0.0)
-        return 0;
-    int w = g->width, h = g->height, ret = 0;
-    uint32_t *region = NULL;
-    int64_t *first = NULL;
-    size_t nreg = 0;
-    int32_t *reg_of_poly = NULL;
-    double *rsum = NULL, *rpsum = NULL;
-    uint64_t *rcnt = NULL;
+        return GD_OK;
+    int w = g->width, h = g->height, st = GD_OK;
     float *buf = NULL;
     int *runs = malloc(sizeof(int) * 3 * ((size_t)w + 1));
-    if (!runs ||
-        gd_k_run_regions(classes, w, h, 1, GD_MAX_CLASSES - 1, LABEL_MAX_RUNS, &region, &first,
-                         &nreg) != 0 ||
-        (GIntBig)nreg != nfeat)
+    if (!runs || gd_k_run_regions(classes, w, h, 1, GD_MAX_CLASSES - 1, LABEL_MAX_RUNS,
+                                  &ls->region, &ls->first, &ls->nreg) != 0)
         goto done;
-    /* each polygon's region, found by its top-left pixel; every region once */
-    reg_of_poly = malloc(sizeof *reg_of_poly * ((size_t)nfeat + 1));
-    rsum = calloc(nreg + 1, sizeof *rsum);
-    rcnt = calloc(nreg + 1, sizeof *rcnt);
-    rpsum = people ? calloc(nreg + 1, sizeof *rpsum) : NULL;
-    if (!reg_of_poly || !rsum || !rcnt || (people && !rpsum))
+    ls->rsum = calloc(ls->nreg + 1, sizeof *ls->rsum);
+    ls->rcnt = calloc(ls->nreg + 1, sizeof *ls->rcnt);
+    ls->rpsum = people ? calloc(ls->nreg + 1, sizeof *ls->rpsum) : NULL;
+    if (!ls->rsum || !ls->rcnt || (people && !ls->rpsum))
         goto done;
-    {
-        uint8_t *seen = calloc(nreg + 1, 1);
-        if (!seen)
-            goto done;
-        OGR_L_ResetReading(ml);
-        OGRFeatureH f;
-        int ok = 1;
-        while (ok && (f = OGR_L_GetNextFeature(ml)) != NULL) {
-            int cls = OGR_F_GetFieldAsInteger(f, 0), p = OGR_F_GetFieldAsInteger(f, 1);
-            int64_t idx = poly_first_pixel(OGR_F_GetGeometryRef(f), g);
-            OGR_F_Destroy(f);
-            size_t lo = 0, hi = nreg;
-            while (lo < hi) {
-                size_t mid = (lo + hi) / 2;
-                if (first[mid] < idx)
-                    lo = mid + 1;
-                else
-                    hi = mid;
-            }
-            if (p < 1 || p > nfeat || idx < 0 || lo >= nreg || first[lo] != idx ||
-                seen[lo] || classes[idx] != cls)
-                ok = 0;
-            else {
-                seen[lo] = 1;
-                reg_of_poly[p] = (int32_t)lo;
-            }
-        }
-        free(seen);
-        if (!ok)
-            goto done;
-    }
     /* pass 2: the same runs, in the same order, with the score's rows */
-    int rows = gd_score_strip_rows(score);
-    buf = score->data ? NULL : malloc(sizeof(float) * (size_t)w * (size_t)rows);
-    if (!score->data && !buf)
+    int rows = gd_score_strip_rows(ls->score);
+    buf = ls->score->data ? NULL : malloc(sizeof(float) * (size_t)w * (size_t)rows);
+    if (!ls->score->data && !buf)
         goto done;
     size_t l = 0;
     for (int y0 = 0; y0 < h; y0 += rows) {
         int nr = h - y0 < rows ? h - y0 : rows;
-        const float *sr = gd_score_rows(job, score, y0, nr, buf);
+        const float *sr = gd_score_rows(job, ls->score, y0, nr, buf);
         if (!sr) {
-            ret = -1;
+            st = gd_job_status(job);
             goto done;
         }
         for (int y = y0; y < y0 + nr; y++) {
             int nc = gd_k_row_runs(classes + (size_t)y * (size_t)w, w, 1, GD_MAX_CLASSES - 1,
                                    runs);
-            const float *s = sr + (size_t)(y - y0) * (size_t)w;
+            const float *sc = sr + (size_t)(y - y0) * (size_t)w;
             const float *pp = people ? people + (size_t)y * (size_t)w : NULL;
             for (int i = 0; i < nc; i++, l++) {
-                uint32_t r = region[l];
+                uint32_t r = ls->region[l];
                 for (int x = runs[3 * i]; x < runs[3 * i + 1]; x++) {
                     if (pp)
-                        rpsum[r] += pp[x];
-                    if (!isnan(s[x])) {
-                        rsum[r] += s[x];
-                        rcnt[r]++;
+                        ls->rpsum[r] += pp[x];
+                    if (!isnan(sc[x])) {
+                        ls->rsum[r] += sc[x];
+                        ls->rcnt[r]++;
                     }
                 }
             }
         }
     }
-    for (GIntBig p = 1; p <= nfeat; p++) {
-        int32_t r = reg_of_poly[p];
-        sum[p] = rsum[r];
-        cnt[p] = rcnt[r];
-        if (psum)
-            psum[p] = rpsum[r];
-    }
-    ret = 1;
+    ls->ok = 1;
 done:
     free(runs);
-    free(region);
-    free(first);
-    free(reg_of_poly);
-    free(rsum);
-    free(rcnt);
-    free(rpsum);
     free(buf);
-    return ret;
+    if (!ls->ok)
+        label_sums_free(ls);
+    return st;
+}
+
+/* Fills sum/cnt/psum[1..nfeat] from the regions' sums: each polygon is its region, found
+ * by its top-left pixel, every region once. 1 done, 0 not applicable (the caller
+ * rasterizes). */
+static int stats_by_labels(const gd_grid *g, const uint8_t *classes, const label_sums *ls,
+                           OGRLayerH ml, GIntBig nfeat, double *sum, uint64_t *cnt,
+                           double *psum)
+{
+    if (!ls->ok || (GIntBig)ls->nreg != nfeat)
+        return 0;
+    int32_t *reg_of_poly = malloc(sizeof *reg_of_poly * ((size_t)nfeat + 1));
+    uint8_t *seen = calloc(ls->nreg + 1, 1);
+    int ok = reg_of_poly && seen;
+    OGR_L_ResetReading(ml);
+    OGRFeatureH f;
+    while (ok && (f = OGR_L_GetNextFeature(ml)) != NULL) {
+        int cls = OGR_F_GetFieldAsInteger(f, 0), p = OGR_F_GetFieldAsInteger(f, 1);
+        int64_t idx = poly_first_pixel(OGR_F_GetGeometryRef(f), g);
+        OGR_F_Destroy(f);
+        size_t lo = 0, hi = ls->nreg;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (ls->first[mid] < idx)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (p < 1 || p > nfeat || idx < 0 || lo >= ls->nreg || ls->first[lo] != idx ||
+            seen[lo] || classes[idx] != cls)
+            ok = 0;
+        else {
+            seen[lo] = 1;
+            reg_of_poly[p] = (int32_t)lo;
+        }
+    }
+    for (GIntBig p = 1; ok && p <= nfeat; p++) {
+        int32_t r = reg_of_poly[p];
+        sum[p] = ls->rsum[r];
+        cnt[p] = ls->rcnt[r];
+        if (psum)
+            psum[p] = ls->rpsum[r];
+    }
+    free(reg_of_poly);
+    free(seen);
+    return ok;
 }
 
 int gd_vectorize(gd_job *job, const gd_grid *grid, const uint8_t *classes,
@@ -213,6 +242,8 @@ int gd_vectorize(gd_job *job, const gd_grid *grid, const uint8_t *classes,
     double *psum = NULL;
     int st = GD_OK;
     char tmp[4096];
+    label_sums ls = {.g = grid, .classes = classes, .score = score, .people = people};
+    gd_task lt = {0};
     uint8_t *mask = NULL;
     int32_t *pid = NULL;
     double *sum = NULL;
@@ -264,15 +295,24 @@ int gd_vectorize(gd_job *job, const gd_grid *grid, const uint8_t *classes,
     f = OGR_Fld_Create("pid", OFTInteger);
     OGR_L_CreateField(ml, f, TRUE);
     OGR_Fld_Destroy(f);
+    /* the regions' sums on their own thread (they need the classes and the score, not
+     * the polygons) while GDAL polygonizes; matched to the polygons after */
+    if ((st = gd_task_start(job, &lt, label_sums_task, &ls, GD_TASK_AT_JOIN)) != GD_OK)
+        goto done;
     /* polygonize then write: halves of the slot the chain gives */
     gd_job_progress_range(job, 0.0, 0.5);
     CPLErrorReset();
     GDALRasterBandH cband = GDALGetRasterBand(cds, 1);
+    double t_poly = gd_now();
     if (GDALPolygonize(cband, mds ? GDALGetRasterBand(mds, 1) : cband, ml, 0, NULL,
-                       gd_job_gdal_progress, job) != CE_None) {
+                       gd_job_gdal_progress, job) != CE_None)
         st = gd_job_error_gdal(job, GD_EPROC, "polygonize failed");
+    double t_join = gd_now();
+    if ((st = gd_task_join(job, &lt, st)) != GD_OK)
         goto done;
-    }
+    if (lt.threaded)
+        gd_job_info(job, "polygonized in %.2f s; the regions' sums beside it took %.2f s "
+                         "(waited %.2f s)", t_join - t_poly, lt.seconds, gd_now() - t_join);
     /* the mask is not needed any more: give its pixel a byte back before the next step */
     if (mds)
         GDALClose(mds);
@@ -300,12 +340,8 @@ int gd_vectorize(gd_job *job, const gd_grid *grid, const uint8_t *classes,
         st = gd_job_error(job, GD_EPROC, "out of memory");
         goto done;
     }
-    int by_labels = stats_by_labels(job, grid, classes, score, people, ml, nfeat, sum, cnt,
-                                    psum);
-    if (by_labels < 0) {
-        st = gd_job_status(job);
-        goto done;
-    }
+    int by_labels = stats_by_labels(grid, classes, &ls, ml, nfeat, sum, cnt, psum);
+    label_sums_free(&ls);
     gd_job_info(job, "polygons' pixels found by %s",
                 by_labels ? "a labelling of the classes" : "rasterizing the polygons");
     json_object_set_new(gd_job_auto(job), "polygon_pixels",
@@ -478,6 +514,7 @@ int gd_vectorize(gd_job *job, const gd_grid *grid, const uint8_t *classes,
         totals[c].polygons = polygons[c];
     gd_job_info(job, "%lld polygons written to %s", (long long)nfeat, path);
 done:
+    label_sums_free(&ls);
     if (out) {
         GDALClose(out);
         VSIUnlink(tmp);
