@@ -5,6 +5,7 @@
 
 #include "geodelta/deliver.h"
 #include "geodelta/exposure.h"
+#include "geodelta/task.h"
 #include "geodelta/util.h"
 
 #include <jansson.h>
@@ -159,27 +160,27 @@ done:
     return st;
 }
 
-static int write_styles(gd_chain *c)
+static int write_styles(gd_chain *c, gd_job *job)
 {
     char path[4096];
     int st = GD_OK;
     char *qml = gd_style_raster_qml(c->m), *sld = gd_style_raster_sld(c->m, "change");
     if (!qml || !sld)
-        st = gd_job_error(c->job, GD_EPROC, "out of memory");
+        st = gd_job_error(job, GD_EPROC, "out of memory");
     if (st == GD_OK) {
         gd_path_join(path, sizeof path, c->p->out.dir, "change.qml");
-        st = gd_write_text_atomic(c->job, path, qml);
+        st = gd_write_text_atomic(job, path, qml);
     }
     if (st == GD_OK) {
         gd_path_join(path, sizeof path, c->p->out.dir, "change.sld");
-        st = gd_write_text_atomic(c->job, path, sld);
+        st = gd_write_text_atomic(job, path, sld);
     }
     free(qml);
     free(sld);
     return st;
 }
 
-static int write_gpkg(gd_chain *c)
+static int write_gpkg(gd_chain *c, gd_job *job)
 {
     const gd_detect_params *p = c->p;
     char path[4096], geojson[4096], zones[4096];
@@ -196,10 +197,10 @@ static int write_gpkg(gd_chain *c)
     int st = GD_OK;
     for (size_t i = 0; i < 3; i++)
         if (!layers[i].qml || !layers[i].sld)
-            st = gd_job_error(c->job, GD_EPROC, "out of memory");
+            st = gd_job_error(job, GD_EPROC, "out of memory");
     gd_path_join(path, sizeof path, p->out.dir, "change.gpkg");
     if (st == GD_OK)
-        st = gd_gpkg_write(c->job, path, layers, 3, exposure_layer, c);
+        st = gd_gpkg_write(job, path, layers, 3, exposure_layer, c);
     for (size_t i = 0; i < 3; i++) {
         free(layers[i].qml);
         free(layers[i].sld);
@@ -207,7 +208,7 @@ static int write_gpkg(gd_chain *c)
     return st;
 }
 
-static int write_kmz_stac_report(gd_chain *c)
+static int write_kmz_stac_report(gd_chain *c, gd_task *vt)
 {
     const gd_detect_params *p = c->p;
     char path[4096], summary[4096];
@@ -236,6 +237,9 @@ static int write_kmz_stac_report(gd_chain *c)
         gd_path_join(path, sizeof path, p->out.dir, "change.kmz");
         st = gd_kmz_write(c->job, &r, path, ovl, olen);
     }
+    /* the STAC item lists every output with its size, the report links them: after the
+     * vector deliverables */
+    st = gd_task_join(c->job, vt, st);
     if (st == GD_OK && gd_chain_deliver_on(c, "stac")) {
         gd_path_join(path, sizeof path, p->out.dir, "stac-item.json");
         st = gd_stac_item_write(c->job, &r, path);
@@ -249,21 +253,33 @@ static int write_kmz_stac_report(gd_chain *c)
     return st;
 }
 
-int gd_chain_deliver(gd_chain *c)
+/* The styles, change.gpkg and map.pdf's georeference: a task beside the overlay and the
+ * KMZ (each reads and writes files of its own). */
+static int deliver_vectors(gd_job *job, void *arg)
 {
-    int st = GD_OK;
-    double t0 = gd_now();
-    if (gd_chain_deliver_on(c, "styles") && (st = write_styles(c)) != GD_OK)
+    gd_chain *c = arg;
+    int st;
+    if (gd_chain_deliver_on(c, "styles") && (st = write_styles(c, job)) != GD_OK)
         return st;
-    if (gd_chain_deliver_on(c, "gpkg") && (st = write_gpkg(c)) != GD_OK)
+    if (gd_chain_deliver_on(c, "gpkg") && (st = write_gpkg(c, job)) != GD_OK)
         return st;
     if (gd_chain_deliver_on(c, "pdf") && !c->p->map.off) {
         char path[4096];
         gd_path_join(path, sizeof path, c->p->out.dir, "map.pdf");
-        if ((st = gd_pdf_georeference(c->job, path, &c->frame, c->grid)) != GD_OK)
+        if ((st = gd_pdf_georeference(job, path, &c->frame, c->grid)) != GD_OK)
             return st;
     }
-    if ((st = write_kmz_stac_report(c)) != GD_OK)
+    return GD_OK;
+}
+
+int gd_chain_deliver(gd_chain *c)
+{
+    double t0 = gd_now();
+    gd_task vt = {0};
+    int st = gd_task_start(c->job, &vt, deliver_vectors, c, GD_TASK_OUTDIR | GD_TASK_AT_JOIN);
+    /* write_kmz_stac_report joins vt whatever happens before */
+    st = st == GD_OK ? write_kmz_stac_report(c, &vt) : gd_task_join(c->job, &vt, st);
+    if (st != GD_OK)
         return st;
     gd_map_panels_free(&c->panels);
     gd_job_info(c->job, "deliverables written in %.3f s", gd_now() - t0);
