@@ -8,7 +8,7 @@
 #define GD_TABLE(sfx)                                                                        \
     {gd_k_ndiff_delta_##sfx, gd_k_logratio_##sfx,        gd_k_cva_##sfx,                     \
      gd_k_minmax_##sfx,      gd_k_hist_accumulate_##sfx, gd_k_classify_##sfx,                \
-     gd_k_colsum_add_##sfx,                                                                  \
+     gd_k_colsum_add_##sfx,  gd_k_u16_to_unit_##sfx,     gd_k_unit_to_u16_##sfx,             \
      gd_k_rlee_ring_##sfx,   gd_k_rlee_row_##sfx,        gd_k_flicm_terms_##sfx,            \
      gd_k_flicm_row_##sfx}
 
@@ -124,4 +124,14 @@ void gd_k_colsum_add(const float *restrict row, size_t n, int has_nd, float nd,
                      double *restrict sum, uint32_t *restrict cnt)
 {
     table()->colsum_add(row, n, has_nd, nd, sum, cnt);
+}
+
+void gd_k_u16_to_unit(const uint16_t *restrict src, size_t n, float *restrict dst)
+{
+    table()->u16_to_unit(src, n, dst);
+}
+
+void gd_k_unit_to_u16(const float *restrict src, size_t n, uint16_t *restrict dst)
+{
+    table()->unit_to_u16(src, n, dst);
 }

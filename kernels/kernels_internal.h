@@ -24,6 +24,8 @@
                              uint8_t *restrict out);                                         \
     void gd_k_colsum_add_##sfx(const float *restrict row, size_t n, int has_nd, float nd,    \
                                double *restrict sum, uint32_t *restrict cnt);                \
+    void gd_k_u16_to_unit_##sfx(const uint16_t *restrict src, size_t n, float *restrict dst); \
+    void gd_k_unit_to_u16_##sfx(const float *restrict src, size_t n, uint16_t *restrict dst); \
     int gd_k_rlee_ring_##sfx(const float *in, int w, int sr, int xa, int xb, double *row);  \
     int gd_k_rlee_row_##sfx(const float *p, const double *const sm[3], int d,                \
                             const int *offt, int n, float cu2, int xa, int xb, float *o);     \

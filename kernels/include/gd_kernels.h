@@ -48,6 +48,12 @@ size_t gd_k_minmax(const float *restrict in, size_t n, float *mn, float *mx);
 void gd_k_colsum_add(const float *restrict row, size_t n, int has_nd, float nd,
                      double *restrict sum, uint32_t *restrict cnt);
 
+/* Fractions kept as 16-bit integers (FLICM's memberships between sweeps): to float,
+ * dst = src / 65535; back, dst = the nearest integer to src x 65535 (ties to even),
+ * clamped to 0..65535, and 0 where src is not finite. */
+void gd_k_u16_to_unit(const uint16_t *restrict src, size_t n, float *restrict dst);
+void gd_k_unit_to_u16(const float *restrict src, size_t n, uint16_t *restrict dst);
+
 /* Adds the finite values of |in| (absval != 0) or in into nbins equal bins over [lo, hi];
  * values outside are clamped to the end bins. */
 void gd_k_hist_accumulate(const float *restrict in, size_t n, int absval, double lo,
@@ -308,6 +314,8 @@ typedef struct gd_kernel_table {
                      uint8_t *restrict out);
     void (*colsum_add)(const float *restrict row, size_t n, int has_nd, float nd,
                        double *restrict sum, uint32_t *restrict cnt);
+    void (*u16_to_unit)(const uint16_t *restrict src, size_t n, float *restrict dst);
+    void (*unit_to_u16)(const float *restrict src, size_t n, uint16_t *restrict dst);
     /* refined Lee's inner pixels (kernels_internal.h); used through gd_k_speckle */
     int (*rlee_ring)(const float *in, int w, int sr, int xa, int xb, double *row);
     int (*rlee_row)(const float *p, const double *const sm[3], int d, const int *offt, int n,

@@ -92,6 +92,27 @@ void gd_k_colsum_add_scalar(const float *restrict row, size_t n, int has_nd, flo
     }
 }
 
+void gd_k_u16_to_unit_scalar(const uint16_t *restrict src, size_t n, float *restrict dst)
+{
+    for (size_t i = 0; i < n; i++)
+        dst[i] = (float)src[i] / 65535.0f;
+}
+
+void gd_k_unit_to_u16_scalar(const float *restrict src, size_t n, uint16_t *restrict dst)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(src[i])) {
+            dst[i] = 0;
+            continue;
+        }
+        /* adding and taking away 2^23 rounds to the nearest integer, ties to even (float
+         * arithmetic, no contraction): lrintf's result without the call */
+        float r = (src[i] * 65535.0f + 8388608.0f) - 8388608.0f;
+        r = r < 0.0f ? 0.0f : r > 65535.0f ? 65535.0f : r;
+        dst[i] = (uint16_t)r;
+    }
+}
+
 void gd_k_classify_scalar(const float *restrict score, size_t n, float t, int two_sided,
                    uint8_t *restrict out)
 {

@@ -121,3 +121,32 @@ void gd_k_colsum_add_avx2(const float *restrict row, size_t n, int has_nd, float
     }
     gd_k_colsum_add_scalar(row + i, n - i, has_nd, nd, sum + i, cnt + i);
 }
+
+void gd_k_u16_to_unit_avx2(const uint16_t *restrict src, size_t n, float *restrict dst)
+{
+    const __m256 one = _mm256_set1_ps(65535.0f);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256i v = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(src + i)));
+        _mm256_storeu_ps(dst + i, _mm256_div_ps(_mm256_cvtepi32_ps(v), one));
+    }
+    gd_k_u16_to_unit_scalar(src + i, n - i, dst + i);
+}
+
+void gd_k_unit_to_u16_avx2(const float *restrict src, size_t n, uint16_t *restrict dst)
+{
+    const __m256 one = _mm256_set1_ps(65535.0f), big = _mm256_set1_ps(8388608.0f);
+    const __m256 zero = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_loadu_ps(src + i);
+        __m256 fin = _mm256_cmp_ps(_mm256_sub_ps(v, v), zero, _CMP_EQ_OQ);
+        __m256 r = _mm256_sub_ps(_mm256_add_ps(_mm256_mul_ps(v, one), big), big);
+        r = _mm256_min_ps(_mm256_max_ps(r, zero), one);
+        __m256i k = _mm256_and_si256(_mm256_cvttps_epi32(r), _mm256_castps_si256(fin));
+        /* 32 -> 16 bits per 128-bit lane, then the two lanes' low halves together */
+        __m256i p = _mm256_permute4x64_epi64(_mm256_packus_epi32(k, k), 0x08);
+        _mm_storeu_si128((__m128i *)(dst + i), _mm256_castsi256_si128(p));
+    }
+    gd_k_unit_to_u16_scalar(src + i, n - i, dst + i);
+}

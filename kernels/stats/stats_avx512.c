@@ -115,3 +115,28 @@ void gd_k_colsum_add_avx512(const float *restrict row, size_t n, int has_nd, flo
         _mm512_mask_storeu_epi32(cnt + i, ok, _mm512_add_epi32(c, one));
     }
 }
+
+void gd_k_u16_to_unit_avx512(const uint16_t *restrict src, size_t n, float *restrict dst)
+{
+    const __m512 one = _mm512_set1_ps(65535.0f);
+    for (size_t i = 0; i < n; i += 16) {
+        __mmask16 k = tail_mask(n - i);
+        __m512i v = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(k, src + i));
+        _mm512_mask_storeu_ps(dst + i, k, _mm512_div_ps(_mm512_cvtepi32_ps(v), one));
+    }
+}
+
+void gd_k_unit_to_u16_avx512(const float *restrict src, size_t n, uint16_t *restrict dst)
+{
+    const __m512 one = _mm512_set1_ps(65535.0f), big = _mm512_set1_ps(8388608.0f);
+    const __m512 zero = _mm512_setzero_ps();
+    for (size_t i = 0; i < n; i += 16) {
+        __mmask16 k = tail_mask(n - i);
+        __m512 v = _mm512_maskz_loadu_ps(k, src + i);
+        __mmask16 fin = _mm512_cmp_ps_mask(_mm512_sub_ps(v, v), zero, _CMP_EQ_OQ);
+        __m512 r = _mm512_sub_ps(_mm512_add_ps(_mm512_mul_ps(v, one), big), big);
+        r = _mm512_min_ps(_mm512_max_ps(r, zero), one);
+        __m512i q = _mm512_maskz_mov_epi32(fin, _mm512_cvttps_epi32(r));
+        _mm256_mask_storeu_epi16(dst + i, k, _mm512_cvtepi32_epi16(q));
+    }
+}

@@ -523,14 +523,6 @@ typedef struct flicm_ctx {
     uint8_t *classes;
 } flicm_ctx;
 
-/* lrintf for 0 <= f <= 65535 without the call: adding and taking away 2^23 rounds f to
- * the nearest integer, ties to even, as lrintf does in the default rounding mode (float
- * arithmetic, FLT_EVAL_METHOD 0, no contraction in ISO C mode), so the loop vectorizes */
-static inline uint16_t round_u16(float f)
-{
-    return (uint16_t)((f + 8388608.0f) - 8388608.0f);
-}
-
 static int flicm_tile(tile_job *tj, int k, const float *x, int a, int b, int c0, int c1,
                       float *u1, float *tmp, uint8_t *lab)
 {
@@ -562,14 +554,11 @@ static int flicm_tile(tile_job *tj, int k, const float *x, int a, int b, int c0,
         const uint16_t *src = y < c0 ? f->edge + (size_t)k * 2 * w
                             : y >= c1 ? f->edge + ((size_t)k * 2 + 1) * w
                                       : f->u + (size_t)y * w;
-        float *dst = u1 + (size_t)(y - a) * w;
-        for (size_t i = 0; i < w; i++)
-            dst[i] = (float)src[i] / U_ONE;
+        gd_k_u16_to_unit(src, w, u1 + (size_t)(y - a) * w);
     }
     gd_k_flicm_sweep(x, u1, (int)w, b - a, f->two_sided, f->v, c0 - a, c1 - a, tmp,
                      &f->dmax[k], f->sums + 4 * k);
-    for (size_t i = 0; i < n; i++)
-        uc[i] = isfinite(tmp[i]) ? round_u16(tmp[i] * U_ONE) : 0;
+    gd_k_unit_to_u16(tmp, n, uc);
     return GD_OK;
 }
 

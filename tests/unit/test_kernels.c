@@ -235,6 +235,26 @@ static void test_colsum_add(void **state)
     assert_int_equal(cnt[0], 3);
 }
 
+/* ---- gd_k_u16_to_unit / gd_k_unit_to_u16 --------------------------------------- */
+
+static void test_unit_u16(void **state)
+{
+    (void)state;
+    const uint16_t u[] = {0, 1, 32767, 32768, 65535};
+    float f[5];
+    gd_k_u16_to_unit(u, 5, f);
+    assert_true(f[0] == 0.0f && f[4] == 1.0f && f[1] == 1.0f / 65535.0f);
+    uint16_t back[5];
+    gd_k_unit_to_u16(f, 5, back);
+    assert_memory_equal(back, u, sizeof u);
+    /* non-finite -> 0; out of range clamped; 0.5 / 65535 rounds to even (0), 1.5 -> 2 */
+    const float g[] = {NAN, INFINITY, -1.0f, 2.0f, 0.5f / 65535.0f, 1.5f / 65535.0f};
+    uint16_t o[6];
+    gd_k_unit_to_u16(g, 6, o);
+    const uint16_t want[] = {0, 0, 0, 65535, 0, 2};
+    assert_memory_equal(o, want, sizeof want);
+}
+
 /* ---- gd_k_hist_accumulate ------------------------------------------------------ */
 
 static void test_hist_bins(void **state)
@@ -568,6 +588,7 @@ int main(void)
         cmocka_unit_test(test_cva_three_bands),
         cmocka_unit_test(test_minmax),
         cmocka_unit_test(test_colsum_add),
+        cmocka_unit_test(test_unit_u16),
         cmocka_unit_test(test_hist_bins),
         cmocka_unit_test(test_hist_offset_range),
         cmocka_unit_test(test_otsu_bimodal),

@@ -260,6 +260,40 @@ static void test_stats_kernels(void **state)
                 free(cg);
             }
 
+            /* 16-bit fractions both ways: every kind of float (NaN, +-Inf, -0, out of
+             * 0..1, ties at k + 0.5 steps), all the ends of the u16 range */
+            {
+                uint16_t *uw = malloc(sizeof(uint16_t) * (n + 40));
+                uint16_t *ug = malloc(sizeof(uint16_t) * (n + 40));
+                float *fw = malloc(sizeof(float) * (n + 40)), *fg = malloc(sizeof(float) * (n + 40));
+                float *src = b.in[2] + (next() % PAD);
+                assert_true(uw && ug && fw && fg);
+                for (size_t i = 0; i < n; i++) {
+                    uint32_t r = next();
+                    int kind = (int)(r % 9);
+                    float u = (float)uni();
+                    src[i] = kind == 0 ? NAN : kind == 1 ? INFINITY : kind == 2 ? -INFINITY
+                           : kind == 3 ? -0.0f : kind == 4 ? 1.0f + u : kind == 5 ? -u
+                           : kind == 6 ? ((float)(r % 65536) + 0.5f) / 65535.0f : u;
+                    uw[i] = (uint16_t)(i % 7 == 0 ? 65535 : i % 11 == 0 ? 0 : r >> 16);
+                }
+                memcpy(ug, uw, sizeof(uint16_t) * n);
+                for (size_t i = n; i < n + 40; i++) {
+                    uw[i] = ug[i] = 0x5a5a;
+                    fw[i] = fg[i] = 7.0f;
+                }
+                ref->u16_to_unit(uw, n, fw);
+                t->u16_to_unit(ug, n, fg);
+                assert_memory_equal(fg, fw, sizeof(float) * (n + 40));
+                ref->unit_to_u16(src, n, uw);
+                t->unit_to_u16(src, n, ug);
+                assert_memory_equal(ug, uw, sizeof(uint16_t) * (n + 40));
+                free(uw);
+                free(ug);
+                free(fw);
+                free(fg);
+            }
+
             /* classify, both modes, t = 0 and t = 0.5 */
             uint8_t *co = b.cout + (next() % PAD), *cw = b.cwant + (next() % PAD);
             const float ts[] = {0.0f, 0.5f, 2.5f};
