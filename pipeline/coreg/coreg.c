@@ -1,5 +1,6 @@
 /* coreg.c: global and local co-registration by phase correlation, applied by GDAL's warper. */
 #include "geodelta/coreg.h"
+#include "geodelta/engine.h"
 #include "geodelta/util.h"
 
 #include <cpl_conv.h>
@@ -14,7 +15,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define CAND_GRID 7     /* global: candidate windows on a 7x7 grid */
 #define CAND_TRIES 5    /* ... of which the 5 most textured valid ones are correlated */
@@ -158,6 +158,13 @@ static int get_gt(GDALDatasetH ds, double gt[6])
     return 1;
 }
 
+/* The job's threads, or every CPU this process may use when it names none (at most 64). */
+static int coreg_threads(const gd_job *job)
+{
+    int n = gd_job_threads(job) > 0 ? gd_job_threads(job) : gd_engine_default_threads();
+    return n < 1 ? 1 : n > 64 ? 64 : n;
+}
+
 /* ---- global ------------------------------------------------------------------------ */
 
 /* One window read of a pair: the two dates are read side by side, the target's on a
@@ -233,8 +240,7 @@ static int estimate_global(gd_job *job, const src_band *rb, const src_band *tb, 
         goto done;
     }
     const int bw = n < CAND_SAMPLES ? n : CAND_SAMPLES;
-    const int threaded = (gd_job_threads(job) > 0 ? gd_job_threads(job)
-                                                  : (int)sysconf(_SC_NPROCESSORS_ONLN)) > 1;
+    const int threaded = coreg_threads(job) > 1;
     if (p->has_at) {
         /* the window the user asked for, centred on a map point */
         double det = gt[1] * gt[5] - gt[2] * gt[4];
@@ -503,13 +509,7 @@ static int estimate_local(gd_job *job, const src_band *rb, const src_band *tb, i
     }
     out->npoints = np;
     out->window = n;
-    int nthreads = gd_job_threads(job);
-    if (nthreads <= 0)
-        nthreads = (int)sysconf(_SC_NPROCESSORS_ONLN);
-    if (nthreads < 1)
-        nthreads = 1;
-    if (nthreads > 64)
-        nthreads = 64;
+    const int nthreads = coreg_threads(job);
     /* the windows are read by this thread alone (a GDAL handle is never shared); the
      * FFTs run on nthreads, each with its own work area on the shared plan */
     for (size_t b0 = 0; b0 < np; b0 += LOCAL_BATCH) {

@@ -41,10 +41,10 @@ typedef void (*gd_strip_stop_fn)(void *user, void *state);
 /* The map's panels made by the score pass: as strips pass, each date's display bands
  * are box-averaged to the panel size (panel pixel (x, y) averages grid columns
  * [x*W/pw, (x+1)*W/pw) and rows [y*H/ph, (y+1)*H/ph), integer division, nodata and NaN
- * left out), so that the map needs no second read of the inputs. The bands are read raw
- * (no scale, mask or dB) from the dataset of each date's bands[0], where strips just
- * decoded them into GDAL's block cache. The sums are merged in strip order: the panels do
- * not depend on the number of threads. */
+ * left out), so that the map needs no second read of the inputs. The bands come raw (no
+ * scale, mask or dB) from the strip's one read of the dataset of each date's bands[0],
+ * after the method's bands. The sums are merged in strip order: the panels do not depend
+ * on the number of threads. */
 typedef struct gd_engine_panels {
     int nb;                        /* display bands per date: 1 or 3 */
     int bands[2][3];               /* their numbers in the before [0] and after [1] dataset */
